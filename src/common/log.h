@@ -1,0 +1,24 @@
+// common/log.h
+//
+// Logging: one line per event, tagged with the component that speaks (source_capture, target_apply, load, ...).
+// Readable text on a terminal, JSON lines with --log-format json. Logs go to stderr so stdout stays for
+// command output (tables, --json). Built on spdlog; callers use the fmt-style helpers below.
+// Never pass a conninfo string here unredacted: use pg::RedactConninfo.
+#pragma once
+
+#include <spdlog/spdlog.h>
+
+#include <string>
+#include <string_view>
+
+namespace walferry::log {
+
+enum class Format { kText, kJson };
+
+// Call once at start-up. level: trace|debug|info|warn|error|off. Throws Error(kConfig) on an unknown level.
+void Init(std::string_view level, Format format);
+
+// The logger for one component, created on first use.
+std::shared_ptr<spdlog::logger> For(const std::string& component);
+
+}  // namespace walferry::log

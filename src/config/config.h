@@ -1,0 +1,96 @@
+// config/config.h
+//
+// walferry.yaml: the migration's configuration, written by `walferry plan` and read by every command.
+// Precedence: command-line flags > environment (WALFERRY_SOURCE, WALFERRY_TARGET) > the file > defaults.
+// Load() validates everything it reads; an error names the file, line and key (Error kind kConfig, exit code 2).
+// Unknown keys are errors too (a typo must not silently fall back to a default). Format: docs/config.md.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pg/quote.h"
+
+namespace walferry::config {
+
+// How a set's changes are applied on the target. kTransactional keeps source order exactly (required for tables
+// with a primary key and a separate unique constraint); kBatch may group and reorder per table.
+enum class ApplyMode { kBatch, kTransactional };
+const char* ApplyModeName(ApplyMode mode);
+
+// What to do with a large value (LOB) above the limit. walferry never truncates silently: kError stops,
+// kTruncate truncates and records an apply exception (the user's explicit choice).
+enum class LobPolicy { kError, kTruncate };
+const char* LobPolicyName(LobPolicy policy);
+
+struct LobSettings {
+  std::optional<int64_t> max_kb;  // unset: no limit (values are carried whole)
+  LobPolicy policy = LobPolicy::kError;
+};
+
+struct TableConfig {
+  pg::TableName name;
+  std::optional<ApplyMode> apply;  // unset: the set's mode
+  LobSettings lob;
+  std::string reason;  // why plan chose this (e.g. "pk_and_unique -> transactional"); informational
+};
+
+struct SetConfig {
+  std::string name;  // also names the slot and publication: walferry_<name>
+  ApplyMode apply = ApplyMode::kBatch;
+  std::vector<TableConfig> tables;
+};
+
+// A DMS-style selection rule: '%' wildcards on schema and table name.
+struct SelectionRule {
+  std::string schema_pattern = "%";
+  std::string table_pattern = "%";
+  bool include = true;
+};
+
+struct LoadSettings {
+  int table_jobs = 0;  // 0: number of cores
+  int index_jobs = 2;
+  int64_t split_tables_larger_than_bytes = 0;  // 0: never split
+  std::string target_prep = "error";            // error | do-nothing | truncate | drop
+};
+
+struct CdcSettings {
+  int heartbeat_seconds = 0;  // 0: off
+  std::string synchronous_commit = "off";
+  std::string error_policy = "stop";  // stop | log-and-continue | suspend-table
+  int max_retries = 10;
+};
+
+struct Config {
+  std::string path;  // the file it came from, empty when none
+  std::string source;
+  std::string target;
+  std::string control_schema = "walferry";
+  bool dms_compatible_views = false;
+  std::vector<SelectionRule> rules;
+  std::vector<SetConfig> sets;
+  LoadSettings load;
+  CdcSettings cdc;
+  std::string log_level = "info";
+  std::string log_format = "text";  // text | json
+};
+
+// Reads and validates a YAML file. Throws Error(kConfig) "FILE:LINE: key 'sets[0].apply': ..." on any problem.
+Config Load(const std::string& path);
+// Parses YAML text (path used in messages only).
+Config Parse(const std::string& yaml_text, const std::string& path);
+// Applies WALFERRY_SOURCE / WALFERRY_TARGET when set.
+void ApplyEnvironment(Config& config);
+// Renders YAML that Parse reads back to an equal Config (comments carry reasons).
+std::string ToYaml(const Config& config);
+
+// True when `name` matches the SQL-LIKE-style pattern where '%' matches any run of characters ('_' is literal).
+bool WildcardMatch(std::string_view pattern, std::string_view name);
+// Applies rules in order (DMS semantics: a table is selected if some include rule matches and no exclude rule
+// matches). No rules: everything is selected.
+bool Selected(const std::vector<SelectionRule>& rules, const pg::TableName& table);
+
+}  // namespace walferry::config

@@ -1,0 +1,221 @@
+#include "pg/connection.h"
+
+#include <libpq-fe.h>
+
+#include <memory>
+
+#include "pg/conninfo.h"
+
+namespace walferry::pg {
+
+namespace {
+// Short SQL for error context: first line, at most 200 characters.
+std::string Abbrev(std::string_view sql) {
+  std::string s(sql.substr(0, sql.find('\n')));
+  if (s.size() > 200) s = s.substr(0, 200) + "...";
+  if (s.size() < sql.size()) s += " ...";
+  return s;
+}
+
+struct ParamArrays {
+  std::vector<const char*> values;
+  explicit ParamArrays(std::span<const Param> params) {
+    values.reserve(params.size());
+    for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  }
+  int n() const { return static_cast<int>(values.size()); }
+  const char* const* data() const { return values.empty() ? nullptr : values.data(); }
+};
+
+std::string Field(const PGresult* res, int code) {
+  const char* v = PQresultErrorField(res, code);
+  return v ? v : "";
+}
+}  // namespace
+
+Connection Connection::Open(const std::string& conninfo, const ConnectOptions& options) {
+  Connection c;
+  c.role_ = options.role;
+  c.conninfo_ = conninfo;
+  c.redacted_ = RedactConninfo(conninfo);
+  // expand_dbname=1: "dbname" holds the user's whole conninfo (URI or key=value); keywords after it override it,
+  // fallback_application_name only applies when the user set none.
+  std::vector<const char*> keys = {"dbname", "fallback_application_name"};
+  std::vector<const char*> vals = {conninfo.c_str(), options.application_name.c_str()};
+  if (!options.replication.empty()) {
+    keys.push_back("replication");
+    vals.push_back(options.replication.c_str());
+  }
+  keys.push_back(nullptr);
+  vals.push_back(nullptr);
+  c.conn_ = PQconnectdbParams(keys.data(), vals.data(), 1);
+  if (c.conn_ == nullptr) {
+    throw Error(ErrorKind::kConnection, "out of memory allocating a connection to " + c.role_);
+  }
+  if (PQstatus(c.conn_) != CONNECTION_OK) {
+    Error e = c.ConnectionError("connecting to " + c.role_ + " (" + c.redacted_ + ")");
+    e.WithHint("check host, port, database name, user and password (or PGPASSWORD / ~/.pgpass), and that the "
+               "server accepts connections from this host (pg_hba.conf)");
+    throw e;
+  }
+  return c;
+}
+
+Connection::~Connection() {
+  if (conn_ != nullptr) PQfinish(conn_);
+}
+
+Connection::Connection(Connection&& other) noexcept
+    : conn_(other.conn_), role_(std::move(other.role_)), conninfo_(std::move(other.conninfo_)),
+      redacted_(std::move(other.redacted_)) {
+  other.conn_ = nullptr;
+}
+
+Connection& Connection::operator=(Connection&& other) noexcept {
+  if (this != &other) {
+    if (conn_ != nullptr) PQfinish(conn_);
+    conn_ = other.conn_;
+    other.conn_ = nullptr;
+    role_ = std::move(other.role_);
+    conninfo_ = std::move(other.conninfo_);
+    redacted_ = std::move(other.redacted_);
+  }
+  return *this;
+}
+
+Error Connection::ConnectionError(std::string_view doing) const {
+  std::string msg = conn_ ? PQerrorMessage(conn_) : "no connection";
+  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  Error e(ErrorKind::kConnection, ScrubPassword(msg, conninfo_));
+  e.AddContext(std::string(doing));
+  return e;
+}
+
+Result Connection::Check(Result res, std::string_view sql) const {
+  if (!res) throw ConnectionError(role_ + ": " + Abbrev(sql));
+  switch (PQresultStatus(res.get())) {
+    case PGRES_COMMAND_OK:
+    case PGRES_TUPLES_OK:
+    case PGRES_COPY_IN:
+    case PGRES_COPY_OUT:
+    case PGRES_COPY_BOTH:
+    case PGRES_EMPTY_QUERY:
+    case PGRES_SINGLE_TUPLE:
+    case PGRES_PIPELINE_SYNC:
+      return res;
+    default:
+      break;
+  }
+  std::string sqlstate = Field(res.get(), PG_DIAG_SQLSTATE);
+  std::string primary = Field(res.get(), PG_DIAG_MESSAGE_PRIMARY);
+  if (primary.empty()) {
+    primary = PQresultErrorMessage(res.get());
+    while (!primary.empty() && primary.back() == '\n') primary.pop_back();
+  }
+  if (primary.empty()) primary = PQerrorMessage(conn_);
+  // A broken connection (no SQLSTATE, or class 08) is a connection error, not an SQL error.
+  bool broken = PQstatus(conn_) != CONNECTION_OK || sqlstate.starts_with("08");
+  Error e(broken ? ErrorKind::kConnection : ErrorKind::kSql, ScrubPassword(primary, conninfo_));
+  e.WithSqlState(sqlstate).WithDetail(Field(res.get(), PG_DIAG_MESSAGE_DETAIL))
+      .WithHint(Field(res.get(), PG_DIAG_MESSAGE_HINT));
+  e.AddContext(role_ + ": " + Abbrev(sql));
+  throw e;
+}
+
+Result Connection::Exec(std::string_view sql) {
+  std::string q(sql);
+  Result last(PQexec(conn_, q.c_str()));
+  return Check(std::move(last), sql);
+}
+
+Result Connection::Exec(std::string_view sql, std::span<const Param> params) {
+  ParamArrays p(params);
+  std::string q(sql);
+  return Check(Result(PQexecParams(conn_, q.c_str(), p.n(), nullptr, p.data(), nullptr, nullptr, 0)), sql);
+}
+
+Result Connection::ExecBinary(std::string_view sql, std::span<const Param> params) {
+  ParamArrays p(params);
+  std::string q(sql);
+  return Check(Result(PQexecParams(conn_, q.c_str(), p.n(), nullptr, p.data(), nullptr, nullptr, 1)), sql);
+}
+
+void Connection::Prepare(const std::string& name, std::string_view sql, int nparams) {
+  std::string q(sql);
+  Check(Result(PQprepare(conn_, name.c_str(), q.c_str(), nparams, nullptr)), "PREPARE " + name + ": " + q);
+}
+
+Result Connection::ExecPrepared(const std::string& name, std::span<const Param> params) {
+  ParamArrays p(params);
+  return Check(Result(PQexecPrepared(conn_, name.c_str(), p.n(), p.data(), nullptr, nullptr, 0)),
+               "EXECUTE " + name);
+}
+
+void Connection::EnterPipeline() {
+  if (PQenterPipelineMode(conn_) != 1) throw ConnectionError(role_ + ": entering pipeline mode");
+}
+
+void Connection::ExitPipeline() {
+  if (PQexitPipelineMode(conn_) != 1) throw ConnectionError(role_ + ": leaving pipeline mode");
+}
+
+void Connection::SendPrepared(const std::string& name, std::span<const Param> params) {
+  ParamArrays p(params);
+  if (PQsendQueryPrepared(conn_, name.c_str(), p.n(), p.data(), nullptr, nullptr, 0) != 1) {
+    throw ConnectionError(role_ + ": queueing EXECUTE " + name);
+  }
+}
+
+void Connection::SendQuery(std::string_view sql, std::span<const Param> params) {
+  ParamArrays p(params);
+  std::string q(sql);
+  if (PQsendQueryParams(conn_, q.c_str(), p.n(), nullptr, p.data(), nullptr, nullptr, 0) != 1) {
+    throw ConnectionError(role_ + ": queueing " + Abbrev(sql));
+  }
+}
+
+void Connection::PipelineSync() {
+  if (PQpipelineSync(conn_) != 1) throw ConnectionError(role_ + ": sending pipeline sync");
+}
+
+Result Connection::NextPipelineResult() {
+  PGresult* r = PQgetResult(conn_);
+  if (r == nullptr) return Result();
+  return Check(Result(r), "pipelined statement");
+}
+
+bool Connection::IsSync(const Result& r) const {
+  return r && PQresultStatus(r.get()) == PGRES_PIPELINE_SYNC;
+}
+
+void Connection::DrainResults() {
+  std::optional<Error> first;
+  while (PGresult* r = PQgetResult(conn_)) {
+    try {
+      Check(Result(r), "draining results");
+    } catch (const Error& e) {
+      if (!first) first = e;
+    }
+  }
+  if (first) throw *first;
+}
+
+int Connection::ServerVersionNum() const { return PQserverVersion(conn_); }
+
+std::string Connection::ParameterStatus(const char* name) const {
+  const char* v = PQparameterStatus(conn_, name);
+  return v ? v : "";
+}
+
+int Connection::BackendPid() const { return PQbackendPID(conn_); }
+
+bool Connection::IsOk() const { return conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK; }
+
+void Connection::Cancel() const {
+  if (conn_ == nullptr) return;
+  std::unique_ptr<PGcancel, decltype(&PQfreeCancel)> cancel(PQgetCancel(conn_), &PQfreeCancel);
+  char err[256];
+  if (cancel) PQcancel(cancel.get(), err, sizeof err);
+}
+
+}  // namespace walferry::pg

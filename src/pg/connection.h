@@ -1,0 +1,101 @@
+// pg/connection.h
+//
+// Connection: the one owner of a PGconn (PQfinish on destruction). Move-only. Not thread-safe: one thread uses
+// a Connection at a time. Every failure throws Error with the server's SQLSTATE, message, detail and hint, plus
+// what walferry was doing and which server ("source", "target") it was talking to. The conninfo given to Open()
+// appears in messages only redacted.
+//
+// Values are always parameters (Param = optional string, nullopt = NULL, text format); SQL text never has a
+// value spliced in. Identifiers go through pg::QuoteIdent.
+#pragma once
+
+#include <initializer_list>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/error.h"
+#include "pg/result.h"
+
+struct pg_conn;
+
+namespace walferry::pg {
+
+using Param = std::optional<std::string>;
+
+struct ConnectOptions {
+  // Shown in errors and logs: "source", "target", ...
+  std::string role = "server";
+  // Set application_name (the user's own application_name in the conninfo wins).
+  std::string application_name = "walferry";
+  // "database" opens a logical replication connection (used by ReplicationConnection).
+  std::string replication;
+};
+
+class Connection {
+ public:
+  // Connects; PG* environment variables apply as in libpq. Throws Error(kConnection) with a redacted conninfo.
+  static Connection Open(const std::string& conninfo, const ConnectOptions& options = {});
+
+  Connection() = default;
+  ~Connection();
+  Connection(Connection&& other) noexcept;
+  Connection& operator=(Connection&& other) noexcept;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Simple query protocol: may hold several statements; returns the last result.
+  Result Exec(std::string_view sql);
+  // Extended protocol with text parameters ($1, $2, ...).
+  Result Exec(std::string_view sql, std::span<const Param> params);
+  Result Exec(std::string_view sql, std::initializer_list<Param> params) {
+    return Exec(sql, std::span<const Param>(params.begin(), params.size()));
+  }
+  // Same, asking for binary-format result columns.
+  Result ExecBinary(std::string_view sql, std::span<const Param> params);
+
+  void Prepare(const std::string& name, std::string_view sql, int nparams);
+  Result ExecPrepared(const std::string& name, std::span<const Param> params);
+
+  // Pipeline mode (libpq >= 14): queue many statements, then read their results in order.
+  void EnterPipeline();
+  void ExitPipeline();
+  void SendPrepared(const std::string& name, std::span<const Param> params);
+  void SendQuery(std::string_view sql, std::span<const Param> params);
+  void PipelineSync();
+  // Next result of the pipeline; throws on an error result. An empty Result marks the end of one query's
+  // results; a Result with status PGRES_PIPELINE_SYNC marks a sync point (IsSync()).
+  Result NextPipelineResult();
+  bool IsSync(const Result& r) const;
+
+  // Reads the rest of the results of the current command and throws the first error among them.
+  void DrainResults();
+
+  int ServerVersionNum() const;           // e.g. 150018
+  std::string ParameterStatus(const char* name) const;  // server_version, TimeZone, ...
+  int BackendPid() const;
+  bool IsOk() const;
+  // Asks the server to cancel the running query (safe from another thread).
+  void Cancel() const;
+
+  const std::string& role() const { return role_; }
+  const std::string& redacted_conninfo() const { return redacted_; }
+  const std::string& conninfo() const { return conninfo_; }
+
+  // The raw handle, for pg/ code only (copy and replication streams).
+  pg_conn* raw() const { return conn_; }
+  // Builds an Error from the connection's last error message, with role and context.
+  Error ConnectionError(std::string_view doing) const;
+  // Throws if res is not a success status; returns it otherwise.
+  Result Check(Result res, std::string_view sql) const;
+
+ private:
+  pg_conn* conn_ = nullptr;
+  std::string role_;
+  std::string conninfo_;
+  std::string redacted_;
+};
+
+}  // namespace walferry::pg
