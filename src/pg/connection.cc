@@ -33,6 +33,11 @@ std::string Field(const PGresult* res, int code) {
 }
 }  // namespace
 
+std::string LibpqVersion() {
+  int v = PQlibVersion();
+  return std::to_string(v / 10000) + "." + std::to_string(v % 10000);
+}
+
 Connection Connection::Open(const std::string& conninfo, const ConnectOptions& options) {
   Connection c;
   c.role_ = options.role;

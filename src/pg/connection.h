@@ -25,6 +25,9 @@ namespace walferry::pg {
 
 using Param = std::optional<std::string>;
 
+// The libpq this binary runs with, e.g. "15.18".
+std::string LibpqVersion();
+
 struct ConnectOptions {
   // Shown in errors and logs: "source", "target", ...
   std::string role = "server";

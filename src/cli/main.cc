@@ -1,0 +1,90 @@
+// cli/main.cc
+//
+// walferry's entry point: builds the command line from the registered subcommands, applies configuration
+// (file < environment < flags), runs the chosen command and maps errors to exit codes:
+//   0 success, 1 runtime failure, 2 usage or configuration error (also: a server not set up as required).
+#include <signal.h>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "cli/command.h"
+#include "common/error.h"
+#include "common/log.h"
+
+namespace {
+
+constexpr const char* kFooter =
+    "Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.\n"
+    "Configuration precedence: flags > environment (WALFERRY_SOURCE, WALFERRY_TARGET, WALFERRY_CONFIG) > "
+    "walferry.yaml (-c).\n"
+    "Documentation: docs/cli.md, docs/config.md.";
+
+walferry::log::Format ParseLogFormat(const std::string& s) {
+  if (s == "text") return walferry::log::Format::kText;
+  if (s == "json") return walferry::log::Format::kJson;
+  throw walferry::Error(walferry::ErrorKind::kConfig, "unknown log format '" + s + "'")
+      .WithHint("use --log-format text or --log-format json");
+}
+
+void PrepareContext(walferry::cli::Context& ctx, walferry::cli::Command& cmd) {
+  using namespace walferry;
+  if (ctx.global.config_path.empty()) {
+    if (const char* env = std::getenv("WALFERRY_CONFIG")) ctx.global.config_path = env;
+  }
+  if (!ctx.global.config_path.empty()) ctx.config = config::Load(ctx.global.config_path);
+  config::ApplyEnvironment(ctx.config);
+  if (!ctx.global.log_level.empty()) ctx.config.log_level = ctx.global.log_level;
+  if (!ctx.global.log_format.empty()) ctx.config.log_format = ctx.global.log_format;
+  log::Init(ctx.config.log_level, ParseLogFormat(ctx.config.log_format));
+  cmd.ApplyFlags(ctx);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace walferry;
+  signal(SIGPIPE, SIG_IGN);
+
+  CLI::App app{"walferry: move a live PostgreSQL database to another PostgreSQL server, with proof nothing was lost."};
+  app.footer(kFooter);
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("walferry ") + WALFERRY_VERSION);
+  cli::Context ctx;
+  app.add_option("-c,--config", ctx.global.config_path, "walferry.yaml configuration file (env WALFERRY_CONFIG)");
+  app.add_flag("--json", ctx.global.json, "Print machine-readable JSON on stdout");
+  app.add_option("--log-level", ctx.global.log_level, "trace|debug|info|warn|error|off (default info)");
+  app.add_option("--log-format", ctx.global.log_format, "text|json (JSON lines on stderr)");
+
+  auto commands = cli::CreateAllCommands();
+  std::vector<std::pair<CLI::App*, cli::Command*>> subs;
+  for (auto& cmd : commands) {
+    CLI::App* sub = app.add_subcommand(cmd->Name(), cmd->Description());
+    sub->fallthrough();
+    sub->footer(kFooter);
+    cmd->Setup(*sub);
+    subs.emplace_back(sub, cmd.get());
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+
+  for (auto& [sub, cmd] : subs) {
+    if (!sub->parsed()) continue;
+    try {
+      PrepareContext(ctx, *cmd);
+      return cmd->Run(ctx);
+    } catch (const Error& e) {
+      std::cerr << "walferry " << cmd->Name() << ": error: " << e.what() << "\n";
+      return ExitCodeFor(e);
+    } catch (const std::exception& e) {
+      std::cerr << "walferry " << cmd->Name() << ": internal error: " << e.what() << "\n";
+      return kExitFailure;
+    }
+  }
+  return kExitUsage;
+}

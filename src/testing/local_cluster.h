@@ -1,0 +1,73 @@
+// testing/local_cluster.h
+//
+// A real, throw-away PostgreSQL cluster on this machine: initdb into a fresh temporary directory, a free port on
+// 127.0.0.1, started with pg_ctl. Used by the integration tests and by `walferry demo`. When walferry runs as
+// root (CI does), the server runs as the `postgres` OS user, since initdb refuses root.
+//
+// Authentication: the bootstrap superuser `postgres` is trusted from 127.0.0.1 (tests and demo connect without a
+// password); every other role must use a SCRAM password, so tests can prove what a wrong password does.
+// Ownership: the destructor stops the server (immediate mode) and deletes the directory, also when a test fails.
+// Not thread-safe; one owner.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace walferry::testing {
+
+struct LocalClusterOptions {
+  std::string name = "pg";              // used in the directory name and log lines
+  bool logical = true;                  // wal_level=logical (else replica)
+  std::vector<std::string> settings;    // extra postgresql.conf lines, e.g. "max_wal_senders = 20"
+  bool durable = false;                 // fsync on; off by default: faster, and tests never crash the OS
+};
+
+class LocalCluster {
+ public:
+  // Throws Error(kIo) with initdb's / the server log's tail when the cluster cannot be created or started.
+  static LocalCluster Create(const LocalClusterOptions& options);
+  // Wraps an existing data directory (e.g. made by pg_basebackup); starts it on a free port.
+  static LocalCluster Adopt(const std::filesystem::path& base_dir, const std::filesystem::path& data_dir,
+                            const std::string& name, const std::vector<std::string>& extra_settings);
+
+  LocalCluster(LocalCluster&& other) noexcept;
+  LocalCluster& operator=(LocalCluster&&) = delete;
+  LocalCluster(const LocalCluster&) = delete;
+  ~LocalCluster();
+
+  int port() const { return port_; }
+  // postgresql://postgres@127.0.0.1:PORT/DB
+  std::string Uri(const std::string& db = "postgres") const;
+  std::string UriAs(const std::string& user, const std::string& password, const std::string& db) const;
+  const std::filesystem::path& data_dir() const { return data_dir_; }
+  const std::filesystem::path& base_dir() const { return base_dir_; }
+
+  void CreateDatabase(const std::string& db) const;
+  // Runs SQL as the superuser through psql (for fixtures). Throws with psql's output on error.
+  std::string Psql(const std::string& db, const std::string& sql) const;
+
+  void Start();
+  void Stop(bool immediate = true);
+  void Restart();
+  bool running() const { return running_; }
+
+  static std::string BinDir();  // the PostgreSQL 15 server binaries
+
+ private:
+  LocalCluster() = default;
+  void WriteConfig(const std::vector<std::string>& settings, bool logical, bool durable);
+  std::string LogTail() const;
+
+  std::string name_;
+  std::filesystem::path base_dir_;
+  std::filesystem::path data_dir_;
+  int port_ = 0;
+  bool running_ = false;
+  bool owns_dir_ = true;
+};
+
+// A free TCP port on 127.0.0.1 at the moment of the call.
+int FreePort();
+
+}  // namespace walferry::testing

@@ -1,0 +1,78 @@
+#include "support/clusters.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "common/process.h"
+
+namespace walferry::test {
+
+namespace {
+std::unique_ptr<testing::LocalCluster> g_source;
+std::unique_ptr<testing::LocalCluster> g_target;
+
+std::string Sanitize(std::string s) {
+  for (char& c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : '_';
+  }
+  return s.substr(0, 60);
+}
+}  // namespace
+
+class ClusterEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    g_source = std::make_unique<testing::LocalCluster>(testing::LocalCluster::Create({.name = "source"}));
+    g_target = std::make_unique<testing::LocalCluster>(testing::LocalCluster::Create({.name = "target"}));
+  }
+  void TearDown() override {
+    g_source.reset();
+    g_target.reset();
+  }
+};
+
+::testing::Environment* MakeClusterEnvironment() { return new ClusterEnvironment(); }
+
+testing::LocalCluster& Source() { return *g_source; }
+testing::LocalCluster& Target() { return *g_target; }
+
+std::string FreshDatabase(const std::string& suffix) {
+  static int counter = 0;
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string name = Sanitize(std::string(info ? info->name() : "db") + suffix) + "_" + std::to_string(++counter);
+  Source().CreateDatabase(name);
+  Target().CreateDatabase(name);
+  return name;
+}
+
+pg::Connection ConnectSource(const std::string& db) { return pg::Connection::Open(Source().Uri(db), {.role = "source"}); }
+pg::Connection ConnectTarget(const std::string& db) { return pg::Connection::Open(Target().Uri(db), {.role = "target"}); }
+
+CliResult RunWalferry(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+  std::vector<std::string> argv = {WALFERRY_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  ProcessOptions o;
+  o.env = env;
+  ProcessResult r = RunProcess(argv, o);
+  return {r.exit_code, r.output};
+}
+
+std::string DiffTable(pg::Connection& source, pg::Connection& target, const std::string& quoted_table) {
+  // Whole rows as text, sorted: a multiset comparison that needs no key and sees every column.
+  std::string sql = "SELECT ROW(r.*)::text FROM " + quoted_table + " r ORDER BY 1";
+  pg::Result a = source.Exec(sql);
+  pg::Result b = target.Exec(sql);
+  int n = std::max(a.rows(), b.rows());
+  for (int i = 0; i < n; ++i) {
+    if (i >= a.rows()) return "target has extra row " + std::string(b.Get(i, 0));
+    if (i >= b.rows()) return "target lacks row " + std::string(a.Get(i, 0));
+    if (a.Get(i, 0) != b.Get(i, 0)) {
+      return "row " + std::to_string(i) + " differs: source " + std::string(a.Get(i, 0)).substr(0, 300) +
+             " target " + std::string(b.Get(i, 0)).substr(0, 300);
+    }
+  }
+  return "";
+}
+
+}  // namespace walferry::test

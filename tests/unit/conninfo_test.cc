@@ -1,0 +1,38 @@
+#include "pg/conninfo.h"
+
+#include <gtest/gtest.h>
+
+namespace walferry::pg {
+namespace {
+
+TEST(RedactConninfo, HidesUriPassword) {
+  EXPECT_EQ(RedactConninfo("postgresql://app:s3cret@db.example:5432/shop?sslmode=require"),
+            "postgresql://app:********@db.example:5432/shop?sslmode=require");
+  EXPECT_EQ(RedactConninfo("postgres://app@db/shop"), "postgres://app@db/shop");
+}
+
+TEST(RedactConninfo, HidesPasswordQueryParameter) {
+  std::string r = RedactConninfo("postgresql://db/shop?user=app&password=s3cret&sslmode=verify-full");
+  EXPECT_EQ(r, "postgresql://db/shop?user=app&password=********&sslmode=verify-full");
+}
+
+TEST(RedactConninfo, HidesKeyValuePasswordQuotedOrNot) {
+  EXPECT_EQ(RedactConninfo("host=db password=s3cret dbname=shop"), "host=db password=******** dbname=shop");
+  EXPECT_EQ(RedactConninfo("host=db password = 'a secret with spaces' dbname=shop"),
+            "host=db password = ******** dbname=shop");
+  EXPECT_EQ(RedactConninfo("host=db password='a\\' b' user=x"), "host=db password=******** user=x");
+}
+
+TEST(RedactConninfo, HidesPercentEncodedPasswordToo) {
+  std::string r = RedactConninfo("postgresql://app:p%40ss@db/shop");
+  EXPECT_EQ(r.find("p%40ss"), std::string::npos);
+  EXPECT_EQ(r.find("p@ss"), std::string::npos);
+}
+
+TEST(ScrubPassword, RemovesThePasswordFromAnyText) {
+  EXPECT_EQ(ScrubPassword("auth failed for hunter2!", "host=db password=hunter2"), "auth failed for ********!");
+  EXPECT_EQ(ScrubPassword("no secret here", "host=db"), "no secret here");
+}
+
+}  // namespace
+}  // namespace walferry::pg
