@@ -1,0 +1,78 @@
+-- walferry's control schema on the TARGET. The schema name is substituted by walferry (quoted) for @SCHEMA@;
+-- everything else is fixed. Idempotent: safe to run at every start.
+CREATE SCHEMA IF NOT EXISTS @SCHEMA@;
+
+-- One row per replication set: its slot and publication on the source, where CDC starts, and the load state.
+CREATE TABLE IF NOT EXISTS @SCHEMA@.sets (
+  set_name text PRIMARY KEY,
+  slot_name text NOT NULL,
+  publication_name text NOT NULL,
+  snapshot_name text,                -- exported snapshot the load copied from (valid only while the load runs)
+  start_lsn pg_lsn,                  -- CDC starts here: the slot's consistent point (or --cdc-start-lsn)
+  load_state text NOT NULL DEFAULT 'pending',  -- pending | loading | loaded | failed
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- Per table (or per part of a split table) load progress; a part is all-or-nothing.
+CREATE TABLE IF NOT EXISTS @SCHEMA@.load_progress (
+  set_name text NOT NULL,
+  table_schema text NOT NULL,
+  table_name text NOT NULL,
+  part int NOT NULL DEFAULT 0,
+  parts int NOT NULL DEFAULT 1,
+  state text NOT NULL DEFAULT 'pending',       -- pending | copying | copied | failed
+  rows_copied bigint NOT NULL DEFAULT 0,
+  bytes_copied bigint NOT NULL DEFAULT 0,
+  copy_seconds double precision,
+  index_seconds double precision,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (set_name, table_schema, table_name, part)
+);
+
+-- Exactly-once CDC: the commit LSN of the last source transaction applied, written in the SAME target transaction
+-- that applied it. The slot's confirmed flush position never passes it.
+CREATE TABLE IF NOT EXISTS @SCHEMA@.checkpoint (
+  set_name text PRIMARY KEY,
+  applied_lsn pg_lsn NOT NULL,
+  applied_commit_time timestamptz,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- The status table, one row per set, named as in the DMS playbook; a stale status_time means "not running".
+CREATE TABLE IF NOT EXISTS @SCHEMA@.status (
+  task_name text PRIMARY KEY,
+  task_status text NOT NULL,  -- FULL LOAD | CHANGE PROCESSING | CAUGHT UP | PAUSED | FAILED | STOPPED
+  status_time timestamptz NOT NULL DEFAULT now(),
+  pending_changes bigint,
+  source_current_position pg_lsn,
+  source_current_timestamp timestamptz,
+  source_tail_position pg_lsn,
+  source_timestamp_applied timestamptz,
+  applied_lsn pg_lsn,
+  latency_seconds double precision,
+  pending_bytes bigint,
+  rows_per_second double precision,
+  last_error text
+);
+
+CREATE TABLE IF NOT EXISTS @SCHEMA@.apply_exceptions (
+  id bigserial PRIMARY KEY,
+  task_name text NOT NULL,
+  table_owner text NOT NULL,
+  table_name text NOT NULL,
+  error_time timestamptz NOT NULL DEFAULT now(),
+  statement text NOT NULL,
+  error text NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS @SCHEMA@.validation_failures (
+  id bigserial PRIMARY KEY,
+  task_name text NOT NULL,
+  table_owner text NOT NULL,
+  table_name text NOT NULL,
+  failure_time timestamptz NOT NULL DEFAULT now(),
+  key text,
+  failure_type text NOT NULL,  -- MISSING_TARGET | MISSING_SOURCE (extra on target) | RECORD_DIFF
+  details text
+);
