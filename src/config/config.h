@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pg/quote.h"
@@ -28,6 +29,8 @@ const char* LobPolicyName(LobPolicy policy);
 struct LobSettings {
   std::optional<int64_t> max_kb;  // unset: no limit (values are carried whole)
   LobPolicy policy = LobPolicy::kError;
+
+  bool operator==(const LobSettings&) const = default;
 };
 
 struct TableConfig {
@@ -35,12 +38,16 @@ struct TableConfig {
   std::optional<ApplyMode> apply;  // unset: the set's mode
   LobSettings lob;
   std::string reason;  // why plan chose this (e.g. "pk_and_unique -> transactional"); informational
+
+  bool operator==(const TableConfig&) const = default;
 };
 
 struct SetConfig {
   std::string name;  // also names the slot and publication: walferry_<name>
   ApplyMode apply = ApplyMode::kBatch;
   std::vector<TableConfig> tables;
+
+  bool operator==(const SetConfig&) const = default;
 };
 
 // A DMS-style selection rule: '%' wildcards on schema and table name.
@@ -48,6 +55,8 @@ struct SelectionRule {
   std::string schema_pattern = "%";
   std::string table_pattern = "%";
   bool include = true;
+
+  bool operator==(const SelectionRule&) const = default;
 };
 
 struct LoadSettings {
@@ -55,6 +64,8 @@ struct LoadSettings {
   int index_jobs = 2;
   int64_t split_tables_larger_than_bytes = 0;  // 0: never split
   std::string target_prep = "error";            // error | do-nothing | truncate | drop
+
+  bool operator==(const LoadSettings&) const = default;
 };
 
 struct CdcSettings {
@@ -62,6 +73,8 @@ struct CdcSettings {
   std::string synchronous_commit = "off";
   std::string error_policy = "stop";  // stop | log-and-continue | suspend-table
   int max_retries = 10;
+
+  bool operator==(const CdcSettings&) const = default;
 };
 
 struct Config {
@@ -76,21 +89,25 @@ struct Config {
   CdcSettings cdc;
   std::string log_level = "info";
   std::string log_format = "text";  // text | json
+
+  // Field-by-field. Rule order is part of equality: Parse yields include rules first, then exclude rules.
+  bool operator==(const Config&) const = default;
 };
 
 // Reads and validates a YAML file. Throws Error(kConfig) "FILE:LINE: key 'sets[0].apply': ..." on any problem.
 Config Load(const std::string& path);
 // Parses YAML text (path used in messages only).
 Config Parse(const std::string& yaml_text, const std::string& path);
-// Applies WALFERRY_SOURCE / WALFERRY_TARGET when set.
+// Applies WALFERRY_SOURCE / WALFERRY_TARGET when set and non-empty.
 void ApplyEnvironment(Config& config);
-// Renders YAML that Parse reads back to an equal Config (comments carry reasons).
+// Renders YAML that Parse reads back to an equal Config, for any Config that Parse could have produced (include
+// rules before exclude rules). Each table's reason is written as its `reason:` key and as a comment people see.
 std::string ToYaml(const Config& config);
 
 // True when `name` matches the SQL-LIKE-style pattern where '%' matches any run of characters ('_' is literal).
 bool WildcardMatch(std::string_view pattern, std::string_view name);
-// Applies rules in order (DMS semantics: a table is selected if some include rule matches and no exclude rule
-// matches). No rules: everything is selected.
+// DMS semantics: a table is selected if some include rule matches and no exclude rule matches; rule order does
+// not matter. With no include rules at all, every table is a candidate (so `exclude:` alone means "all but").
 bool Selected(const std::vector<SelectionRule>& rules, const pg::TableName& table);
 
 }  // namespace walferry::config
