@@ -106,7 +106,8 @@ SetConfig ParseSet(const YamlReader& r, const YAML::Node& node, const std::strin
 }
 
 // Set names must be unique (they name slots) and a table belongs to exactly one set.
-void CheckSetsDisjoint(const YamlReader& r, const std::vector<YAML::Node>& nodes, const std::vector<SetConfig>& sets) {
+void CheckSetsDisjoint(const YamlReader& r, const std::vector<YAML::Node>& nodes,
+                       const std::vector<SetConfig>& sets) {
   std::map<std::string, size_t> set_index;
   std::map<pg::TableName, std::string> table_key;
   for (size_t s = 0; s < sets.size(); ++s) {
@@ -131,41 +132,52 @@ void CheckSetsDisjoint(const YamlReader& r, const std::vector<YAML::Node>& nodes
 
 void ParseSets(const YamlReader& r, const YAML::Node& node, Config& config) {
   std::vector<YAML::Node> items = r.List(node, "sets");
-  for (size_t i = 0; i < items.size(); ++i) config.sets.push_back(ParseSet(r, items[i], YamlReader::Index("sets", i)));
+  for (size_t i = 0; i < items.size(); ++i) {
+    config.sets.push_back(ParseSet(r, items[i], YamlReader::Index("sets", i)));
+  }
   CheckSetsDisjoint(r, items, config.sets);
+}
+
+// Reads an optional int setting "section.name" into `out` when present.
+void ReadInt(const YamlReader& r, const Fields& f, const std::string& name, int64_t min, int64_t max, int& out) {
+  if (f.Has(name)) out = static_cast<int>(r.Int(f.At(name).value, YamlReader::Child(f.key, name), min, max));
+}
+
+// Reads an optional enumerated setting "section.name" into `out` when present.
+void ReadOneOf(const YamlReader& r, const Fields& f, const std::string& name, const std::vector<std::string>& allowed,
+               std::string& out) {
+  if (f.Has(name)) out = r.OneOf(f.At(name).value, YamlReader::Child(f.key, name), allowed);
 }
 
 void ParseLoad(const YamlReader& r, const YAML::Node& node, LoadSettings& load) {
   Fields f = r.Map(node, "load", {"table_jobs", "index_jobs", "split_tables_larger_than", "target_prep"});
-  if (f.Has("table_jobs")) load.table_jobs = static_cast<int>(r.Int(f.At("table_jobs").value, "load.table_jobs", 0, 1024));
-  if (f.Has("index_jobs")) load.index_jobs = static_cast<int>(r.Int(f.At("index_jobs").value, "load.index_jobs", 1, 1024));
+  ReadInt(r, f, "table_jobs", 0, 1024, load.table_jobs);
+  ReadInt(r, f, "index_jobs", 1, 1024, load.index_jobs);
   if (f.Has("split_tables_larger_than")) {
-    load.split_tables_larger_than_bytes = r.Size(f.At("split_tables_larger_than").value, "load.split_tables_larger_than");
+    load.split_tables_larger_than_bytes =
+        r.Size(f.At("split_tables_larger_than").value, "load.split_tables_larger_than");
   }
-  if (f.Has("target_prep")) load.target_prep = r.OneOf(f.At("target_prep").value, "load.target_prep", kTargetPreps);
+  ReadOneOf(r, f, "target_prep", kTargetPreps, load.target_prep);
 }
 
 void ParseCdc(const YamlReader& r, const YAML::Node& node, CdcSettings& cdc) {
   Fields f = r.Map(node, "cdc", {"heartbeat_seconds", "synchronous_commit", "error_policy", "max_retries"});
-  if (f.Has("heartbeat_seconds")) {
-    cdc.heartbeat_seconds = static_cast<int>(r.Int(f.At("heartbeat_seconds").value, "cdc.heartbeat_seconds", 0, 86400));
-  }
-  if (f.Has("synchronous_commit")) {
-    cdc.synchronous_commit = r.OneOf(f.At("synchronous_commit").value, "cdc.synchronous_commit", kSyncCommits);
-  }
-  if (f.Has("error_policy")) cdc.error_policy = r.OneOf(f.At("error_policy").value, "cdc.error_policy", kErrorPolicies);
-  if (f.Has("max_retries")) cdc.max_retries = static_cast<int>(r.Int(f.At("max_retries").value, "cdc.max_retries", 0, 1000000));
+  ReadInt(r, f, "heartbeat_seconds", 0, 86400, cdc.heartbeat_seconds);
+  ReadOneOf(r, f, "synchronous_commit", kSyncCommits, cdc.synchronous_commit);
+  ReadOneOf(r, f, "error_policy", kErrorPolicies, cdc.error_policy);
+  ReadInt(r, f, "max_retries", 0, 1000000, cdc.max_retries);
 }
 
 void ParseLog(const YamlReader& r, const YAML::Node& node, Config& config) {
   Fields f = r.Map(node, "log", {"level", "format"});
-  if (f.Has("level")) config.log_level = r.OneOf(f.At("level").value, "log.level", kLogLevels);
-  if (f.Has("format")) config.log_format = r.OneOf(f.At("format").value, "log.format", kLogFormats);
+  ReadOneOf(r, f, "level", kLogLevels, config.log_level);
+  ReadOneOf(r, f, "format", kLogFormats, config.log_format);
 }
 
 Config ParseDocument(const YamlReader& r, const YAML::Node& root, const std::string& path) {
   if (root.IsNull()) r.Fail(root, "", "the document is empty; it needs at least 'version: 1'");
-  Fields f = r.Map(root, "", {"version", "source", "target", "control", "include", "exclude", "sets", "load", "cdc", "log"});
+  Fields f = r.Map(root, "", {"version", "source", "target", "control", "include", "exclude", "sets", "load", "cdc",
+                              "log"});
   Config config;
   config.path = path;
   r.Int(r.Require(f, "version"), "version", 1, 1);

@@ -89,7 +89,8 @@ class RuleScope {
 // "FILE:LINE:COLUMN: malformed JSON: ..." from nlohmann's byte offset (1-based, the last byte it read).
 Error MalformedJson(const json::parse_error& e, const std::string& text, const std::string& path) {
   size_t end = std::min<size_t>(e.byte == 0 ? 0 : e.byte - 1, text.size());
-  size_t line = 1 + static_cast<size_t>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(end), '\n'));
+  auto end_it = text.begin() + static_cast<std::ptrdiff_t>(end);
+  size_t line = 1 + static_cast<size_t>(std::count(text.begin(), end_it, '\n'));
   size_t line_start = text.rfind('\n', end == 0 ? 0 : end - 1);
   size_t column = (line_start == std::string::npos || line_start >= end) ? end + 1 : end - line_start;
   if (end == 0) column = 1;
