@@ -17,7 +17,7 @@ namespace walferry::control {
 // Slot and publication names for a set: "walferry_<set>" (set names are validated to [a-z0-9_]{1,40}).
 std::string SlotName(const std::string& set_name);
 std::string PublicationName(const std::string& set_name);
-// Throws Error(kConfig) unless the name is 1-40 characters of [a-z0-9_].
+// Throws Error(kConfig) unless the name is 1-54 characters of [a-z0-9_].
 void ValidateSetName(const std::string& set_name);
 
 class ControlSchema {
