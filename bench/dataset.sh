@@ -1,0 +1,22 @@
+# bench/dataset.sh (sourced): builds the benchmark dataset in database $2 of the cluster on port $1:
+# pgbench accounts/branches/tellers/history at scale $BENCH_SCALE (default 30, about 450 MB) plus tables with jsonb
+# and bytea values, one of them with a primary key and a separate unique constraint.
+make_dataset() {
+  local port=$1 db=$2 scale=${BENCH_SCALE:-30}
+  "$PGBIN/createdb" -h 127.0.0.1 -p "$port" -U postgres "$db"
+  "$PGBIN/pgbench" -h 127.0.0.1 -p "$port" -U postgres -i -q -s "$scale" "$db" >/dev/null 2>&1
+  "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d "$db" <<'SQL'
+CREATE TABLE profiles (id bigint PRIMARY KEY, email text NOT NULL UNIQUE, doc jsonb NOT NULL, updated_at timestamptz NOT NULL DEFAULT now());
+INSERT INTO profiles SELECT g, 'user' || g || '@example.com',
+  jsonb_build_object('name', 'User ' || g, 'tags', jsonb_build_array('a', 'b', g % 97), 'bio', repeat(md5(g::text), 4 + g % 8))
+FROM generate_series(1, 300000) g;
+CREATE TABLE blobs (id bigint PRIMARY KEY, kind text NOT NULL, payload bytea NOT NULL);
+INSERT INTO blobs SELECT g, 'k' || (g % 10), decode(repeat(md5(g::text) || md5((g + 1)::text), 16 + g % 32), 'hex')
+FROM generate_series(1, 60000) g;
+CREATE TABLE events (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), body jsonb NOT NULL);
+INSERT INTO events (body) SELECT jsonb_build_object('type', 'click', 'x', g % 1000, 'y', g % 768) FROM generate_series(1, 500000) g;
+ANALYZE;
+SQL
+}
+
+db_size() { "$PGBIN/psql" -X -At -h 127.0.0.1 -p "$1" -U postgres -d "$2" -c "SELECT pg_size_pretty(pg_database_size(current_database()))"; }
