@@ -1,11 +1,12 @@
 // cli/demo.cc: `walferry demo` starts a local source and target cluster, creates a sample application database on
 // the source and shows walferry working against them. The clusters are removed at the end unless --keep.
-#include <signal.h>
-
+#include <chrono>
 #include <iostream>
+#include <thread>
 
 #include "assess/server_facts.h"
 #include "cli/command.h"
+#include "common/cancel.h"
 #include "common/log.h"
 #include "demo/sample_db.h"
 #include "testing/local_cluster.h"
@@ -25,10 +26,13 @@ class DemoCommand : public Command {
   }
 
   int Run(Context&) override {
+    // Ctrl-C at any point stops at the next step and still removes the clusters (their destructors run).
+    InstallCancelHandlers();
     auto logger = log::For("demo");
     logger->info("starting a source cluster (wal_level=logical) and a target cluster on 127.0.0.1");
     auto source = testing::LocalCluster::Create({.name = "demo-source"});
     auto target = testing::LocalCluster::Create({.name = "demo-target", .logical = false});
+    ThrowIfCancelled("starting the demo clusters");
     logger->info("source: {}   target: {}", source.Uri("shop"), target.Uri("shop"));
     source.CreateDatabase("shop");
     target.CreateDatabase("shop");
@@ -36,6 +40,7 @@ class DemoCommand : public Command {
     pg::Connection dst = pg::Connection::Open(target.Uri("shop"), {.role = "target"});
     logger->info("creating the sample application database 'shop' (scale {})", scale_);
     demo::CreateSampleDatabase(src, scale_);
+    ThrowIfCancelled("creating the sample database");
 
     std::cout << "\n== walferry ping ==\n";
     for (auto* conn : {&src, &dst}) {
@@ -49,14 +54,7 @@ class DemoCommand : public Command {
       std::cout << "\nClusters kept running:\n  source " << source.Uri("shop") << "  (data " << source.base_dir()
                 << ")\n  target " << target.Uri("shop") << "  (data " << target.base_dir()
                 << ")\nPress Ctrl-C to stop them.\n";
-      // Wait for Ctrl-C / SIGTERM, then let the destructors stop and remove the clusters.
-      sigset_t set;
-      sigemptyset(&set);
-      sigaddset(&set, SIGINT);
-      sigaddset(&set, SIGTERM);
-      pthread_sigmask(SIG_BLOCK, &set, nullptr);
-      int sig = 0;
-      sigwait(&set, &sig);
+      while (!CancelRequested()) std::this_thread::sleep_for(std::chrono::milliseconds(200));
       logger->info("stopping the demo clusters");
     }
     return kExitOk;

@@ -2,7 +2,8 @@
 //
 // walferry's entry point: builds the command line from the registered subcommands, applies configuration
 // (file < environment < flags), runs the chosen command and maps errors to exit codes:
-//   0 success, 1 runtime failure, 2 usage or configuration error (also: a server not set up as required).
+//   0 success, 1 runtime failure, 2 usage or configuration error (also: a server not set up as required),
+//   130 interrupted (Ctrl-C / SIGTERM) before the work was finished.
 #include <signal.h>
 
 #include <cstdlib>
@@ -15,7 +16,7 @@
 namespace {
 
 constexpr const char* kFooter =
-    "Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.\n"
+    "Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error, 130 interrupted.\n"
     "Configuration precedence: flags > environment (WALFERRY_SOURCE, WALFERRY_TARGET, WALFERRY_CONFIG) > "
     "walferry.yaml (-c).\n"
     "Documentation: docs/cli.md, docs/config.md.";

@@ -53,6 +53,8 @@ int ExitCodeFor(const Error& e) {
     case ErrorKind::kUsage:
     case ErrorKind::kPrecondition:
       return kExitUsage;
+    case ErrorKind::kCancelled:
+      return kExitInterrupted;
     default:
       return kExitFailure;
   }

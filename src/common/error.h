@@ -79,6 +79,7 @@ auto WithContext(const std::string& doing, Fn&& fn) -> decltype(fn()) {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
+inline constexpr int kExitInterrupted = 130;  // stopped by Ctrl-C / SIGTERM before finishing
 
 int ExitCodeFor(const Error& e);
 

@@ -30,6 +30,7 @@ TEST(Error, ConfigAndPreconditionErrorsExitWithTwo) {
   EXPECT_EQ(ExitCodeFor(Error(ErrorKind::kConfig, "x")), 2);
   EXPECT_EQ(ExitCodeFor(Error(ErrorKind::kPrecondition, "x")), 2);
   EXPECT_EQ(ExitCodeFor(Error(ErrorKind::kConnection, "x")), 1);
+  EXPECT_EQ(ExitCodeFor(Error(ErrorKind::kCancelled, "x")), 130);
 }
 
 }  // namespace
