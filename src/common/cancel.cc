@@ -31,6 +31,8 @@ void InstallCancelHandlers() {
 
 bool CancelRequested() { return g_cancelled.load(std::memory_order_relaxed); }
 
+const std::atomic<bool>& CancelFlag() { return g_cancelled; }
+
 void RequestCancel() { g_cancelled.store(true); }
 
 void ThrowIfCancelled(const char* doing) {

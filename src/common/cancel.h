@@ -7,10 +7,14 @@
 // Thread safety: CancelRequested() may be called from any thread.
 #pragma once
 
+#include <atomic>
+
 namespace walferry {
 
 void InstallCancelHandlers();
 bool CancelRequested();
+// The flag itself, for workers that take a `const std::atomic<bool>& stop`.
+const std::atomic<bool>& CancelFlag();
 // Throws Error(kCancelled) "interrupted while <doing>" when a stop was requested.
 void ThrowIfCancelled(const char* doing);
 // For tests and for commands that stop themselves (e.g. --until-caught-up reached).
