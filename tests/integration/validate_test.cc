@@ -176,5 +176,130 @@ TEST(Validate, ReportsATableMissingOnTheTarget) {
   EXPECT_EQ(r.doc["sets"][0]["tables"][0]["problem"], "table does not exist on the target") << r.output;
 }
 
+// Stands in for `walferry cdc` (pending, written by another developer): a writer changes random rows on the source
+// and queues each change with the source's WAL position read after its commit; the applier replays the queue on the
+// target in batches, writing the checkpoint in the same target transaction as the rows, so the target is always
+// exactly at its checkpoint and usually behind the source.
+class SimulatedCdc {
+ public:
+  SimulatedCdc(const std::string& db, int hot_rows) : db_(db), hot_rows_(hot_rows) {
+    pg::Connection target = test::ConnectTarget(db_);
+    control::ControlSchema control(target, "walferry");
+    control.Ensure();
+    pg::Connection source = test::ConnectSource(db_);
+    Lsn now = Lsn::Parse(source.Exec("SELECT pg_current_wal_insert_lsn()::text").Get(0, 0));
+    control::ControlSchema::WriteCheckpoint(target, "walferry", "default", now, "");
+    writer_ = std::thread([this] { Write(); });
+    applier_ = std::thread([this] { Apply(); });
+  }
+  ~SimulatedCdc() { Stop(); }
+
+  // Stops the writer, lets the applier drain the queue, and stops it.
+  void Stop() {
+    writing_ = false;
+    if (writer_.joinable()) writer_.join();
+    applying_ = false;
+    if (applier_.joinable()) applier_.join();
+  }
+  int64_t changes() const { return changes_; }
+
+ private:
+  struct Change {
+    int id;
+    std::string balance;
+    Lsn lsn;
+  };
+
+  void Write() {
+    pg::Connection source = test::ConnectSource(db_);
+    std::mt19937 rng(42);
+    while (writing_) {
+      int id = 1 + static_cast<int>(rng() % hot_rows_);
+      pg::Result r = source.Exec("UPDATE acct SET balance = balance + 1 WHERE id = $1 RETURNING balance::text",
+                                 {pg::Param(std::to_string(id))});
+      Lsn lsn = Lsn::Parse(source.Exec("SELECT pg_current_wal_insert_lsn()::text").Get(0, 0));
+      std::lock_guard lock(mu_);
+      queue_.push_back({id, std::string(r.Get(0, 0)), lsn});
+      ++changes_;
+    }
+  }
+
+  void Apply() {
+    pg::Connection target = test::ConnectTarget(db_);
+    for (;;) {
+      std::vector<Change> batch;
+      {
+        std::lock_guard lock(mu_);
+        // Lag behind on purpose: apply only when 40 changes are waiting (or when draining at the end).
+        if (queue_.size() >= 40 || (!applying_ && !queue_.empty())) {
+          batch.assign(queue_.begin(), queue_.end());
+          queue_.clear();
+        } else if (!applying_) {
+          return;
+        }
+      }
+      if (batch.empty()) {
+        std::this_thread::yield();
+        continue;
+      }
+      for (const Change& c : batch) {  // one target transaction per source transaction, as CDC commits them
+        target.Exec("BEGIN");
+        target.Exec("UPDATE acct SET balance = $2::bigint WHERE id = $1::int",
+                    {pg::Param(std::to_string(c.id)), pg::Param(c.balance)});
+        control::ControlSchema::WriteCheckpoint(target, "walferry", "default", c.lsn, "");
+        target.Exec("COMMIT");
+      }
+    }
+  }
+
+  std::string db_;
+  int hot_rows_;
+  std::atomic<bool> writing_{true};
+  std::atomic<bool> applying_{true};
+  std::atomic<int64_t> changes_{0};
+  std::mutex mu_;
+  std::deque<Change> queue_;
+  std::thread writer_;
+  std::thread applier_;
+};
+
+TEST(Validate, WaitsForTheCdcCheckpointAndReportsNoFalseDifferencesUnderALiveWorkload) {
+  std::string db = test::FreshDatabase();
+  OnBoth(db, "CREATE TABLE acct (id int PRIMARY KEY, balance bigint NOT NULL, owner text)");
+  test::Source().Psql(db, "INSERT INTO acct SELECT i, 0, 'owner ' || i FROM generate_series(1, 20000) i");
+  CopyTable(db, "acct");
+  // One real difference, in a row the workload never touches: it must still be reported.
+  test::Target().Psql(db, "UPDATE acct SET owner = 'wrong' WHERE id = 15000");
+
+  SimulatedCdc cdc(db, 2000);
+  JsonRun r = Validate(db, {"--range-rows", "500", "--jobs", "2"});
+  cdc.Stop();
+  ASSERT_TRUE(r.doc.is_object()) << r.output;
+  const auto& set = r.doc["sets"][0];
+  EXPECT_FALSE(set["applied_lsn"].is_null()) << r.output;
+  EXPECT_GE(Lsn::Parse(set["applied_lsn"].get<std::string>()), Lsn::Parse(set["snapshot_lsn"].get<std::string>()));
+  std::set<std::pair<std::string, std::string>> want = {{"RECORD_DIFF", "(\"id\")=(15000)"}};
+  EXPECT_EQ(Differences(r.doc, "public.acct"), want) << r.output;
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_GT(cdc.changes(), 0);
+
+  test::Target().Psql(db, "UPDATE acct SET owner = 'owner 15000' WHERE id = 15000");
+  pg::Connection source = test::ConnectSource(db);
+  pg::Connection target = test::ConnectTarget(db);
+  EXPECT_EQ(test::DiffTable(source, target, "acct"), "");
+}
+
+TEST(Validate, FailsWhenTheCdcCheckpointDoesNotPassTheSnapshotInTime) {
+  std::string db = test::FreshDatabase();
+  OnBoth(db, "CREATE TABLE t (id int PRIMARY KEY)");
+  pg::Connection target = test::ConnectTarget(db);
+  control::ControlSchema control(target, "walferry");
+  control.Ensure();
+  control::ControlSchema::WriteCheckpoint(target, "walferry", "default", Lsn(1), "");  // far behind, nobody applies
+  JsonRun r = Validate(db, {"--wait-seconds", "1"});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("CDC did not apply past source position"), std::string::npos) << r.output;
+}
+
 }  // namespace
 }  // namespace walferry
