@@ -174,6 +174,12 @@ TEST(Validate, ReportsATableMissingOnTheTarget) {
   JsonRun r = Validate(db, {});
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_EQ(r.doc["sets"][0]["tables"][0]["problem"], "table does not exist on the target") << r.output;
+  test::CliResult text = test::RunWalferry({"validate", "--source", test::Source().Uri(db), "--target",
+                                           test::Target().Uri(db)});
+  EXPECT_EQ(text.exit_code, 1) << text.output;
+  EXPECT_NE(text.output.find("table does not exist on the target"), std::string::npos) << text.output;
+  EXPECT_NE(text.output.find("DIFFERENT: 1 table(s) compared"), std::string::npos) << text.output;
+  EXPECT_NE(text.output.find("no CDC checkpoint for this set"), std::string::npos) << text.output;
 }
 
 // Stands in for `walferry cdc` (pending, written by another developer): a writer changes random rows on the source
