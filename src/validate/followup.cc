@@ -1,0 +1,188 @@
+// validate/followup.cc: what happens after the comparison of a set (see validator.h steps 4-6).
+#include <map>
+
+#include "common/log.h"
+#include "sql/sql.h"
+#include "validate/multiset.h"
+#include "validate/range_checksum.h"
+#include "validate/repair.h"
+#include "validate/set_run.h"
+#include "validate/snapshot.h"
+
+namespace walferry::validate::internal {
+
+namespace {
+
+constexpr size_t kDescribeLimit = 100;  // differences per table whose rows are fetched to say what differs
+constexpr size_t kShown = 80;           // characters of a value shown in details
+
+std::string Short(const std::optional<std::string>& v) {
+  if (!v) return "NULL";
+  if (v->size() <= kShown) return "'" + *v + "'";
+  return "'" + v->substr(0, kShown) + "...' (" + std::to_string(v->size()) + " chars)";
+}
+
+MismatchKind KindOf(const std::optional<std::string>& source, const std::optional<std::string>& target) {
+  if (!target) return MismatchKind::kMissingTarget;
+  if (!source) return MismatchKind::kExtraTarget;
+  return MismatchKind::kRecordDiff;
+}
+
+// One re-check round of a keyed table's pending keys, at the snapshot open on `snap_source`.
+void RecheckKeys(SetRun& run, TableWork& work, std::vector<Mismatch>& pending, std::vector<Mismatch>& confirmed,
+                 const std::vector<std::optional<std::string>>& at_snapshot) {
+  RangeChecksum rc(*work.sql);
+  std::vector<Mismatch> still;
+  for (size_t i = 0; i < pending.size(); ++i) {
+    std::optional<std::string> target = rc.RowHash(run.workers[0].target, pending[i].key);
+    if (target == at_snapshot[i]) continue;  // equal at a consistent point: it was a change in flight
+    std::optional<std::string> now = rc.RowHash(run.source_now, pending[i].key);
+    pending[i].kind = KindOf(at_snapshot[i], target);
+    // Unchanged on the source around the target read: the target really differs.
+    (now == at_snapshot[i] ? confirmed : still).push_back(std::move(pending[i]));
+  }
+  pending = std::move(still);
+}
+
+// Multiset tables: one more full comparison at the re-check snapshot; differences must appear in both.
+void RecheckMultiset(SetRun& run, TableWork& work) {
+  MultisetResult again = CompareMultiset(*work.sql, run.workers[0].source, run.workers[0].target);
+  std::map<std::pair<MismatchKind, std::string>, int64_t> now;
+  for (const auto& m : again.mismatches) now[{m.kind, m.row_hash}] = m.copies;
+  std::vector<Mismatch> kept;
+  for (auto& m : work.result.mismatches) {
+    auto it = now.find({m.kind, m.row_hash});
+    if (it == now.end()) continue;
+    m.copies = std::min(m.copies, it->second);
+    kept.push_back(std::move(m));
+  }
+  work.result.mismatches = std::move(kept);
+}
+
+std::string DescribeKeyed(SetRun& run, TableWork& work, const Mismatch& m) {
+  auto fetch = [&](pg::Connection& conn) -> std::optional<std::vector<std::optional<std::string>>> {
+    std::vector<pg::Param> params;
+    std::string q = work.sql->RowByKey(m.key, params);
+    pg::Result r = conn.Exec(q, params);
+    if (r.rows() == 0) return std::nullopt;
+    std::vector<std::optional<std::string>> cols;
+    for (int c = 0; c < r.cols(); ++c) cols.push_back(r.GetOpt(0, c));
+    return cols;
+  };
+  auto src = fetch(run.source_now);
+  auto tgt = fetch(run.workers[0].target);
+  if (src && !tgt) return "source row: " + Short((*src)[0]);
+  if (tgt && !src) return "target row: " + Short((*tgt)[0]);
+  if (!src) return "the source and the target no longer have this row";
+  std::string out;
+  const auto& cols = work.sql->InsertableColumns();
+  for (size_t i = 0; i < cols.size(); ++i) {
+    if ((*src)[i + 1] == (*tgt)[i + 1]) continue;
+    out += (out.empty() ? "" : "; ") + pg::QuoteIdent(cols[i]->name) + ": source " + Short((*src)[i + 1]) +
+           ", target " + Short((*tgt)[i + 1]);
+  }
+  return out.empty() ? "rows are equal now (changed since the comparison)" : out;
+}
+
+std::string DescribeRow(SetRun& run, TableWork& work, const Mismatch& m) {
+  pg::Connection& conn = m.kind == MismatchKind::kMissingTarget ? run.source_now : run.workers[0].target;
+  std::vector<pg::Param> params;
+  std::string q = work.sql->RowByHash(m.row_hash, params);
+  pg::Result r = conn.Exec(q, params);
+  std::string copies = std::to_string(m.copies) + (m.copies == 1 ? " copy" : " copies");
+  if (r.rows() == 0) return copies + "; the row is gone now";
+  return copies + " of " + Short(r.GetOpt(0, 0));
+}
+
+}  // namespace
+
+void Recheck(SetRun& run, SetResult& result) {
+  std::vector<std::vector<Mismatch>> pending(run.tables.size()), confirmed(run.tables.size());
+  bool any = false;
+  for (size_t t = 0; t < run.tables.size(); ++t) {
+    if (run.tables[t].sql && run.tables[t].sql->keyed()) pending[t] = std::move(run.tables[t].result.mismatches);
+    any = any || !pending[t].empty() || !run.tables[t].result.mismatches.empty();
+  }
+  for (int round = 0; any && round < std::max(1, run.options.rechecks); ++round) {
+    pg::Connection& src = run.workers[0].source;
+    SourceSnapshot snap = BeginExportedSnapshot(src);
+    std::vector<std::vector<std::optional<std::string>>> at_snapshot(run.tables.size());
+    for (size_t t = 0; t < run.tables.size(); ++t) {
+      if (pending[t].empty()) continue;
+      RangeChecksum rc(*run.tables[t].sql);
+      for (const auto& m : pending[t]) at_snapshot[t].push_back(rc.RowHash(src, m.key));
+    }
+    WaitForCheckpoint(*run.control, run.set_name, snap.lsn, run.options.wait);
+    result.recheck_lsn = snap.lsn;
+    any = false;
+    for (size_t t = 0; t < run.tables.size(); ++t) {
+      TableWork& work = run.tables[t];
+      if (!pending[t].empty()) RecheckKeys(run, work, pending[t], confirmed[t], at_snapshot[t]);
+      if (round == 0 && work.sql && !work.sql->keyed() && !work.result.mismatches.empty()) RecheckMultiset(run, work);
+      any = any || !pending[t].empty();
+    }
+    EndSnapshot(src);
+    log::For("validate")->info("set {}: re-checked differing rows at source position {}", run.set_name,
+                               snap.lsn.ToString());
+  }
+  for (size_t t = 0; t < run.tables.size(); ++t) {
+    if (!run.tables[t].sql || !run.tables[t].sql->keyed()) continue;
+    for (auto& m : pending[t]) m.details = "the row changed on the source during every re-check; ";
+    auto& out = run.tables[t].result.mismatches;
+    out = std::move(confirmed[t]);
+    out.insert(out.end(), std::make_move_iterator(pending[t].begin()), std::make_move_iterator(pending[t].end()));
+  }
+}
+
+void Describe(SetRun& run) {
+  for (TableWork& work : run.tables) {
+    size_t n = std::min(work.result.mismatches.size(), kDescribeLimit);
+    for (size_t i = 0; i < n; ++i) {
+      Mismatch& m = work.result.mismatches[i];
+      m.details += work.sql->keyed() ? DescribeKeyed(run, work, m) : DescribeRow(run, work, m);
+    }
+  }
+}
+
+void Store(SetRun& run) {
+  std::string sql(run.control->Table("validation_failures"));
+  std::string insert(sql::Get("validate/store_failure"));
+  insert.replace(insert.find("@SCHEMA@.validation_failures"), std::string("@SCHEMA@.validation_failures").size(), sql);
+  WithContext("storing differences in " + sql, [&] {
+    pg::Connection& c = run.control_conn;
+    c.Exec("BEGIN");
+    for (const TableWork& work : run.tables) {
+      const TableResult& r = work.result;
+      if (!r.problem.empty()) {
+        c.Exec(insert, {run.set_name, r.table.schema, r.table.name, std::nullopt, "TABLE_DIFF", r.problem});
+      }
+      for (const Mismatch& m : r.mismatches) {
+        c.Exec(insert, {run.set_name, r.table.schema, r.table.name, r.KeyText(m), MismatchKindName(m.kind),
+                        m.details});
+      }
+    }
+    c.Exec("COMMIT");
+  });
+}
+
+void Repair(SetRun& run) {
+  for (TableWork& work : run.tables) {
+    TableResult& r = work.result;
+    if (!work.sql || r.mismatches.empty()) continue;
+    r.repaired = RepairTable(*work.sql, run.source_now, run.workers[0].target, r.mismatches);
+    r.repair_ran = true;
+    // Check the repaired rows again, against the source as it is now.
+    if (work.sql->keyed()) {
+      RangeChecksum rc(*work.sql);
+      for (const Mismatch& m : r.mismatches) {
+        auto s = rc.RowHash(run.source_now, m.key);
+        auto t = rc.RowHash(run.workers[0].target, m.key);
+        if (s != t) r.remaining.push_back({.kind = KindOf(s, t), .key = m.key, .details = "still differs after repair"});
+      }
+    } else {
+      r.remaining = CompareMultiset(*work.sql, run.source_now, run.workers[0].target).mismatches;
+    }
+  }
+}
+
+}  // namespace walferry::validate::internal

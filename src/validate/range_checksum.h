@@ -1,0 +1,63 @@
+// validate/range_checksum.h
+//
+// Compares a table with a key between source and target without shipping its rows: the key space is cut into
+// ranges of about `range_rows` source rows; each range's count and 128-bit checksum (src/sql/validate/
+// range_checksum.sql) is computed on both servers; a range that differs is cut into `kFanout` smaller ranges
+// (boundaries sampled from whichever side has more rows there) until it holds at most `kLeafRows` rows, and only
+// then are the keys and row hashes of that small range fetched from both sides and classified: missing on the
+// target, extra on the target, or different.
+// Stateless apart from the TableSql it reads; the connections are the caller's (one thread per connection pair).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pg/connection.h"
+#include "validate/report.h"
+#include "validate/table_sql.h"
+
+namespace walferry::validate {
+
+struct RangeCounts {
+  int64_t source_rows = 0;
+  int64_t target_rows = 0;
+};
+
+class RangeChecksum {
+ public:
+  static constexpr int64_t kLeafRows = 64;
+  static constexpr int64_t kFanout = 16;
+
+  // sql.keyed() must be true.
+  explicit RangeChecksum(const TableSql& sql);
+
+  // Consecutive ranges covering the whole key space (first and last unbounded), about range_rows source rows each.
+  std::vector<KeyRange> PlanRanges(pg::Connection& source, int64_t range_rows) const;
+
+  // Compares one range, narrowing as needed; appends every difference to `out` (in key order per leaf).
+  RangeCounts Compare(pg::Connection& source, pg::Connection& target, const KeyRange& range,
+                      std::vector<Mismatch>& out) const;
+
+  // The md5 of the row with this key, nullopt when there is none (for re-checks).
+  std::optional<std::string> RowHash(pg::Connection& conn, const KeyValues& key) const;
+
+ private:
+  struct Sum {
+    int64_t rows = 0;
+    std::string hi, lo;
+    bool operator==(const Sum&) const = default;
+  };
+  Sum Checksum(pg::Connection& conn, const KeyRange& range) const;
+  std::vector<KeyValues> Boundaries(pg::Connection& conn, const KeyRange& range, int64_t step) const;
+  void CompareLeaf(pg::Connection& source, pg::Connection& target, const KeyRange& range,
+                   std::vector<Mismatch>& out) const;
+  void Narrow(pg::Connection& source, pg::Connection& target, const KeyRange& range, const Sum& s, const Sum& t,
+              std::vector<Mismatch>& out) const;
+  static std::vector<KeyRange> Split(const KeyRange& range, std::vector<KeyValues> bounds);
+
+  const TableSql& sql_;
+};
+
+}  // namespace walferry::validate

@@ -1,0 +1,86 @@
+#include "validate/repair.h"
+
+#include "common/error.h"
+#include "common/log.h"
+
+namespace walferry::validate {
+
+namespace {
+
+// The source's row: its insertable columns as parameters; nullopt when the source has no such row (any more).
+std::optional<std::vector<pg::Param>> SourceRow(pg::Connection& source, const std::string& sql,
+                                                const std::vector<pg::Param>& params) {
+  pg::Result r = source.Exec(sql, params);
+  if (r.rows() == 0) return std::nullopt;
+  std::vector<pg::Param> values;
+  for (int c = 1; c < r.cols(); ++c) values.push_back(r.GetOpt(0, c));  // column 0 is the row text
+  return values;
+}
+
+int64_t Exec(pg::Connection& target, const std::string& sql, const std::vector<pg::Param>& params) {
+  return target.Exec(sql, params).AffectedRows();
+}
+
+int64_t RepairKey(const TableSql& sql, pg::Connection& source, pg::Connection& target, const KeyValues& key) {
+  std::vector<pg::Param> p;
+  std::string select = sql.RowByKey(key, p);
+  std::optional<std::vector<pg::Param>> row = SourceRow(source, select, p);
+  std::vector<pg::Param> tp;
+  std::string probe = sql.RowHashByKey(key, tp);
+  bool on_target = target.Exec(probe, tp).rows() > 0;
+  std::vector<pg::Param> wp;
+  if (!row) return on_target ? Exec(target, sql.DeleteKey(key, wp), wp) : 0;
+  if (!on_target) return Exec(target, sql.Insert(*row, wp), wp);
+  std::string update = sql.Update(key, *row, wp);
+  return update.empty() ? 0 : Exec(target, update, wp);
+}
+
+int64_t RepairCopies(const TableSql& sql, pg::Connection& source, pg::Connection& target, const Mismatch& m) {
+  std::vector<pg::Param> p;
+  if (m.kind == MismatchKind::kExtraTarget) return Exec(target, sql.DeleteCopies(m.row_hash, m.copies, p), p);
+  std::string select = sql.RowByHash(m.row_hash, p);
+  std::optional<std::vector<pg::Param>> row = SourceRow(source, select, p);
+  if (!row) return 0;  // the source no longer has that row: nothing to copy
+  int64_t written = 0;
+  for (int64_t i = 0; i < m.copies; ++i) {
+    std::vector<pg::Param> wp;
+    written += Exec(target, sql.Insert(*row, wp), wp);
+  }
+  return written;
+}
+
+std::string KeyDisplay(const KeyValues& key) {
+  std::string out = "(";
+  for (size_t i = 0; i < key.size(); ++i) out += (i ? ", " : "") + key[i];
+  return out + ")";
+}
+
+}  // namespace
+
+int64_t RepairTable(const TableSql& sql, pg::Connection& source, pg::Connection& target,
+                    std::vector<Mismatch>& mismatches) {
+  std::string table = sql.table().name.Display();
+  return WithContext("repairing " + table + " on the target", [&] {
+    int64_t written = 0;
+    target.Exec("BEGIN");
+    try {
+      for (Mismatch& m : mismatches) {
+        std::string what = "row " + (sql.keyed() ? KeyDisplay(m.key) : "md5 " + m.row_hash);
+        written += WithContext(what, [&] {
+          return sql.keyed() ? RepairKey(sql, source, target, m.key) : RepairCopies(sql, source, target, m);
+        });
+        m.repaired = true;
+      }
+      target.Exec("COMMIT");
+    } catch (...) {
+      if (target.IsOk()) target.Exec("ROLLBACK");
+      for (Mismatch& m : mismatches) m.repaired = false;
+      throw;
+    }
+    log::For("validate")->info("{}: repaired {} difference(s), {} row(s) written on the target", table,
+                               mismatches.size(), written);
+    return written;
+  });
+}
+
+}  // namespace walferry::validate

@@ -1,0 +1,26 @@
+// validate/repair.h
+//
+// `walferry validate --repair`: rewrites the differing rows on the target from the source's CURRENT rows, in one
+// target transaction per table (all or nothing). For a keyed table each key is made to match the source: updated
+// when both sides have it (an UPDATE, so foreign keys that point at the row stay valid), inserted when only the
+// source has it, deleted when only the target has it. For a keyless table missing copies are inserted and extra
+// copies deleted. Generated columns are left to the target; identity values are kept (OVERRIDING SYSTEM VALUE).
+// Run it with CDC stopped or caught up: a row CDC changes at the same moment may be rewritten twice.
+// Functions only; the connections are the caller's, `source` outside any snapshot transaction.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "pg/connection.h"
+#include "validate/report.h"
+#include "validate/table_sql.h"
+
+namespace walferry::validate {
+
+// Repairs every mismatch and marks it repaired; returns the number of target rows written or deleted.
+// Throws (after ROLLBACK) on the first failing statement, naming the table and key.
+int64_t RepairTable(const TableSql& sql, pg::Connection& source, pg::Connection& target,
+                    std::vector<Mismatch>& mismatches);
+
+}  // namespace walferry::validate

@@ -1,0 +1,45 @@
+// validate/set_run.h
+//
+// Internal to validate/: the state of one set's validation, shared by validator.cc (snapshot, comparison) and
+// followup.cc (re-check, description, storage, repair). Not part of the module's interface.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "control/control_schema.h"
+#include "pg/connection.h"
+#include "validate/report.h"
+#include "validate/table_sql.h"
+#include "validate/validator.h"
+
+namespace walferry::validate::internal {
+
+struct Worker {
+  pg::Connection source;  // inside the set's snapshot transaction while tables are compared
+  pg::Connection target;
+};
+
+struct TableWork {
+  std::unique_ptr<TableSql> sql;  // null when the table cannot be compared (result.problem says why)
+  TableResult result;
+};
+
+struct SetRun {
+  const Options& options;
+  std::string set_name;
+  pg::Connection control_conn;         // target: control schema
+  std::optional<control::ControlSchema> control;
+  pg::Connection source_now;           // source, autocommit: re-checks, descriptions, repair
+  std::vector<Worker> workers;
+  std::vector<TableWork> tables;
+};
+
+// followup.cc
+void Recheck(SetRun& run, SetResult& result);
+void Describe(SetRun& run);
+void Store(SetRun& run);
+void Repair(SetRun& run);
+
+}  // namespace walferry::validate::internal

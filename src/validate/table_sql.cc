@@ -1,0 +1,191 @@
+#include "validate/table_sql.h"
+
+#include "common/error.h"
+#include "pg/quote.h"
+#include "sql/sql.h"
+
+namespace walferry::validate {
+
+namespace {
+std::string Col(const std::string& name) { return "t." + pg::QuoteIdent(name); }
+}  // namespace
+
+TableSql::TableSql(const catalog::TableInfo& table, bool c_collation) : table_(table), c_collation_(c_collation) {
+  key_ = table_.KeyColumns();
+  for (const auto& k : key_) {
+    const catalog::ColumnInfo* c = table_.FindColumn(k);
+    if (c == nullptr) {
+      throw Error(ErrorKind::kInternal, "key column " + pg::QuoteIdent(k) + " of " + table_.name.Display() +
+                                            " is not among its columns");
+    }
+    key_info_.push_back(c);
+  }
+  row_ = "ROW(";
+  for (size_t i = 0; i < table_.columns.size(); ++i) {
+    row_ += (i ? ", " : "") + Col(table_.columns[i].name);
+    if (!table_.columns[i].generated) insertable_.push_back(&table_.columns[i]);
+  }
+  row_ += ")";
+}
+
+std::string TableSql::Fill(std::string_view template_name,
+                           const std::vector<std::pair<std::string, std::string>>& subs) const {
+  std::string_view text = sql::Get(template_name);
+  // Drop the leading comment (it documents the markers) so what the server sees and logs is the statement.
+  while (text.starts_with("--")) {
+    size_t nl = text.find('\n');
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+  }
+  // One pass: substituted text (quoted identifiers may contain '@') is never scanned for markers again.
+  std::string out;
+  for (size_t pos = 0; pos < text.size();) {
+    bool replaced = false;
+    if (text[pos] == '@') {
+      for (const auto& [marker, value] : subs) {
+        if (text.substr(pos, marker.size()) == marker) {
+          out += value;
+          pos += marker.size();
+          replaced = true;
+          break;
+        }
+      }
+    }
+    if (!replaced) out += text[pos++];
+  }
+  return out;
+}
+
+std::string TableSql::KeyExpr(size_t i) const {
+  std::string e = Col(key_[i]);
+  if (c_collation_ && key_info_[i]->type_category == 'S') e += " COLLATE \"C\"";
+  return e;
+}
+
+std::string TableSql::KeyList() const {
+  std::string out;
+  for (size_t i = 0; i < key_.size(); ++i) out += (i ? ", " : "") + Col(key_[i]);
+  return out;
+}
+
+std::string TableSql::OrderList() const {
+  std::string out;
+  for (size_t i = 0; i < key_.size(); ++i) out += (i ? ", " : "") + KeyExpr(i);
+  return out;
+}
+
+std::string TableSql::Cast(size_t param_number, const catalog::ColumnInfo& column) const {
+  return "$" + std::to_string(param_number) + "::" + column.type_name;
+}
+
+std::string TableSql::RangeWhere(const KeyRange& range, std::vector<pg::Param>& params) const {
+  auto bound = [&](const KeyValues& values, const char* op) {
+    if (values.size() != key_.size()) throw Error(ErrorKind::kInternal, "key range bound has the wrong arity");
+    std::string lhs = "ROW(" + OrderList() + ")", rhs = "ROW(";
+    for (size_t i = 0; i < values.size(); ++i) {
+      params.push_back(values[i]);
+      rhs += (i ? ", " : "") + Cast(params.size(), *key_info_[i]);
+    }
+    return lhs + " " + op + " " + rhs + ")";
+  };
+  std::string where = "TRUE";
+  if (range.lo) where += " AND " + bound(*range.lo, ">");
+  if (range.hi) where += " AND " + bound(*range.hi, "<=");
+  return where;
+}
+
+std::string TableSql::KeyEquals(const KeyValues& key, std::vector<pg::Param>& params) const {
+  if (key.size() != key_.size()) throw Error(ErrorKind::kInternal, "key has the wrong arity");
+  std::string out;
+  for (size_t i = 0; i < key.size(); ++i) {
+    params.push_back(key[i]);
+    out += (i ? " AND " : "") + Col(key_[i]) + " = " + Cast(params.size(), *key_info_[i]);
+  }
+  return out;
+}
+
+std::string TableSql::Checksum(const KeyRange& range, std::vector<pg::Param>& params) const {
+  std::string where = keyed() ? RangeWhere(range, params) : "TRUE";
+  return Fill("validate/range_checksum", {{"@TABLE@", table_.name.Quoted()}, {"@ROW@", row_}, {"@WHERE@", where}});
+}
+
+std::string TableSql::Boundaries(const KeyRange& range, int64_t step, std::vector<pg::Param>& params) const {
+  params.push_back(std::to_string(step));
+  std::string where = RangeWhere(range, params);
+  std::string skeys;
+  for (size_t i = 0; i < key_.size(); ++i) skeys += (i ? ", s." : "s.") + pg::QuoteIdent(key_[i]);
+  return Fill("validate/boundaries", {{"@SKEYS@", skeys}, {"@KEYS@", KeyList()}, {"@ORDER@", OrderList()},
+                                      {"@TABLE@", table_.name.Quoted()}, {"@WHERE@", where}});
+}
+
+std::string TableSql::LeafRows(const KeyRange& range, std::vector<pg::Param>& params) const {
+  std::string where = RangeWhere(range, params);
+  return Fill("validate/leaf_rows", {{"@KEYS@", KeyList()}, {"@ROW@", row_}, {"@TABLE@", table_.name.Quoted()},
+                                     {"@WHERE@", where}, {"@ORDER@", OrderList()}});
+}
+
+std::string TableSql::RowHashByKey(const KeyValues& key, std::vector<pg::Param>& params) const {
+  std::string eq = KeyEquals(key, params);
+  return Fill("validate/row_hash_by_key", {{"@ROW@", row_}, {"@TABLE@", table_.name.Quoted()}, {"@KEYEQ@", eq}});
+}
+
+namespace {
+std::string ColumnList(const std::vector<const catalog::ColumnInfo*>& cols, bool qualified) {
+  std::string out;
+  for (size_t i = 0; i < cols.size(); ++i) {
+    out += (i ? ", " : "") + (qualified ? Col(cols[i]->name) : pg::QuoteIdent(cols[i]->name));
+  }
+  return out;
+}
+}  // namespace
+
+std::string TableSql::RowByKey(const KeyValues& key, std::vector<pg::Param>& params) const {
+  std::string eq = KeyEquals(key, params);
+  return Fill("validate/row_by_key", {{"@ROW@", row_}, {"@COLS@", ColumnList(insertable_, true)},
+                                      {"@TABLE@", table_.name.Quoted()}, {"@KEYEQ@", eq}});
+}
+
+std::string TableSql::RowByHash(const std::string& hash, std::vector<pg::Param>& params) const {
+  params.push_back(hash);
+  return Fill("validate/row_by_hash",
+              {{"@ROW@", row_}, {"@COLS@", ColumnList(insertable_, true)}, {"@TABLE@", table_.name.Quoted()}});
+}
+
+std::string TableSql::Multiset() const {
+  return Fill("validate/multiset", {{"@ROW@", row_}, {"@TABLE@", table_.name.Quoted()}});
+}
+
+std::string TableSql::DeleteKey(const KeyValues& key, std::vector<pg::Param>& params) const {
+  std::string eq = KeyEquals(key, params);
+  return Fill("validate/repair_delete_key", {{"@TABLE@", table_.name.Quoted()}, {"@KEYEQ@", eq}});
+}
+
+std::string TableSql::DeleteCopies(const std::string& hash, int64_t copies, std::vector<pg::Param>& params) const {
+  params.push_back(hash);
+  params.push_back(std::to_string(copies));
+  return Fill("validate/repair_delete_copies", {{"@TABLE@", table_.name.Quoted()}, {"@ROW@", row_}});
+}
+
+std::string TableSql::Insert(const std::vector<pg::Param>& values, std::vector<pg::Param>& params) const {
+  std::string casts;
+  for (size_t i = 0; i < insertable_.size(); ++i) {
+    params.push_back(values.at(i));
+    casts += (i ? ", " : "") + Cast(params.size(), *insertable_[i]);
+  }
+  return Fill("validate/repair_insert",
+              {{"@TABLE@", table_.name.Quoted()}, {"@NAMES@", ColumnList(insertable_, false)}, {"@VALUES@", casts}});
+}
+
+std::string TableSql::Update(const KeyValues& key, const std::vector<pg::Param>& values,
+                             std::vector<pg::Param>& params) const {
+  std::string set;
+  for (size_t i = 0; i < insertable_.size(); ++i) {
+    if (insertable_[i]->identity == 'a') continue;  // only DEFAULT may be written; its value is the key's anyway
+    params.push_back(values.at(i));
+    set += (set.empty() ? "" : ", ") + pg::QuoteIdent(insertable_[i]->name) + " = " + Cast(params.size(), *insertable_[i]);
+  }
+  if (set.empty()) return "";
+  std::string eq = KeyEquals(key, params);
+  return Fill("validate/repair_update", {{"@TABLE@", table_.name.Quoted()}, {"@SET@", set}, {"@KEYEQ@", eq}});
+}
+
+}  // namespace walferry::validate

@@ -1,0 +1,209 @@
+#include "validate/validator.h"
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "common/log.h"
+#include "validate/multiset.h"
+#include "validate/range_checksum.h"
+#include "validate/set_run.h"
+#include "validate/snapshot.h"
+
+namespace walferry::validate {
+
+using internal::SetRun;
+using internal::TableWork;
+using internal::Worker;
+
+std::vector<SetTables> ResolveSets(const config::Config& config, const std::vector<catalog::TableInfo>& source_tables,
+                                   const std::string& set_filter, const std::vector<pg::TableName>& table_filter) {
+  std::vector<SetTables> sets;
+  if (config.sets.empty()) {
+    sets.push_back({"default", catalog::SelectTables(source_tables, config.rules)});
+  }
+  for (const auto& s : config.sets) {
+    SetTables st{s.name, {}};
+    for (const auto& t : s.tables) {
+      const catalog::TableInfo* info = catalog::Find(source_tables, t.name);
+      if (info == nullptr) {
+        throw Error(ErrorKind::kConfig, "set " + s.name + ": table " + t.name.Display() + " does not exist on the source")
+            .WithHint("fix walferry.yaml (walferry plan writes it from the source's catalog)");
+      }
+      st.tables.push_back(*info);
+    }
+    sets.push_back(std::move(st));
+  }
+  if (!set_filter.empty()) {
+    std::erase_if(sets, [&](const SetTables& s) { return s.set_name != set_filter; });
+    if (sets.empty()) throw Error(ErrorKind::kConfig, "no set named '" + set_filter + "' in the configuration");
+  }
+  if (!table_filter.empty()) {
+    for (const auto& want : table_filter) {
+      bool found = false;
+      for (const auto& s : sets) found = found || catalog::Find(s.tables, want) != nullptr;
+      if (!found) throw Error(ErrorKind::kConfig, "--table " + want.Display() + " is not among the selected tables");
+    }
+    for (auto& s : sets) {
+      std::erase_if(s.tables, [&](const catalog::TableInfo& t) {
+        return std::find(table_filter.begin(), table_filter.end(), t.name) == table_filter.end();
+      });
+    }
+    std::erase_if(sets, [](const SetTables& s) { return s.tables.empty(); });
+  }
+  return sets;
+}
+
+namespace {
+
+std::string DefaultCollation(pg::Connection& conn) {
+  return std::string(
+      conn.Exec("SELECT datcollate || '/' || datctype FROM pg_database WHERE datname = current_database()").Get(0, 0));
+}
+
+// A table the target cannot be compared on (absent, or lacking a column) is a difference of its own.
+std::string TargetProblem(const catalog::TableInfo& source, const std::vector<catalog::TableInfo>& target_tables) {
+  const catalog::TableInfo* t = catalog::Find(target_tables, source.name);
+  if (t == nullptr) return "table does not exist on the target";
+  for (const auto& c : source.columns) {
+    if (t->FindColumn(c.name) == nullptr) return "column " + pg::QuoteIdent(c.name) + " does not exist on the target";
+  }
+  return "";
+}
+
+// Compares the ranges of one keyed table on all workers; the first error stops the others and is rethrown.
+void CompareKeyed(SetRun& run, TableWork& work) {
+  RangeChecksum rc(*work.sql);
+  std::vector<KeyRange> ranges = rc.PlanRanges(run.workers[0].source, run.options.range_rows);
+  std::vector<std::vector<Mismatch>> found(ranges.size());
+  std::atomic<size_t> next{0};
+  std::atomic<int64_t> source_rows{0}, target_rows{0}, differences{0};
+  std::atomic<bool> stop{false};
+  std::exception_ptr error;
+  std::mutex error_mu;
+  auto loop = [&](Worker& w) {
+    try {
+      for (size_t i; !stop && (i = next++) < ranges.size();) {
+        RangeCounts c = rc.Compare(w.source, w.target, ranges[i], found[i]);
+        source_rows += c.source_rows;
+        target_rows += c.target_rows;
+        if ((differences += static_cast<int64_t>(found[i].size())) > run.options.max_differences) stop = true;
+      }
+    } catch (...) {
+      std::lock_guard lock(error_mu);
+      if (!error) error = std::current_exception();
+      stop = true;
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t w = 1; w < run.workers.size() && w < ranges.size(); ++w) threads.emplace_back(loop, std::ref(run.workers[w]));
+  loop(run.workers[0]);
+  for (auto& t : threads) t.join();
+  if (error) std::rethrow_exception(error);
+  TableResult& r = work.result;
+  r.source_rows = source_rows;
+  r.target_rows = target_rows;
+  for (auto& f : found) {
+    for (auto& m : f) {
+      if (static_cast<int64_t>(r.mismatches.size()) >= run.options.max_differences) {
+        r.truncated = true;
+        break;
+      }
+      r.mismatches.push_back(std::move(m));
+    }
+  }
+  r.truncated = r.truncated || (stop && next < ranges.size());
+}
+
+void CompareTable(SetRun& run, TableWork& work) {
+  auto start = std::chrono::steady_clock::now();
+  TableResult& r = work.result;
+  WithContext("comparing " + r.table.Display(), [&] {
+    if (work.sql->keyed()) {
+      CompareKeyed(run, work);
+    } else {
+      MultisetResult m = CompareMultiset(*work.sql, run.workers[0].source, run.workers[0].target);
+      r.source_rows = m.counts.source_rows;
+      r.target_rows = m.counts.target_rows;
+      r.mismatches = std::move(m.mismatches);
+    }
+  });
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  log::For("validate")->info("{}: {} source rows, {} target rows, {} difference(s) in {:.1f} s", r.table.Display(),
+                             r.source_rows, r.target_rows, r.mismatches.size(), r.seconds);
+}
+
+void OpenWorkers(SetRun& run, SetResult& result) {
+  int jobs = std::max(1, run.options.jobs);
+  for (int i = 0; i < jobs; ++i) {
+    Worker w{pg::Connection::Open(run.options.source, {.role = "source", .application_name = "walferry validate"}),
+             pg::Connection::Open(run.options.target, {.role = "target", .application_name = "walferry validate"})};
+    PrepareSession(w.source);
+    PrepareSession(w.target);
+    run.workers.push_back(std::move(w));
+  }
+  SourceSnapshot snap = BeginExportedSnapshot(run.workers[0].source);
+  for (size_t i = 1; i < run.workers.size(); ++i) ImportSnapshot(run.workers[i].source, snap.name);
+  result.snapshot_lsn = snap.lsn;
+}
+
+void PrepareTables(SetRun& run, const SetTables& set) {
+  pg::Connection& source = run.workers[0].source;
+  pg::Connection& target = run.workers[0].target;
+  std::vector<catalog::TableInfo> target_tables = catalog::ListTables(target, run.options.control_schema);
+  bool c_collation = DefaultCollation(source) != DefaultCollation(target);
+  if (c_collation) {
+    log::For("validate")->warn("source and target databases have different default collations: text keys are "
+                               "compared with COLLATE \"C\", which cannot use their indexes (slower)");
+  }
+  for (const auto& info : set.tables) {
+    TableWork work;
+    work.result.table = info.name;
+    work.result.key_columns = info.KeyColumns();
+    work.result.problem = TargetProblem(info, target_tables);
+    if (work.result.problem.empty()) work.sql = std::make_unique<TableSql>(info, c_collation);
+    run.tables.push_back(std::move(work));
+  }
+}
+
+SetResult RunSet(const Options& options, const SetTables& set) {
+  SetResult result;
+  result.set_name = set.set_name;
+  SetRun run{.options = options, .set_name = set.set_name};
+  run.control_conn = pg::Connection::Open(options.target, {.role = "target", .application_name = "walferry validate"});
+  run.control.emplace(run.control_conn, options.control_schema);
+  run.control->Ensure();
+  run.source_now = pg::Connection::Open(options.source, {.role = "source", .application_name = "walferry validate"});
+  PrepareSession(run.source_now);
+  OpenWorkers(run, result);
+  PrepareTables(run, set);
+  result.applied_lsn = WaitForCheckpoint(*run.control, set.set_name, result.snapshot_lsn, options.wait);
+  log::For("validate")->info("set {}: comparing the source as of {} with the target{}", set.set_name,
+                             result.snapshot_lsn.ToString(),
+                             result.applied_lsn ? " (CDC applied through " + result.applied_lsn->ToString() + ")"
+                                                : " (no CDC checkpoint: the target as it is now)");
+  for (TableWork& work : run.tables) {
+    if (work.sql) CompareTable(run, work);
+  }
+  for (Worker& w : run.workers) EndSnapshot(w.source);
+  if (result.applied_lsn) internal::Recheck(run, result);
+  internal::Describe(run);
+  internal::Store(run);
+  if (options.repair) internal::Repair(run);
+  for (TableWork& work : run.tables) result.tables.push_back(std::move(work.result));
+  return result;
+}
+
+}  // namespace
+
+Report Run(const Options& options, const std::vector<SetTables>& sets) {
+  auto start = std::chrono::steady_clock::now();
+  Report report;
+  for (const SetTables& set : sets) {
+    report.sets.push_back(WithContext("validating set " + set.set_name, [&] { return RunSet(options, set); }));
+  }
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
+
+}  // namespace walferry::validate

@@ -1,0 +1,53 @@
+// validate/validator.h
+//
+// `walferry validate` end to end, per replication set:
+//   1. one source snapshot (REPEATABLE READ, exported to every worker) and the WAL position it was taken at;
+//   2. when the set has a CDC checkpoint on the target: wait until it has passed that position, so everything the
+//      snapshot sees has been applied (the target may be further ahead: step 4 deals with that);
+//   3. every table: keyed tables by key ranges (validate/range_checksum.h), keyless ones as multisets
+//      (validate/multiset.h), ranges spread over `jobs` connection pairs;
+//   4. with CDC: re-check each differing row up to `rechecks` times at a later snapshot; a row counts as different
+//      only when it differs while the source row stayed unchanged around the target read;
+//   5. describe each difference (which columns differ), store it in the control schema's validation_failures;
+//   6. with `repair`: rewrite the differing rows from the source (validate/repair.h) and check those rows again.
+// Owns its connections for the duration of Run(). Not thread-safe; it runs its own worker threads.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "catalog/catalog.h"
+#include "config/config.h"
+#include "validate/report.h"
+
+namespace walferry::validate {
+
+struct SetTables {
+  std::string set_name;
+  std::vector<catalog::TableInfo> tables;  // as the source's catalog describes them
+};
+
+struct Options {
+  std::string source;  // conninfo
+  std::string target;
+  std::string control_schema = "walferry";
+  int64_t range_rows = 10000;  // source rows per top-level key range
+  int jobs = 4;                // connection pairs comparing ranges in parallel
+  bool repair = false;
+  std::chrono::milliseconds wait = std::chrono::seconds(300);  // for the CDC checkpoint to pass the snapshot
+  int rechecks = 3;
+  int64_t max_differences = 10000;  // per table; beyond it the table is marked truncated
+};
+
+// The sets to compare: the config's sets (or, with none configured, one set "default" of all selected tables),
+// narrowed to `set_filter` (empty: all) and `table_filter` (empty: all). Throws Error(kConfig) naming an unknown
+// set, a table of the config that the source does not have, or a filter that matches nothing.
+std::vector<SetTables> ResolveSets(const config::Config& config, const std::vector<catalog::TableInfo>& source_tables,
+                                   const std::string& set_filter, const std::vector<pg::TableName>& table_filter);
+
+// Runs the comparison of every set. Throws Error on a connection or SQL failure (differences are not errors: they
+// are in the Report).
+Report Run(const Options& options, const std::vector<SetTables>& sets);
+
+}  // namespace walferry::validate
