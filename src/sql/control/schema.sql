@@ -73,6 +73,6 @@ CREATE TABLE IF NOT EXISTS @SCHEMA@.validation_failures (
   table_name text NOT NULL,
   failure_time timestamptz NOT NULL DEFAULT now(),
   key text,
-  failure_type text NOT NULL,  -- MISSING_TARGET | MISSING_SOURCE (extra on target) | RECORD_DIFF
+  failure_type text NOT NULL,  -- MISSING_TARGET | EXTRA_TARGET | RECORD_DIFF | TABLE_DIFF
   details text
 );
