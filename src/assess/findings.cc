@@ -129,15 +129,13 @@ void ComputeFindings(TableAssessment& t) {
     t.findings.push_back({"no_select", "the role cannot SELECT this table: it can neither be measured nor copied",
                           "GRANT SELECT ON " + info.name.Quoted() + " TO <walferry role>;"});
   }
-  if (!t.lob_columns.empty() && t.lob_measured) {
+  if (t.lob_measured && t.MaxLobBytes() > 0) {
     auto rec = t.RecommendedLob();
     std::string reason = "largest LOB value " + std::to_string((t.MaxLobBytes() + 1023) / 1024) + " KB" +
                          (t.lob_estimated ? " (estimate from a sample)" : "");
     if (t.rows_over_limit) reason += "; " + std::to_string(*t.rows_over_limit) + " rows exceed the given limit";
-    std::string fix = rec ? "lob: {max_kb: " + std::to_string(*rec->max_kb) +
-                                ", policy: error} (measured maximum + 25% headroom; larger values stop, never "
-                                "truncate)"
-                          : "no limit needed: every LOB value is empty or NULL";
+    std::string fix = "lob: {max_kb: " + std::to_string(*rec->max_kb) +
+                      ", policy: error} (measured maximum + 25% headroom; larger values stop, never truncate)";
     t.findings.push_back({"lob", reason, fix});
   }
 }
