@@ -5,9 +5,10 @@ set -euo pipefail
 
 packages=(build-essential cmake ninja-build pkg-config git
   libpq-dev postgresql-15 postgresql-client-15 postgresql-contrib
-  libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libgtest-dev googletest)
+  libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libgtest-dev googletest
+  python3-jsonschema postgresql-15-pglogical)
 if [ "${1:-}" = "--bench" ]; then
-  packages+=(postgresql-15-pglogical pgcopydb hyperfine)
+  packages+=(pgcopydb hyperfine)
 fi
 
 missing=()

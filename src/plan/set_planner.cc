@@ -1,6 +1,7 @@
 #include "plan/set_planner.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <numeric>
@@ -179,6 +180,40 @@ std::string ExplainPlan(const SetPlan& plan) {
   char tail[128];
   std::snprintf(tail, sizeof tail, "imbalance: busiest set is %.1f%% above an even split\n", plan.imbalance * 100);
   return out + tail;
+}
+
+SetPlan PlanGivenSets(const std::vector<std::pair<std::string, std::vector<TableStats>>>& groups) {
+  if (groups.empty()) throw Error(ErrorKind::kConfig, "no replication sets to plan");
+  std::vector<TableStats> all;
+  for (const auto& [name, tables] : groups) {
+    if (tables.empty()) throw Error(ErrorKind::kConfig, "replication set '" + name + "' selects no table");
+    all.insert(all.end(), tables.begin(), tables.end());
+  }
+  CheckInput(all, static_cast<int>(groups.size()));  // duplicates (a table in two sets), bad numbers
+  SetPlan plan;
+  for (size_t i = 0; i < groups.size(); ++i) {
+    PlannedSet set;
+    set.tables = groups[i].second;
+    for (const auto& t : set.tables) {
+      set.write_rate += t.write_rate;
+      set.total_bytes += t.total_bytes;
+    }
+    Finish(set, i);
+    set.config.name = groups[i].first;
+    plan.sets.push_back(std::move(set));
+  }
+  plan.imbalance = Imbalance(plan.sets);
+  return plan;
+}
+
+std::string SetNameFrom(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    char l = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out += ((l >= 'a' && l <= 'z') || (l >= '0' && l <= '9')) ? l : '_';
+  }
+  if (out.size() > 54) out.resize(54);
+  return out.empty() ? "set" : out;
 }
 
 }  // namespace walferry::plan

@@ -55,6 +55,14 @@ struct SetPlan {
 // or non-finite write rate, or a negative size.
 [[nodiscard]] SetPlan PlanSets(const std::vector<TableStats>& tables, int set_count);
 
+// Sets decided elsewhere (one per DMS mapping file, one per pglogical replication set): each group keeps its name
+// and tables; apply modes, totals and imbalance are derived exactly as PlanSets does. Throws Error(kConfig) when
+// there are no groups, a group is empty, or a table is in two groups; Error(kData) as PlanSets.
+[[nodiscard]] SetPlan PlanGivenSets(const std::vector<std::pair<std::string, std::vector<TableStats>>>& groups);
+
+// A valid set name (lower case [a-z0-9_], at most 54 characters, not empty) made from any text, e.g. a file name.
+[[nodiscard]] std::string SetNameFrom(const std::string& text);
+
 // The plan as a table for people: per set its apply mode, totals and each table's apply, rate, size and reason,
 // then the imbalance. Ends with a newline.
 [[nodiscard]] std::string ExplainPlan(const SetPlan& plan);

@@ -1,0 +1,246 @@
+// cli/plan.cc: `walferry plan` runs the assessment and writes walferry.yaml: the selected tables balanced into N
+// replication sets by write rate (or the sets of DMS mapping files / pglogical), apply modes, LOB settings.
+// Read-only on every server; writes only the files it is asked to (never over an existing one without --force).
+// Exit 0 on success, 2 on bad input or a source that fails preflight, 1 on runtime failure. See docs/plan.md.
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "assess/report.h"
+#include "cli/assess_flags.h"
+#include "cli/command.h"
+#include "common/log.h"
+#include "plan/dms_mapping.h"
+#include "plan/pglogical_sets.h"
+#include "plan/set_planner.h"
+
+namespace walferry::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using Groups = std::vector<std::pair<std::string, std::vector<plan::TableStats>>>;
+
+void WriteFileAtomically(const fs::path& path, const std::string& text) {
+  fs::path tmp = path;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.close();
+    if (!out) throw Error(ErrorKind::kIo, "cannot write " + tmp.string());
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) throw Error(ErrorKind::kIo, "cannot rename " + tmp.string() + " to " + path.string() + ": " + ec.message());
+}
+
+void RefuseOverwrite(const fs::path& path, bool force) {
+  if (!force && fs::exists(path)) {
+    throw Error(ErrorKind::kConfig, path.string() + " already exists; walferry plan does not overwrite it")
+        .WithHint("pass --force to replace it, or choose another file with --out");
+  }
+}
+
+plan::TableStats Stats(const assess::TableAssessment& t) {
+  plan::TableStats s{t.info.name, t.write_rate, t.info.total_bytes(), t.HasFinding("pk_and_unique")};
+  if (auto rec = t.RecommendedLob()) {
+    s.lob = *rec;
+    s.lob_reason = "largest value " + std::to_string((t.MaxLobBytes() + 1023) / 1024) + " KB" +
+                   (t.lob_estimated ? ", estimated" : "");
+  }
+  return s;
+}
+
+// One group per DMS mapping file: the carried tables its rules select, with its LOB settings.
+Groups GroupsFromDms(const std::vector<std::string>& files, const std::vector<plan::TableStats>& carried) {
+  Groups groups;
+  for (const auto& file : files) {
+    plan::DmsImport imp = plan::LoadDmsMapping(file);
+    for (const auto& note : imp.notes) log::For("plan")->warn("{}: {}", file, note);
+    std::vector<plan::TableStats> tables;
+    for (const auto& rule : imp.rules) {
+      if (!rule.include) continue;
+      bool any = std::any_of(carried.begin(), carried.end(), [&](const auto& t) {
+        return config::WildcardMatch(rule.schema_pattern, t.name.schema) &&
+               config::WildcardMatch(rule.table_pattern, t.name.name);
+      });
+      if (!any) {
+        throw Error(ErrorKind::kConfig, file + ": rule for " + pg::TableName{rule.schema_pattern, rule.table_pattern}.Display() +
+                                            " selects no table walferry carries on the source")
+            .WithHint("check the names (case matters) and that the table is permanent and selected");
+      }
+    }
+    for (const auto& t : carried) {
+      if (config::Selected(imp.rules, t.name)) tables.push_back(t);
+    }
+    for (const auto& lob : imp.lob) {
+      auto it = std::find_if(tables.begin(), tables.end(), [&](const auto& t) { return t.name == lob.table; });
+      if (it == tables.end()) {
+        throw Error(ErrorKind::kConfig, file + ": lob-settings for unknown or unselected table " + lob.table.Display());
+      }
+      it->lob = lob.lob;
+      it->lob_reason = "from " + fs::path(file).filename().string();
+    }
+    groups.emplace_back(plan::SetNameFrom(fs::path(file).stem().string()), std::move(tables));
+  }
+  return groups;
+}
+
+Groups GroupsFromPglogical(pg::Connection& source, const std::vector<plan::TableStats>& carried) {
+  Groups groups;
+  for (const auto& set : plan::ReadPglogicalSets(source)) {
+    std::vector<plan::TableStats> tables;
+    for (const auto& name : set.tables) {
+      auto it = std::find_if(carried.begin(), carried.end(), [&](const auto& t) { return t.name == name; });
+      if (it == carried.end()) {
+        log::For("plan")->warn("pglogical set {}: table {} is not selected or cannot be carried; left out", set.name,
+                               name.Display());
+        continue;
+      }
+      tables.push_back(*it);
+    }
+    if (tables.empty()) continue;
+    groups.emplace_back(plan::SetNameFrom(set.name), std::move(tables));
+  }
+  if (groups.empty()) throw Error(ErrorKind::kConfig, "--from-pglogical: no pglogical replication set holds a selected table");
+  return groups;
+}
+
+// Names unique and every table in one set only: errors a person can fix in the inputs (exit 2).
+void CheckGroups(const Groups& groups) {
+  std::map<std::string, int> names;
+  std::map<pg::TableName, std::string> owner;
+  for (const auto& [name, tables] : groups) {
+    if (++names[name] > 1) throw Error(ErrorKind::kConfig, "two replication sets would both be named '" + name + "'");
+    for (const auto& t : tables) {
+      auto [it, fresh] = owner.emplace(t.name, name);
+      if (!fresh) {
+        throw Error(ErrorKind::kConfig, "table " + t.name.Display() + " is in both set '" + it->second + "' and set '" +
+                                            name + "'; a table can belong to one set only");
+      }
+    }
+  }
+}
+
+nlohmann::json PlanJson(const plan::SetPlan& p, const std::string& out) {
+  nlohmann::json j{{"version", 1}, {"out", out}, {"imbalance", p.imbalance}, {"sets", nlohmann::json::array()}};
+  for (const auto& s : p.sets) {
+    nlohmann::json set{{"name", s.config.name}, {"apply", config::ApplyModeName(s.config.apply)},
+                       {"write_rate", s.write_rate}, {"total_bytes", s.total_bytes}, {"tables", nlohmann::json::array()}};
+    for (size_t i = 0; i < s.tables.size(); ++i) {
+      const auto& tc = s.config.tables[i];
+      set["tables"].push_back({{"name", tc.name.Display()},
+                               {"apply", config::ApplyModeName(tc.apply.value_or(s.config.apply))},
+                               {"write_rate", s.tables[i].write_rate},
+                               {"total_bytes", s.tables[i].total_bytes},
+                               {"lob_max_kb", tc.lob.max_kb ? nlohmann::json(*tc.lob.max_kb) : nullptr},
+                               {"reason", tc.reason}});
+    }
+    j["sets"].push_back(set);
+  }
+  return j;
+}
+
+class PlanCommand : public Command {
+ public:
+  std::string Name() const override { return "plan"; }
+  std::string Description() const override {
+    return "Assess the source and write walferry.yaml: tables balanced into replication sets, apply modes, LOB limits";
+  }
+  void Setup(CLI::App& app) override {
+    conn_.Add(app, true, true);
+    flags_.Add(app);
+    app.add_option("--sets", sets_, "Number of replication sets (slots) to balance the tables into")
+        ->check(CLI::Range(1, 1000));
+    app.add_option("--out", out_, "The walferry.yaml to write (default walferry.yaml)");
+    app.add_flag("--force", force_, "Overwrite existing output files");
+    app.add_option("--from-dms-mapping", dms_in_, "AWS DMS table-mapping JSON; each file becomes one set")
+        ->check(CLI::ExistingFile);
+    app.add_option("--dms-mapping-out", dms_out_, "Write one DMS table-mapping JSON per set into this directory");
+    app.add_flag("--from-pglogical", from_pglogical_, "Make the source's pglogical replication sets walferry sets");
+  }
+  void ApplyFlags(Context& ctx) override { conn_.Apply(ctx, true, false); }
+
+  int Run(Context& ctx) override {
+    int sources = (sets_ > 0) + !dms_in_.empty() + from_pglogical_;
+    if (sources != 1) {
+      throw Error(ErrorKind::kUsage, "plan needs exactly one of --sets N, --from-dms-mapping FILE, --from-pglogical");
+    }
+    RefuseOverwrite(out_, force_);
+    assess::AssessOptions options = flags_.Options(ctx);
+    options.sets_needed = sets_ > 0 ? sets_ : 1;
+    if (!dms_in_.empty()) options.sets_needed = static_cast<int>(dms_in_.size());
+    for (const auto& f : dms_in_) (void)plan::LoadDmsMapping(f);  // malformed files fail before connecting
+    pg::Connection source = pg::Connection::Open(ctx.config.source, {.role = "source"});
+    assess::Assessment a = assess::Assess(source, options);
+    RequireNoFail(a);
+    std::vector<plan::TableStats> carried;
+    for (const auto* t : a.Selected()) carried.push_back(Stats(*t));
+    plan::SetPlan p;
+    if (sets_ > 0) {
+      p = plan::PlanSets(carried, sets_);
+    } else {
+      Groups groups = from_pglogical_ ? GroupsFromPglogical(source, carried) : GroupsFromDms(dms_in_, carried);
+      CheckGroups(groups);
+      p = plan::PlanGivenSets(groups);
+    }
+    config::Config cfg = ctx.config;
+    cfg.rules = options.rules;
+    cfg.sets = p.Configs();
+    WriteOutputs(cfg, p);
+    if (ctx.global.json) {
+      std::cout << PlanJson(p, out_).dump(2) << "\n";
+    } else {
+      std::cout << plan::ExplainPlan(p) << "wrote " << out_ << "\n";
+    }
+    return kExitOk;
+  }
+
+ private:
+  static void RequireNoFail(const assess::Assessment& a) {
+    std::string failed;
+    for (const auto& c : a.preflight) {
+      if (c.status != assess::CheckStatus::kFail) continue;
+      failed += "\n  FAIL " + c.name + ": " + c.detail + "\n       fix: " + c.fix;
+    }
+    if (!failed.empty()) {
+      throw Error(ErrorKind::kPrecondition, "the source is not ready for a migration:" + failed)
+          .WithHint("fix the failing checks (walferry assess shows them all), then run plan again");
+    }
+  }
+
+  void WriteOutputs(const config::Config& cfg, const plan::SetPlan& p) const {
+    std::string yaml = config::ToYaml(cfg);
+    (void)config::Parse(yaml, out_);  // what we write must read back; a failure here is a walferry bug
+    std::vector<std::pair<fs::path, std::string>> files;
+    if (!dms_out_.empty()) {
+      std::error_code ec;
+      fs::create_directories(dms_out_, ec);
+      if (ec) throw Error(ErrorKind::kIo, "cannot create directory " + dms_out_ + ": " + ec.message());
+      for (const auto& s : p.sets) {
+        fs::path f = fs::path(dms_out_) / (s.config.name + ".json");
+        RefuseOverwrite(f, force_);
+        files.emplace_back(f, plan::ExportDmsMapping(s.config));
+      }
+    }
+    files.emplace_back(out_, yaml);
+    for (const auto& [path, text] : files) WriteFileAtomically(path, text);
+  }
+
+  ConnectionFlags conn_;
+  AssessFlags flags_;
+  int sets_ = 0;
+  std::string out_ = "walferry.yaml";
+  bool force_ = false;
+  std::vector<std::string> dms_in_;
+  std::string dms_out_;
+  bool from_pglogical_ = false;
+};
+
+WALFERRY_REGISTER_COMMAND(PlanCommand);
+
+}  // namespace
+}  // namespace walferry::cli
