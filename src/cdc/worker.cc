@@ -43,7 +43,7 @@ void Worker::Prepare() {
   stop_at_ = options_.until_lsn;
   if (options_.until_caught_up) {
     pg::Connection source = pg::Connection::Open(options_.source, {.role = "source"});
-    Lsn now = Lsn::Parse(source.Exec("SELECT pg_current_wal_lsn()::text").Get(0, 0));
+    Lsn now = Lsn::Parse(source.Exec("SELECT pg_current_wal_insert_lsn()::text").Get(0, 0));
     stop_at_ = stop_at_ ? std::min(*stop_at_, now) : now;
   }
   Capture()->info("set {}: starting after {} (checkpoint {}){}", options_.set_name, skip_before_.ToString(),
