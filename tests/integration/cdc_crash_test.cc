@@ -81,5 +81,25 @@ TEST(CdcCrash, KilledTenTimesLosesAndDuplicatesNothing) {
   f.DropSlot();
 }
 
+TEST(CdcCrash, SigtermStopsCleanlyWithStatusStopped) {
+  cdctest::CdcFixture f = cdctest::CdcFixture::Create("term", "CREATE TABLE t (id int PRIMARY KEY)", {"public.t"});
+  pg::Connection src = test::ConnectSource(f.db);
+  src.Exec("INSERT INTO t SELECT generate_series(1, 1000)");
+  pid_t pid = Spawn({"-c", f.config_path, "cdc"});
+  pg::Connection t = test::ConnectTarget(f.db);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (t.Exec("SELECT count(*) FROM t").GetInt(0, 0) < 1000 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(t.Exec("SELECT task_status FROM walferry.status WHERE task_name = 'term'").Get(0, 0), "STOPPED");
+  f.ExpectEqual();
+  f.DropSlot();
+}
+
 }  // namespace
 }  // namespace walferry
