@@ -171,6 +171,13 @@ void Connection::SendPrepared(const std::string& name, std::span<const Param> pa
   }
 }
 
+void Connection::SendPrepare(const std::string& name, std::string_view sql, int nparams) {
+  std::string q(sql);
+  if (PQsendPrepare(conn_, name.c_str(), q.c_str(), nparams, nullptr) != 1) {
+    throw ConnectionError(role_ + ": queueing PREPARE " + name);
+  }
+}
+
 void Connection::SendQuery(std::string_view sql, std::span<const Param> params) {
   ParamArrays p(params);
   std::string q(sql);

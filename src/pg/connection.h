@@ -66,6 +66,8 @@ class Connection {
   void EnterPipeline();
   void ExitPipeline();
   void SendPrepared(const std::string& name, std::span<const Param> params);
+  // Queues the creation of a named prepared statement (PQsendPrepare); its result arrives like a query's.
+  void SendPrepare(const std::string& name, std::string_view sql, int nparams);
   void SendQuery(std::string_view sql, std::span<const Param> params);
   void PipelineSync();
   // Next result of the pipeline; throws on an error result. An empty Result marks the end of one query's

@@ -1,0 +1,214 @@
+#include "cdc/applier.h"
+
+#include "common/log.h"
+#include "control/control_schema.h"
+#include "pg/quote.h"
+
+namespace walferry::cdc {
+namespace {
+
+std::shared_ptr<spdlog::logger> Log() { return log::For("target_apply"); }
+
+}  // namespace
+
+Applier::Applier(pg::Connection target, ApplierOptions options)
+    : conn_(std::move(target)), options_(std::move(options)) {
+  WithContext("preparing the apply session on the target", [&] { Configure(); });
+}
+
+void Applier::Configure() {
+  // Values arrive as the source's text output; read them back under the same conventions native replication uses.
+  conn_.Exec("SET datestyle = 'ISO'; SET intervalstyle = 'postgres'; SET extra_float_digits = 3");
+  conn_.Exec("SET synchronous_commit = " + pg::QuoteLiteral(options_.synchronous_commit));
+  try {
+    conn_.Exec("SET session_replication_role = replica");
+  } catch (const Error& e) {
+    if (e.sqlstate() != "42501") throw;
+    Log()->warn("set {}: the target role may not set session_replication_role = replica, so target triggers fire "
+                "and foreign keys are checked during apply; use a superuser target role to apply as native "
+                "logical replication does",
+                options_.set_name);
+  }
+  conn_.EnterPipeline();
+}
+
+void Applier::Begin(const cdc::Begin& begin) {
+  if (in_transaction_) throw Error(ErrorKind::kProtocol, "Begin while a transaction is open");
+  failed_.reset();
+  txn_final_lsn_ = begin.final_lsn;
+  txn_rows_ = 0;
+  SendControl("BEGIN", {});
+  in_transaction_ = true;
+}
+
+void Applier::OnRelation(const Relation& rel) { statement_ids_.erase(rel.relation_id.value); }
+
+uint32_t Applier::StatementFor(const Relation& rel, const StatementShape& shape) {
+  auto& by_key = statement_ids_[rel.relation_id.value];
+  std::string key = shape.Key();
+  if (auto it = by_key.find(key); it != by_key.end()) return it->second;
+  BuiltStatement built = BuildStatement(rel, shape);
+  uint32_t id = static_cast<uint32_t>(statements_.size());
+  statements_.push_back({"walferry_s" + std::to_string(id), built.sql, TargetTable(rel)});
+  conn_.SendPrepare(statements_.back().name, built.sql, built.nparams);
+  pending_.push_back({ItemKind::kPrepare, false, id, 0, 0});
+  by_key.emplace(std::move(key), id);
+  return id;
+}
+
+void Applier::AddParam(const ColumnValue& v) {
+  size_t i = values_.size() - pending_.back().first_value;  // index within this change
+  if (params_.size() <= i) params_.resize(i + 1);
+  ValueRef ref;
+  ref.offset = static_cast<uint32_t>(arena_.size());
+  if (v.kind == ColumnKind::kNull) {
+    params_[i].reset();
+  } else if (v.kind == ColumnKind::kText) {
+    if (!params_[i]) params_[i].emplace();
+    params_[i]->assign(v.bytes);
+    size_t keep = std::min(v.bytes.size(), kMaxReportedValue);
+    arena_.append(v.bytes.substr(0, keep));
+    ref.length = static_cast<int32_t>(keep);
+    ref.cut = keep < v.bytes.size();
+  } else {
+    // Binary values need the binary protocol option, which walferry does not request; unchanged TOAST never
+    // reaches here (ShapeFor leaves such columns out).
+    throw Error(ErrorKind::kProtocol, std::string("unexpected column kind '") + static_cast<char>(v.kind) +
+                                          "' in a value to apply");
+  }
+  values_.push_back(ref);
+  pending_.back().value_count++;
+}
+
+void Applier::SendChange(const Relation& rel, const StatementShape& shape, const TupleData& set_tuple,
+                         const TupleData* where_tuple) {
+  if (!in_transaction_) throw Error(ErrorKind::kProtocol, "row change outside a transaction");
+  uint32_t id = StatementFor(rel, shape);
+  pending_.push_back({ItemKind::kChange, shape.kind != ChangeKind::kInsert, id,
+                      static_cast<uint32_t>(values_.size()), 0});
+  const TupleData& w = where_tuple ? *where_tuple : set_tuple;
+  for (int c : shape.set_cols) AddParam(set_tuple.columns.at(c));
+  for (int c : shape.where_cols) AddParam(w.columns.at(c));
+  size_t n = shape.set_cols.size() + shape.where_cols.size();
+  conn_.SendPrepared(statements_[id].name, std::span<const pg::Param>(params_.data(), n));
+  ++txn_rows_;
+  FlushIfFull();
+}
+
+void Applier::Apply(const Relation& rel, const Insert& change) {
+  SendChange(rel, ShapeFor(rel, change), change.new_tuple, nullptr);
+}
+
+void Applier::Apply(const Relation& rel, const Update& change) {
+  SendChange(rel, ShapeFor(rel, change), change.new_tuple, change.old ? &change.old->tuple : nullptr);
+}
+
+void Applier::Apply(const Relation& rel, const Delete& change) {
+  SendChange(rel, ShapeFor(rel, change), change.old.tuple, nullptr);
+}
+
+void Applier::Apply(const std::vector<const Relation*>& rels, const Truncate& change) {
+  if (!in_transaction_) throw Error(ErrorKind::kProtocol, "TRUNCATE outside a transaction");
+  std::string sql = "TRUNCATE ";
+  for (size_t i = 0; i < rels.size(); ++i) sql += (i ? ", " : "") + TargetTable(*rels[i]).Quoted();
+  if (change.restart_identity) sql += " RESTART IDENTITY";
+  if (change.cascade) sql += " CASCADE";
+  uint32_t id = static_cast<uint32_t>(statements_.size());
+  // Kept as a "statement" so a failure names it; TRUNCATE is rare, the entry is small.
+  statements_.push_back({"", sql, rels.empty() ? pg::TableName{} : TargetTable(*rels.front())});
+  conn_.SendQuery(sql, {});
+  pending_.push_back({ItemKind::kChange, false, id, static_cast<uint32_t>(values_.size()), 0});
+  FlushIfFull();
+}
+
+void Applier::SendControl(std::string_view sql, std::span<const pg::Param> params) {
+  conn_.SendQuery(sql, params);
+  pending_.push_back({ItemKind::kControl, false, 0, 0, 0});
+}
+
+void Applier::Commit(const cdc::Commit& commit) {
+  if (!in_transaction_) throw Error(ErrorKind::kProtocol, "Commit without Begin");
+  std::string cp_sql = "INSERT INTO " + pg::QuoteIdent(options_.control_schema) +
+                       ".checkpoint (set_name, applied_lsn, applied_commit_time) VALUES ($1, $2::pg_lsn, "
+                       "$3::timestamptz) ON CONFLICT (set_name) DO UPDATE SET applied_lsn = EXCLUDED.applied_lsn, "
+                       "applied_commit_time = EXCLUDED.applied_commit_time, updated_at = now()";
+  std::vector<pg::Param> cp = {options_.set_name, commit.end_lsn.ToString(), FormatPgTimestamp(commit.commit_time)};
+  SendControl(cp_sql, cp);
+  SendControl("COMMIT", {});
+  Flush();
+  in_transaction_ = false;
+  rows_applied_ += txn_rows_;
+}
+
+void Applier::FlushIfFull() {
+  if (pending_.size() >= kMaxPending || arena_.size() >= kMaxPendingBytes) Flush();
+}
+
+void Applier::Flush() {
+  conn_.PipelineSync();
+  for (const Pending& item : pending_) {
+    pg::Result r;
+    try {
+      r = conn_.NextPipelineResult();
+    } catch (Error& e) {
+      if (e.kind() == ErrorKind::kConnection || item.kind == ItemKind::kControl) throw;
+      FailOn(item, std::move(e));
+    }
+    if (!r) throw conn_.ConnectionError("target: reading pipelined results");
+    if (item.expect_one_row && r.AffectedRows() != 1) {
+      FailOn(item, Error(ErrorKind::kData, std::to_string(r.AffectedRows()) +
+                                               " target rows matched the change's replica identity; exactly 1 must")
+                       .WithHint("the target differs from the source for this row: run walferry validate"));
+    }
+    if (conn_.NextPipelineResult()) throw Error(ErrorKind::kProtocol, "target: more than one result for a statement");
+  }
+  DrainToSync();
+  pending_.clear();
+  values_.clear();
+  arena_.clear();
+}
+
+void Applier::DrainToSync() {
+  while (true) {
+    if (!conn_.IsOk()) throw conn_.ConnectionError("target: waiting for the pipeline sync");
+    try {
+      pg::Result r = conn_.NextPipelineResult();
+      if (conn_.IsSync(r)) return;
+    } catch (const Error&) {
+      // Results of statements skipped after an earlier failure (PGRES_PIPELINE_ABORTED): already reported.
+      if (!conn_.IsOk()) throw;
+    }
+  }
+}
+
+void Applier::FailOn(const Pending& item, Error error) {
+  const Prepared& st = statements_[item.statement];
+  failed_ = FailedChange{st.table, RenderStatement(item)};
+  // Reads the rest so the connection is consistent; the transaction stays aborted and is never committed.
+  try {
+    DrainToSync();
+  } catch (const Error&) {
+  }
+  error.AddContext("applying the transaction committed at " + txn_final_lsn_.ToString() + " to " +
+                   st.table.Display() + ": " + st.sql);
+  throw error;
+}
+
+std::string Applier::RenderStatement(const Pending& item) const {
+  std::string out = statements_[item.statement].sql;
+  if (item.value_count == 0) return out;
+  out += "\n-- values:";
+  for (uint32_t i = 0; i < item.value_count; ++i) {
+    const ValueRef& v = values_[item.first_value + i];
+    out += (i ? ", $" : " $") + std::to_string(i + 1) + "=";
+    if (v.length < 0) {
+      out += "NULL";
+    } else {
+      out += pg::QuoteLiteral(std::string_view(arena_).substr(v.offset, static_cast<size_t>(v.length)));
+      if (v.cut) out += " (value cut here for this report)";
+    }
+  }
+  return out;
+}
+
+}  // namespace walferry::cdc

@@ -1,0 +1,125 @@
+// cdc/applier.h
+//
+// Transactional apply: each source transaction becomes ONE target transaction, applied in commit order, and the
+// same target transaction records the source commit's end LSN in the control schema's checkpoint table. So a
+// source transaction is applied exactly once: either its rows and its checkpoint are both committed, or neither.
+//
+// Throughput: every (relation, change kind, column set) gets a named prepared statement, and a transaction's
+// statements are sent in libpq pipeline mode; results are read back every kMaxPending statements (or
+// kMaxPendingBytes of values), so round trips do not bound throughput and memory stays bounded whatever the
+// transaction size: changes are streamed into the open target transaction as they arrive.
+//
+// Every UPDATE and DELETE must affect exactly one row; 0 rows is an error, never ignored.
+// The session runs with session_replication_role = replica (triggers and FK checks off, as native logical
+// replication does) when the role may set it, and the configured synchronous_commit.
+//
+// Ownership: owns its target Connection. After any exception the Applier is unusable (its connection may be in
+// an aborted transaction or broken): destroy it; closing the connection rolls the open transaction back.
+// Thread safety: none; one Applier per worker.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "cdc/pgoutput_messages.h"
+#include "cdc/statement_builder.h"
+#include "pg/connection.h"
+
+namespace walferry::cdc {
+
+struct ApplierOptions {
+  std::string control_schema = "walferry";
+  std::string set_name;
+  std::string synchronous_commit = "off";
+};
+
+// The change that could not be applied, for the apply_exceptions table.
+struct FailedChange {
+  pg::TableName table;
+  std::string statement;  // the SQL, followed by "-- values: $1='...', $2=NULL"
+};
+
+class Applier {
+ public:
+  static constexpr size_t kMaxPending = 1000;
+  static constexpr size_t kMaxPendingBytes = 8 << 20;
+  // Values longer than this are cut in the copy kept for error reports only (never in what is applied).
+  static constexpr size_t kMaxReportedValue = 1 << 20;
+
+  Applier(pg::Connection target, ApplierOptions options);
+
+  // Opens the target transaction for source transaction `begin`.
+  void Begin(const cdc::Begin& begin);
+  // A Relation message arrived: statements prepared for an older description of this relation are dropped.
+  void OnRelation(const Relation& rel);
+  void Apply(const Relation& rel, const Insert& change);
+  void Apply(const Relation& rel, const Update& change);
+  void Apply(const Relation& rel, const Delete& change);
+  // rels: the relations named by the message, in its order.
+  void Apply(const std::vector<const Relation*>& rels, const Truncate& change);
+  // Writes the checkpoint (commit.end_lsn) and COMMITs; returns when the target has committed.
+  // A kConnection error here means "commit in doubt": the caller resolves it by re-reading the checkpoint.
+  void Commit(const cdc::Commit& commit);
+
+  bool in_transaction() const { return in_transaction_; }
+  // Row changes applied (committed) since construction.
+  uint64_t rows_applied() const { return rows_applied_; }
+  // Set when the last exception came from a change the target rejected (or that matched no row).
+  const std::optional<FailedChange>& failed_change() const { return failed_; }
+  pg::Connection& connection() { return conn_; }
+
+ private:
+  enum class ItemKind : uint8_t { kControl, kPrepare, kChange };
+  struct ValueRef {
+    uint32_t offset = 0;
+    int32_t length = -1;  // -1: NULL
+    bool cut = false;
+  };
+  // One queued pipeline item whose result is still to be read.
+  struct Pending {
+    ItemKind kind;
+    bool expect_one_row = false;
+    uint32_t statement = 0;  // index into statements_
+    uint32_t first_value = 0;
+    uint32_t value_count = 0;
+  };
+  struct Prepared {
+    std::string name;
+    std::string sql;
+    pg::TableName table;
+  };
+
+  void Configure();
+  uint32_t StatementFor(const Relation& rel, const StatementShape& shape);
+  void SendChange(const Relation& rel, const StatementShape& shape, const TupleData& set_tuple,
+                  const TupleData* where_tuple);
+  void SendControl(std::string_view sql, std::span<const pg::Param> params);
+  void AddParam(const ColumnValue& v);
+  void FlushIfFull();
+  // Syncs the pipeline and reads every pending result; throws the first failure with its change.
+  void Flush();
+  void DrainToSync();
+  [[noreturn]] void FailOn(const Pending& item, Error error);
+  std::string RenderStatement(const Pending& item) const;
+
+  pg::Connection conn_;
+  ApplierOptions options_;
+  bool in_transaction_ = false;
+  Lsn txn_final_lsn_;
+  uint64_t rows_applied_ = 0;
+  uint64_t txn_rows_ = 0;
+  std::optional<FailedChange> failed_;
+
+  std::unordered_map<uint32_t, std::unordered_map<std::string, uint32_t>> statement_ids_;  // relid -> key -> id
+  std::vector<Prepared> statements_;
+  std::vector<pg::Param> params_;  // reused for every change
+
+  std::vector<Pending> pending_;
+  std::vector<ValueRef> values_;
+  std::string arena_;  // copies of pending values, for error reports
+};
+
+}  // namespace walferry::cdc

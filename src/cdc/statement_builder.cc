@@ -1,0 +1,179 @@
+#include "cdc/statement_builder.h"
+
+#include "common/error.h"
+
+namespace walferry::cdc {
+namespace {
+
+// Types without a default equality operator: compared through their text form (which round-trips exactly).
+bool NeedsTextComparison(TypeOid type) {
+  switch (type.value) {
+    case 114:   // json
+    case 199:   // json[]
+    case 142:   // xml
+    case 143:   // xml[]
+    case 600:   // point
+    case 1017:  // point[]
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string Placeholder(int n) { return "$" + std::to_string(n); }
+
+std::string WhereList(const Relation& rel, const StatementShape& shape, int first_param) {
+  std::string out;
+  int p = first_param;
+  for (size_t i = 0; i < shape.where_cols.size(); ++i, ++p) {
+    const RelationColumn& col = rel.columns[shape.where_cols[i]];
+    if (i > 0) out += " AND ";
+    std::string name = pg::QuoteIdent(col.name);
+    if (!shape.full_identity) {
+      out += name + " = " + Placeholder(p);
+    } else if (NeedsTextComparison(col.type_oid)) {
+      out += name + "::text IS NOT DISTINCT FROM " + Placeholder(p) + "::text";
+    } else {
+      out += name + " IS NOT DISTINCT FROM " + Placeholder(p);
+    }
+  }
+  return out;
+}
+
+std::string SetList(const Relation& rel, const StatementShape& shape) {
+  std::string out;
+  for (size_t i = 0; i < shape.set_cols.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += pg::QuoteIdent(rel.columns[shape.set_cols[i]].name) + " = " + Placeholder(static_cast<int>(i) + 1);
+  }
+  return out;
+}
+
+// WITH r AS (SELECT tableoid, ctid ... LIMIT 1): one physical row, also in a partitioned table (ctid alone is
+// unique only within one partition).
+std::string OneRowCte(const Relation& rel, const StatementShape& shape, int first_param) {
+  return "WITH walferry_row AS (SELECT tableoid AS toid, ctid AS tid FROM " + TargetTable(rel).Quoted() + " WHERE " +
+         WhereList(rel, shape, first_param) + " LIMIT 1) ";
+}
+
+std::vector<int> KeyColumns(const Relation& rel, const TupleData& t) {
+  std::vector<int> out;
+  for (size_t i = 0; i < rel.columns.size(); ++i) {
+    if (rel.columns[i].is_key() && t.columns[i].kind != ColumnKind::kUnchangedToast) out.push_back(static_cast<int>(i));
+  }
+  return out;
+}
+
+std::vector<int> SentColumns(const TupleData& t) {
+  std::vector<int> out;
+  for (size_t i = 0; i < t.columns.size(); ++i) {
+    if (t.columns[i].kind != ColumnKind::kUnchangedToast) out.push_back(static_cast<int>(i));
+  }
+  return out;
+}
+
+void RequireIdentity(const Relation& rel, const StatementShape& s) {
+  if (s.where_cols.empty()) {
+    throw Error(ErrorKind::kData, "an UPDATE or DELETE on " + TargetTable(rel).Display() +
+                                      " carries no replica identity to find the row by")
+        .WithHint("give the source table a primary key or REPLICA IDENTITY FULL / USING INDEX");
+  }
+}
+
+// WHERE columns from an old tuple (key or full image), or from the new tuple's key when the key did not change.
+void IdentityFrom(const Relation& rel, const std::optional<OldTuple>& old, const TupleData& fallback,
+                  StatementShape& s) {
+  if (old && old->kind == OldTupleKind::kFull) {
+    s.full_identity = true;
+    s.where_cols = SentColumns(old->tuple);
+  } else {
+    s.where_cols = KeyColumns(rel, old ? old->tuple : fallback);
+  }
+  RequireIdentity(rel, s);
+}
+
+}  // namespace
+
+std::string StatementShape::Key() const {
+  std::string k;
+  k.reserve(4 + 2 * (set_cols.size() + where_cols.size()));
+  k.push_back(static_cast<char>(kind));
+  k.push_back(full_identity ? 'F' : 'K');
+  for (int c : set_cols) k.append({static_cast<char>(c & 0xff), static_cast<char>((c >> 8) & 0xff)});
+  k.push_back('|');
+  for (int c : where_cols) k.append({static_cast<char>(c & 0xff), static_cast<char>((c >> 8) & 0xff)});
+  return k;
+}
+
+pg::TableName TargetTable(const Relation& rel) { return pg::TableName{rel.namespace_name, rel.name}; }
+
+BuiltStatement BuildStatement(const Relation& rel, const StatementShape& shape) {
+  const std::string table = TargetTable(rel).Quoted();
+  const int nset = static_cast<int>(shape.set_cols.size());
+  BuiltStatement out;
+  out.nparams = nset + static_cast<int>(shape.where_cols.size());
+  if (shape.kind == ChangeKind::kInsert) {
+    if (shape.set_cols.empty()) throw Error(ErrorKind::kInternal, "INSERT without columns for " + table);
+    std::string cols, vals;
+    for (int i = 0; i < nset; ++i) {
+      if (i > 0) cols += ", ", vals += ", ";
+      cols += pg::QuoteIdent(rel.columns[shape.set_cols[i]].name);
+      vals += Placeholder(i + 1);
+    }
+    out.sql = "INSERT INTO " + table + " (" + cols + ") OVERRIDING SYSTEM VALUE VALUES (" + vals + ")";
+    return out;
+  }
+  if (shape.where_cols.empty()) throw Error(ErrorKind::kInternal, "UPDATE/DELETE without WHERE columns for " + table);
+  if (shape.kind == ChangeKind::kUpdate) {
+    if (shape.set_cols.empty()) throw Error(ErrorKind::kInternal, "UPDATE without SET columns for " + table);
+    if (!shape.full_identity) {
+      out.sql = "UPDATE " + table + " SET " + SetList(rel, shape) + " WHERE " + WhereList(rel, shape, nset + 1);
+    } else {
+      out.sql = OneRowCte(rel, shape, nset + 1) + "UPDATE " + table + " AS walferry_t SET " + SetList(rel, shape) +
+                " FROM walferry_row WHERE walferry_t.tableoid = walferry_row.toid AND walferry_t.ctid = walferry_row.tid";
+    }
+    return out;
+  }
+  if (!shape.full_identity) {
+    out.sql = "DELETE FROM " + table + " WHERE " + WhereList(rel, shape, 1);
+  } else {
+    out.sql = OneRowCte(rel, shape, 1) + "DELETE FROM " + table +
+              " AS walferry_t USING walferry_row WHERE walferry_t.tableoid = walferry_row.toid AND "
+              "walferry_t.ctid = walferry_row.tid";
+  }
+  return out;
+}
+
+StatementShape ShapeFor(const Relation& rel, const Insert& change) {
+  StatementShape s;
+  s.kind = ChangeKind::kInsert;
+  s.set_cols = SentColumns(change.new_tuple);
+  if (s.set_cols.size() != change.new_tuple.columns.size()) {
+    throw Error(ErrorKind::kData, "an INSERT into " + TargetTable(rel).Display() + " carries an unchanged-TOAST column");
+  }
+  return s;
+}
+
+StatementShape ShapeFor(const Relation& rel, const Update& change) {
+  StatementShape s;
+  s.kind = ChangeKind::kUpdate;
+  IdentityFrom(rel, change.old, change.new_tuple, s);
+  bool key_unchanged = !change.old.has_value();
+  for (int i : SentColumns(change.new_tuple)) {
+    // The key did not change: its columns are already equal to the WHERE values, writing them is a no-op.
+    if (key_unchanged && rel.columns[i].is_key()) continue;
+    s.set_cols.push_back(i);
+  }
+  // Nothing but the (unchanged) key was sent: write the first key column to itself so the row count is checked.
+  if (s.set_cols.empty()) s.set_cols.push_back(s.where_cols.front());
+  return s;
+}
+
+StatementShape ShapeFor(const Relation& rel, const Delete& change) {
+  StatementShape s;
+  s.kind = ChangeKind::kDelete;
+  IdentityFrom(rel, change.old, change.old.tuple, s);
+  return s;
+}
+
+}  // namespace walferry::cdc

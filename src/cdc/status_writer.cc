@@ -1,0 +1,50 @@
+#include "cdc/status_writer.h"
+
+#include "sql/sql.h"
+
+namespace walferry::cdc {
+namespace {
+pg::Param LsnParam(Lsn lsn) { return lsn.valid() ? pg::Param(lsn.ToString()) : pg::Param(); }
+pg::Param TextParam(const std::string& s) { return s.empty() ? pg::Param() : pg::Param(s); }
+}  // namespace
+
+std::string WithSchema(std::string_view sql, const std::string& schema) {
+  std::string out(sql);
+  const std::string marker = "@SCHEMA@";
+  std::string quoted = pg::QuoteIdent(schema);
+  for (size_t pos = out.find(marker); pos != std::string::npos; pos = out.find(marker, pos + quoted.size())) {
+    out.replace(pos, marker.size(), quoted);
+  }
+  return out;
+}
+
+StatusWriter::StatusWriter(pg::Connection target, std::string schema, std::string set_name)
+    : conn_(std::move(target)), schema_(std::move(schema)), set_name_(std::move(set_name)),
+      update_sql_(WithSchema(sql::Get("cdc/status_update"), schema_)) {}
+
+void StatusWriter::Write(const StatusSnapshot& s) {
+  WithContext("updating the status of set " + set_name_, [&] {
+    conn_.Exec(update_sql_,
+               {pg::Param(set_name_), pg::Param(s.task_status), LsnParam(s.source_current_position),
+                TextParam(s.source_current_timestamp), LsnParam(s.source_tail_position),
+                TextParam(s.source_timestamp_applied), LsnParam(s.applied_lsn),
+                s.latency_seconds ? pg::Param(std::to_string(*s.latency_seconds)) : pg::Param(),
+                pg::Param(std::to_string(s.pending_bytes)), pg::Param(std::to_string(s.rows_per_second)),
+                TextParam(s.last_error)});
+  });
+}
+
+void StatusWriter::RecordException(const pg::TableName& table, const std::string& statement,
+                                   const std::string& error) {
+  WithContext("recording an apply exception for set " + set_name_, [&] {
+    conn_.Exec(WithSchema(sql::Get("cdc/insert_exception"), schema_),
+               {pg::Param(set_name_), pg::Param(table.schema), pg::Param(table.name), pg::Param(statement),
+                pg::Param(error)});
+  });
+}
+
+void StatusWriter::CreateDmsViews() {
+  WithContext("creating the DMS-compatible views", [&] { conn_.Exec(WithSchema(sql::Get("cdc/dms_views"), schema_)); });
+}
+
+}  // namespace walferry::cdc

@@ -1,0 +1,49 @@
+// cdc/status_writer.h
+//
+// Writes a set's row of the control `status` table and its `apply_exceptions` rows (SQL: src/sql/cdc/). Uses its
+// own autocommit target connection, never the applier's, so a status write can neither join nor break an apply
+// transaction. Not thread-safe: one StatusWriter per worker.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "common/lsn.h"
+#include "pg/connection.h"
+#include "pg/quote.h"
+
+namespace walferry::cdc {
+
+struct StatusSnapshot {
+  std::string task_status;  // CHANGE PROCESSING | CAUGHT UP | FAILED | STOPPED
+  Lsn source_current_position;       // latest WAL position the source reported
+  std::string source_current_timestamp;  // ISO; empty = unknown
+  Lsn source_tail_position;          // what the slot was told is flushed
+  std::string source_timestamp_applied;  // commit time of the last applied transaction; empty = none yet
+  Lsn applied_lsn;
+  std::optional<double> latency_seconds;
+  uint64_t pending_bytes = 0;
+  double rows_per_second = 0;
+  std::string last_error;
+};
+
+// Replaces every @SCHEMA@ in sql with the quoted schema.
+std::string WithSchema(std::string_view sql, const std::string& schema);
+
+class StatusWriter {
+ public:
+  StatusWriter(pg::Connection target, std::string schema, std::string set_name);
+
+  void Write(const StatusSnapshot& s);
+  void RecordException(const pg::TableName& table, const std::string& statement, const std::string& error);
+  // Creates awsdms_status / awsdms_apply_exceptions (idempotent).
+  void CreateDmsViews();
+
+ private:
+  pg::Connection conn_;
+  std::string schema_;
+  std::string set_name_;
+  std::string update_sql_;
+};
+
+}  // namespace walferry::cdc

@@ -1,0 +1,125 @@
+// cli/cdc.cc: `walferry cdc` streams every change out of each set's slot and applies it exactly once
+// (src/cdc/worker.h). One worker thread per set. Ctrl-C / SIGTERM: each worker finishes its open transaction,
+// records its position and the command exits 0. Exit 1 when a worker FAILED.
+#include <iostream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "cdc/worker.h"
+#include "cli/command.h"
+#include "common/cancel.h"
+#include "common/log.h"
+#include "control/control_schema.h"
+
+namespace walferry::cli {
+namespace {
+
+class CdcCommand : public Command {
+ public:
+  std::string Name() const override { return "cdc"; }
+  std::string Description() const override {
+    return "Stream changes from each set's replication slot and apply them to the target exactly once";
+  }
+  void Setup(CLI::App& app) override {
+    flags_.Add(app, true, true);
+    app.add_option("--set", set_, "Only this set (default: every set)");
+    app.add_option("--start-lsn", start_lsn_, "Skip transactions that committed before LSN (load done elsewhere)");
+    app.add_option("--until-lsn", until_lsn_, "Stop before the first transaction that commits at or after LSN");
+    app.add_flag("--until-caught-up", until_caught_up_,
+                 "Stop once everything up to the source's WAL position at start is applied");
+  }
+  void ApplyFlags(Context& ctx) override { flags_.Apply(ctx, true, true); }
+
+  int Run(Context& ctx) override {
+    if (ctx.config.cdc.error_policy != "stop") {
+      throw Error(ErrorKind::kConfig, "cdc.error_policy '" + ctx.config.cdc.error_policy + "' is not implemented yet")
+          .WithHint("use error_policy: stop (the default); walferry never skips a change silently");
+    }
+    std::vector<cdc::WorkerOptions> workers = Plan(ctx);
+    InstallCancelHandlers();
+    std::vector<cdc::WorkerOutcome> outcomes(workers.size());
+    std::vector<std::optional<Error>> errors(workers.size());
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < workers.size(); ++i) {
+      threads.emplace_back([&, i] {
+        try {
+          outcomes[i] = cdc::Worker(workers[i], CancelFlag()).Run();
+        } catch (const Error& e) {
+          errors[i] = e;
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    return Report(ctx, workers, outcomes, errors);
+  }
+
+ private:
+  std::vector<cdc::WorkerOptions> Plan(const Context& ctx) const {
+    std::vector<std::pair<std::string, config::ApplyMode>> sets;
+    for (const auto& s : ctx.config.sets) sets.emplace_back(s.name, s.apply);
+    if (sets.empty()) sets.emplace_back("default", config::ApplyMode::kTransactional);
+    std::vector<cdc::WorkerOptions> out;
+    for (const auto& [name, mode] : sets) {
+      if (!set_.empty() && name != set_) continue;
+      control::ValidateSetName(name);
+      if (mode == config::ApplyMode::kBatch) {
+        log::For("target_apply")->info("set {}: batch apply is not implemented yet; applying transactionally "
+                                       "(same results, source commit order)", name);
+      }
+      cdc::WorkerOptions w;
+      w.set_name = name;
+      w.source = ctx.config.source;
+      w.target = ctx.config.target;
+      w.control_schema = ctx.config.control_schema;
+      w.dms_compatible_views = ctx.config.dms_compatible_views;
+      w.cdc = ctx.config.cdc;
+      if (!start_lsn_.empty()) w.start_lsn = Lsn::Parse(start_lsn_);
+      if (!until_lsn_.empty()) w.until_lsn = Lsn::Parse(until_lsn_);
+      w.until_caught_up = until_caught_up_;
+      out.push_back(std::move(w));
+    }
+    if (out.empty()) throw Error(ErrorKind::kUsage, "no set named '" + set_ + "' in the configuration");
+    if (ctx.config.cdc.heartbeat_seconds > 0) {
+      log::For("source_capture")->info("cdc.heartbeat_seconds is not implemented: idle sets advance their slot "
+                                       "from the source's keepalives instead");
+    }
+    return out;
+  }
+
+  int Report(const Context& ctx, const std::vector<cdc::WorkerOptions>& workers,
+             const std::vector<cdc::WorkerOutcome>& outcomes, const std::vector<std::optional<Error>>& errors) const {
+    int code = kExitOk;
+    nlohmann::json out = nlohmann::json::array();
+    for (size_t i = 0; i < workers.size(); ++i) {
+      if (errors[i]) {
+        if (code == kExitOk) code = ExitCodeFor(*errors[i]);
+        out.push_back({{"set", workers[i].set_name}, {"state", "FAILED"}, {"error", errors[i]->what()}});
+        if (!ctx.global.json) std::cout << workers[i].set_name << ": FAILED\n  " << errors[i]->what() << "\n";
+        continue;
+      }
+      const auto& o = outcomes[i];
+      if (!o.ok()) code = kExitFailure;
+      out.push_back({{"set", workers[i].set_name}, {"state", o.state}, {"applied_lsn", o.applied_lsn.ToString()},
+                     {"rows_applied", o.rows_applied}, {"error", o.error}});
+      if (!ctx.global.json) {
+        std::cout << workers[i].set_name << ": " << o.state << " at " << o.applied_lsn.ToString() << " ("
+                  << o.rows_applied << " row changes applied)\n";
+        if (!o.error.empty()) std::cout << "  " << o.error << "\n";
+      }
+    }
+    if (ctx.global.json) std::cout << out.dump(2) << "\n";
+    return code;
+  }
+
+  ConnectionFlags flags_;
+  std::string set_;
+  std::string start_lsn_;
+  std::string until_lsn_;
+  bool until_caught_up_ = false;
+};
+
+WALFERRY_REGISTER_COMMAND(CdcCommand);
+
+}  // namespace
+}  // namespace walferry::cli

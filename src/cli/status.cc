@@ -1,0 +1,112 @@
+// cli/status.cc: `walferry status` prints, per set, what the control schema and the source's slot say: state
+// (a row not updated for kStaleSeconds is "not running"), applied LSN, the slot's confirmed LSN, WAL the slot
+// retains, last applied commit time, latency, rows/s and the number of apply exceptions. Read-only.
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "cdc/status_writer.h"
+#include "cli/command.h"
+#include "control/control_schema.h"
+#include "sql/sql.h"
+
+namespace walferry::cli {
+namespace {
+
+constexpr int kStaleSeconds = 30;
+std::atomic<bool> g_watch_stop{false};
+extern "C" void OnWatchSignal(int) { g_watch_stop.store(true); }
+
+nlohmann::json OptJson(const std::optional<std::string>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); }
+
+class StatusCommand : public Command {
+ public:
+  std::string Name() const override { return "status"; }
+  std::string Description() const override { return "Show each set's CDC state, positions, lag and exceptions"; }
+  void Setup(CLI::App& app) override {
+    flags_.Add(app, true, true);
+    app.add_flag("--watch", watch_, "Refresh every 2 seconds until Ctrl-C");
+  }
+  void ApplyFlags(Context& ctx) override { flags_.Apply(ctx, true, true); }
+
+  int Run(Context& ctx) override {
+    pg::Connection target = pg::Connection::Open(ctx.config.target, {.role = "target"});
+    pg::Connection source = pg::Connection::Open(ctx.config.source, {.role = "source"});
+    std::signal(SIGINT, OnWatchSignal);
+    std::signal(SIGTERM, OnWatchSignal);
+    do {
+      nlohmann::json sets = Collect(ctx, target, source);
+      if (ctx.global.json) {
+        std::cout << sets.dump(2) << "\n";
+      } else {
+        Print(sets);
+      }
+      for (int i = 0; watch_ && i < 40 && !g_watch_stop.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    } while (watch_ && !g_watch_stop.load());
+    return kExitOk;
+  }
+
+ private:
+  nlohmann::json Collect(const Context& ctx, pg::Connection& target, pg::Connection& source) const {
+    nlohmann::json out = nlohmann::json::array();
+    control::ControlSchema cs(target, ctx.config.control_schema);
+    if (!cs.Exists()) return out;
+    pg::Result r = target.Exec(cdc::WithSchema(sql::Get("cdc/status_report"), ctx.config.control_schema),
+                               {pg::Param(std::to_string(kStaleSeconds))});
+    for (int i = 0; i < r.rows(); ++i) {
+      std::string set(r.Get(i, 0));
+      std::string state(r.Get(i, 1));
+      bool stale = r.GetBool(i, 3);
+      bool final_state = state == "FAILED" || state == "STOPPED";
+      nlohmann::json j = {{"set", set},
+                          {"state", stale && !final_state ? "not running (last: " + state + ")" : state},
+                          {"status_time", std::string(r.Get(i, 2))},
+                          {"applied_lsn", OptJson(r.GetOpt(i, 4))},
+                          {"last_applied_commit_time", OptJson(r.GetOpt(i, 5))},
+                          {"latency_seconds", OptJson(r.GetOpt(i, 6))},
+                          {"rows_per_second", OptJson(r.GetOpt(i, 7))},
+                          {"last_error", OptJson(r.GetOpt(i, 9))},
+                          {"exceptions", r.GetInt(i, 10)}};
+      pg::Result slot = source.Exec(sql::Get("cdc/slot_info"), {pg::Param(control::SlotName(set))});
+      if (slot.rows() == 1) {
+        j["slot_confirmed_lsn"] = OptJson(slot.GetOpt(0, 0));
+        j["slot_retained_wal_bytes"] = slot.IsNull(0, 1) ? nlohmann::json() : nlohmann::json(slot.GetInt(0, 1));
+        j["slot_active"] = slot.GetBool(0, 2);
+      } else {
+        j["slot_confirmed_lsn"] = "slot missing";
+      }
+      out.push_back(j);
+    }
+    return out;
+  }
+
+  static std::string Text(const nlohmann::json& v) {
+    if (v.is_null()) return "-";
+    return v.is_string() ? v.get<std::string>() : v.dump();
+  }
+
+  static void Print(const nlohmann::json& sets) {
+    if (sets.empty()) std::cout << "no set has run CDC yet (no status rows in the control schema)\n";
+    for (const auto& s : sets) {
+      std::cout << Text(s["set"]) << ": " << Text(s["state"]) << "\n"
+                << "  applied LSN          " << Text(s["applied_lsn"]) << "\n"
+                << "  slot confirmed LSN   " << Text(s["slot_confirmed_lsn"]) << "\n"
+                << "  WAL retained (bytes) " << Text(s.value("slot_retained_wal_bytes", nlohmann::json())) << "\n"
+                << "  last applied commit  " << Text(s["last_applied_commit_time"]) << "\n"
+                << "  latency (s)          " << Text(s["latency_seconds"]) << "\n"
+                << "  rows/s               " << Text(s["rows_per_second"]) << "\n"
+                << "  apply exceptions     " << Text(s["exceptions"]) << "\n";
+      if (!s["last_error"].is_null()) std::cout << "  last error           " << Text(s["last_error"]) << "\n";
+    }
+  }
+
+  ConnectionFlags flags_;
+  bool watch_ = false;
+};
+
+WALFERRY_REGISTER_COMMAND(StatusCommand);
+
+}  // namespace
+}  // namespace walferry::cli
