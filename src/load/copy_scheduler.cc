@@ -1,0 +1,104 @@
+#include "load/copy_scheduler.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <exception>
+#include <mutex>
+#include <numeric>
+#include <thread>
+
+#include "common/log.h"
+#include "sql/sql.h"
+
+namespace walferry::load {
+
+namespace {
+
+auto Log() { return log::For("load"); }
+
+struct SourceSettings {
+  std::string encoding;
+  std::string lc_monetary;
+};
+
+SourceSettings ReadSourceSettings(pg::Connection& source) {
+  pg::Result r = source.Exec("SELECT current_setting('server_encoding'), current_setting('lc_monetary')");
+  return {std::string(r.Get(0, 0)), std::string(r.Get(0, 1))};
+}
+
+std::string Rate(int64_t bytes, double seconds) {
+  double mb = static_cast<double>(bytes) / (1024.0 * 1024.0);
+  return fmt::format("{:.1f} MB in {:.2f} s ({:.1f} MB/s)", mb, seconds, seconds > 0 ? mb / seconds : 0.0);
+}
+
+}  // namespace
+
+std::vector<TableResult> RunCopies(const CopyJob& job) {
+  std::vector<size_t> order(job.plans.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return job.plans[a].size_bytes > job.plans[b].size_bytes; });
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex mu;
+  std::exception_ptr first_error;
+  std::vector<TableResult> results;
+
+  auto worker = [&](int id) {
+    try {
+      pg::Connection source = pg::Connection::Open(job.source, {.role = "source"});
+      SourceSettings settings = ReadSourceSettings(source);
+      PrepareSession(source, settings.encoding, settings.lc_monetary);
+      ImportSnapshot(source, job.snapshot);
+      pg::Connection target = pg::Connection::Open(job.target, {.role = "target"});
+      PrepareSession(target, settings.encoding, settings.lc_monetary);
+      while (!failed) {
+        size_t k = next++;
+        if (k >= order.size()) break;
+        const TablePlan& plan = job.plans[order[k]];
+        TableResult r = CopyTable(plan, source, target, job.control_schema, job.set_name, job.truncate_first[order[k]]);
+        std::lock_guard lock(mu);
+        results.push_back(r);
+        Log()->info("copied {}: {} rows, {} [{}] ({}/{} tables, worker {})", r.table.Display(), r.rows,
+                    Rate(r.bytes, r.seconds), r.binary ? "binary" : "text", results.size(), order.size(), id);
+      }
+      source.Exec("COMMIT");
+    } catch (...) {
+      failed = true;
+      std::lock_guard lock(mu);
+      if (!first_error) first_error = std::current_exception();
+    }
+  };
+
+  int jobs = std::max(1, std::min<int>(job.jobs, static_cast<int>(order.size())));
+  {
+    std::vector<std::jthread> threads;
+    for (int i = 0; i < jobs; ++i) threads.emplace_back(worker, i + 1);
+  }
+  if (first_error) std::rethrow_exception(first_error);
+  return results;
+}
+
+int CopySequences(const std::string& source_conninfo, const std::string& target_conninfo, const std::string& snapshot,
+                  const std::vector<uint32_t>& table_oids) {
+  return WithContext("setting sequences on the target", [&] {
+    pg::Connection source = pg::Connection::Open(source_conninfo, {.role = "source"});
+    pg::Connection target = pg::Connection::Open(target_conninfo, {.role = "target"});
+    ImportSnapshot(source, snapshot);
+    std::string oids = "{";
+    for (size_t i = 0; i < table_oids.size(); ++i) oids += (i ? "," : "") + std::to_string(table_oids[i]);
+    oids += "}";
+    pg::Result seqs = source.Exec(sql::Get("load/owned_sequences"), {pg::Param(oids)});
+    for (int i = 0; i < seqs.rows(); ++i) {
+      pg::TableName seq{std::string(seqs.Get(i, 1)), std::string(seqs.Get(i, 2))};
+      pg::Result v = source.Exec("SELECT last_value, is_called FROM " + seq.Quoted());
+      target.Exec("SELECT pg_catalog.setval($1::regclass, $2::bigint, $3::boolean)",
+                  {pg::Param(seq.Quoted()), pg::Param(std::string(v.Get(0, 0))), pg::Param(std::string(v.Get(0, 1)))});
+    }
+    source.Exec("COMMIT");
+    return seqs.rows();
+  });
+}
+
+}  // namespace walferry::load

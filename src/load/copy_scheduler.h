@@ -1,0 +1,38 @@
+// load/copy_scheduler.h
+//
+// Runs table copies in parallel: `jobs` worker threads, each with its own source connection (one REPEATABLE READ
+// transaction that imported the load's exported snapshot, held for all the tables it copies) and its own target
+// connection. Tables are taken largest first from a shared queue. After the first failure no worker starts
+// another table; the first error is rethrown once all workers stopped. Tables already committed stay copied.
+// One progress log line per table: rows, bytes, rate, how many are done.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "load/table_copy.h"
+
+namespace walferry::load {
+
+struct CopyJob {
+  std::string source;
+  std::string target;
+  std::string snapshot;
+  std::string control_schema;
+  std::string set_name;
+  int jobs = 1;
+  std::vector<TablePlan> plans;
+  std::vector<bool> truncate_first;  // per plan
+};
+
+// Returns the results in completion order. Throws the first worker error.
+std::vector<TableResult> RunCopies(const CopyJob& job);
+
+// Sets each sequence owned by a column of `table_oids` (source oids) on the target to its value on the source
+// (setval with is_called). Sequences are not transactional: the value read is at least the snapshot's, never
+// lower, so ids handed out on the target stay unique. Returns how many were set.
+int CopySequences(const std::string& source, const std::string& target, const std::string& snapshot,
+                  const std::vector<uint32_t>& table_oids);
+
+}  // namespace walferry::load

@@ -1,0 +1,67 @@
+// load/loader.h
+//
+// `walferry load`: for each replication set, a consistent full load with no data gap before CDC.
+//   1. Preflight (changes nothing on either server): wal_level=logical and privileges, sets resolve to existing
+//      tables, the sets' slots/publications are free (or belong to an interrupted load being redone), enough free
+//      replication slots, the target-prep rule allows the tables already on the target, pg_dump is runnable.
+//   2. Schema objects and the tables' pre-data on the target.
+//   3. Per set: publication walferry_<set> (publish_via_partition_root), then the slot walferry_<set> (pgoutput)
+//      created with EXPORT_SNAPSHOT on a replication connection held open until every table is copied; the set's
+//      row in the control schema records the slot's consistent point as start_lsn (where CDC starts) and the
+//      snapshot name. Tables are copied largest first by --table-jobs workers, all inside that snapshot, each as
+//      one all-or-nothing target transaction. Owned sequences are set (setval) from the source.
+//   4. Post-data (indexes, constraints, triggers) with --index-jobs; the set's load_state becomes "loaded".
+// States in <control>.sets.load_state: loading (copying) -> indexing (data complete) -> loaded.
+// Resume: "indexing" resumes with the post-data; "loading" needs the exported snapshot, which dies with the
+// process that created it, so resume then explains why it cannot continue and how to start the set over.
+// Not thread-safe; runs once per process.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/lsn.h"
+#include "config/config.h"
+#include "load/table_copy.h"
+
+namespace walferry::load {
+
+struct LoadOptions {
+  std::string source;
+  std::string target;
+  std::string control_schema = "walferry";
+  std::vector<config::SelectionRule> rules;
+  std::vector<config::SetConfig> sets;  // empty: all selected tables form the set "default"
+  std::string only_set;                 // --set; empty: every set
+  int table_jobs = 1;
+  int index_jobs = 2;
+  std::string target_prep = "error";    // error | do-nothing | truncate | drop
+  bool resume = false;
+};
+
+struct SetReport {
+  std::string set_name;
+  std::string slot_name;
+  std::string publication_name;
+  Lsn start_lsn;
+  std::string snapshot_name;
+  std::string outcome;                // "loaded", "already loaded"
+  std::vector<TableResult> tables;    // copied in this run, in completion order
+  std::vector<pg::TableName> skipped; // already copied by an earlier run
+  int sequences_set = 0;
+  double schema_seconds = 0;
+  double copy_seconds = 0;
+  double index_seconds = 0;
+};
+
+struct LoadReport {
+  std::vector<SetReport> sets;
+  double wall_seconds = 0;
+};
+
+// Throws Error(kConfig/kPrecondition) from the preflight (nothing changed), or a runtime Error later, with the
+// set's state left in the control schema for --resume or a restart.
+LoadReport RunLoad(const LoadOptions& options);
+
+}  // namespace walferry::load

@@ -1,0 +1,225 @@
+#include "load/preflight.h"
+
+#include <map>
+
+#include "assess/server_facts.h"
+#include "common/process.h"
+#include "load/schema.h"
+#include "sql/sql.h"
+
+namespace walferry::load {
+
+namespace {
+
+void CheckServers(pg::Connection& source, pg::Connection& target, size_t new_slots) {
+  assess::ServerFacts s = assess::GatherServerFacts(source);
+  if (s.wal_level != "logical") {
+    throw Error(ErrorKind::kPrecondition, "source wal_level is '" + s.wal_level + "'")
+        .WithHint("set wal_level=logical and restart the source; walferry load needs a logical replication slot");
+  }
+  if (!s.CanCreateReplicationSlots()) {
+    throw Error(ErrorKind::kPrecondition, "source role " + s.role_name + " cannot create replication slots")
+        .WithHint("ALTER ROLE " + pg::QuoteIdent(s.role_name) + " REPLICATION (or connect as a superuser)");
+  }
+  if (!s.CanCreatePublications()) {
+    throw Error(ErrorKind::kPrecondition, "source role " + s.role_name + " cannot create publications")
+        .WithHint("GRANT CREATE ON DATABASE " + pg::QuoteIdent(s.database) + " TO " + pg::QuoteIdent(s.role_name));
+  }
+  if (s.max_replication_slots - s.slots_used < static_cast<int>(new_slots)) {
+    throw Error(ErrorKind::kPrecondition, "the source has " + std::to_string(s.max_replication_slots - s.slots_used) +
+                                              " free replication slots; the load needs " + std::to_string(new_slots))
+        .WithHint("raise max_replication_slots on the source (restart needed) or drop unused slots");
+  }
+  assess::ServerFacts t = assess::GatherServerFacts(target);
+  if (!t.CanCreateSchemasAndTables()) {
+    throw Error(ErrorKind::kPrecondition, "target role " + t.role_name + " cannot create schemas and tables")
+        .WithHint("GRANT CREATE ON DATABASE " + pg::QuoteIdent(t.database) + " TO " + pg::QuoteIdent(t.role_name));
+  }
+  ProcessResult dump = RunProcess({PgProgram("pg_dump"), "--version"});
+  if (dump.exit_code != 0) {
+    throw Error(ErrorKind::kPrecondition, "cannot run pg_dump: " + dump.output)
+        .WithHint("install the PostgreSQL client programs (postgresql-client-15 or newer)");
+  }
+}
+
+// Once the publication exists, the source rejects UPDATE and DELETE on a published table without a replica
+// identity: refuse before creating it rather than break the application's writes.
+void CheckReplicaIdentity(const catalog::TableInfo& t) {
+  if (t.relkind == 'p') return;  // each partition is checked; the root holds no rows
+  bool ok = t.replica_identity == 'f' || (t.replica_identity == 'i' && !t.replica_identity_index.empty()) ||
+            (t.replica_identity == 'd' && !t.primary_key.empty());
+  if (!ok) {
+    throw Error(ErrorKind::kPrecondition, "table " + t.name.Display() + " has no replica identity (no primary key)")
+        .WithDetail("once walferry's publication includes it, the source would reject its UPDATEs and DELETEs")
+        .WithHint("add a primary key, or run ALTER TABLE " + t.name.Quoted() +
+                  " REPLICA IDENTITY FULL on the source, or exclude the table in walferry.yaml");
+  }
+}
+
+// Partitions (at any depth) of `root`, from the full listing.
+void AddPartitions(const std::vector<catalog::TableInfo>& all, const pg::TableName& root, ResolvedSet& set,
+                   int64_t& size) {
+  for (const auto& t : all) {
+    if (t.is_partition && t.parent && *t.parent == root) {
+      CheckReplicaIdentity(t);
+      set.relations.push_back(t.name);
+      set.relation_oids.push_back(t.oid);
+      size += t.heap_bytes + t.toast_bytes;
+      AddPartitions(all, t.name, set, size);
+    }
+  }
+}
+
+void AddTable(const std::vector<catalog::TableInfo>& all, const catalog::TableInfo& t, ResolvedSet& set) {
+  CheckReplicaIdentity(t);
+  set.tables.push_back(t);
+  set.relations.push_back(t.name);
+  set.relation_oids.push_back(t.oid);
+  int64_t size = t.heap_bytes + t.toast_bytes;
+  AddPartitions(all, t.name, set, size);
+  set.sizes.push_back(size);
+}
+
+std::vector<ResolvedSet> ResolveSets(const LoadOptions& o, const std::vector<catalog::TableInfo>& all) {
+  std::vector<ResolvedSet> out;
+  if (o.sets.empty()) {
+    if (!o.only_set.empty() && o.only_set != "default") {
+      throw Error(ErrorKind::kConfig, "unknown set '" + o.only_set + "'")
+          .WithHint("walferry.yaml defines no sets, so all selected tables form the set 'default'");
+    }
+    ResolvedSet set;
+    set.name = "default";
+    for (const auto& t : catalog::SelectTables(all, o.rules)) AddTable(all, t, set);
+    out.push_back(std::move(set));
+    return out;
+  }
+  std::string names;
+  for (const auto& sc : o.sets) {
+    names += (names.empty() ? "" : ", ") + sc.name;
+    if (!o.only_set.empty() && sc.name != o.only_set) continue;
+    control::ValidateSetName(sc.name);
+    ResolvedSet set;
+    set.name = sc.name;
+    for (const auto& tc : sc.tables) {
+      const catalog::TableInfo* t = catalog::Find(all, tc.name);
+      if (t == nullptr) {
+        throw Error(ErrorKind::kConfig, "set '" + sc.name + "': table " + tc.name.Display() + " is not on the source");
+      }
+      if (t->is_partition) {
+        throw Error(ErrorKind::kConfig, "set '" + sc.name + "': " + tc.name.Display() + " is a partition")
+            .WithHint("list the partitioned root table instead; its partitions' rows travel through it");
+      }
+      AddTable(all, *t, set);
+    }
+    if (set.tables.empty()) throw Error(ErrorKind::kConfig, "set '" + sc.name + "' has no tables");
+    out.push_back(std::move(set));
+  }
+  if (out.empty()) {
+    throw Error(ErrorKind::kConfig, "unknown set '" + o.only_set + "'").WithHint("the sets in walferry.yaml are: " + names);
+  }
+  return out;
+}
+
+std::string PgArray(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (size_t i = 0; i < items.size(); ++i) {
+    out += i ? ",\"" : "\"";
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+void FindExisting(pg::Connection& target, ResolvedSet& set) {
+  std::vector<std::string> schemas, names;
+  for (const auto& r : set.relations) {
+    schemas.push_back(r.schema);
+    names.push_back(r.name);
+  }
+  pg::Result r = target.Exec(sql::Get("load/existing_tables"), {pg::Param(PgArray(schemas)), pg::Param(PgArray(names))});
+  for (int i = 0; i < r.rows(); ++i) set.existing.insert({std::string(r.Get(i, 0)), std::string(r.Get(i, 1))});
+}
+
+void CheckSetState(const LoadOptions& o, pg::Connection& source, ResolvedSet& set) {
+  const std::string slot = control::SlotName(set.name);
+  const std::string pub = control::PublicationName(set.name);
+  set.slot_exists = source.Exec("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", {pg::Param(slot)}).rows() > 0;
+  set.publication_exists = source.Exec("SELECT 1 FROM pg_publication WHERE pubname = $1", {pg::Param(pub)}).rows() > 0;
+  const std::string state = set.row ? set.row->load_state : "";
+  if (o.resume) {
+    if (!set.row || (state != "loading" && state != "indexing" && state != "loaded")) {
+      throw Error(ErrorKind::kPrecondition, "set '" + set.name + "' has no interrupted load to resume")
+          .WithHint("run walferry load without --resume");
+    }
+    if (state != "loaded" && !set.slot_exists) {
+      throw Error(ErrorKind::kPrecondition, "set '" + set.name + "': its slot " + slot + " is gone from the source")
+          .WithHint("CDC cannot start where the load's snapshot ended; start the set over: walferry load "
+                    "--target-prep truncate");
+    }
+    return;
+  }
+  if (state == "loaded") {
+    throw Error(ErrorKind::kPrecondition, "set '" + set.name + "' is already loaded (start_lsn " +
+                                              set.row->start_lsn.ToString() + ")")
+        .WithHint("nothing to do; to load it again, drop its slot and publication " + slot +
+                  " on the source and its row in the control schema's sets table first");
+  }
+  if (set.row) {
+    // An earlier load of this set did not finish. Its slot has never fed CDC (CDC starts from loaded sets only).
+    if (o.target_prep != "truncate" && o.target_prep != "drop") {
+      throw Error(ErrorKind::kPrecondition, "an earlier load of set '" + set.name + "' was interrupted (state " +
+                                                state + ")")
+          .WithHint("finish it with walferry load --resume, or start it over with --target-prep truncate (or drop), "
+                    "which drops its slot and publication and empties its tables");
+    }
+    set.restart = true;
+    return;
+  }
+  if (set.slot_exists || set.publication_exists) {
+    throw Error(ErrorKind::kPrecondition, "the source already has " +
+                                              std::string(set.slot_exists ? "a replication slot" : "a publication") +
+                                              " named " + slot + ", but the target's control schema knows no load of set '" +
+                                              set.name + "'")
+        .WithHint("if it is left over from an earlier migration attempt, drop it on the source "
+                  "(SELECT pg_drop_replication_slot('" + slot + "'); DROP PUBLICATION " + pg::QuoteIdent(pub) +
+                  ";), then run walferry load again");
+  }
+}
+
+}  // namespace
+
+std::vector<ResolvedSet> Preflight(const LoadOptions& o, pg::Connection& source, pg::Connection& target) {
+  return WithContext("checking source and target before the load", [&] {
+    if (o.target_prep != "error" && o.target_prep != "do-nothing" && o.target_prep != "truncate" &&
+        o.target_prep != "drop") {
+      throw Error(ErrorKind::kUsage, "--target-prep '" + o.target_prep + "' is not allowed")
+          .WithHint("use error, do-nothing, truncate or drop");
+    }
+    std::vector<catalog::TableInfo> all = catalog::ListTables(source, o.control_schema);
+    std::vector<ResolvedSet> sets = ResolveSets(o, all);
+    control::ControlSchema control(target, o.control_schema);
+    bool have_control = control.Exists();
+    size_t new_slots = 0;
+    for (auto& set : sets) {
+      if (have_control) set.row = control.GetSet(set.name);
+      CheckSetState(o, source, set);
+      FindExisting(target, set);
+      if (!o.resume && !set.restart) ++new_slots;
+      if (!o.resume && !set.restart && o.target_prep == "error" && !set.existing.empty()) {
+        std::string list;
+        for (const auto& t : set.existing) list += (list.empty() ? "" : ", ") + t.Display();
+        throw Error(ErrorKind::kPrecondition, "set '" + set.name + "': tables already exist on the target: " + list)
+            .WithHint("walferry creates the tables itself; remove them, or say what to do with "
+                      "--target-prep do-nothing (load into them as they are), truncate (empty them first) or drop "
+                      "(drop and recreate them from the source)");
+      }
+    }
+    CheckServers(source, target, new_slots);
+    return sets;
+  });
+}
+
+}  // namespace walferry::load

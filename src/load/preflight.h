@@ -1,0 +1,37 @@
+// load/preflight.h
+//
+// Everything `walferry load` checks before it changes anything: the servers, the sets and their tables, the
+// slots and publications, the tables already on the target. Read-only on both servers. Failures are
+// Error(kConfig) or Error(kPrecondition) (exit code 2) saying what is wrong and what to do.
+#pragma once
+
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "catalog/catalog.h"
+#include "control/control_schema.h"
+#include "load/loader.h"
+#include "pg/connection.h"
+
+namespace walferry::load {
+
+struct ResolvedSet {
+  std::string name;
+  std::vector<catalog::TableInfo> tables;   // what is copied: plain tables and partitioned roots
+  std::vector<pg::TableName> relations;     // what is created: the tables and every partition below them
+  std::vector<uint32_t> relation_oids;      // source oids of `relations`
+  std::vector<int64_t> sizes;               // per table: heap + TOAST bytes, partitions included
+  std::set<pg::TableName> existing;         // relations already on the target
+  std::optional<control::ControlSchema::SetRow> row;  // the set's state from an earlier run
+  bool slot_exists = false;
+  bool publication_exists = false;
+  // An earlier load of this set was interrupted and is being started over: its slot and publication are dropped.
+  bool restart = false;
+};
+
+// source/target: ordinary connections. Returns the sets to load, in configuration order.
+std::vector<ResolvedSet> Preflight(const LoadOptions& options, pg::Connection& source, pg::Connection& target);
+
+}  // namespace walferry::load

@@ -1,0 +1,225 @@
+#include "load/schema.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "common/process.h"
+#include "pg/conninfo.h"
+#include "testing/local_cluster.h"
+
+namespace walferry::load {
+
+namespace {
+
+auto Log() { return log::For("load"); }
+
+std::string ReadFile(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void WriteFile(const std::filesystem::path& p, const std::string& text) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out << text;
+  if (!out) throw Error(ErrorKind::kIo, "cannot write " + p.string());
+}
+
+// Runs a tool; on failure throws Error(kIo) with its output, conninfos redacted.
+std::string RunTool(const std::vector<std::string>& argv, const std::string& doing,
+                    const std::vector<std::string>& secrets) {
+  ProcessResult r = RunProcess(argv);
+  if (r.exit_code != 0) {
+    std::string out = r.output;
+    for (const auto& s : secrets) {
+      for (size_t pos = out.find(s); !s.empty() && pos != std::string::npos; pos = out.find(s, pos)) {
+        out.replace(pos, s.size(), pg::RedactConninfo(s));
+      }
+    }
+    throw Error(ErrorKind::kIo, doing + ": " + argv[0] + " exited with code " + std::to_string(r.exit_code) + ":\n" +
+                                    out);
+  }
+  return r.output;
+}
+
+// A pg_restore --list line: "ID; CLASSOID OBJOID DESC SCHEMA NAME OWNER". Comment lines start with ';'.
+struct TocEntry {
+  std::string line;
+  uint32_t objid = 0;
+  std::string rest;  // from DESC on
+};
+
+std::vector<TocEntry> ParseToc(const std::string& listing) {
+  std::vector<TocEntry> out;
+  std::istringstream in(listing);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == ';') continue;
+    TocEntry e;
+    e.line = line;
+    std::istringstream fields(line);
+    std::string id, classid, objid;
+    fields >> id >> classid >> objid;
+    e.objid = static_cast<uint32_t>(std::strtoul(objid.c_str(), nullptr, 10));
+    std::getline(fields >> std::ws, e.rest);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+bool StartsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+
+// Entries that belong to tables (created by CopyTables) or to views (which need the tables, and are not ours to
+// migrate here) are left out of the support objects.
+bool IsSupportObject(const TocEntry& e, const std::set<uint32_t>& owned_sequences) {
+  for (const char* desc : {"TABLE ", "VIEW ", "MATERIALIZED VIEW ", "FOREIGN TABLE ", "DEFAULT ",
+                           "SEQUENCE OWNED BY ", "RULE ", "POLICY "}) {
+    if (StartsWith(e.rest, desc)) return false;
+  }
+  if (StartsWith(e.rest, "SEQUENCE ")) return owned_sequences.count(e.objid) == 0;
+  if (StartsWith(e.rest, "COMMENT ")) {
+    for (const char* on : {" TABLE ", " VIEW ", " COLUMN ", " MATERIALIZED VIEW ", " SEQUENCE ", " FOREIGN TABLE "}) {
+      if (e.rest.find(on) != std::string::npos) return false;
+    }
+  }
+  return true;
+}
+
+bool IsAlreadyExists(const std::string& psql_output) {
+  for (const char* code : {"ERROR:  42710", "ERROR:  42P06", "ERROR:  42723", "ERROR:  42P07"}) {
+    if (psql_output.find(code) != std::string::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string PgProgram(const std::string& name) {
+  std::filesystem::path p = std::filesystem::path(testing::LocalCluster::BinDir()) / name;
+  return std::filesystem::exists(p) ? p.string() : name;
+}
+
+TempDir::TempDir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "walferry-load-XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr) throw Error(ErrorKind::kIo, "cannot create a temporary directory");
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+SchemaCopier::SchemaCopier(std::string source_conninfo, std::string target_conninfo, std::string control_schema)
+    : source_(std::move(source_conninfo)), target_(std::move(target_conninfo)), control_schema_(std::move(control_schema)) {}
+
+std::vector<std::string> SchemaCopier::DumpArgs(const std::string& section) const {
+  return {PgProgram("pg_dump"), "--schema-only",   "--section=" + section, "--no-owner",
+          "--no-privileges",    "--no-publications", "--no-subscriptions",   "--no-security-labels",
+          "-N",                 pg::QuoteIdent(control_schema_), "-d", source_};
+}
+
+std::pair<int, std::string> SchemaCopier::Psql(const std::string& script, bool single_transaction) const {
+  std::filesystem::path file = tmp_.path() / "script.sql";
+  WriteFile(file, script);
+  std::vector<std::string> argv = {PgProgram("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-v", "VERBOSITY=verbose",
+                                   "-d", target_, "-f", file.string()};
+  if (single_transaction) argv.push_back("--single-transaction");
+  ProcessResult r = RunProcess(argv);
+  return {r.exit_code, r.output};
+}
+
+void SchemaCopier::CopySupportObjects(const std::vector<uint32_t>& owned_sequence_oids) {
+  WithContext("creating schemas, types and functions on the target", [&] {
+    std::filesystem::path dump = tmp_.path() / "pre-data.dump";
+    std::vector<std::string> argv = DumpArgs("pre-data");
+    argv.insert(argv.end(), {"-Fc", "-f", dump.string()});
+    RunTool(argv, "dumping the source's pre-data schema", {source_});
+    std::string listing = RunTool({PgProgram("pg_restore"), "-l", dump.string()}, "listing the dump", {});
+    std::set<uint32_t> owned(owned_sequence_oids.begin(), owned_sequence_oids.end());
+    std::vector<TocEntry> entries;
+    for (auto& e : ParseToc(listing)) {
+      if (IsSupportObject(e, owned)) entries.push_back(std::move(e));
+    }
+    if (entries.empty()) return;
+    auto script_of = [&](const std::vector<const TocEntry*>& list) {
+      std::string text;
+      for (const auto* e : list) text += e->line + "\n";
+      WriteFile(tmp_.path() / "entries.list", text);
+      std::filesystem::path out = tmp_.path() / "entries.sql";
+      RunTool({PgProgram("pg_restore"), "-L", (tmp_.path() / "entries.list").string(), "-f", out.string(),
+               dump.string()},
+              "extracting schema objects", {});
+      return ReadFile(out);
+    };
+    std::vector<const TocEntry*> all;
+    for (const auto& e : entries) all.push_back(&e);
+    auto [rc, out] = Psql(script_of(all), true);
+    if (rc == 0) {
+      Log()->info("created {} schema objects (schemas, types, functions, ...) on the target", entries.size());
+      return;
+    }
+    if (!IsAlreadyExists(out)) throw Error(ErrorKind::kSql, "creating schema objects on the target failed:\n" + out);
+    // Some exist already (a schema the DBA created, an earlier load): one object at a time, keeping those.
+    for (const auto* e : all) {
+      auto [rc1, out1] = Psql(script_of({e}), true);
+      if (rc1 == 0) continue;
+      if (!IsAlreadyExists(out1)) {
+        throw Error(ErrorKind::kSql, "creating " + e->rest + " on the target failed:\n" + out1);
+      }
+      Log()->info("kept {} (already on the target; the copy fails loudly if it does not match the source)", e->rest);
+    }
+  });
+}
+
+void SchemaCopier::CopyTables(const std::vector<pg::TableName>& tables) {
+  if (tables.empty()) return;
+  WithContext("creating " + std::to_string(tables.size()) + " tables on the target", [&] {
+    std::filesystem::path file = tmp_.path() / "tables.sql";
+    std::vector<std::string> argv = DumpArgs("pre-data");
+    argv.insert(argv.end(), {"-f", file.string()});
+    // Quoted patterns match exactly: inside double quotes pg_dump treats * ? . as ordinary characters.
+    for (const auto& t : tables) argv.insert(argv.end(), {"-t", t.Quoted()});
+    RunTool(argv, "dumping the tables' definitions", {source_});
+    auto [rc, out] = Psql(ReadFile(file), true);
+    if (rc != 0) throw Error(ErrorKind::kSql, "creating the tables on the target failed (nothing was created):\n" + out);
+  });
+}
+
+void SchemaCopier::CopyPostData(const std::vector<pg::TableName>& tables, int jobs, bool resuming) {
+  if (tables.empty()) return;
+  WithContext("creating indexes, constraints and triggers on the target", [&] {
+    std::filesystem::path dump = tmp_.path() / "post-data.dump";
+    std::vector<std::string> argv = DumpArgs("post-data");
+    argv.insert(argv.end(), {"-Fc", "-f", dump.string()});
+    for (const auto& t : tables) argv.insert(argv.end(), {"-t", t.Quoted()});
+    RunTool(argv, "dumping indexes and constraints", {source_});
+    std::vector<std::string> restore = {PgProgram("pg_restore"), "--section=post-data", "--no-owner",
+                                        "--no-privileges", "-j", std::to_string(std::max(1, jobs)), "-d", target_};
+    if (!resuming) restore.push_back("--exit-on-error");
+    restore.push_back(dump.string());
+    ProcessResult r = RunProcess(restore);
+    if (r.exit_code == 0) return;
+    // Resuming: objects made by the interrupted run already exist; every other error is real.
+    std::istringstream lines(r.output);
+    std::string line, real;
+    while (std::getline(lines, line)) {
+      if (line.find("ERROR:") != std::string::npos && line.find("already exists") == std::string::npos &&
+          line.find("multiple primary keys") == std::string::npos) {
+        real += line + "\n";
+      }
+    }
+    if (!resuming || !real.empty()) {
+      throw Error(ErrorKind::kSql, "pg_restore failed:\n" + (real.empty() ? r.output : real));
+    }
+  });
+}
+
+}  // namespace walferry::load

@@ -1,0 +1,65 @@
+// load/schema.h
+//
+// Creates the selected tables' schema on the target with PostgreSQL's own pg_dump / pg_restore / psql (run without
+// a shell, from the PostgreSQL 15 bin directory or PATH), in three steps:
+//   1. CopySupportObjects: the non-table objects tables need (schemas, types, domains, functions, extensions,
+//      standalone sequences, ...) from the source's pre-data section. One object at a time when the batch fails:
+//      an object that already exists on the target (SQLSTATE 42710/42P06/42723/42P07) is kept as it is and logged;
+//      any other error stops the load.
+//   2. CopyTables: the tables' pre-data (CREATE TABLE, owned sequences, identity, defaults, ATTACH PARTITION) in one
+//      target transaction, before any data.
+//   3. CopyPostData: indexes, primary/unique/foreign keys, triggers, rules, after the data, with pg_restore -j.
+// Ownership and privileges are not carried (--no-owner --no-privileges): target roles differ from the source's.
+// It never reads or writes table data. Not thread-safe; one instance per load.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "pg/quote.h"
+
+namespace walferry::load {
+
+// Path of a PostgreSQL client program (pg_dump, pg_restore, psql): the PostgreSQL 15 bin directory when it has
+// it, else the bare name (searched in PATH).
+std::string PgProgram(const std::string& name);
+
+// A private temporary directory, removed with its contents on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+class SchemaCopier {
+ public:
+  // Conninfos are passed to the tools as given and appear in messages only redacted.
+  SchemaCopier(std::string source_conninfo, std::string target_conninfo, std::string control_schema);
+
+  // owned_sequence_oids: pg_class oids (on the source) of sequences owned by a table column (serial, identity);
+  // they come with their tables in CopyTables instead.
+  void CopySupportObjects(const std::vector<uint32_t>& owned_sequence_oids);
+  // tables: every relation to create, partitions included (pg_dump -t takes no children by itself).
+  void CopyTables(const std::vector<pg::TableName>& tables);
+  // After the data. resuming: objects already created by an interrupted run are tolerated.
+  void CopyPostData(const std::vector<pg::TableName>& tables, int jobs, bool resuming);
+
+ private:
+  std::vector<std::string> DumpArgs(const std::string& section) const;
+  // Runs psql on the target with `script`; returns psql's exit code and output.
+  std::pair<int, std::string> Psql(const std::string& script, bool single_transaction) const;
+
+  std::string source_;
+  std::string target_;
+  std::string control_schema_;
+  TempDir tmp_;
+};
+
+}  // namespace walferry::load

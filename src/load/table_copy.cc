@@ -1,0 +1,118 @@
+#include "load/table_copy.h"
+
+#include <chrono>
+
+#include "common/error.h"
+#include "pg/copy_stream.h"
+#include "pg/quote.h"
+#include "sql/sql.h"
+
+namespace walferry::load {
+
+namespace {
+// PostgreSQL's FirstNormalObjectId: types below it are built in, with the same OID on every server.
+constexpr uint32_t kFirstNormalObjectId = 16384;
+}  // namespace
+
+std::string ControlSql(std::string_view name, const std::string& control_schema) {
+  std::string text(sql::Get(name));
+  const std::string marker = "@SCHEMA@";
+  std::string quoted = pg::QuoteIdent(control_schema);
+  for (size_t pos = text.find(marker); pos != std::string::npos; pos = text.find(marker, pos + quoted.size())) {
+    text.replace(pos, marker.size(), quoted);
+  }
+  return text;
+}
+
+TablePlan PlanTable(const catalog::TableInfo& table, int64_t size_bytes) {
+  TablePlan plan;
+  plan.table = table;
+  plan.size_bytes = size_bytes;
+  plan.binary = true;
+  std::string cols;
+  for (const auto& c : table.columns) {
+    if (c.generated) continue;
+    if (!cols.empty()) cols += ", ";
+    cols += pg::QuoteIdent(c.name);
+    plan.binary = plan.binary && c.has_binary_io && c.type_oid < kFirstNormalObjectId;
+  }
+  const std::string quoted = table.name.Quoted();
+  const std::string format = plan.binary ? "binary" : "text";
+  const std::string list = cols.empty() ? "" : " (" + cols + ")";
+  // A partitioned table cannot be COPY'd TO directly; a query over it reads all its partitions.
+  if (table.relkind == 'p') {
+    plan.copy_out_sql = "COPY (SELECT " + (cols.empty() ? std::string("FROM ") : cols + " FROM ") + quoted +
+                        ") TO STDOUT (FORMAT " + format + ")";
+  } else {
+    plan.copy_out_sql = "COPY " + quoted + list + " TO STDOUT (FORMAT " + format + ")";
+  }
+  plan.copy_in_sql = "COPY " + quoted + list + " FROM STDIN (FORMAT " + format + ")";
+  // FREEZE (rows written already frozen, no later hint-bit rewrite) needs the table truncated in the same
+  // transaction and is not available for partitioned tables.
+  plan.copy_in_freeze_sql =
+      table.relkind == 'p' ? plan.copy_in_sql : "COPY " + quoted + list + " FROM STDIN (FORMAT " + format + ", FREEZE)";
+  return plan;
+}
+
+void PrepareSession(pg::Connection& conn, const std::string& client_encoding, const std::string& lc_monetary) {
+  WithContext("preparing the " + conn.role() + " session for COPY", [&] {
+    conn.Exec(
+        "SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET TimeZone = 'UTC'; "
+        "SET extra_float_digits = 3; SET bytea_output = 'hex'; SET statement_timeout = 0; "
+        "SET idle_in_transaction_session_timeout = 0");
+    // SET takes no parameters; these values come from the source server itself and are quoted as literals.
+    conn.Exec("SET client_encoding = " + pg::QuoteLiteral(client_encoding));
+    conn.Exec("SET lc_monetary = " + pg::QuoteLiteral(lc_monetary));
+  });
+}
+
+void ImportSnapshot(pg::Connection& source, const std::string& snapshot) {
+  source.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  try {
+    source.Exec("SET TRANSACTION SNAPSHOT " + pg::QuoteLiteral(snapshot));
+  } catch (Error& e) {
+    source.Exec("ROLLBACK");
+    if (e.sqlstate() != "22023") throw;
+    throw Error(ErrorKind::kPrecondition, "the load's exported snapshot " + snapshot + " no longer exists on the source")
+        .WithDetail("an exported snapshot lives only as long as the replication connection of the walferry process "
+                    "that created the set's slot; that process has ended")
+        .WithHint("the tables not yet copied cannot be copied consistently with the slot's start point any more. "
+                  "Start the set's load over: walferry load --target-prep truncate (walferry drops the interrupted "
+                  "load's slot and publication and empties the set's tables first)");
+  }
+}
+
+TableResult CopyTable(const TablePlan& plan, pg::Connection& source, pg::Connection& target,
+                      const std::string& control_schema, const std::string& set_name, bool truncate_first) {
+  const auto& name = plan.table.name;
+  return WithContext("copying " + name.Display(), [&] {
+    auto start = std::chrono::steady_clock::now();
+    TableResult result;
+    result.table = name;
+    result.binary = plan.binary;
+    target.Exec("BEGIN");
+    try {
+      if (truncate_first) target.Exec("TRUNCATE " + name.Quoted());
+      result.rows = pg::CopyBetween(source, plan.copy_out_sql, target,
+                                    truncate_first ? plan.copy_in_freeze_sql : plan.copy_in_sql, &result.bytes);
+      result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      target.Exec(ControlSql("load/progress_copied", control_schema),
+                  {pg::Param(set_name), pg::Param(name.schema), pg::Param(name.name),
+                   pg::Param(std::to_string(result.rows)), pg::Param(std::to_string(result.bytes)),
+                   pg::Param(std::to_string(result.seconds))});
+      target.Exec("COMMIT");
+    } catch (...) {
+      if (target.IsOk()) {
+        try {
+          target.Exec("ROLLBACK");
+        } catch (...) {
+          // The original error matters; the server rolls back when the connection closes anyway.
+        }
+      }
+      throw;
+    }
+    return result;
+  });
+}
+
+}  // namespace walferry::load

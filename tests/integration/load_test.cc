@@ -1,0 +1,323 @@
+// Integration tests of `walferry load` against real PostgreSQL 15 clusters: snapshot consistency under a live
+// writer, exact round trip of many types, --target-prep, and what happens after kill -9 mid-copy. Each test ends
+// by proving source equals target for every table (test::DiffTable).
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "support/clusters.h"
+
+namespace walferry {
+namespace {
+
+using test::ConnectSource;
+using test::ConnectTarget;
+
+std::vector<std::string> LoadArgs(const std::string& db, std::vector<std::string> extra = {}) {
+  std::vector<std::string> args = {"load", "--source", test::Source().Uri(db), "--target", test::Target().Uri(db)};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+void ExpectSame(const std::string& db, const std::vector<std::string>& quoted_tables) {
+  pg::Connection s = ConnectSource(db);
+  pg::Connection t = ConnectTarget(db);
+  for (const auto& table : quoted_tables) EXPECT_EQ(test::DiffTable(s, t, table), "") << table;
+}
+
+int64_t Count(pg::Connection& c, const std::string& sql) { return c.Exec(sql).GetInt(0, 0); }
+
+// Replication slots are cluster-wide and every test's set is "default": each test removes its slot afterwards.
+class Load : public ::testing::Test {
+ protected:
+  void TearDown() override { DropSlots(); }
+
+ public:
+  static void DropSlots() {
+    test::Source().Psql("postgres",
+                        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE NOT active;");
+  }
+};
+
+// The deterministic workload of the writer: transaction k inserts row k into a, updates row k/2 of b, deletes row
+// k-5 of c and bumps the counter in d. Applied by the writer on the source, and by Replay to compute the state.
+std::string WriterTxn(int k) {
+  return "BEGIN; INSERT INTO a VALUES (" + std::to_string(k) + ", 'a" + std::to_string(k) + "'); "
+         "UPDATE b SET v = v + 1, last_k = " + std::to_string(k) + " WHERE id = " + std::to_string(k / 2) + "; "
+         "DELETE FROM c WHERE id = " + std::to_string(k - 5) + "; "
+         "UPDATE d SET n = n + 1, k = " + std::to_string(k) + "; COMMIT;";
+}
+
+const char* kWriterSchema =
+    "CREATE TABLE a (id int PRIMARY KEY, note text);"
+    "CREATE TABLE b (id int PRIMARY KEY, v int NOT NULL, last_k int NOT NULL, pad text);"
+    "CREATE TABLE c (id int PRIMARY KEY, pad text);"
+    "CREATE TABLE d (id int PRIMARY KEY, n int NOT NULL, k int NOT NULL);"
+    "INSERT INTO b SELECT g, 0, 0, repeat('b', 200) FROM generate_series(0, 200000) g;"
+    "INSERT INTO c SELECT g, repeat('c', 200) FROM generate_series(-5, 200000) g;"
+    "INSERT INTO d VALUES (1, 0, 0);";
+
+// Snapshot consistency. The writer runs transactions k = 1, 2, 3, ... one after the other on ONE connection during
+// the whole load. Since they are sequential, any snapshot sees exactly transactions 1..m for some m. The test reads
+// m from the target (max id of a), replays transactions 1..m on a scratch database of the source cluster, and
+// requires every target table to equal that state. A table copied from a different snapshot (a gap or overlap
+// between tables) would show transactions outside 1..m in b, c or d, and fail.
+TEST_F(Load, AllTablesComeFromOneSnapshotUnderALiveWriter) {
+  std::string db = test::FreshDatabase();
+  test::Source().Psql(db, kWriterSchema);
+  std::atomic<bool> stop{false};
+  std::atomic<int> last{0};
+  std::thread writer([&] {
+    pg::Connection w = ConnectSource(db);
+    for (int k = 1; !stop; ++k) {
+      w.Exec(WriterTxn(k));
+      last = k;
+    }
+  });
+  while (last < 50) std::this_thread::yield();  // the writer is running before the load starts
+  test::CliResult r = test::RunWalferry(LoadArgs(db, {"--table-jobs", "2"}));
+  int before_stop = last;
+  stop = true;
+  writer.join();
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+
+  pg::Connection t = ConnectTarget(db);
+  int m = static_cast<int>(Count(t, "SELECT coalesce(max(id), 0) FROM a"));
+  ASSERT_GT(m, 50);
+  ASSERT_LT(m, before_stop + 1);  // the writer kept writing after the snapshot
+  EXPECT_EQ(Count(t, "SELECT count(*) FROM a"), m);
+
+  std::string scratch = db + "_replay";
+  test::Source().Psql("postgres", "CREATE DATABASE " + scratch);
+  test::Source().Psql(scratch, kWriterSchema);
+  {
+    pg::Connection rp = pg::Connection::Open(test::Source().Uri(scratch));
+    for (int k = 1; k <= m; ++k) rp.Exec(WriterTxn(k));
+  }
+  pg::Connection expected = pg::Connection::Open(test::Source().Uri(scratch));
+  for (const char* table : {"a", "b", "c", "d"}) EXPECT_EQ(test::DiffTable(expected, t, table), "") << table;
+
+  // The control schema records where CDC starts: the slot's consistent point.
+  pg::Connection s = ConnectSource(db);
+  pg::Result set = t.Exec("SELECT start_lsn::text, load_state FROM walferry.sets WHERE set_name = 'default'");
+  ASSERT_EQ(set.rows(), 1);
+  EXPECT_EQ(set.Get(0, 1), "loaded");
+  pg::Result slot = s.Exec("SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = 'walferry_default'");
+  ASSERT_EQ(slot.rows(), 1);
+  EXPECT_EQ(slot.Get(0, 0), set.Get(0, 0));
+  EXPECT_EQ(Count(s, "SELECT count(*) FROM pg_publication WHERE pubname = 'walferry_default' AND pubviaroot"), 1);
+  EXPECT_EQ(Count(t, "SELECT count(*) FROM walferry.load_progress WHERE state = 'copied'"), 4);
+  // Post-data: the primary keys exist on the target.
+  EXPECT_EQ(Count(t, "SELECT count(*) FROM pg_constraint WHERE contype = 'p' AND conrelid::regclass::text IN ('a','b','c')"), 3);
+}
+
+TEST_F(Load, CarriesEveryTypeExactly) {
+  std::string db = test::FreshDatabase();
+  const char* ext = "CREATE EXTENSION hstore; CREATE EXTENSION citext;";
+  test::Source().Psql(db, ext);
+  test::Target().Psql(db, ext);
+  test::Source().Psql(db, R"SQL(
+    CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+    CREATE TYPE pair AS (x int, label text);
+    CREATE SCHEMA "Mixed Case";
+    CREATE TABLE "Mixed Case"."Odd ""Table""" ("Id" int PRIMARY KEY, "Value Col" text);
+    INSERT INTO "Mixed Case"."Odd ""Table""" VALUES (1, 'x'), (2, NULL);
+    CREATE TABLE builtin (id int PRIMARY KEY, n numeric, n2 numeric(10,3), f8 float8, f4 float4,
+      ts timestamp, tstz timestamptz, d date, tt timetz, iv interval, ip inet, cidr_ cidr, mac macaddr,
+      r int4range, tr tstzrange, arr text[], iarr int[], ts_ tsvector, j json, jb jsonb, x xml, b bytea,
+      bo boolean, u uuid, m money, bv bit varying(20), pt point, ln line, bx box, pg polygon, ci circle,
+      pa path, lseg_ lseg);
+    INSERT INTO builtin VALUES
+      (1, 'NaN', 1.5, 'Infinity', '-Infinity', 'infinity', '-infinity', '4713-01-01 BC', '12:34:56+05:30',
+       '1 year 2 mons -3 days 04:05:06.789', '10.1.2.3/8', '192.168.0.0/16', '08:00:2b:01:02:03', '[1,5)',
+       '[2020-01-01, infinity)', ARRAY[NULL, 'a"b', 'c\d', '', 'NULL'], ARRAY[1, NULL, 3],
+       'fat:1 cat:2 rat', '{"a": [1, 2.50, null]}', '{"b": {"c": "\u00e9"}}', '<a x="1">t</a>', '\x00ff00',
+       true, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '$12.34', B'10101', '(1.5,-2)', '{1,2,3}', '((0,0),(1,1))',
+       '((0,0),(1,1),(1,0))', '<(1,1),2>', '[(0,0),(1,1)]', '[(0,0),(2,2)]'),
+      (2, 0.1234567890123456789012345678901234567890, -0.0005, '-0', 1.17549435e-38, '0044-03-15 10:00:00 BC',
+       '2024-02-29 23:59:59.999999+00', 'infinity', '00:00:00-14', '-178000000 years', '::1', '::/0',
+       'ff:ff:ff:ff:ff:ff', 'empty', '(,)', '{}', '{}', '', 'null', '[]', '', '', false,
+       '00000000-0000-0000-0000-000000000000', '-92233720368547758.08', B'', '(0,0)', '{1,-1,0}',
+       '((1,1),(1,1))', '((0,0))', '<(0,0),0>', '((0,0))', '[(0,0),(0,0)]'),
+      (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+    CREATE TABLE usertypes (id int PRIMARY KEY, mo mood, moods mood[], p pair, ps pair[], h hstore, c citext,
+      mr int4multirange);
+    INSERT INTO usertypes VALUES (1, 'happy', '{sad,NULL,ok}', ROW(1, 'a "q" b'), ARRAY[ROW(2, NULL)::pair, NULL],
+      'a=>1, "b c"=>NULL', 'MiXeD', '{[1,3), [5,7)}'), (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+    CREATE TABLE ids (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, s serial, v int,
+      doubled int GENERATED ALWAYS AS (v * 2) STORED);
+    INSERT INTO ids (v) SELECT g FROM generate_series(1, 100) g;
+    DELETE FROM ids WHERE id % 7 = 0;
+    CREATE TABLE big (id int PRIMARY KEY, t text, b bytea);
+    ALTER TABLE big ALTER t SET STORAGE EXTERNAL, ALTER b SET STORAGE EXTERNAL;
+    INSERT INTO big VALUES (1, repeat('0123456789', 5 * 1024 * 1024), NULL),
+      (2, NULL, (SELECT string_agg(decode(md5(g::text), 'hex'), ''::bytea) FROM generate_series(1, 20 * 65536) g));
+    CREATE TABLE parted (id int, region text, amount numeric, PRIMARY KEY (id, region)) PARTITION BY LIST (region);
+    CREATE TABLE parted_eu PARTITION OF parted FOR VALUES IN ('eu') PARTITION BY RANGE (id);
+    CREATE TABLE parted_eu_low PARTITION OF parted_eu FOR VALUES FROM (0) TO (500);
+    CREATE TABLE parted_eu_high PARTITION OF parted_eu FOR VALUES FROM (500) TO (MAXVALUE);
+    CREATE TABLE "parted_US" PARTITION OF parted FOR VALUES IN ('us');
+    INSERT INTO parted SELECT g, CASE WHEN g % 2 = 0 THEN 'eu' ELSE 'us' END, g / 3.0 FROM generate_series(1, 1000) g;
+  )SQL");
+  test::CliResult r = test::RunWalferry(LoadArgs(db, {"--json"}));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("\"format\": \"text\""), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("\"format\": \"binary\""), std::string::npos) << r.output;
+  ExpectSame(db, {"builtin", "usertypes", "ids", "big", "parted", "parted_eu_low", "parted_eu_high", "\"parted_US\"",
+                  "\"Mixed Case\".\"Odd \"\"Table\"\"\""});
+  pg::Connection t = ConnectTarget(db);
+  // Generated columns are computed by the target; identity and serial sequences continue after the source's values.
+  EXPECT_EQ(Count(t, "SELECT count(*) FROM ids WHERE doubled <> v * 2"), 0);
+  EXPECT_EQ(Count(t, "INSERT INTO ids (v) VALUES (1000) RETURNING id"), 101);
+  EXPECT_EQ(Count(t, "SELECT nextval('ids_s_seq')"), 102);  // 101 went to the INSERT above
+  EXPECT_EQ(Count(t, "SELECT length(t) FROM big WHERE id = 1"), 50 * 1024 * 1024);
+  EXPECT_EQ(Count(t, "SELECT length(b) FROM big WHERE id = 2"), 20 * 1024 * 1024);
+  // Rows of a partitioned table land in the right partitions.
+  EXPECT_EQ(Count(t, "SELECT count(*) FROM ONLY parted_eu_high"), 251);  // even ids 500..1000
+}
+
+TEST_F(Load, RefusesTablesAlreadyOnTheTargetAndChangesNothing) {
+  std::string db = test::FreshDatabase();
+  test::Source().Psql(db, "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'one');");
+  test::Target().Psql(db, "CREATE TABLE t (id int, v text);");
+  test::CliResult r = test::RunWalferry(LoadArgs(db));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("already exist on the target"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--target-prep"), std::string::npos) << r.output;
+  pg::Connection s = ConnectSource(db);
+  pg::Connection t = ConnectTarget(db);
+  EXPECT_EQ(Count(s, "SELECT count(*) FROM pg_replication_slots"), 0);
+  EXPECT_EQ(Count(s, "SELECT count(*) FROM pg_publication"), 0);
+  EXPECT_EQ(Count(t, "SELECT count(*) FROM pg_namespace WHERE nspname = 'walferry'"), 0);
+}
+
+TEST_F(Load, TargetPrepDoNothingTruncateAndDrop) {
+  std::string db = test::FreshDatabase();
+  test::Source().Psql(db,
+                      "CREATE TABLE keep (id int PRIMARY KEY, v text); INSERT INTO keep SELECT g, 'k' || g FROM "
+                      "generate_series(1, 100) g;");
+  // do-nothing: an empty table the DBA created is loaded as it is.
+  test::Target().Psql(db, "CREATE TABLE keep (id int PRIMARY KEY, v text);");
+  test::CliResult r = test::RunWalferry(LoadArgs(db, {"--target-prep", "do-nothing"}));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ExpectSame(db, {"keep"});
+  DropSlots();
+
+  // truncate and drop on fresh databases: junk rows are removed; a differently shaped table is recreated.
+  for (const std::string prep : {"truncate", "drop"}) {
+    std::string db2 = test::FreshDatabase(prep);
+    test::Source().Psql(db2, "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'v' || g FROM "
+                             "generate_series(1, 100) g;");
+    test::Target().Psql(db2, prep == "truncate" ? "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (-1, 'junk');"
+                                                : "CREATE TABLE t (id int, v text, extra int); INSERT INTO t VALUES (-1, 'junk', 1);");
+    r = test::RunWalferry(LoadArgs(db2, {"--target-prep", prep}));
+    ASSERT_EQ(r.exit_code, 0) << prep << ": " << r.output;
+    ExpectSame(db2, {"t"});
+    pg::Connection t = ConnectTarget(db2);
+    EXPECT_EQ(Count(t, "SELECT count(*) FROM information_schema.columns WHERE table_name = 't'"), 2) << prep;
+    DropSlots();
+  }
+}
+
+TEST_F(Load, BadInputExitsTwoAndChangesNothing) {
+  std::string db = test::FreshDatabase();
+  test::CliResult r = test::RunWalferry(LoadArgs(db));  // no tables at all
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  test::Source().Psql(db, "CREATE TABLE t (id int PRIMARY KEY);");
+  r = test::RunWalferry(LoadArgs(db, {"--set", "nosuchset"}));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("unknown set"), std::string::npos) << r.output;
+  // A table without replica identity: the publication would make its UPDATEs and DELETEs fail on the source.
+  test::Source().Psql(db, "CREATE TABLE nokey (v int);");
+  r = test::RunWalferry(LoadArgs(db));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("REPLICA IDENTITY"), std::string::npos) << r.output;
+  test::Source().Psql(db, "DROP TABLE nokey;");
+  r = test::RunWalferry(LoadArgs(db, {"--set", "nosuchset"}));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("unknown set"), std::string::npos) << r.output;
+  pg::Connection s = ConnectSource(db);
+  EXPECT_EQ(Count(s, "SELECT count(*) FROM pg_replication_slots"), 0);
+  pg::Connection t = ConnectTarget(db);
+  EXPECT_EQ(Count(t, "SELECT count(*) FROM pg_namespace WHERE nspname = 'walferry'"), 0);
+}
+
+// Starts walferry without waiting; returns its pid.
+pid_t SpawnWalferry(const std::vector<std::string>& args) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    std::vector<char*> argv;
+    std::string bin = WALFERRY_BINARY;
+    argv.push_back(bin.data());
+    std::vector<std::string> copy = args;
+    for (auto& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    execv(bin.c_str(), argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+TEST_F(Load, KillDashNineMidCopyLeavesWholeTablesAndRestartsCleanly) {
+  std::string db = test::FreshDatabase();
+  // One small table that is copied first by its own worker... and one big one that is still copying at the kill.
+  test::Source().Psql(db,
+                      "CREATE TABLE small (id int PRIMARY KEY); INSERT INTO small SELECT generate_series(1, 10);"
+                      "CREATE TABLE huge (id int PRIMARY KEY, pad text);"
+                      "INSERT INTO huge SELECT g, repeat('x', 500) FROM generate_series(1, 600000) g;");
+  pid_t pid = SpawnWalferry(LoadArgs(db, {"--table-jobs", "2"}));
+  ASSERT_GT(pid, 0);
+  // Poll (with a deadline) until the target is in the middle of COPY into huge, then kill -9.
+  pg::Connection watch = pg::Connection::Open(test::Target().Uri(db));
+  bool copying = false;
+  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+       !copying && std::chrono::steady_clock::now() < deadline;) {
+    copying = Count(watch, "SELECT count(*) FROM pg_stat_progress_copy p JOIN pg_class c ON c.oid = p.relid "
+                           "WHERE c.relname = 'huge' AND p.tuples_processed > 1000") > 0;
+  }
+  ASSERT_TRUE(copying) << "walferry never reached the copy of huge";
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status));
+
+  // All-or-nothing: huge has no rows and no "copied" mark (the killed transaction rolled back).
+  pg::Connection t = ConnectTarget(db);
+  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+       Count(t, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND backend_type = 'client backend'") > 0 && std::chrono::steady_clock::now() < deadline;) {
+  }
+  EXPECT_EQ(Count(t, "SELECT count(*) FROM huge"), 0);
+  EXPECT_EQ(Count(t, "SELECT count(*) FROM walferry.load_progress WHERE table_name = 'huge' AND state = 'copied'"), 0);
+
+  // --resume explains that the snapshot died with the process and what to do; exit 2.
+  test::CliResult r = test::RunWalferry(LoadArgs(db, {"--resume"}));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("snapshot"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--target-prep truncate"), std::string::npos) << r.output;
+  // A plain rerun refuses too (the interrupted load is in the control schema).
+  r = test::RunWalferry(LoadArgs(db));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("interrupted"), std::string::npos) << r.output;
+  // Starting over as told: the stale slot is replaced, and the result equals the source.
+  r = test::RunWalferry(LoadArgs(db, {"--target-prep", "truncate"}));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ExpectSame(db, {"small", "huge"});
+  pg::Connection s = ConnectSource(db);
+  EXPECT_EQ(Count(s, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'walferry_default'"), 1);
+  pg::Result lsn = t.Exec("SELECT start_lsn::text FROM walferry.sets");
+  EXPECT_EQ(s.Exec("SELECT confirmed_flush_lsn::text FROM pg_replication_slots").Get(0, 0), lsn.Get(0, 0));
+}
+
+}  // namespace
+}  // namespace walferry
