@@ -69,11 +69,22 @@ ProcessResult RunProcess(const std::vector<std::string>& argv_in, const ProcessO
   if (!options.as_user.empty() && RunningAsRoot()) {
     argv.insert(argv.begin(), {"runuser", "-u", options.as_user, "--"});
   }
-  if (!options.env.empty()) {
-    std::vector<std::string> prefix = {"env"};
-    prefix.insert(prefix.end(), options.env.begin(), options.env.end());
-    argv.insert(argv.begin(), prefix.begin(), prefix.end());
+  // The child's environment is built here, before fork (only async-signal-safe calls may follow fork in a threaded
+  // process), and passed to execvpe: values such as PGPASSWORD never appear on a command line that ps can show.
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    bool overridden = false;
+    for (const auto& extra : options.env) {
+      auto eq = extra.find('=');
+      if (entry.substr(0, entry.find('=') + 1) == std::string_view(extra).substr(0, eq + 1)) overridden = true;
+    }
+    if (!overridden) env_strings.emplace_back(entry);
   }
+  env_strings.insert(env_strings.end(), options.env.begin(), options.env.end());
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
   int in_pipe[2], out_pipe[2];
   if (pipe2(in_pipe, O_CLOEXEC) != 0 || pipe2(out_pipe, O_CLOEXEC) != 0) {
     throw Error(ErrorKind::kIo, std::string("pipe: ") + std::strerror(errno));
@@ -89,7 +100,7 @@ ProcessResult RunProcess(const std::vector<std::string>& argv_in, const ProcessO
     dup2(out_pipe[1], 2);
     // A new process group, so a terminal's Ctrl-C reaches walferry, which decides how to stop children.
     setpgid(0, 0);
-    execvp(cargv[0], cargv.data());
+    execvpe(cargv[0], cargv.data(), envp.data());
     std::string msg = std::string("cannot run ") + cargv[0] + ": " + std::strerror(errno) + "\n";
     ssize_t ignored = write(2, msg.data(), msg.size());
     (void)ignored;

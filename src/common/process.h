@@ -17,7 +17,7 @@ struct ProcessResult {
 struct ProcessOptions {
   // Run as this OS user (through runuser) when walferry itself runs as root; ignored otherwise.
   std::string as_user;
-  // Extra environment entries NAME=VALUE.
+  // Extra environment entries NAME=VALUE (override inherited ones; never put on the command line).
   std::vector<std::string> env;
   // Write this to the child's stdin (then close it).
   std::string input;

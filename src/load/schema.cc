@@ -32,19 +32,16 @@ void WriteFile(const std::filesystem::path& p, const std::string& text) {
   if (!out) throw Error(ErrorKind::kIo, "cannot write " + p.string());
 }
 
-// Runs a tool; on failure throws Error(kIo) with its output, conninfos redacted.
+// Runs a tool with `env` (e.g. PGPASSWORD) in its environment; on failure throws Error(kIo) with its output.
+// Connection strings reach tools without their password (pg::ForChildProcess), so the output holds none.
 std::string RunTool(const std::vector<std::string>& argv, const std::string& doing,
-                    const std::vector<std::string>& secrets) {
-  ProcessResult r = RunProcess(argv);
+                    const std::vector<std::string>& env = {}) {
+  ProcessOptions options;
+  options.env = env;
+  ProcessResult r = RunProcess(argv, options);
   if (r.exit_code != 0) {
-    std::string out = r.output;
-    for (const auto& s : secrets) {
-      for (size_t pos = out.find(s); !s.empty() && pos != std::string::npos; pos = out.find(s, pos)) {
-        out.replace(pos, s.size(), pg::RedactConninfo(s));
-      }
-    }
     throw Error(ErrorKind::kIo, doing + ": " + argv[0] + " exited with code " + std::to_string(r.exit_code) + ":\n" +
-                                    out);
+                                    r.output);
   }
   return r.output;
 }
@@ -118,21 +115,24 @@ TempDir::~TempDir() {
 }
 
 SchemaCopier::SchemaCopier(std::string source_conninfo, std::string target_conninfo, std::string control_schema)
-    : source_(std::move(source_conninfo)), target_(std::move(target_conninfo)), control_schema_(std::move(control_schema)) {}
+    : source_(pg::ForChildProcess(source_conninfo)), target_(pg::ForChildProcess(target_conninfo)),
+      control_schema_(std::move(control_schema)) {}
 
 std::vector<std::string> SchemaCopier::DumpArgs(const std::string& section) const {
   return {PgProgram("pg_dump"), "--schema-only",   "--section=" + section, "--no-owner",
           "--no-privileges",    "--no-publications", "--no-subscriptions",   "--no-security-labels",
-          "-N",                 pg::QuoteIdent(control_schema_), "-d", source_};
+          "-N",                 pg::QuoteIdent(control_schema_), "-d", source_.conninfo};
 }
 
 std::pair<int, std::string> SchemaCopier::Psql(const std::string& script, bool single_transaction) const {
   std::filesystem::path file = tmp_.path() / "script.sql";
   WriteFile(file, script);
   std::vector<std::string> argv = {PgProgram("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-v", "VERBOSITY=verbose",
-                                   "-d", target_, "-f", file.string()};
+                                   "-d", target_.conninfo, "-f", file.string()};
   if (single_transaction) argv.push_back("--single-transaction");
-  ProcessResult r = RunProcess(argv);
+  ProcessOptions options;
+  options.env = target_.env;
+  ProcessResult r = RunProcess(argv, options);
   return {r.exit_code, r.output};
 }
 
@@ -141,8 +141,8 @@ void SchemaCopier::CopySupportObjects(const std::vector<uint32_t>& owned_sequenc
     std::filesystem::path dump = tmp_.path() / "pre-data.dump";
     std::vector<std::string> argv = DumpArgs("pre-data");
     argv.insert(argv.end(), {"-Fc", "-f", dump.string()});
-    RunTool(argv, "dumping the source's pre-data schema", {source_});
-    std::string listing = RunTool({PgProgram("pg_restore"), "-l", dump.string()}, "listing the dump", {});
+    RunTool(argv, "dumping the source's pre-data schema", source_.env);
+    std::string listing = RunTool({PgProgram("pg_restore"), "-l", dump.string()}, "listing the dump");
     std::set<uint32_t> owned(owned_sequence_oids.begin(), owned_sequence_oids.end());
     std::vector<TocEntry> entries;
     for (auto& e : ParseToc(listing)) {
@@ -187,7 +187,7 @@ void SchemaCopier::CopyTables(const std::vector<pg::TableName>& tables) {
     argv.insert(argv.end(), {"-f", file.string()});
     // Quoted patterns match exactly: inside double quotes pg_dump treats * ? . as ordinary characters.
     for (const auto& t : tables) argv.insert(argv.end(), {"-t", t.Quoted()});
-    RunTool(argv, "dumping the tables' definitions", {source_});
+    RunTool(argv, "dumping the tables' definitions", source_.env);
     auto [rc, out] = Psql(ReadFile(file), true);
     if (rc != 0) throw Error(ErrorKind::kSql, "creating the tables on the target failed (nothing was created):\n" + out);
   });
@@ -200,12 +200,14 @@ void SchemaCopier::CopyPostData(const std::vector<pg::TableName>& tables, int jo
     std::vector<std::string> argv = DumpArgs("post-data");
     argv.insert(argv.end(), {"-Fc", "-f", dump.string()});
     for (const auto& t : tables) argv.insert(argv.end(), {"-t", t.Quoted()});
-    RunTool(argv, "dumping indexes and constraints", {source_});
+    RunTool(argv, "dumping indexes and constraints", source_.env);
     std::vector<std::string> restore = {PgProgram("pg_restore"), "--section=post-data", "--no-owner",
-                                        "--no-privileges", "-j", std::to_string(std::max(1, jobs)), "-d", target_};
+                                        "--no-privileges", "-j", std::to_string(std::max(1, jobs)), "-d", target_.conninfo};
     if (!resuming) restore.push_back("--exit-on-error");
     restore.push_back(dump.string());
-    ProcessResult r = RunProcess(restore);
+    ProcessOptions restore_options;
+    restore_options.env = target_.env;
+    ProcessResult r = RunProcess(restore, restore_options);
     if (r.exit_code == 0) return;
     // Resuming: objects made by the interrupted run already exist; every other error is real.
     std::istringstream lines(r.output);

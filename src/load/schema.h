@@ -15,6 +15,8 @@
 
 #include <filesystem>
 #include <string>
+
+#include "pg/conninfo.h"
 #include <vector>
 
 #include "pg/quote.h"
@@ -56,8 +58,9 @@ class SchemaCopier {
   // Runs psql on the target with `script`; returns psql's exit code and output.
   std::pair<int, std::string> Psql(const std::string& script, bool single_transaction) const;
 
-  std::string source_;
-  std::string target_;
+  // Conninfos for pg_dump / pg_restore / psql: password moved to PGPASSWORD, never on a command line.
+  pg::ChildConnection source_;
+  pg::ChildConnection target_;
   std::string control_schema_;
   TempDir tmp_;
 };

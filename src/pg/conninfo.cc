@@ -4,6 +4,8 @@
 
 #include <memory>
 
+#include "common/error.h"
+
 namespace walferry::pg {
 
 namespace {
@@ -89,6 +91,36 @@ std::string ScrubPassword(std::string_view text, std::string_view conninfo) {
     out.replace(pos, password.size(), kMask);
   }
   return out;
+}
+
+ChildConnection ForChildProcess(const std::string& conninfo) {
+  char* err = nullptr;
+  std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> opts(PQconninfoParse(conninfo.c_str(), &err),
+                                                                     &PQconninfoFree);
+  if (!opts) {
+    std::string msg = err ? err : "unparsable connection string";
+    if (err != nullptr) PQfreemem(err);
+    while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+    throw Error(ErrorKind::kConfig, "invalid connection string " + RedactConninfo(conninfo) + ": " +
+                                        ScrubPassword(msg, conninfo));
+  }
+  ChildConnection child;
+  for (auto* o = opts.get(); o->keyword != nullptr; ++o) {
+    if (o->val == nullptr) continue;
+    std::string_view key(o->keyword);
+    if (key == "password") {
+      child.env.push_back(std::string("PGPASSWORD=") + o->val);
+      continue;
+    }
+    if (!child.conninfo.empty()) child.conninfo += ' ';
+    child.conninfo += std::string(key) + "='";
+    for (const char* c = o->val; *c != '\0'; ++c) {
+      if (*c == '\'' || *c == '\\') child.conninfo += '\\';
+      child.conninfo += *c;
+    }
+    child.conninfo += '\'';
+  }
+  return child;
 }
 
 std::string RedactConninfo(std::string_view conninfo) {

@@ -8,6 +8,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace walferry::pg {
 
@@ -16,5 +17,14 @@ std::string RedactConninfo(std::string_view conninfo);
 // Replaces every occurrence of the conninfo's password (if it has one) in `text` by "********". For messages
 // from libpq or a server that might echo part of a connection string back.
 std::string ScrubPassword(std::string_view text, std::string_view conninfo);
+
+// How to hand a connection to a child program (pg_dump, pg_restore, psql) without putting the password on its
+// command line, where `ps` would show it: the conninfo rebuilt as key=value without the password, and the password
+// in PGPASSWORD for the child's environment. Throws Error(kConfig) when the conninfo does not parse.
+struct ChildConnection {
+  std::string conninfo;
+  std::vector<std::string> env;  // {"PGPASSWORD=..."} or empty
+};
+ChildConnection ForChildProcess(const std::string& conninfo);
 
 }  // namespace walferry::pg

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <chrono>
 #include <thread>
 
@@ -317,6 +319,50 @@ TEST_F(Load, KillDashNineMidCopyLeavesWholeTablesAndRestartsCleanly) {
   EXPECT_EQ(Count(s, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'walferry_default'"), 1);
   pg::Result lsn = t.Exec("SELECT start_lsn::text FROM walferry.sets");
   EXPECT_EQ(s.Exec("SELECT confirmed_flush_lsn::text FROM pg_replication_slots").Get(0, 0), lsn.Get(0, 0));
+}
+
+}  // namespace
+}  // namespace walferry
+
+namespace walferry {
+namespace {
+
+// A role that must authenticate with its password: pg_dump, pg_restore and psql get it through PGPASSWORD in their
+// environment, never on their command line, and no output shows it.
+TEST_F(Load, PasswordRoleLoadsWithoutThePasswordOnAnyCommandLine) {
+  std::string db = test::FreshDatabase();
+  const std::string pw = "Pw-Only-In-Env-7";
+  for (auto* cluster : {&test::Source(), &test::Target()}) {
+    cluster->Psql(db, "DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'migrator') THEN "
+                      "CREATE ROLE migrator LOGIN SUPERUSER REPLICATION PASSWORD '" + pw + "'; END IF; END$$;");
+  }
+  test::Source().Psql(db, "CREATE TABLE items (id int PRIMARY KEY, v text);"
+                          "INSERT INTO items SELECT g, 'v' || g FROM generate_series(1, 1000) g;");
+  auto uri = [&](testing::LocalCluster& c) {
+    return "postgresql://migrator:" + pw + "@127.0.0.1:" + std::to_string(c.port()) + "/" + db;
+  };
+  // Watch every process's command line while walferry runs (walferry's own argv holds the URI, so skip it).
+  std::atomic<bool> done{false};
+  std::string seen_in;
+  std::thread watcher([&] {
+    while (!done) {
+      for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+        std::ifstream f(entry.path() / "cmdline", std::ios::binary);
+        std::string cmd((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+        std::string argv0 = cmd.substr(0, cmd.find('\0'));
+        if (cmd.find(pw) != std::string::npos && !argv0.ends_with("/walferry")) seen_in = cmd;
+      }
+    }
+  });
+  test::CliResult r = test::RunWalferry({"load", "--source", uri(test::Source()), "--target", uri(test::Target())});
+  done = true;
+  watcher.join();
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.find(pw), std::string::npos) << r.output;
+  EXPECT_EQ(seen_in, "") << "a child process had the password on its command line";
+  ExpectSame(db, {"items"});
+  pg::Connection t = ConnectTarget(db);
+  EXPECT_EQ(Count(t, "SELECT count(*) FROM pg_indexes WHERE tablename = 'items'"), 1) << "post-data ran as migrator";
 }
 
 }  // namespace

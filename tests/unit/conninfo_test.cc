@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/error.h"
+
 namespace walferry::pg {
 namespace {
 
@@ -32,6 +34,23 @@ TEST(RedactConninfo, HidesPercentEncodedPasswordToo) {
 TEST(ScrubPassword, RemovesThePasswordFromAnyText) {
   EXPECT_EQ(ScrubPassword("auth failed for hunter2!", "host=db password=hunter2"), "auth failed for ********!");
   EXPECT_EQ(ScrubPassword("no secret here", "host=db"), "no secret here");
+}
+
+TEST(ForChildProcess, MovesThePasswordIntoTheEnvironment) {
+  ChildConnection c = ForChildProcess("postgresql://app:s3cr%27et@db.example:6432/shop?sslmode=require");
+  EXPECT_EQ(c.conninfo.find("s3cr"), std::string::npos) << c.conninfo;
+  EXPECT_NE(c.conninfo.find("host='db.example'"), std::string::npos) << c.conninfo;
+  EXPECT_NE(c.conninfo.find("port='6432'"), std::string::npos) << c.conninfo;
+  EXPECT_NE(c.conninfo.find("dbname='shop'"), std::string::npos) << c.conninfo;
+  EXPECT_NE(c.conninfo.find("sslmode='require'"), std::string::npos) << c.conninfo;
+  EXPECT_EQ(c.env, std::vector<std::string>{"PGPASSWORD=s3cr'et"});
+}
+
+TEST(ForChildProcess, QuotesValuesSoTheyParseBack) {
+  ChildConnection c = ForChildProcess("host=h dbname='it\\'s db' user=u");
+  EXPECT_NE(c.conninfo.find("dbname='it\\'s db'"), std::string::npos) << c.conninfo;
+  EXPECT_TRUE(c.env.empty());
+  EXPECT_THROW(ForChildProcess("host='unterminated"), Error);
 }
 
 }  // namespace
