@@ -15,6 +15,8 @@
 #include "common/log.h"
 #include "plan/dms_mapping.h"
 #include "plan/pglogical_sets.h"
+#include "plan/from_assessment.h"
+#include "plan/from_assessment.h"
 #include "plan/set_planner.h"
 
 namespace walferry::cli {
@@ -42,16 +44,6 @@ void RefuseOverwrite(const fs::path& path, bool force) {
     throw Error(ErrorKind::kConfig, path.string() + " already exists; walferry plan does not overwrite it")
         .WithHint("pass --force to replace it, or choose another file with --out");
   }
-}
-
-plan::TableStats Stats(const assess::TableAssessment& t) {
-  plan::TableStats s{t.info.name, t.write_rate, t.info.total_bytes(), t.HasFinding("pk_and_unique")};
-  if (auto rec = t.RecommendedLob()) {
-    s.lob = *rec;
-    s.lob_reason = "largest value " + std::to_string((t.MaxLobBytes() + 1023) / 1024) + " KB" +
-                   (t.lob_estimated ? ", estimated" : "");
-  }
-  return s;
 }
 
 // One group per DMS mapping file: the carried tables its rules select, with its LOB settings.
@@ -178,7 +170,7 @@ class PlanCommand : public Command {
     assess::Assessment a = assess::Assess(source, options);
     RequireNoFail(a);
     std::vector<plan::TableStats> carried;
-    for (const auto* t : a.Selected()) carried.push_back(Stats(*t));
+    for (const auto* t : a.Selected()) carried.push_back(plan::StatsFrom(*t));
     plan::SetPlan p;
     if (sets_ > 0) {
       p = plan::PlanSets(carried, sets_);
