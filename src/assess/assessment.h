@@ -20,6 +20,9 @@
 
 namespace walferry::assess {
 
+// A table whose largest LOB value reaches this size gets a `lob` finding and a recommended limit.
+inline constexpr int64_t kLobFindingBytes = 32 * 1024;
+
 struct AssessOptions {
   std::vector<config::SelectionRule> rules;  // which tables the migration carries (empty: all)
   std::string control_schema = "walferry";

@@ -129,13 +129,14 @@ void ComputeFindings(TableAssessment& t) {
     t.findings.push_back({"no_select", "the role cannot SELECT this table: it can neither be measured nor copied",
                           "GRANT SELECT ON " + info.name.Quoted() + " TO <walferry role>;"});
   }
-  if (t.lob_measured && t.MaxLobBytes() > 0) {
+  // Values under 32 KB (the default LOB size of DMS's limited LOB mode) need no limit anywhere: no finding.
+  if (t.lob_measured && t.MaxLobBytes() >= kLobFindingBytes) {
     auto rec = t.RecommendedLob();
     std::string reason = "largest LOB value " + std::to_string((t.MaxLobBytes() + 1023) / 1024) + " KB" +
                          (t.lob_estimated ? " (estimate from a sample)" : "");
     if (t.rows_over_limit) reason += "; " + std::to_string(*t.rows_over_limit) + " rows exceed the given limit";
     std::string fix = "lob: {max_kb: " + std::to_string(*rec->max_kb) +
-                      ", policy: error} (measured maximum + 25% headroom; larger values stop, never truncate)";
+                      "} (measured maximum + 25% headroom) for DMS mappings; walferry itself carries every value whole";
     t.findings.push_back({"lob", reason, fix});
   }
 }

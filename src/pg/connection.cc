@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "common/log.h"
 #include "pg/conninfo.h"
 
 namespace walferry::pg {
@@ -15,6 +16,21 @@ std::string Abbrev(std::string_view sql) {
   if (s.size() > 200) s = s.substr(0, 200) + "...";
   if (s.size() < sql.size()) s += " ...";
   return s;
+}
+
+// Server notices (NOTICE, WARNING, ...) go to walferry's log instead of libpq's default stderr printing:
+// warnings at warn level, the rest (e.g. "relation already exists, skipping") at debug level.
+void OnNotice(void* role, const PGresult* res) {
+  const char* severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+  const char* message = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+  if (message == nullptr) return;
+  auto logger = log::For("postgres");
+  const std::string& who = *static_cast<const std::string*>(role);
+  if (severity != nullptr && std::string_view(severity) == "WARNING") {
+    logger->warn("{}: {}", who, message);
+  } else {
+    logger->debug("{}: {}: {}", who, severity ? severity : "NOTICE", message);
+  }
 }
 
 struct ParamArrays {
@@ -63,8 +79,13 @@ Connection Connection::Open(const std::string& conninfo, const ConnectOptions& o
                "server accepts connections from this host (pg_hba.conf)");
     throw e;
   }
+  // The receiver keeps a pointer to this heap string, which moves with the Connection and so stays valid.
+  c.notice_role_ = std::make_unique<std::string>(c.role_);
+  PQsetNoticeReceiver(c.conn_, &OnNotice, c.notice_role_.get());
   return c;
 }
+
+
 
 Connection::~Connection() {
   if (conn_ != nullptr) PQfinish(conn_);
@@ -72,7 +93,7 @@ Connection::~Connection() {
 
 Connection::Connection(Connection&& other) noexcept
     : conn_(other.conn_), role_(std::move(other.role_)), conninfo_(std::move(other.conninfo_)),
-      redacted_(std::move(other.redacted_)) {
+      redacted_(std::move(other.redacted_)), notice_role_(std::move(other.notice_role_)) {
   other.conn_ = nullptr;
 }
 
@@ -84,6 +105,7 @@ Connection& Connection::operator=(Connection&& other) noexcept {
     role_ = std::move(other.role_);
     conninfo_ = std::move(other.conninfo_);
     redacted_ = std::move(other.redacted_);
+    notice_role_ = std::move(other.notice_role_);
   }
   return *this;
 }

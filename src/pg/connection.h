@@ -10,6 +10,7 @@
 #pragma once
 
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -101,6 +102,7 @@ class Connection {
   std::string role_;
   std::string conninfo_;
   std::string redacted_;
+  std::unique_ptr<std::string> notice_role_;  // the notice receiver's argument; stable across moves
 };
 
 }  // namespace walferry::pg

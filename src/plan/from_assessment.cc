@@ -4,7 +4,8 @@ namespace walferry::plan {
 
 TableStats StatsFrom(const assess::TableAssessment& t) {
   TableStats s{t.info.name, t.write_rate, t.info.total_bytes(), t.HasFinding("pk_and_unique")};
-  if (auto rec = t.RecommendedLob()) {
+  auto rec = t.RecommendedLob();
+  if (rec && t.HasFinding("lob")) {
     s.lob = *rec;
     s.lob_reason = "largest value " + std::to_string((t.MaxLobBytes() + 1023) / 1024) + " KB" +
                    (t.lob_estimated ? ", estimated" : "");

@@ -1,0 +1,167 @@
+#include "migrate/pipeline.h"
+
+#include <algorithm>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "catalog/catalog.h"
+#include "common/log.h"
+#include "cdc/status_writer.h"
+#include "control/control_schema.h"
+#include "sql/sql.h"
+#include "validate/validator.h"
+
+namespace walferry::migrate {
+
+namespace {
+// A status row older than this is not being kept current by a running worker.
+constexpr double kStaleStatusSeconds = 30;
+}  // namespace
+
+std::vector<std::string> SetNames(const config::Config& config) {
+  std::vector<std::string> names;
+  for (const auto& s : config.sets) names.push_back(s.name);
+  if (names.empty()) names.push_back("default");
+  return names;
+}
+
+void WarnAboutLobPolicies(const config::Config& config) {
+  for (const auto& set : config.sets) {
+    for (const auto& t : set.tables) {
+      if (t.lob.policy == config::LobPolicy::kTruncate) {
+        log::For("migrate")->warn("{}: lob policy 'truncate' applies to DMS mappings only; walferry carries every "
+                                  "value of this table whole and never truncates", t.name.Display());
+      }
+    }
+  }
+}
+
+std::optional<load::LoadReport> LoadPending(const config::Config& config, const LoadSettings& settings) {
+  WarnAboutLobPolicies(config);
+  // Which sets an earlier run already loaded (read-only: the control schema may not exist yet).
+  std::vector<std::string> pending;
+  bool any_row = false;
+  {
+    pg::Connection target = pg::Connection::Open(config.target, {.role = "target"});
+    control::ControlSchema control(target, config.control_schema);
+    bool exists = control.Exists();
+    for (const auto& name : SetNames(config)) {
+      auto row = exists ? control.GetSet(name) : std::nullopt;
+      any_row = any_row || row.has_value();
+      if (!row || row->load_state != "loaded") pending.push_back(name);
+    }
+  }
+  if (pending.empty()) return std::nullopt;
+  load::LoadOptions o;
+  o.source = config.source;
+  o.target = config.target;
+  o.control_schema = config.control_schema;
+  o.rules = config.rules;
+  o.sets = config.sets;
+  int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  o.table_jobs = settings.table_jobs > 0 ? settings.table_jobs
+                                         : (config.load.table_jobs > 0 ? config.load.table_jobs : cores);
+  o.index_jobs = settings.index_jobs > 0 ? settings.index_jobs : config.load.index_jobs;
+  o.target_prep = settings.target_prep.empty() ? config.load.target_prep : settings.target_prep;
+  // An earlier run left state behind: let the loader skip what is done and finish or redo the rest.
+  o.resume = any_row;
+  return load::RunLoad(o);
+}
+
+std::vector<cdc::WorkerOptions> CdcWorkers(const config::Config& config, bool until_caught_up) {
+  std::vector<cdc::WorkerOptions> out;
+  for (const auto& name : SetNames(config)) {
+    cdc::WorkerOptions w;
+    w.set_name = name;
+    w.source = config.source;
+    w.target = config.target;
+    w.control_schema = config.control_schema;
+    w.dms_compatible_views = config.dms_compatible_views;
+    w.cdc = config.cdc;
+    w.until_caught_up = until_caught_up;
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
+std::vector<CdcResult> RunCdc(const std::vector<cdc::WorkerOptions>& workers, const std::atomic<bool>& stop,
+                              std::chrono::milliseconds tick, const std::function<void()>& on_tick) {
+  std::vector<CdcResult> results(workers.size());
+  std::atomic<size_t> running{workers.size()};
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < workers.size(); ++i) {
+    results[i].set_name = workers[i].set_name;
+    threads.emplace_back([&, i] {
+      try {
+        results[i].outcome = cdc::Worker(workers[i], stop).Run();
+      } catch (const std::exception& e) {
+        results[i].outcome.state = "FAILED";
+        results[i].outcome.error = e.what();
+      }
+      --running;
+    });
+  }
+  auto next = std::chrono::steady_clock::now() + tick;
+  while (running > 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (std::chrono::steady_clock::now() >= next && running > 0) {
+      if (on_tick) on_tick();
+      next += tick;
+    }
+  }
+  for (auto& t : threads) t.join();
+  return results;
+}
+
+std::vector<SetStatus> ReadStatus(const config::Config& config) {
+  pg::Connection target = pg::Connection::Open(config.target, {.role = "target"});
+  control::ControlSchema control(target, config.control_schema);
+  if (!control.Exists()) return {};
+  pg::Result r = target.Exec(cdc::WithSchema(sql::Get("cdc/status_report"), config.control_schema),
+                             {pg::Param(std::to_string(kStaleStatusSeconds))});
+  std::vector<SetStatus> out;
+  auto opt_double = [&](int row, const char* col) -> std::optional<double> {
+    auto v = r.GetOpt(row, r.Column(col));
+    return v ? std::optional<double>(std::stod(*v)) : std::nullopt;
+  };
+  for (int i = 0; i < r.rows(); ++i) {
+    SetStatus s;
+    s.set_name = std::string(r.Get(i, r.Column("task_name")));
+    s.state = std::string(r.Get(i, r.Column("task_status")));
+    bool stale = r.GetBool(i, r.Column("stale"));
+    if (stale && s.state != "FAILED" && s.state != "STOPPED") s.state = "not running (last: " + s.state + ")";
+    s.applied_lsn = r.GetOpt(i, r.Column("applied_lsn")).value_or("");
+    s.applied_commit_time = r.GetOpt(i, r.Column("applied_commit_time")).value_or("");
+    s.latency_seconds = opt_double(i, "latency_seconds");
+    s.rows_per_second = opt_double(i, "rows_per_second");
+    s.exceptions = r.GetInt(i, r.Column("exceptions"));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::string FormatStatus(const std::vector<SetStatus>& status) {
+  std::string out;
+  for (const auto& s : status) {
+    out += fmt::format("  {:<12} {:<18} applied {:<12} latency {:>6}  {:>9} rows/s  {} exception(s)\n", s.set_name,
+                       s.state, s.applied_lsn.empty() ? "-" : s.applied_lsn,
+                       s.latency_seconds ? fmt::format("{:.1f} s", *s.latency_seconds) : "-",
+                       s.rows_per_second ? fmt::format("{:.0f}", *s.rows_per_second) : "-", s.exceptions);
+  }
+  return out;
+}
+
+validate::Report Validate(const config::Config& config) {
+  std::vector<validate::SetTables> sets = WithContext("reading the source's tables", [&] {
+    pg::Connection source = pg::Connection::Open(config.source, {.role = "source"});
+    return validate::ResolveSets(config, catalog::ListTables(source, config.control_schema), "", {});
+  });
+  validate::Options o;
+  o.source = config.source;
+  o.target = config.target;
+  o.control_schema = config.control_schema;
+  return validate::Run(o, sets);
+}
+
+}  // namespace walferry::migrate

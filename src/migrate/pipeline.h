@@ -1,0 +1,67 @@
+// migrate/pipeline.h
+//
+// The whole migration as steps that `walferry migrate` and the demo share, built from one Config:
+//   LoadPending  - load every set the control schema does not record as loaded (load/loader.h);
+//   RunCdc       - one CDC worker per set on its own thread until `stop` or their stop points (cdc/worker.h);
+//   ReadStatus   - each set's row of the control status table, for progress display;
+//   Validate     - compare every set's tables (validate/validator.h).
+// A later run continues where an earlier one stopped: loaded sets are not loaded again, and CDC resumes from
+// each set's checkpoint. Not thread-safe; call from one thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cdc/worker.h"
+#include "config/config.h"
+#include "load/loader.h"
+#include "validate/report.h"
+
+namespace walferry::migrate {
+
+struct LoadSettings {
+  int table_jobs = 0;         // 0: config load.table_jobs, else the number of cores
+  int index_jobs = 0;         // 0: config load.index_jobs
+  std::string target_prep;    // empty: config load.target_prep
+};
+
+// The set names the config describes: its sets, or "default" (all selected tables) when it has none.
+std::vector<std::string> SetNames(const config::Config& config);
+
+// Logs a warning per table whose lob policy is truncate (a DMS-only setting: walferry never truncates).
+void WarnAboutLobPolicies(const config::Config& config);
+
+// Loads the sets not yet loaded; nullopt when every set was already loaded by an earlier run.
+std::optional<load::LoadReport> LoadPending(const config::Config& config, const LoadSettings& settings);
+
+std::vector<cdc::WorkerOptions> CdcWorkers(const config::Config& config, bool until_caught_up);
+
+struct CdcResult {
+  std::string set_name;
+  cdc::WorkerOutcome outcome;  // state FAILED with the error when the worker could not start either
+};
+
+// Runs the workers on threads; calls on_tick() on this thread about every `tick` until all have ended.
+std::vector<CdcResult> RunCdc(const std::vector<cdc::WorkerOptions>& workers, const std::atomic<bool>& stop,
+                              std::chrono::milliseconds tick, const std::function<void()>& on_tick);
+
+struct SetStatus {
+  std::string set_name;
+  std::string state;        // as the status table says, or "not running" when its status_time is stale
+  std::string applied_lsn;  // empty before the first applied transaction
+  std::string applied_commit_time;
+  std::optional<double> latency_seconds;
+  std::optional<double> rows_per_second;
+  int64_t exceptions = 0;
+};
+std::vector<SetStatus> ReadStatus(const config::Config& config);
+// One line per set: "set_1  CHANGE PROCESSING  applied 0/3A2B1C8  latency 0.4 s  1200 rows/s  0 exceptions".
+std::string FormatStatus(const std::vector<SetStatus>& status);
+
+validate::Report Validate(const config::Config& config);
+
+}  // namespace walferry::migrate
