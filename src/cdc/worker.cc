@@ -61,7 +61,10 @@ WorkerOutcome Worker::Run() {
       WriteStatus(state);
       return {state, applied_lsn_, rows_total_, ""};
     } catch (const Error& e) {
-      std::optional<FailedChange> failed = applier_ ? applier_->failed_change() : std::nullopt;
+      // A change that failed because the server went away (shutdown, terminated backend: 57P*, 08*) is not the
+      // change's fault: retried like any connection failure, never recorded as an apply exception.
+      std::optional<FailedChange> failed =
+          applier_ && !Retriable(e) ? applier_->failed_change() : std::nullopt;
       repl_.reset();
       applier_.reset();  // closing the connection rolls back an open target transaction
       in_txn_ = skipping_ = false;
@@ -121,7 +124,9 @@ Worker::SessionEnd Worker::RunSession() {
     skip_before_ = std::max(skip_before_, cp);
     confirmed_lsn_ = std::max(confirmed_lsn_, skip_before_);
   }
-  applier_.emplace(pg::Connection::Open(options_.target, {.role = "target"}),
+  // Named so an operator (and the fault tests) can tell the apply backend in pg_stat_activity.
+  applier_.emplace(pg::Connection::Open(options_.target,
+                                        {.role = "target", .application_name = "walferry_apply_" + options_.set_name}),
                    ApplierOptions{options_.control_schema, options_.set_name, options_.cdc.synchronous_commit});
   decoder_.emplace(1);
   repl_.emplace(pg::ReplicationConnection::Open(options_.source, "source"));
