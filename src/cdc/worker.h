@@ -65,11 +65,16 @@ class Worker {
   void Periodic(bool force_status);
   void SendFeedback(bool ask_reply);
   bool Retriable(const Error& e) const;
+  // suspend-table: records that failed.table is suspended from its transaction on (in its own committed
+  // transaction, before the replay that skips it). False when the table was already suspended: then the set fails.
+  bool Suspend(const FailedChange& failed, const std::string& reason);
+  std::set<std::pair<std::string, std::string>> LoadSuspended(pg::Connection& target) const;
   void WriteStatus(const std::string& state, const std::string& error = "");
   void Backoff(int attempt);
   bool idle() const { return !in_txn_; }
 
   WorkerOptions options_;
+  ErrorPolicy policy_;
   const std::atomic<bool>& stop_;
 
   // Session objects (reset on every reconnect).

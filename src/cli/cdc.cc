@@ -32,9 +32,11 @@ class CdcCommand : public Command {
   void ApplyFlags(Context& ctx) override { flags_.Apply(ctx, true, true); }
 
   int Run(Context& ctx) override {
-    if (ctx.config.cdc.error_policy != "stop") {
-      throw Error(ErrorKind::kConfig, "cdc.error_policy '" + ctx.config.cdc.error_policy + "' is not implemented yet")
-          .WithHint("use error_policy: stop (the default); walferry never skips a change silently");
+    cdc::ErrorPolicy policy = cdc::ParseErrorPolicy(ctx.config.cdc.error_policy);
+    if (policy != cdc::ErrorPolicy::kStop) {
+      log::For("target_apply")->warn("cdc.error_policy is {}: a change the target rejects is NOT applied; it is "
+                                     "recorded in {}.apply_exceptions (see walferry status)",
+                                     ctx.config.cdc.error_policy, ctx.config.control_schema);
     }
     std::vector<cdc::WorkerOptions> workers = Plan(ctx);
     InstallCancelHandlers();

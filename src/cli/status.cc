@@ -53,6 +53,10 @@ class StatusCommand : public Command {
     nlohmann::json out = nlohmann::json::array();
     control::ControlSchema cs(target, ctx.config.control_schema);
     if (!cs.Exists()) return out;
+    // Made by walferry cdc; absent when cdc never ran with this version.
+    bool has_suspended = !target.Exec("SELECT to_regclass($1) IS NULL",
+                                      {pg::Param(pg::QuoteIdent(ctx.config.control_schema) + ".suspended_tables")})
+                              .GetBool(0, 0);
     pg::Result r = target.Exec(cdc::WithSchema(sql::Get("cdc/status_report"), ctx.config.control_schema),
                                {pg::Param(std::to_string(kStaleSeconds))});
     for (int i = 0; i < r.rows(); ++i) {
@@ -77,6 +81,17 @@ class StatusCommand : public Command {
       } else {
         j["slot_confirmed_lsn"] = "slot missing";
       }
+      j["suspended_tables"] = nlohmann::json::array();
+      if (has_suspended) {
+        pg::Result su = target.Exec(cdc::WithSchema(sql::Get("cdc/list_suspended"), ctx.config.control_schema),
+                                    {pg::Param(set)});
+        for (int k = 0; k < su.rows(); ++k) {
+          j["suspended_tables"].push_back({{"table", pg::TableName{std::string(su.Get(k, 0)), std::string(su.Get(k, 1))}.Display()},
+                                           {"since_lsn", std::string(su.Get(k, 2))},
+                                           {"suspended_at", std::string(su.Get(k, 3))},
+                                           {"error", std::string(su.Get(k, 4))}});
+        }
+      }
       out.push_back(j);
     }
     return out;
@@ -99,6 +114,10 @@ class StatusCommand : public Command {
                 << "  rows/s               " << Text(s["rows_per_second"]) << "\n"
                 << "  apply exceptions     " << Text(s["exceptions"]) << "\n";
       if (!s["last_error"].is_null()) std::cout << "  last error           " << Text(s["last_error"]) << "\n";
+      for (const auto& t : s["suspended_tables"]) {
+        std::cout << "  SUSPENDED " << Text(t["table"]) << " since " << Text(t["since_lsn"]) << ": "
+                  << Text(t["error"]) << "\n";
+      }
     }
   }
 

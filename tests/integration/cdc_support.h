@@ -101,6 +101,12 @@ struct CdcFixture {
     return f;
   }
 
+  // Appends YAML (e.g. a "cdc:" section) to the configuration file.
+  void AppendConfig(const std::string& yaml) const {
+    std::ofstream y(config_path, std::ios::app);
+    y << yaml;
+  }
+
   test::CliResult Cdc(std::vector<std::string> extra = {"--until-caught-up"}) const {
     std::vector<std::string> args = {"-c", config_path, "cdc"};
     args.insert(args.end(), extra.begin(), extra.end());
