@@ -69,7 +69,8 @@ WorkerOutcome Worker::Run() {
       std::optional<FailedChange> failed =
           applier_ && !Retriable(e) ? applier_->failed_change() : std::nullopt;
       repl_.reset();
-      applier_.reset();  // closing the connection rolls back an open target transaction
+      applier_.reset();
+      heartbeat_conn_.reset();  // closing the connection rolls back an open target transaction
       in_txn_ = skipping_ = false;
       if (applied_since_reconnect_) failures = 0;
       if (failed && policy_ == ErrorPolicy::kSuspendTable && !stop_.load()) {
@@ -272,9 +273,26 @@ void Worker::SendFeedback(bool ask_reply) {
   last_feedback_ = std::chrono::steady_clock::now();
 }
 
+void Worker::Heartbeat() {
+  WithContext("emitting the heartbeat on the source", [&] {
+    if (!heartbeat_conn_) heartbeat_conn_.emplace(pg::Connection::Open(options_.source, {.role = "source"}));
+    pg::Result r = heartbeat_conn_->Exec(sql::Get("cdc/heartbeat"), {pg::Param(options_.set_name)});
+    Capture()->debug("set {}: heartbeat at {}", options_.set_name, r.Get(0, 0));
+  });
+  last_heartbeat_ = std::chrono::steady_clock::now();
+  want_reply_ = true;
+}
+
 void Worker::Periodic(bool force_status) {
   auto now = std::chrono::steady_clock::now();
-  if (now - last_feedback_ >= kFeedbackInterval) SendFeedback(idle() && stop_at_.has_value());
+  if (options_.cdc.heartbeat_seconds > 0 && idle() &&
+      now - last_heartbeat_ >= std::chrono::seconds(options_.cdc.heartbeat_seconds)) {
+    Heartbeat();
+  }
+  if (now - last_feedback_ >= kFeedbackInterval || want_reply_) {
+    SendFeedback(want_reply_ || (idle() && stop_at_.has_value()));
+    want_reply_ = false;
+  }
   if (force_status || now - last_status_ >= options_.status_interval) {
     WriteStatus(idle() && confirmed_lsn_ >= received_lsn_ ? "CAUGHT UP" : "CHANGE PROCESSING");
   }

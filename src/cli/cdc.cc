@@ -82,10 +82,6 @@ class CdcCommand : public Command {
       out.push_back(std::move(w));
     }
     if (out.empty()) throw Error(ErrorKind::kUsage, "no set named '" + set_ + "' in the configuration");
-    if (ctx.config.cdc.heartbeat_seconds > 0) {
-      log::For("source_capture")->info("cdc.heartbeat_seconds is not implemented: idle sets advance their slot "
-                                       "from the source's keepalives instead");
-    }
     return out;
   }
 
