@@ -2,17 +2,43 @@
 
 #include "common/log.h"
 #include "control/control_schema.h"
+#include "cdc/status_writer.h"
 #include "pg/quote.h"
+#include "sql/sql.h"
 
 namespace walferry::cdc {
 namespace {
 
 std::shared_ptr<spdlog::logger> Log() { return log::For("target_apply"); }
 
+constexpr std::string_view kRollbackTo = "ROLLBACK TO SAVEPOINT walferry_change";
+constexpr std::string_view kRelease = "RELEASE SAVEPOINT walferry_change";
+constexpr std::string_view kSavepoint = "SAVEPOINT walferry_change";
+
+// Appends " $i=<literal or NULL>" for the report of a statement's values.
+void AppendValue(std::string& out, size_t i, std::optional<std::string_view> v, bool cut) {
+  out += (i ? ", $" : " $") + std::to_string(i + 1) + "=";
+  if (!v) {
+    out += "NULL";
+    return;
+  }
+  out += pg::QuoteLiteral(*v);
+  if (cut) out += " (value cut here for this report)";
+}
+
 }  // namespace
 
+ErrorPolicy ParseErrorPolicy(const std::string& text) {
+  if (text == "stop") return ErrorPolicy::kStop;
+  if (text == "log-and-continue") return ErrorPolicy::kLogAndContinue;
+  if (text == "suspend-table") return ErrorPolicy::kSuspendTable;
+  throw Error(ErrorKind::kConfig, "unknown cdc.error_policy '" + text + "'")
+      .WithHint("use stop, log-and-continue or suspend-table");
+}
+
 Applier::Applier(pg::Connection target, ApplierOptions options)
-    : conn_(std::move(target)), options_(std::move(options)) {
+    : conn_(std::move(target)), options_(std::move(options)),
+      exception_sql_(WithSchema(sql::Get("cdc/insert_exception"), options_.control_schema)) {
   WithContext("preparing the apply session on the target", [&] { Configure(); });
 }
 
@@ -37,7 +63,9 @@ void Applier::Begin(const cdc::Begin& begin) {
   failed_.reset();
   txn_final_lsn_ = begin.final_lsn;
   txn_rows_ = 0;
+  txn_exceptions_ = 0;
   SendControl("BEGIN", {});
+  if (Guarded()) SendControl(kSavepoint, {});
   in_transaction_ = true;
 }
 
@@ -83,6 +111,12 @@ void Applier::AddParam(const ColumnValue& v) {
 void Applier::SendChange(const Relation& rel, const StatementShape& shape, const TupleData& set_tuple,
                          const TupleData* where_tuple) {
   if (!in_transaction_) throw Error(ErrorKind::kProtocol, "row change outside a transaction");
+  if (!options_.suspended.empty() && Suspended(TargetTable(rel))) {
+    RecordSuspended(rel, shape, set_tuple, where_tuple);
+    return;
+  }
+  // Before the Parse of a new statement: a Parse in an aborted transaction block would fail.
+  if (Guarded()) SendControl(kRollbackTo, {});
   uint32_t id = StatementFor(rel, shape);
   pending_.push_back({ItemKind::kChange, shape.kind != ChangeKind::kInsert, id,
                       static_cast<uint32_t>(values_.size()), 0});
@@ -92,6 +126,11 @@ void Applier::SendChange(const Relation& rel, const StatementShape& shape, const
   size_t n = shape.set_cols.size() + shape.where_cols.size();
   conn_.SendPrepared(statements_[id].name, std::span<const pg::Param>(params_.data(), n));
   ++txn_rows_;
+  if (Guarded()) {
+    SendControl(kRelease, {});
+    SendControl(kSavepoint, {});
+    SendSync();
+  }
   FlushIfFull();
 }
 
@@ -113,12 +152,78 @@ void Applier::Apply(const std::vector<const Relation*>& rels, const Truncate& ch
   for (size_t i = 0; i < rels.size(); ++i) sql += (i ? ", " : "") + TargetTable(*rels[i]).Quoted();
   if (change.restart_identity) sql += " RESTART IDENTITY";
   if (change.cascade) sql += " CASCADE";
+  for (const Relation* r : rels) {
+    if (!options_.suspended.empty() && Suspended(TargetTable(*r))) {
+      SendException(TargetTable(*r), sql, "not applied: the table is suspended (cdc.error_policy suspend-table)");
+      return;
+    }
+  }
+  if (Guarded()) SendControl(kRollbackTo, {});
   uint32_t id = static_cast<uint32_t>(statements_.size());
   // Kept as a "statement" so a failure names it; TRUNCATE is rare, the entry is small.
   statements_.push_back({"", sql, rels.empty() ? pg::TableName{} : TargetTable(*rels.front())});
   conn_.SendQuery(sql, {});
   pending_.push_back({ItemKind::kChange, false, id, static_cast<uint32_t>(values_.size()), 0});
+  if (Guarded()) {
+    SendControl(kRelease, {});
+    SendControl(kSavepoint, {});
+    SendSync();
+  }
   FlushIfFull();
+}
+
+void Applier::RecordSuspended(const Relation& rel, const StatementShape& shape, const TupleData& set_tuple,
+                              const TupleData* where_tuple) {
+  std::string statement = BuildStatement(rel, shape).sql;
+  const TupleData& w = where_tuple ? *where_tuple : set_tuple;
+  std::vector<const ColumnValue*> values;
+  for (int c : shape.set_cols) values.push_back(&set_tuple.columns.at(c));
+  for (int c : shape.where_cols) values.push_back(&w.columns.at(c));
+  if (!values.empty()) statement += "\n-- values:";
+  for (size_t i = 0; i < values.size(); ++i) {
+    const ColumnValue& v = *values[i];
+    bool cut = v.bytes.size() > kMaxReportedValue;
+    AppendValue(statement, i,
+                v.kind == ColumnKind::kNull ? std::nullopt
+                                            : std::optional<std::string_view>(v.bytes.substr(0, kMaxReportedValue)),
+                cut);
+  }
+  SendException(TargetTable(rel), statement, "not applied: the table is suspended (cdc.error_policy suspend-table)");
+}
+
+void Applier::SendException(const pg::TableName& table, const std::string& statement, const std::string& error) {
+  std::vector<pg::Param> p = {options_.set_name, table.schema, table.name, statement, error};
+  SendControl(exception_sql_, p);
+  ++txn_exceptions_;
+  FlushIfFull();
+}
+
+void Applier::Skip(const Pending& item, const std::string& error) {
+  const Prepared& st = statements_[item.statement];
+  Log()->error("set {}: cdc.error_policy log-and-continue: NOT APPLIED: a change to {} in the transaction committed "
+               "at {}: {}; recorded in {}.apply_exceptions, the rest of the transaction is applied",
+               options_.set_name, st.table.Display(), txn_final_lsn_.ToString(), error, options_.control_schema);
+  skipped_.push_back({st.table, RenderStatement(item), error});
+}
+
+void Applier::QueueSkipped() {
+  if (skipped_.empty()) return;
+  std::vector<Skipped> rows = std::move(skipped_);
+  skipped_.clear();
+  SendControl(kRollbackTo, {});
+  for (const Skipped& s : rows) {
+    std::vector<pg::Param> p = {options_.set_name, s.table.schema, s.table.name, s.statement, s.error};
+    SendControl(exception_sql_, p);
+    ++txn_exceptions_;
+  }
+  SendControl(kRelease, {});
+  SendControl(kSavepoint, {});
+  SendSync();
+}
+
+void Applier::SendSync() {
+  conn_.PipelineSync();
+  pending_.push_back({ItemKind::kSync, false, 0, 0, 0});
 }
 
 void Applier::SendControl(std::string_view sql, std::span<const pg::Param> params) {
@@ -133,36 +238,60 @@ void Applier::Commit(const cdc::Commit& commit) {
                        "$3::timestamptz) ON CONFLICT (set_name) DO UPDATE SET applied_lsn = EXCLUDED.applied_lsn, "
                        "applied_commit_time = EXCLUDED.applied_commit_time, updated_at = now()";
   std::vector<pg::Param> cp = {options_.set_name, commit.end_lsn.ToString(), FormatPgTimestamp(commit.commit_time)};
+  if (Guarded()) {
+    // Undo a failed last change, learn every outcome, then record the skipped changes in this transaction.
+    SendControl(kRollbackTo, {});
+    Flush();
+    QueueSkipped();
+  }
   SendControl(cp_sql, cp);
   SendControl("COMMIT", {});
   Flush();
   in_transaction_ = false;
   rows_applied_ += txn_rows_;
+  exceptions_recorded_ += txn_exceptions_;
 }
 
 void Applier::FlushIfFull() {
-  if (pending_.size() >= kMaxPending || arena_.size() >= kMaxPendingBytes) Flush();
+  if (pending_.size() < kMaxPending && arena_.size() < kMaxPendingBytes) return;
+  Flush();
+  QueueSkipped();
 }
 
 void Applier::Flush() {
-  conn_.PipelineSync();
+  SendSync();
+  bool aborted = false;  // an earlier statement of the current sync group failed: the rest report "aborted"
   for (const Pending& item : pending_) {
+    if (item.kind == ItemKind::kSync) {
+      if (!conn_.IsSync(conn_.NextPipelineResult())) throw Error(ErrorKind::kProtocol, "target: expected a sync");
+      aborted = false;
+      continue;
+    }
     pg::Result r;
     try {
       r = conn_.NextPipelineResult();
     } catch (Error& e) {
-      if (e.kind() == ErrorKind::kConnection || item.kind == ItemKind::kControl) throw;
-      FailOn(item, std::move(e));
+      if (e.kind() == ErrorKind::kConnection || !conn_.IsOk()) throw;
+      bool skippable = Guarded() && !aborted && item.kind == ItemKind::kChange;
+      if (!aborted && !skippable) {
+        if (item.kind == ItemKind::kControl) throw;
+        FailOn(item, std::move(e));
+      }
+      conn_.NextPipelineResult();  // the end of this statement's results
+      if (skippable) Skip(item, e.what());
+      aborted = true;
+      continue;
     }
     if (!r) throw conn_.ConnectionError("target: reading pipelined results");
     if (item.expect_one_row && r.AffectedRows() != 1) {
-      FailOn(item, Error(ErrorKind::kData, std::to_string(r.AffectedRows()) +
-                                               " target rows matched the change's replica identity; exactly 1 must")
-                       .WithHint("the target differs from the source for this row: run walferry validate"));
+      Error e = Error(ErrorKind::kData, std::to_string(r.AffectedRows()) +
+                                            " target rows matched the change's replica identity; exactly 1 must")
+                    .WithHint("the target differs from the source for this row: run walferry validate");
+      if (!Guarded()) FailOn(item, std::move(e));
+      Skip(item, e.what());
     }
     if (conn_.NextPipelineResult()) throw Error(ErrorKind::kProtocol, "target: more than one result for a statement");
   }
-  DrainToSync();
   pending_.clear();
   values_.clear();
   arena_.clear();
@@ -183,11 +312,18 @@ void Applier::DrainToSync() {
 
 void Applier::FailOn(const Pending& item, Error error) {
   const Prepared& st = statements_[item.statement];
-  failed_ = FailedChange{st.table, RenderStatement(item)};
+  failed_ = FailedChange{st.table, RenderStatement(item), txn_final_lsn_};
   // Reads the rest so the connection is consistent; the transaction stays aborted and is never committed.
   try {
     DrainToSync();
   } catch (const Error&) {
+  }
+  if (error.sqlstate() == "428C9") {
+    // UPDATE cannot set a GENERATED ALWAYS identity column (OVERRIDING exists only for INSERT).
+    error.WithHint("the source changed a GENERATED ALWAYS identity column of " + st.table.Display() +
+                   "; on the target run ALTER TABLE " + st.table.Quoted() +
+                   " ALTER COLUMN <column> SET GENERATED BY DEFAULT for the migration (set it back at cutover), "
+                   "then rerun walferry cdc");
   }
   error.AddContext("applying the transaction committed at " + txn_final_lsn_.ToString() + " to " +
                    st.table.Display() + ": " + st.sql);
@@ -200,13 +336,9 @@ std::string Applier::RenderStatement(const Pending& item) const {
   out += "\n-- values:";
   for (uint32_t i = 0; i < item.value_count; ++i) {
     const ValueRef& v = values_[item.first_value + i];
-    out += (i ? ", $" : " $") + std::to_string(i + 1) + "=";
-    if (v.length < 0) {
-      out += "NULL";
-    } else {
-      out += pg::QuoteLiteral(std::string_view(arena_).substr(v.offset, static_cast<size_t>(v.length)));
-      if (v.cut) out += " (value cut here for this report)";
-    }
+    std::optional<std::string_view> text;
+    if (v.length >= 0) text = std::string_view(arena_).substr(v.offset, static_cast<size_t>(v.length));
+    AppendValue(out, i, text, v.cut);
   }
   return out;
 }

@@ -10,6 +10,21 @@
 // transaction size: changes are streamed into the open target transaction as they arrive.
 //
 // Every UPDATE and DELETE must affect exactly one row; 0 rows is an error, never ignored.
+//
+// Error policies (cdc.error_policy, docs/cdc.md "Error policies"):
+//   stop              the first rejected change fails the transaction (nothing of it commits) and the worker.
+//   log-and-continue  every change runs inside its own SAVEPOINT, in its own pipeline sync group:
+//                       ROLLBACK TO SAVEPOINT p; <change>; RELEASE SAVEPOINT p; SAVEPOINT p; Sync
+//                     (the leading ROLLBACK TO is a no-op after a change that worked, and undoes a failed one,
+//                     which is allowed in an aborted transaction block). A rejected change (or one matching no
+//                     row) is logged as an error and inserted into apply_exceptions by the SAME target
+//                     transaction, which commits the rest of the source transaction and the checkpoint: the
+//                     exception row exists exactly once, together with the checkpoint that skipped it.
+//                     Pipelining is kept (no round trip per change); each change costs 3 extra statements.
+//   suspend-table     changes of the tables in options.suspended are not applied: each is inserted into
+//                     apply_exceptions (statement and values) by the same target transaction. A rejected change
+//                     of another table fails like `stop`; the worker then suspends that table and replays.
+// The applier itself never decides to suspend a table; Worker does (it persists the suspension first).
 // The session runs with session_replication_role = replica (triggers and FK checks off, as native logical
 // replication does) when the role may set it, and the configured synchronous_commit.
 //
@@ -20,6 +35,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -30,16 +46,24 @@
 
 namespace walferry::cdc {
 
+enum class ErrorPolicy { kStop, kLogAndContinue, kSuspendTable };
+// "stop" | "log-and-continue" | "suspend-table"; throws Error(kConfig) otherwise.
+ErrorPolicy ParseErrorPolicy(const std::string& text);
+
 struct ApplierOptions {
   std::string control_schema = "walferry";
   std::string set_name;
   std::string synchronous_commit = "off";
+  ErrorPolicy error_policy = ErrorPolicy::kStop;
+  // suspend-table: target tables (schema, name) whose changes are recorded as exceptions instead of applied.
+  std::set<std::pair<std::string, std::string>> suspended;
 };
 
 // The change that could not be applied, for the apply_exceptions table.
 struct FailedChange {
   pg::TableName table;
   std::string statement;  // the SQL, followed by "-- values: $1='...', $2=NULL"
+  Lsn txn_final_lsn;      // commit LSN of the source transaction it belongs to
 };
 
 class Applier {
@@ -67,12 +91,20 @@ class Applier {
   bool in_transaction() const { return in_transaction_; }
   // Row changes applied (committed) since construction.
   uint64_t rows_applied() const { return rows_applied_; }
+  // Changes recorded in apply_exceptions (log-and-continue, suspend-table) and committed since construction.
+  uint64_t exceptions_recorded() const { return exceptions_recorded_; }
   // Set when the last exception came from a change the target rejected (or that matched no row).
   const std::optional<FailedChange>& failed_change() const { return failed_; }
   pg::Connection& connection() { return conn_; }
 
  private:
-  enum class ItemKind : uint8_t { kControl, kPrepare, kChange };
+  enum class ItemKind : uint8_t { kControl, kPrepare, kChange, kSync };
+  // A change the target rejected under log-and-continue, to be inserted into apply_exceptions.
+  struct Skipped {
+    pg::TableName table;
+    std::string statement;
+    std::string error;
+  };
   struct ValueRef {
     uint32_t offset = 0;
     int32_t length = -1;  // -1: NULL
@@ -97,6 +129,17 @@ class Applier {
   void SendChange(const Relation& rel, const StatementShape& shape, const TupleData& set_tuple,
                   const TupleData* where_tuple);
   void SendControl(std::string_view sql, std::span<const pg::Param> params);
+  void SendSync();
+  bool Guarded() const { return options_.error_policy == ErrorPolicy::kLogAndContinue; }
+  bool Suspended(const pg::TableName& t) const { return options_.suspended.contains({t.schema, t.name}); }
+  // suspend-table: queues the apply_exceptions row for a change of a suspended table instead of the change.
+  void RecordSuspended(const Relation& rel, const StatementShape& shape, const TupleData& set_tuple,
+                       const TupleData* where_tuple);
+  void SendException(const pg::TableName& table, const std::string& statement, const std::string& error);
+  // log-and-continue: remembers a rejected change (logged now, inserted by QueueSkipped()).
+  void Skip(const Pending& item, const std::string& error);
+  // log-and-continue: inserts the rows for skipped_ inside the open transaction, in their own sync group.
+  void QueueSkipped();
   void AddParam(const ColumnValue& v);
   void FlushIfFull();
   // Syncs the pipeline and reads every pending result; throws the first failure with its change.
@@ -111,7 +154,11 @@ class Applier {
   Lsn txn_final_lsn_;
   uint64_t rows_applied_ = 0;
   uint64_t txn_rows_ = 0;
+  uint64_t exceptions_recorded_ = 0;
+  uint64_t txn_exceptions_ = 0;
   std::optional<FailedChange> failed_;
+  std::vector<Skipped> skipped_;
+  std::string exception_sql_;
 
   std::unordered_map<uint32_t, std::unordered_map<std::string, uint32_t>> statement_ids_;  // relid -> key -> id
   std::vector<Prepared> statements_;

@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "control/control_schema.h"
 #include "pg/conninfo.h"
+#include "sql/sql.h"
 
 namespace walferry::cdc {
 namespace {
@@ -18,12 +19,14 @@ constexpr std::chrono::seconds kFeedbackInterval{1};
 
 }  // namespace
 
-Worker::Worker(WorkerOptions options, const std::atomic<bool>& stop) : options_(std::move(options)), stop_(stop) {}
+Worker::Worker(WorkerOptions options, const std::atomic<bool>& stop)
+    : options_(std::move(options)), policy_(ParseErrorPolicy(options_.cdc.error_policy)), stop_(stop) {}
 
 void Worker::Prepare() {
   pg::Connection target = pg::Connection::Open(options_.target, {.role = "target"});
   control::ControlSchema cs(target, options_.control_schema);
   cs.Ensure();
+  target.Exec(WithSchema(sql::Get("cdc/suspended_tables"), options_.control_schema));
   auto set = cs.GetSet(options_.set_name);
   Lsn start = options_.start_lsn.value_or(Lsn{});
   if (!set || !set->start_lsn.valid()) {
@@ -61,11 +64,24 @@ WorkerOutcome Worker::Run() {
       WriteStatus(state);
       return {state, applied_lsn_, rows_total_, ""};
     } catch (const Error& e) {
-      std::optional<FailedChange> failed = applier_ ? applier_->failed_change() : std::nullopt;
+      // A change that failed because the server went away (shutdown, terminated backend: 57P*, 08*) is not the
+      // change's fault: retried like any connection failure, never recorded as an apply exception.
+      std::optional<FailedChange> failed =
+          applier_ && !Retriable(e) ? applier_->failed_change() : std::nullopt;
       repl_.reset();
-      applier_.reset();  // closing the connection rolls back an open target transaction
+      applier_.reset();
+      heartbeat_conn_.reset();  // closing the connection rolls back an open target transaction
       in_txn_ = skipping_ = false;
       if (applied_since_reconnect_) failures = 0;
+      if (failed && policy_ == ErrorPolicy::kSuspendTable && !stop_.load()) {
+        bool suspended = false;
+        try {
+          suspended = Suspend(*failed, e.what());
+        } catch (const Error& e2) {
+          Apply()->error("set {}: could not suspend {}: {}", options_.set_name, failed->table.Display(), e2.what());
+        }
+        if (suspended) continue;  // replay the transaction: the table's changes are now recorded, not applied
+      }
       if (!failed && Retriable(e) && failures < options_.cdc.max_retries && !stop_.load()) {
         ++failures;
         Capture()->warn("set {}: {} (retry {} of {})", options_.set_name, e.what(), failures,
@@ -90,6 +106,33 @@ WorkerOutcome Worker::Run() {
   }
 }
 
+bool Worker::Suspend(const FailedChange& failed, const std::string& reason) {
+  pg::Connection t = pg::Connection::Open(options_.target, {.role = "target"});
+  if (LoadSuspended(t).contains({failed.table.schema, failed.table.name})) return false;
+  t.Exec("BEGIN");
+  t.Exec(WithSchema(sql::Get("cdc/suspend_table"), options_.control_schema),
+         {pg::Param(options_.set_name), pg::Param(failed.table.schema), pg::Param(failed.table.name),
+          pg::Param(failed.txn_final_lsn.ToString()), pg::Param(reason), pg::Param(failed.statement)});
+  t.Exec(WithSchema(sql::Get("cdc/insert_exception"), options_.control_schema),
+         {pg::Param(options_.set_name), pg::Param(failed.table.schema), pg::Param(failed.table.name),
+          pg::Param(failed.statement), pg::Param("table suspended (cdc.error_policy suspend-table): " + reason)});
+  t.Exec("COMMIT");
+  Apply()->error("set {}: cdc.error_policy suspend-table: table {} is SUSPENDED from the transaction committed at {} "
+                 "on: {}. Its changes are no longer applied; each is recorded in {}.apply_exceptions. Other tables "
+                 "continue. To resume it: reload the table, then delete its row from {}.suspended_tables",
+                 options_.set_name, failed.table.Display(), failed.txn_final_lsn.ToString(), reason,
+                 options_.control_schema, options_.control_schema);
+  return true;
+}
+
+std::set<std::pair<std::string, std::string>> Worker::LoadSuspended(pg::Connection& target) const {
+  std::set<std::pair<std::string, std::string>> out;
+  pg::Result r = target.Exec(WithSchema(sql::Get("cdc/list_suspended"), options_.control_schema),
+                             {pg::Param(options_.set_name)});
+  for (int i = 0; i < r.rows(); ++i) out.emplace(std::string(r.Get(i, 0)), std::string(r.Get(i, 1)));
+  return out;
+}
+
 bool Worker::Retriable(const Error& e) const {
   if (e.kind() == ErrorKind::kConnection || e.kind() == ErrorKind::kTimeout) return true;
   const std::string& s = e.sqlstate();
@@ -109,6 +152,7 @@ Worker::SessionEnd Worker::RunSession() {
   applied_since_reconnect_ = false;
   status_.emplace(pg::Connection::Open(options_.target, {.role = "target"}), options_.control_schema,
                   options_.set_name);
+  std::set<std::pair<std::string, std::string>> suspended;
   {
     // A commit whose result was lost (connection dropped during COMMIT) is resolved here: the checkpoint says.
     pg::Connection t = pg::Connection::Open(options_.target, {.role = "target"});
@@ -120,9 +164,13 @@ Worker::SessionEnd Worker::RunSession() {
     applied_lsn_ = cp;
     skip_before_ = std::max(skip_before_, cp);
     confirmed_lsn_ = std::max(confirmed_lsn_, skip_before_);
+    suspended = LoadSuspended(t);
   }
-  applier_.emplace(pg::Connection::Open(options_.target, {.role = "target"}),
-                   ApplierOptions{options_.control_schema, options_.set_name, options_.cdc.synchronous_commit});
+  // Named so an operator (and the fault tests) can tell the apply backend in pg_stat_activity.
+  applier_.emplace(pg::Connection::Open(options_.target,
+                                        {.role = "target", .application_name = "walferry_apply_" + options_.set_name}),
+                   ApplierOptions{options_.control_schema, options_.set_name, options_.cdc.synchronous_commit, policy_,
+                                  std::move(suspended)});
   decoder_.emplace(1);
   repl_.emplace(pg::ReplicationConnection::Open(options_.source, "source"));
   repl_->connection().Exec("SET datestyle = 'ISO'; SET intervalstyle = 'postgres'; SET extra_float_digits = 3");
@@ -225,9 +273,26 @@ void Worker::SendFeedback(bool ask_reply) {
   last_feedback_ = std::chrono::steady_clock::now();
 }
 
+void Worker::Heartbeat() {
+  WithContext("emitting the heartbeat on the source", [&] {
+    if (!heartbeat_conn_) heartbeat_conn_.emplace(pg::Connection::Open(options_.source, {.role = "source"}));
+    pg::Result r = heartbeat_conn_->Exec(sql::Get("cdc/heartbeat"), {pg::Param(options_.set_name)});
+    Capture()->debug("set {}: heartbeat at {}", options_.set_name, r.Get(0, 0));
+  });
+  last_heartbeat_ = std::chrono::steady_clock::now();
+  want_reply_ = true;
+}
+
 void Worker::Periodic(bool force_status) {
   auto now = std::chrono::steady_clock::now();
-  if (now - last_feedback_ >= kFeedbackInterval) SendFeedback(idle() && stop_at_.has_value());
+  if (options_.cdc.heartbeat_seconds > 0 && idle() &&
+      now - last_heartbeat_ >= std::chrono::seconds(options_.cdc.heartbeat_seconds)) {
+    Heartbeat();
+  }
+  if (now - last_feedback_ >= kFeedbackInterval || want_reply_) {
+    SendFeedback(want_reply_ || (idle() && stop_at_.has_value()));
+    want_reply_ = false;
+  }
   if (force_status || now - last_status_ >= options_.status_interval) {
     WriteStatus(idle() && confirmed_lsn_ >= received_lsn_ ? "CAUGHT UP" : "CHANGE PROCESSING");
   }

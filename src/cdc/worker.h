@@ -64,12 +64,20 @@ class Worker {
   void OnCommit(const Commit& c);
   void Periodic(bool force_status);
   void SendFeedback(bool ask_reply);
+  // cdc.heartbeat_seconds: while idle, emits a logical message on the source and asks for a reply, so the
+  // keepalive that follows carries a WAL end past it and the slot advances (docs/cdc.md "Heartbeat").
+  void Heartbeat();
   bool Retriable(const Error& e) const;
+  // suspend-table: records that failed.table is suspended from its transaction on (in its own committed
+  // transaction, before the replay that skips it). False when the table was already suspended: then the set fails.
+  bool Suspend(const FailedChange& failed, const std::string& reason);
+  std::set<std::pair<std::string, std::string>> LoadSuspended(pg::Connection& target) const;
   void WriteStatus(const std::string& state, const std::string& error = "");
   void Backoff(int attempt);
   bool idle() const { return !in_txn_; }
 
   WorkerOptions options_;
+  ErrorPolicy policy_;
   const std::atomic<bool>& stop_;
 
   // Session objects (reset on every reconnect).
@@ -77,6 +85,9 @@ class Worker {
   std::optional<Applier> applier_;
   std::optional<Decoder> decoder_;
   std::optional<StatusWriter> status_;
+  std::optional<pg::Connection> heartbeat_conn_;  // a plain source connection, opened on the first heartbeat
+  std::chrono::steady_clock::time_point last_heartbeat_{};
+  bool want_reply_ = false;
 
   // LSN state. Invariants: confirmed_lsn_ <= what the target has committed or what needs no apply;
   // applied_lsn_ is the checkpoint row's value; skip_before_ = max(checkpoint, start position).

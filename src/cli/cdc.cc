@@ -32,9 +32,11 @@ class CdcCommand : public Command {
   void ApplyFlags(Context& ctx) override { flags_.Apply(ctx, true, true); }
 
   int Run(Context& ctx) override {
-    if (ctx.config.cdc.error_policy != "stop") {
-      throw Error(ErrorKind::kConfig, "cdc.error_policy '" + ctx.config.cdc.error_policy + "' is not implemented yet")
-          .WithHint("use error_policy: stop (the default); walferry never skips a change silently");
+    cdc::ErrorPolicy policy = cdc::ParseErrorPolicy(ctx.config.cdc.error_policy);
+    if (policy != cdc::ErrorPolicy::kStop) {
+      log::For("target_apply")->warn("cdc.error_policy is {}: a change the target rejects is NOT applied; it is "
+                                     "recorded in {}.apply_exceptions (see walferry status)",
+                                     ctx.config.cdc.error_policy, ctx.config.control_schema);
     }
     std::vector<cdc::WorkerOptions> workers = Plan(ctx);
     InstallCancelHandlers();
@@ -80,10 +82,6 @@ class CdcCommand : public Command {
       out.push_back(std::move(w));
     }
     if (out.empty()) throw Error(ErrorKind::kUsage, "no set named '" + set_ + "' in the configuration");
-    if (ctx.config.cdc.heartbeat_seconds > 0) {
-      log::For("source_capture")->info("cdc.heartbeat_seconds is not implemented: idle sets advance their slot "
-                                       "from the source's keepalives instead");
-    }
     return out;
   }
 

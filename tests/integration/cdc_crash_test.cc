@@ -1,37 +1,15 @@
 // walferry cdc killed with SIGKILL at random moments, at least 10 times, while a workload runs on the source;
 // restarted each time. At the end every row is on the target exactly once: source equals target.
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-
 #include <atomic>
 #include <chrono>
 #include <thread>
 
 #include "cdc_support.h"
 
-extern char** environ;
-
 namespace walferry {
 namespace {
 
-pid_t Spawn(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  std::string bin = WALFERRY_BINARY;
-  argv.push_back(bin.data());
-  std::vector<std::string> copy = args;
-  for (auto& a : copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-  pid_t pid = 0;
-  int rc = posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) throw Error(ErrorKind::kIo, "cannot start walferry");
-  return pid;
-}
+using cdctest::Spawn;
 
 TEST(CdcCrash, KilledTenTimesLosesAndDuplicatesNothing) {
   cdctest::CdcFixture f = cdctest::CdcFixture::Create(

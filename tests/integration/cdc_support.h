@@ -2,9 +2,16 @@
 // set on the source, the set's control row on the target, a walferry.yaml, and an end-to-end equality check.
 #pragma once
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 
+#include <chrono>
 #include <fstream>
+#include <functional>
+#include <thread>
 #include <random>
 #include <string>
 #include <vector>
@@ -13,7 +20,45 @@
 #include "pg/replication_stream.h"
 #include "support/clusters.h"
 
+extern char** environ;
+
 namespace walferry::cdctest {
+
+// Starts walferry with args in the background (stderr to /dev/null); the caller waits for it.
+inline pid_t Spawn(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  std::string bin = WALFERRY_BINARY;
+  argv.push_back(bin.data());
+  std::vector<std::string> copy = args;
+  for (auto& a : copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  pid_t pid = 0;
+  int rc = posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) throw Error(ErrorKind::kIo, "cannot start walferry");
+  return pid;
+}
+
+// Polls `done` every 100 ms until it holds or `limit` passes; returns whether it held.
+inline bool PollUntil(const std::function<bool()>& done, std::chrono::seconds limit = std::chrono::seconds(120)) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return done();
+}
+
+// Sends SIGTERM and returns the exit status as waitpid reports it.
+inline int TerminateAndWait(pid_t pid) {
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return status;
+}
 
 struct CdcFixture {
   std::string db;
@@ -54,6 +99,12 @@ struct CdcFixture {
       y << "      - name: '" << esc << "'\n";
     }
     return f;
+  }
+
+  // Appends YAML (e.g. a "cdc:" section) to the configuration file.
+  void AppendConfig(const std::string& yaml) const {
+    std::ofstream y(config_path, std::ios::app);
+    y << yaml;
   }
 
   test::CliResult Cdc(std::vector<std::string> extra = {"--until-caught-up"}) const {

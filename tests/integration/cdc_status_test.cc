@@ -1,0 +1,98 @@
+// walferry status: the DMS-compatible views, the --json contents, a killed walferry shown as not running, and a
+// bounded --watch.
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "cdc_support.h"
+
+namespace walferry {
+namespace {
+
+using cdctest::CdcFixture;
+using cdctest::PollUntil;
+
+TEST(CdcStatus, DmsViewsAndJsonReportTheSet) {
+  CdcFixture f = CdcFixture::Create("dmsv", "CREATE TABLE t (id int PRIMARY KEY, v int)", {"public.t"},
+                                    "ALTER TABLE t ADD CONSTRAINT only_small CHECK (v < 100)");
+  f.AppendConfig("control:\n  dms_compatible_views: true\ncdc:\n  error_policy: log-and-continue\n");
+  pg::Connection src = test::ConnectSource(f.db);
+  src.Exec("INSERT INTO t VALUES (1, 1), (2, 200), (3, 3)");
+  auto r = f.Cdc();
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  pg::Connection t = test::ConnectTarget(f.db);
+  pg::Result v = t.Exec("SELECT task_name, task_status, applied_lsn::text FROM walferry.awsdms_status");
+  ASSERT_EQ(v.rows(), 1);
+  EXPECT_EQ(v.Get(0, 0), "dmsv");
+  EXPECT_EQ(v.Get(0, 1), "CAUGHT UP");
+  pg::Result ex = t.Exec("SELECT \"TASK_NAME\", \"TABLE_OWNER\", \"TABLE_NAME\", \"STATEMENT\", \"ERROR\" "
+                         "FROM walferry.awsdms_apply_exceptions");
+  ASSERT_EQ(ex.rows(), 1);
+  EXPECT_EQ(ex.Get(0, 0), "dmsv");
+  EXPECT_EQ(ex.Get(0, 2), "t");
+  EXPECT_NE(std::string(ex.Get(0, 3)).find("$2='200'"), std::string::npos) << ex.Get(0, 3);
+  auto st = test::RunWalferry({"-c", f.config_path, "--json", "status"});
+  ASSERT_EQ(st.exit_code, 0) << st.output;
+  nlohmann::json j = nlohmann::json::parse(st.output);
+  ASSERT_EQ(j.size(), 1u);
+  const auto& s = j[0];
+  EXPECT_EQ(s["set"], "dmsv");
+  EXPECT_EQ(s["state"], "not running (last: CAUGHT UP)");  // --until-caught-up has ended: nobody reads the slot
+  EXPECT_EQ(s["running"], false);
+  EXPECT_EQ(s["applied_lsn"], std::string(v.Get(0, 2)));
+  EXPECT_EQ(s["slot_active"], false);
+  EXPECT_EQ(s["exceptions"], 1);
+  EXPECT_TRUE(s["slot_confirmed_lsn"].is_string());
+  EXPECT_TRUE(s["slot_retained_wal_bytes"].is_number());
+  EXPECT_TRUE(s["last_applied_commit_time"].is_string());
+  EXPECT_TRUE(s["suspended_tables"].empty());
+  f.DropSlot();
+}
+
+TEST(CdcStatus, KilledWalferryIsShownAsNotRunning) {
+  CdcFixture f = CdcFixture::Create("killed", "CREATE TABLE t (id int PRIMARY KEY)", {"public.t"});
+  pid_t pid = cdctest::Spawn({"-c", f.config_path, "cdc"});
+  pg::Connection t = test::ConnectTarget(f.db);
+  ASSERT_TRUE(PollUntil([&] {
+    return t.Exec("SELECT count(*) FROM walferry.status WHERE task_name = 'killed'").GetInt(0, 0) == 1;
+  }));
+  auto running = test::RunWalferry({"-c", f.config_path, "--json", "status"});
+  ASSERT_EQ(running.exit_code, 0) << running.output;
+  EXPECT_EQ(nlohmann::json::parse(running.output)[0]["running"], true) << running.output;
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  // The row still says CHANGE PROCESSING or CAUGHT UP; aged past the 30 s limit it must read "not running".
+  t.Exec("UPDATE walferry.status SET status_time = now() - interval '5 minutes' WHERE task_name = 'killed'");
+  auto st = test::RunWalferry({"-c", f.config_path, "status"});
+  ASSERT_EQ(st.exit_code, 0) << st.output;
+  EXPECT_NE(st.output.find("killed: not running (last: "), std::string::npos) << st.output;
+  f.DropSlot();
+}
+
+TEST(CdcStatus, WatchWithCountPrintsThatManyReports) {
+  CdcFixture f = CdcFixture::Create("watch", "CREATE TABLE t (id int PRIMARY KEY)", {"public.t"});
+  test::ConnectSource(f.db).Exec("INSERT INTO t VALUES (1)");
+  ASSERT_EQ(f.Cdc().exit_code, 0);
+  auto st = test::RunWalferry({"-c", f.config_path, "--json", "status", "--watch", "--interval", "0.2", "--count", "3"});
+  ASSERT_EQ(st.exit_code, 0) << st.output;
+  std::istringstream lines(st.output);
+  std::string line;
+  int reports = 0;
+  while (std::getline(lines, line)) {
+    if (line.empty() || line[0] != '[') continue;
+    nlohmann::json j = nlohmann::json::parse(line);
+    ASSERT_EQ(j.size(), 1u);
+    EXPECT_EQ(j[0]["set"], "watch");
+    ++reports;
+  }
+  EXPECT_EQ(reports, 3) << st.output;
+  auto text = test::RunWalferry({"-c", f.config_path, "status", "--watch", "--interval", "0.1", "--count", "2"});
+  ASSERT_EQ(text.exit_code, 0) << text.output;
+  size_t first = text.output.find("watch: ");
+  ASSERT_NE(first, std::string::npos) << text.output;
+  EXPECT_NE(text.output.find("watch: ", first + 1), std::string::npos) << text.output;
+  f.ExpectEqual();
+  f.DropSlot();
+}
+
+}  // namespace
+}  // namespace walferry
