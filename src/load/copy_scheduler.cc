@@ -60,7 +60,8 @@ std::vector<TableResult> RunCopies(const CopyJob& job) {
         TableResult r = CopyTable(plan, source, target, job.control_schema, job.set_name, job.truncate_first[order[k]]);
         std::lock_guard lock(mu);
         results.push_back(r);
-        Log()->info("copied {}: {} rows, {} [{}] ({}/{} tables, worker {})", r.table.Display(), r.rows,
+        Log()->info("copied {}{}: {} rows, {} [{}] ({}/{} copies, worker {})", r.table.Display(),
+                    r.parts > 1 ? fmt::format(" part {}/{}", r.part + 1, r.parts) : "", r.rows,
                     Rate(r.bytes, r.seconds), r.binary ? "binary" : "text", results.size(), order.size(), id);
       }
       source.Exec("COMMIT");

@@ -154,7 +154,9 @@ void CheckSetState(const LoadOptions& o, pg::Connection& source, ResolvedSet& se
       throw Error(ErrorKind::kPrecondition, "set '" + set.name + "' has no interrupted load to resume")
           .WithHint("run walferry load without --resume");
     }
-    if (state != "loaded" && !set.slot_exists) {
+    // A set interrupted while copying starts over from a new slot when its snapshot is gone; one that reached
+    // "indexing" keeps its start point, so its slot must still be there.
+    if (state == "indexing" && !set.slot_exists) {
       throw Error(ErrorKind::kPrecondition, "set '" + set.name + "': its slot " + slot + " is gone from the source")
           .WithHint("CDC cannot start where the load's snapshot ended; start the set over: walferry load "
                     "--target-prep truncate");
