@@ -39,8 +39,11 @@ class LoadCommand : public Command {
   void ApplyFlags(Context& ctx) override {
     flags_.Apply(ctx, true, true);
     if (!cdc_start_lsn_.empty()) {
-      throw Error(ErrorKind::kUsage, "--cdc-start-lsn is not implemented yet")
-          .WithHint("run walferry load without it; it creates the slot and records its start point itself");
+      if (!Lsn::TryParse(cdc_start_lsn_)) {
+        throw Error(ErrorKind::kUsage, "--cdc-start-lsn '" + cdc_start_lsn_ + "' is not an LSN")
+            .WithHint("write it as PostgreSQL prints it, e.g. 0/1A2B3C4D");
+      }
+      if (resume_) throw Error(ErrorKind::kUsage, "--cdc-start-lsn and --resume cannot be combined");
     }
   }
 
@@ -57,6 +60,7 @@ class LoadCommand : public Command {
     o.index_jobs = index_jobs_ > 0 ? index_jobs_ : ctx.config.load.index_jobs;
     o.target_prep = target_prep_.empty() ? ctx.config.load.target_prep : target_prep_;
     o.resume = resume_;
+    if (!cdc_start_lsn_.empty()) o.cdc_start_lsn = Lsn::Parse(cdc_start_lsn_);
     o.split_tables_larger_than =
         split_.empty() ? ctx.config.load.split_tables_larger_than_bytes : ParseSize(split_, "--split-tables-larger-than");
     load::LoadReport report = load::RunLoad(o);

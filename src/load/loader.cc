@@ -267,6 +267,36 @@ void ResumeCopy(const LoadOptions& o, pg::Connection& source, pg::Connection& ta
   LoadFromNewSlot(o, source, target, set, /*resumed=*/true, report, large_objects_pending);
 }
 
+// --cdc-start-lsn: the user loaded the target; walferry only creates the slot and records where CDC starts.
+void RecordExternalLoad(const LoadOptions& o, pg::Connection& source, pg::Connection& target, const ResolvedSet& set,
+                        SetReport& report) {
+  control::ControlSchema control(target, o.control_schema);
+  if (set.restart) DropStaleSlot(o, source, set);
+  control.UpsertSet({set.name, report.slot_name, report.publication_name, "", Lsn(), "loading"});
+  CreatePublication(source, set);
+  pg::ReplicationConnection repl = pg::ReplicationConnection::Open(o.source);
+  pg::CreatedSlot slot = repl.CreateLogicalSlot(report.slot_name, pg::SnapshotAction::kNoExport);
+  const Lsn start = *o.cdc_start_lsn;
+  if (start < slot.consistent_point) {
+    repl.DropSlot(report.slot_name, /*wait=*/true);
+    source.Exec("DROP PUBLICATION IF EXISTS " + pg::QuoteIdent(report.publication_name));
+    target.Exec("DELETE FROM " + control.Table("sets") + " WHERE set_name = $1", {pg::Param(set.name)});
+    throw Error(ErrorKind::kPrecondition, "--cdc-start-lsn " + start.ToString() + " is before the new slot's start " +
+                                              slot.consistent_point.ToString())
+        .WithDetail("a logical slot streams only changes after its consistent point; the source did not retain "
+                    "the changes committed between " + start.ToString() + " and " +
+                    slot.consistent_point.ToString() + " for walferry, so CDC from " + start.ToString() +
+                    " would silently miss them. The slot and publication were dropped again")
+        .WithHint("reload the target so that it is consistent as of a later LSN (e.g. from a snapshot taken after "
+                  "creating a slot), or let walferry load copy the data itself");
+  }
+  report.start_lsn = start;
+  control.UpsertSet({set.name, report.slot_name, report.publication_name, "", start, "loaded"});
+  Log()->info("set {}: loaded by other means; slot {} created at {}; CDC will start at {} (--cdc-start-lsn: "
+              "transactions committed before it are taken to be in the target already)",
+              set.name, report.slot_name, slot.consistent_point.ToString(), start.ToString());
+}
+
 SetReport LoadSet(const LoadOptions& o, pg::Connection& source, pg::Connection& target, const ResolvedSet& set,
                   bool& large_objects_pending) {
   SetReport report;
@@ -278,6 +308,11 @@ SetReport LoadSet(const LoadOptions& o, pg::Connection& source, pg::Connection& 
   if (o.resume && state == "loaded") {
     report.outcome = "already loaded";
     report.start_lsn = set.row->start_lsn;
+    return report;
+  }
+  if (o.cdc_start_lsn) {
+    RecordExternalLoad(o, source, target, set, report);
+    report.outcome = "loaded by other means (--cdc-start-lsn)";
     return report;
   }
   if (o.resume && state == "loading") {
@@ -308,7 +343,7 @@ LoadReport RunLoad(const LoadOptions& o) {
   std::vector<ResolvedSet> sets = Preflight(o, source, target);
 
   control::ControlSchema(target, o.control_schema).Ensure();
-  if (!o.resume) {
+  if (!o.resume && !o.cdc_start_lsn) {
     bool any_new = std::any_of(sets.begin(), sets.end(), [&](const ResolvedSet& s) { return !ToCreate(o, s).empty(); });
     if (any_new) {
       std::vector<uint32_t> owned;

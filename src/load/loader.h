@@ -45,6 +45,11 @@ struct LoadOptions {
   int64_t split_tables_larger_than = 0;
   std::string target_prep = "error";    // error | do-nothing | truncate | drop
   bool resume = false;
+  // --cdc-start-lsn: the target was loaded by other means, consistent as of this LSN. No data is copied: the
+  // publication and slot are created (no snapshot), start_lsn = this LSN is recorded and the set marked loaded.
+  // Must be >= the new slot's consistent point (else the slot and publication are dropped again and the load
+  // fails with kPrecondition: changes before the slot's start were not retained). The tables must exist.
+  std::optional<Lsn> cdc_start_lsn;
 };
 
 struct SetReport {

@@ -241,6 +241,50 @@ TEST_F(Load, LargeObjectsRoundTripWithTheirOids) {
   EXPECT_EQ(Count(t, "SELECT length(lo_get(body)) FROM docs WHERE id = 1"), 200000 * 16);
 }
 
+// --cdc-start-lsn: the target was loaded by other means. walferry copies nothing; it creates the publication and a
+// slot (no snapshot) and records the given LSN as the CDC start. An LSN before the slot's start is refused, and the
+// slot and publication are dropped again (the changes in between were not retained).
+TEST_F(Load, CdcStartLsnRecordsAnExternalLoadWithoutCopying) {
+  std::string db = test::FreshDatabase();
+  test::Source().Psql(db, "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'source');");
+  test::Target().Psql(db, "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'user loaded');");
+  pg::Connection s = ConnectSource(db);
+  pg::Connection t = ConnectTarget(db);
+
+  test::CliResult r = test::RunWalferry(LoadArgs(db, {"--cdc-start-lsn", "0/10"}));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("before the new slot's start"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("did not retain"), std::string::npos) << r.output;
+  EXPECT_EQ(Count(s, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'walferry_default'"), 0);
+  EXPECT_EQ(Count(s, "SELECT count(*) FROM pg_publication"), 0);
+  EXPECT_EQ(Count(t, "SELECT count(*) FROM walferry.sets"), 0);
+
+  r = test::RunWalferry(LoadArgs(db, {"--cdc-start-lsn", "not-an-lsn"}));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+
+  // A point after the slot's creation (here: 16 MB of WAL ahead of now).
+  std::string lsn(s.Exec("SELECT (pg_current_wal_lsn() + 16777216)::text").Get(0, 0));
+  r = test::RunWalferry(LoadArgs(db, {"--cdc-start-lsn", lsn}));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  pg::Result set = t.Exec("SELECT start_lsn::text, load_state FROM walferry.sets WHERE set_name = 'default'");
+  ASSERT_EQ(set.rows(), 1);
+  EXPECT_EQ(std::string(set.Get(0, 0)), lsn);
+  EXPECT_EQ(set.Get(0, 1), "loaded");
+  EXPECT_EQ(Count(s, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'walferry_default' "
+                     "AND confirmed_flush_lsn <= '" + lsn + "'::pg_lsn"), 1);
+  EXPECT_EQ(Count(s, "SELECT count(*) FROM pg_publication_tables WHERE pubname = 'walferry_default'"), 1);
+  // Nothing was copied: the user's row is untouched.
+  EXPECT_EQ(std::string(t.Exec("SELECT v FROM t").Get(0, 0)), "user loaded");
+
+  // Tables missing on the target: refused before any change.
+  DropSlots();  // slots are cluster-wide
+  std::string db2 = test::FreshDatabase("missing");
+  test::Source().Psql(db2, "CREATE TABLE t (id int PRIMARY KEY);");
+  r = test::RunWalferry(LoadArgs(db2, {"--cdc-start-lsn", lsn}));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("missing on the target"), std::string::npos) << r.output;
+}
+
 TEST_F(Load, RefusesTablesAlreadyOnTheTargetAndChangesNothing) {
   std::string db = test::FreshDatabase();
   test::Source().Psql(db, "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'one');");
