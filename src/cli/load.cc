@@ -1,7 +1,9 @@
 // cli/load.cc: `walferry load` creates each set's publication and slot, copies its tables from the slot's exported
 // snapshot, and records where CDC starts. Prints a summary table (or --json). Exit 0 loaded, 1 runtime failure,
 // 2 bad input or a server not ready (nothing changed then). Module: load/loader.h; docs: docs/load.md.
+#include <cctype>
 #include <iostream>
+#include <limits>
 #include <thread>
 
 #include <fmt/format.h>
@@ -29,13 +31,19 @@ class LoadCommand : public Command {
     app.add_option("--target-prep", target_prep_,
                    "Tables already on the target: error (default) | do-nothing | truncate | drop");
     app.add_flag("--resume", resume_, "Finish an interrupted load");
+    app.add_option("--split-tables-larger-than", split_,
+                   "Copy tables larger than SIZE (e.g. 10GB, 512MB) in ctid ranges of about SIZE, in parallel "
+                   "(default: load.split_tables_larger_than; 0: never)");
     app.add_option("--cdc-start-lsn", cdc_start_lsn_, "Record LSN as the CDC start of a load done by other means");
   }
   void ApplyFlags(Context& ctx) override {
     flags_.Apply(ctx, true, true);
     if (!cdc_start_lsn_.empty()) {
-      throw Error(ErrorKind::kUsage, "--cdc-start-lsn is not implemented yet")
-          .WithHint("run walferry load without it; it creates the slot and records its start point itself");
+      if (!Lsn::TryParse(cdc_start_lsn_)) {
+        throw Error(ErrorKind::kUsage, "--cdc-start-lsn '" + cdc_start_lsn_ + "' is not an LSN")
+            .WithHint("write it as PostgreSQL prints it, e.g. 0/1A2B3C4D");
+      }
+      if (resume_) throw Error(ErrorKind::kUsage, "--cdc-start-lsn and --resume cannot be combined");
     }
   }
 
@@ -52,6 +60,9 @@ class LoadCommand : public Command {
     o.index_jobs = index_jobs_ > 0 ? index_jobs_ : ctx.config.load.index_jobs;
     o.target_prep = target_prep_.empty() ? ctx.config.load.target_prep : target_prep_;
     o.resume = resume_;
+    if (!cdc_start_lsn_.empty()) o.cdc_start_lsn = Lsn::Parse(cdc_start_lsn_);
+    o.split_tables_larger_than =
+        split_.empty() ? ctx.config.load.split_tables_larger_than_bytes : ParseSize(split_, "--split-tables-larger-than");
     load::LoadReport report = load::RunLoad(o);
     if (ctx.global.json) {
       std::cout << ToJson(report).dump(2) << "\n";
@@ -62,6 +73,25 @@ class LoadCommand : public Command {
   }
 
  private:
+  // "123", "512MB", "10GB" (1024-based, units B kB MB GB TB, case-insensitive), as in walferry.yaml.
+  static int64_t ParseSize(const std::string& text, const std::string& flag) {
+    size_t digits = 0;
+    while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+    std::string unit = text.substr(digits);
+    for (char& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    int shift = unit.empty() || unit == "B" ? 0 : unit == "KB" ? 10 : unit == "MB" ? 20 : unit == "GB" ? 30
+              : unit == "TB" ? 40 : -1;
+    if (digits == 0 || digits > 15 || shift < 0) {
+      throw Error(ErrorKind::kUsage, flag + " '" + text + "' is not a size")
+          .WithHint("use bytes or a size like 512MB or 10GB (units B, kB, MB, GB, TB; 1024-based)");
+    }
+    int64_t n = std::stoll(text.substr(0, digits));
+    if (n > (std::numeric_limits<int64_t>::max() >> shift)) {
+      throw Error(ErrorKind::kUsage, flag + " '" + text + "' is too large");
+    }
+    return n << shift;
+  }
+
   static nlohmann::json ToJson(const load::LoadReport& report) {
     nlohmann::json out;
     out["wall_seconds"] = report.wall_seconds;
@@ -74,6 +104,10 @@ class LoadCommand : public Command {
                            {"start_lsn", s.start_lsn.ToString()},
                            {"snapshot", s.snapshot_name},
                            {"sequences_set", s.sequences_set},
+                           {"large_objects", {{"count", s.large_objects.count},
+                                              {"bytes", s.large_objects.bytes},
+                                              {"replaced", s.large_objects.replaced},
+                                              {"seconds", s.large_objects.seconds}}},
                            {"schema_seconds", s.schema_seconds},
                            {"copy_seconds", s.copy_seconds},
                            {"index_seconds", s.index_seconds}};
@@ -81,6 +115,8 @@ class LoadCommand : public Command {
       for (const auto& t : s.tables) {
         js["tables"].push_back({{"schema", t.table.schema},
                                 {"table", t.table.name},
+                                {"part", t.part},
+                                {"parts", t.parts},
                                 {"rows", t.rows},
                                 {"bytes", t.bytes},
                                 {"seconds", t.seconds},
@@ -100,7 +136,9 @@ class LoadCommand : public Command {
       std::cout << fmt::format("  {:<40} {:>12} {:>14} {:>10} {:>7}\n", "table", "rows", "bytes", "seconds", "format");
       int64_t rows = 0, bytes = 0;
       for (const auto& t : s.tables) {
-        std::cout << fmt::format("  {:<40} {:>12} {:>14} {:>10.2f} {:>7}\n", t.table.Display(), t.rows, t.bytes,
+        std::string name = t.table.Display();
+        if (t.parts > 1) name += fmt::format(" [{}/{}]", t.part + 1, t.parts);
+        std::cout << fmt::format("  {:<40} {:>12} {:>14} {:>10.2f} {:>7}\n", name, t.rows, t.bytes,
                                  t.seconds, t.binary ? "binary" : "text");
         rows += t.rows;
         bytes += t.bytes;
@@ -112,6 +150,10 @@ class LoadCommand : public Command {
       std::cout << fmt::format("  steps: schema {:.2f} s, copy {:.2f} s, indexes and constraints {:.2f} s; "
                                "{} sequences set\n",
                                s.schema_seconds, s.copy_seconds, s.index_seconds, s.sequences_set);
+      if (s.large_objects.count > 0) {
+        std::cout << fmt::format("  large objects: {} ({} bytes) in {:.2f} s\n", s.large_objects.count,
+                                 s.large_objects.bytes, s.large_objects.seconds);
+      }
     }
     std::cout << fmt::format("total wall time {:.2f} s\n", report.wall_seconds);
   }
@@ -123,6 +165,7 @@ class LoadCommand : public Command {
   std::string target_prep_;
   bool resume_ = false;
   std::string cdc_start_lsn_;
+  std::string split_;
 };
 
 WALFERRY_REGISTER_COMMAND(LoadCommand);

@@ -6,9 +6,11 @@
 #include <exception>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <thread>
 
 #include "common/log.h"
+#include "load/progress.h"
 #include "sql/sql.h"
 
 namespace walferry::load {
@@ -44,6 +46,10 @@ std::vector<TableResult> RunCopies(const CopyJob& job) {
   std::mutex mu;
   std::exception_ptr first_error;
   std::vector<TableResult> results;
+  int64_t estimated = 0;
+  for (const auto& p : job.plans) estimated += p.size_bytes;
+  std::optional<ProgressMonitor> progress;
+  if (!order.empty()) progress.emplace(job.target, job.set_name, estimated, order.size());
 
   auto worker = [&](int id) {
     try {
@@ -58,9 +64,11 @@ std::vector<TableResult> RunCopies(const CopyJob& job) {
         if (k >= order.size()) break;
         const TablePlan& plan = job.plans[order[k]];
         TableResult r = CopyTable(plan, source, target, job.control_schema, job.set_name, job.truncate_first[order[k]]);
+        progress->Finished(r.bytes, r.rows);
         std::lock_guard lock(mu);
         results.push_back(r);
-        Log()->info("copied {}: {} rows, {} [{}] ({}/{} tables, worker {})", r.table.Display(), r.rows,
+        Log()->info("copied {}{}: {} rows, {} [{}] ({}/{} copies, worker {})", r.table.Display(),
+                    r.parts > 1 ? fmt::format(" part {}/{}", r.part + 1, r.parts) : "", r.rows,
                     Rate(r.bytes, r.seconds), r.binary ? "binary" : "text", results.size(), order.size(), id);
       }
       source.Exec("COMMIT");

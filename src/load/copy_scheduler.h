@@ -4,7 +4,7 @@
 // transaction that imported the load's exported snapshot, held for all the tables it copies) and its own target
 // connection. Tables are taken largest first from a shared queue. After the first failure no worker starts
 // another table; the first error is rethrown once all workers stopped. Tables already committed stay copied.
-// One progress log line per table: rows, bytes, rate, how many are done.
+// One progress log line per table: rows, bytes, rate, how many are done; and a live display (load/progress.h).
 #pragma once
 
 #include <cstdint>

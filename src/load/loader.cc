@@ -90,13 +90,19 @@ void InitProgress(pg::Connection& target, const std::string& schema, const Resol
               {pg::Param(set.name), pg::Param(PgArray(schemas)), pg::Param(PgArray(names))});
 }
 
+// Tables whose every part is copied (a split table with a part missing is not: it is redone whole).
 std::vector<pg::TableName> CopiedTables(pg::Connection& target, const std::string& schema, const std::string& set) {
   pg::Result r = target.Exec(ControlSql("load/progress_list", schema), {pg::Param(set)});
-  std::vector<pg::TableName> out;
+  std::vector<pg::TableName> copied, incomplete;
   for (int i = 0; i < r.rows(); ++i) {
-    if (r.Get(i, 2) == "copied") out.push_back({std::string(r.Get(i, 0)), std::string(r.Get(i, 1))});
+    pg::TableName name{std::string(r.Get(i, 0)), std::string(r.Get(i, 1))};
+    auto& list = r.Get(i, 2) == "copied" ? copied : incomplete;
+    if (std::find(list.begin(), list.end(), name) == list.end()) list.push_back(name);
   }
-  return out;
+  std::erase_if(copied, [&](const pg::TableName& n) {
+    return std::find(incomplete.begin(), incomplete.end(), n) != incomplete.end();
+  });
+  return copied;
 }
 
 void CreatePublication(pg::Connection& source, const ResolvedSet& set) {
@@ -109,19 +115,49 @@ void CreatePublication(pg::Connection& source, const ResolvedSet& set) {
   });
 }
 
+// How many parts a table of `size_bytes` is split into (1: not split). A partitioned root is never split: a ctid
+// range means nothing across partitions. A table kept as it is (do-nothing) is not split either: a redone split
+// table is emptied first, and walferry empties only tables that are its own.
+int PartsFor(const LoadOptions& o, const catalog::TableInfo& table, int64_t size_bytes, bool keep) {
+  if (o.split_tables_larger_than <= 0 || size_bytes <= o.split_tables_larger_than) return 1;
+  if (table.relkind == 'p' || keep) return 1;
+  constexpr int64_t kMaxParts = 256;
+  return static_cast<int>(std::min(kMaxParts, (size_bytes + o.split_tables_larger_than - 1) / o.split_tables_larger_than));
+}
+
+// Adds the plans of one table to `job`: one whole-table plan, or its parts after emptying it once.
+void AddTablePlans(const LoadOptions& o, pg::Connection& source, pg::Connection& target, const ResolvedSet& set,
+                   size_t i, CopyJob& job) {
+  const catalog::TableInfo& table = set.tables[i];
+  const bool keep = o.target_prep == "do-nothing" && set.existing.count(table.name) > 0;
+  TablePlan whole = PlanTable(table, set.sizes[i]);
+  const int parts = PartsFor(o, table, set.sizes[i], keep);
+  if (parts < 2) {
+    // do-nothing keeps what is in existing tables; otherwise the table is walferry's to fill, and truncating it in
+    // the copy's transaction makes a redone copy start empty.
+    job.plans.push_back(std::move(whole));
+    job.truncate_first.push_back(!keep);
+    return;
+  }
+  // The main fork's size, not MVCC: the last part is open-ended, so blocks added since are still read.
+  int64_t blocks = source.Exec("SELECT pg_catalog.pg_relation_size($1::oid) / "
+                               "current_setting('block_size')::bigint",
+                               {pg::Param(std::to_string(table.oid))})
+                       .GetInt(0, 0);
+  PrepareSplitTable(target, o.control_schema, set.name, table.name, parts, /*truncate=*/true);
+  Log()->info("set {}: {} ({} MB) is copied in {} parts of about {} blocks (--split-tables-larger-than)", set.name,
+              table.name.Display(), set.sizes[i] / (1024 * 1024), parts, (blocks + parts - 1) / parts);
+  for (TablePlan& p : SplitPlan(whole, blocks, parts)) {
+    job.plans.push_back(std::move(p));
+    job.truncate_first.push_back(false);
+  }
+}
+
 // Copies the set's tables not yet copied, from `snapshot`, then the owned sequences.
 void CopyData(const LoadOptions& o, const ResolvedSet& set, const std::string& snapshot, SetReport& report,
-              pg::Connection& target) {
+              pg::Connection& source, pg::Connection& target, bool& large_objects_pending) {
   auto start = Clock::now();
   std::vector<pg::TableName> done = CopiedTables(target, o.control_schema, set.name);
-  std::vector<TablePlan> plans;
-  for (size_t i = 0; i < set.tables.size(); ++i) {
-    if (std::find(done.begin(), done.end(), set.tables[i].name) != done.end()) {
-      report.skipped.push_back(set.tables[i].name);
-      continue;
-    }
-    plans.push_back(PlanTable(set.tables[i], set.sizes[i]));
-  }
   CopyJob job;
   job.source = o.source;
   job.target = o.target;
@@ -129,24 +165,144 @@ void CopyData(const LoadOptions& o, const ResolvedSet& set, const std::string& s
   job.control_schema = o.control_schema;
   job.set_name = set.name;
   job.jobs = o.table_jobs;
-  // do-nothing keeps what is in existing tables; otherwise the table is walferry's to fill, and truncating it in
-  // the copy's transaction makes a redone copy start empty.
-  for (const auto& p : plans) {
-    bool keep = o.target_prep == "do-nothing" && set.existing.count(p.table.name) > 0;
-    job.truncate_first.push_back(!keep);
+  for (size_t i = 0; i < set.tables.size(); ++i) {
+    if (std::find(done.begin(), done.end(), set.tables[i].name) != done.end()) {
+      report.skipped.push_back(set.tables[i].name);
+      continue;
+    }
+    AddTablePlans(o, source, target, set, i, job);
   }
-  job.plans = std::move(plans);
   report.tables = RunCopies(job);
   report.sequences_set = CopySequences(o.source, o.target, snapshot, set.relation_oids);
+  if (large_objects_pending) {
+    report.large_objects = CopyLargeObjects(o.source, o.target, snapshot);
+    large_objects_pending = false;
+  }
   report.copy_seconds = Since(start);
 }
 
-SetReport LoadSet(const LoadOptions& o, pg::Connection& source, pg::Connection& target, const ResolvedSet& set) {
+// Empties the set's tables before a resumed set starts over from a new snapshot (rows of the old snapshot must not
+// stay: they would miss the changes between the old and the new start point). With --target-prep do-nothing, a
+// table without a "copied" mark is kept as it is (a copy is all-or-nothing: it holds only the user's own rows).
+void EmptyForRestart(const LoadOptions& o, pg::Connection& target, const ResolvedSet& set) {
+  pg::Result progress = target.Exec(ControlSql("load/progress_list", o.control_schema), {pg::Param(set.name)});
+  std::vector<pg::TableName> touched;  // any part copied
+  for (int i = 0; i < progress.rows(); ++i) {
+    if (progress.Get(i, 2) == "copied") touched.push_back({std::string(progress.Get(i, 0)), std::string(progress.Get(i, 1))});
+  }
+  std::vector<pg::TableName> empty;
+  for (const auto& t : set.tables) {
+    bool was_copied = std::find(touched.begin(), touched.end(), t.name) != touched.end();
+    if (was_copied || o.target_prep != "do-nothing") empty.push_back(t.name);
+  }
+  if (empty.empty()) return;
+  WithContext("emptying the set's tables before starting it over", [&] { target.Exec("TRUNCATE " + JoinQuoted(empty)); });
+  Log()->info("set {}: emptied {} tables ({} had been copied from the old snapshot)", set.name, empty.size(),
+              touched.size());
+}
+
+// Creates the set's publication and slot, records the new start point and copies the data from the slot's snapshot.
+// `resumed`: the tables exist already (created by the interrupted run) and are emptied instead of created.
+void LoadFromNewSlot(const LoadOptions& o, pg::Connection& source, pg::Connection& target, const ResolvedSet& set,
+                     bool resumed, SetReport& report, bool& large_objects_pending) {
+  control::ControlSchema control(target, o.control_schema);
+  if (set.restart || resumed) DropStaleSlot(o, source, set);
+  auto schema_start = Clock::now();
+  if (resumed) {
+    EmptyForRestart(o, target, set);
+  } else {
+    PrepareTargetTables(o, target, set);
+    SchemaCopier(o.source, o.target, o.control_schema).CopyTables(ToCreate(o, set));
+  }
+  report.schema_seconds = Since(schema_start);
+  // The set's row first: a slot walferry created is always known to the control schema.
+  control.UpsertSet({set.name, report.slot_name, report.publication_name, "", Lsn(), "loading"});
+  InitProgress(target, o.control_schema, set, /*reset=*/true);
+  // The publication before the slot: pgoutput looks publications up as of each decoded change.
+  CreatePublication(source, set);
+  pg::ReplicationConnection repl = pg::ReplicationConnection::Open(o.source);
+  pg::CreatedSlot slot = repl.CreateLogicalSlot(report.slot_name, pg::SnapshotAction::kExport);
+  report.start_lsn = slot.consistent_point;
+  report.snapshot_name = slot.snapshot_name;
+  control.UpsertSet({set.name, report.slot_name, report.publication_name, slot.snapshot_name, slot.consistent_point,
+                     "loading"});
+  Log()->info("set {}: slot {} created; CDC will start at {}; copying {} tables from snapshot {}", set.name,
+              report.slot_name, slot.consistent_point.ToString(), set.tables.size(), slot.snapshot_name);
+  CopyData(o, set, slot.snapshot_name, report, source, target, large_objects_pending);
+  control.SetLoadState(set.name, "indexing");
+  // `repl` closes here: the snapshot is no longer needed; the slot stays for CDC.
+}
+
+// Whether the exported snapshot of an interrupted load still exists (its process may still hold it).
+bool SnapshotAlive(pg::Connection& source, const std::string& snapshot) {
+  if (snapshot.empty()) return false;
+  try {
+    ImportSnapshot(source, snapshot);
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::kPrecondition) return false;
+    throw;
+  }
+  source.Exec("ROLLBACK");
+  return true;
+}
+
+// --resume of a set interrupted while copying: continue in the same snapshot if it still exists, else start the set
+// over from a new slot and snapshot (the only correct choice: see docs/load.md, "Resume").
+void ResumeCopy(const LoadOptions& o, pg::Connection& source, pg::Connection& target, const ResolvedSet& set,
+                SetReport& report, bool& large_objects_pending) {
+  if (SnapshotAlive(source, set.row->snapshot_name)) {
+    report.start_lsn = set.row->start_lsn;
+    report.snapshot_name = set.row->snapshot_name;
+    CopyData(o, set, set.row->snapshot_name, report, source, target, large_objects_pending);
+    control::ControlSchema(target, o.control_schema).SetLoadState(set.name, "indexing");
+    return;
+  }
+  Log()->warn("set {}: the interrupted load's snapshot {} is gone (it lived only as long as the walferry process "
+              "that created it). Tables copied from it cannot be kept: they would miss the changes between its "
+              "start point {} and a new slot's. Starting the set over: dropping slot {} and publication {}, "
+              "emptying the set's tables, copying everything from a new snapshot",
+              set.name, set.row->snapshot_name.empty() ? "(none)" : set.row->snapshot_name,
+              set.row->start_lsn.ToString(), report.slot_name, report.publication_name);
+  report.restarted = true;
+  LoadFromNewSlot(o, source, target, set, /*resumed=*/true, report, large_objects_pending);
+}
+
+// --cdc-start-lsn: the user loaded the target; walferry only creates the slot and records where CDC starts.
+void RecordExternalLoad(const LoadOptions& o, pg::Connection& source, pg::Connection& target, const ResolvedSet& set,
+                        SetReport& report) {
+  control::ControlSchema control(target, o.control_schema);
+  if (set.restart) DropStaleSlot(o, source, set);
+  control.UpsertSet({set.name, report.slot_name, report.publication_name, "", Lsn(), "loading"});
+  CreatePublication(source, set);
+  pg::ReplicationConnection repl = pg::ReplicationConnection::Open(o.source);
+  pg::CreatedSlot slot = repl.CreateLogicalSlot(report.slot_name, pg::SnapshotAction::kNoExport);
+  const Lsn start = *o.cdc_start_lsn;
+  if (start < slot.consistent_point) {
+    repl.DropSlot(report.slot_name, /*wait=*/true);
+    source.Exec("DROP PUBLICATION IF EXISTS " + pg::QuoteIdent(report.publication_name));
+    target.Exec("DELETE FROM " + control.Table("sets") + " WHERE set_name = $1", {pg::Param(set.name)});
+    throw Error(ErrorKind::kPrecondition, "--cdc-start-lsn " + start.ToString() + " is before the new slot's start " +
+                                              slot.consistent_point.ToString())
+        .WithDetail("a logical slot streams only changes after its consistent point; the source did not retain "
+                    "the changes committed between " + start.ToString() + " and " +
+                    slot.consistent_point.ToString() + " for walferry, so CDC from " + start.ToString() +
+                    " would silently miss them. The slot and publication were dropped again")
+        .WithHint("reload the target so that it is consistent as of a later LSN (e.g. from a snapshot taken after "
+                  "creating a slot), or let walferry load copy the data itself");
+  }
+  report.start_lsn = start;
+  control.UpsertSet({set.name, report.slot_name, report.publication_name, "", start, "loaded"});
+  Log()->info("set {}: loaded by other means; slot {} created at {}; CDC will start at {} (--cdc-start-lsn: "
+              "transactions committed before it are taken to be in the target already)",
+              set.name, report.slot_name, slot.consistent_point.ToString(), start.ToString());
+}
+
+SetReport LoadSet(const LoadOptions& o, pg::Connection& source, pg::Connection& target, const ResolvedSet& set,
+                  bool& large_objects_pending) {
   SetReport report;
   report.set_name = set.name;
   report.slot_name = control::SlotName(set.name);
   report.publication_name = control::PublicationName(set.name);
-  control::ControlSchema control(target, o.control_schema);
   const std::string state = set.row ? set.row->load_state : "";
 
   if (o.resume && state == "loaded") {
@@ -154,45 +310,26 @@ SetReport LoadSet(const LoadOptions& o, pg::Connection& source, pg::Connection& 
     report.start_lsn = set.row->start_lsn;
     return report;
   }
+  if (o.cdc_start_lsn) {
+    RecordExternalLoad(o, source, target, set, report);
+    report.outcome = "loaded by other means (--cdc-start-lsn)";
+    return report;
+  }
   if (o.resume && state == "loading") {
-    // Only possible while the process that exported the snapshot still holds it; ImportSnapshot explains otherwise.
-    report.start_lsn = set.row->start_lsn;
-    report.snapshot_name = set.row->snapshot_name;
-    ImportSnapshot(source, set.row->snapshot_name);  // fails before any change when the snapshot is gone
-    source.Exec("ROLLBACK");
-    CopyData(o, set, set.row->snapshot_name, report, target);
-    control.SetLoadState(set.name, "indexing");
+    ResumeCopy(o, source, target, set, report, large_objects_pending);
   } else if (!o.resume) {
-    if (set.restart) DropStaleSlot(o, source, set);
-    auto schema_start = Clock::now();
-    PrepareTargetTables(o, target, set);
-    SchemaCopier(o.source, o.target, o.control_schema).CopyTables(ToCreate(o, set));
-    report.schema_seconds = Since(schema_start);
-    // The set's row first: a slot walferry created is always known to the control schema.
-    control.UpsertSet({set.name, report.slot_name, report.publication_name, "", Lsn(), "loading"});
-    InitProgress(target, o.control_schema, set, /*reset=*/true);
-    // The publication before the slot: pgoutput looks publications up as of each decoded change.
-    CreatePublication(source, set);
-    pg::ReplicationConnection repl = pg::ReplicationConnection::Open(o.source);
-    pg::CreatedSlot slot = repl.CreateLogicalSlot(report.slot_name, pg::SnapshotAction::kExport);
-    report.start_lsn = slot.consistent_point;
-    report.snapshot_name = slot.snapshot_name;
-    control.UpsertSet({set.name, report.slot_name, report.publication_name, slot.snapshot_name,
-                       slot.consistent_point, "loading"});
-    Log()->info("set {}: slot {} created; CDC will start at {}; copying {} tables from snapshot {}", set.name,
-                report.slot_name, slot.consistent_point.ToString(), set.tables.size(), slot.snapshot_name);
-    CopyData(o, set, slot.snapshot_name, report, target);
-    control.SetLoadState(set.name, "indexing");
-    // `repl` closes here: the snapshot is no longer needed; the slot stays for CDC.
+    LoadFromNewSlot(o, source, target, set, /*resumed=*/false, report, large_objects_pending);
   } else {
-    report.start_lsn = set.row->start_lsn;
+    report.start_lsn = set.row->start_lsn;  // "indexing": the data is complete; the post-data is redone
+    Log()->info("set {}: data complete (CDC starts at {}); resuming the indexes and constraints", set.name,
+                report.start_lsn.ToString());
   }
   auto index_start = Clock::now();
   std::vector<pg::TableName> post = (o.resume || set.restart) ? set.relations : ToCreate(o, set);
   SchemaCopier(o.source, o.target, o.control_schema).CopyPostData(post, o.index_jobs, o.resume || set.restart);
   report.index_seconds = Since(index_start);
-  control.SetLoadState(set.name, "loaded");
-  report.outcome = "loaded";
+  control::ControlSchema(target, o.control_schema).SetLoadState(set.name, "loaded");
+  report.outcome = report.restarted ? "loaded (started over from a new snapshot)" : "loaded";
   Log()->info("set {}: loaded; CDC starts at {}", set.name, report.start_lsn.ToString());
   return report;
 }
@@ -206,7 +343,7 @@ LoadReport RunLoad(const LoadOptions& o) {
   std::vector<ResolvedSet> sets = Preflight(o, source, target);
 
   control::ControlSchema(target, o.control_schema).Ensure();
-  if (!o.resume) {
+  if (!o.resume && !o.cdc_start_lsn) {
     bool any_new = std::any_of(sets.begin(), sets.end(), [&](const ResolvedSet& s) { return !ToCreate(o, s).empty(); });
     if (any_new) {
       std::vector<uint32_t> owned;
@@ -216,9 +353,12 @@ LoadReport RunLoad(const LoadOptions& o) {
     }
   }
   LoadReport report;
+  bool large_objects_pending = true;
   for (const auto& set : sets) {
     try {
-      report.sets.push_back(WithContext("loading set '" + set.name + "'", [&] { return LoadSet(o, source, target, set); }));
+      report.sets.push_back(WithContext("loading set '" + set.name + "'", [&] {
+        return LoadSet(o, source, target, set, large_objects_pending);
+      }));
     } catch (const Error& e) {
       try {
         control::ControlSchema(target, o.control_schema).SetStatus(set.name, "FAILED", e.what());

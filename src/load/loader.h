@@ -10,10 +10,13 @@
 //      row in the control schema records the slot's consistent point as start_lsn (where CDC starts) and the
 //      snapshot name. Tables are copied largest first by --table-jobs workers, all inside that snapshot, each as
 //      one all-or-nothing target transaction. Owned sequences are set (setval) from the source.
+//      The database's large objects are copied with their OIDs from the first set's snapshot of the run.
 //   4. Post-data (indexes, constraints, triggers) with --index-jobs; the set's load_state becomes "loaded".
 // States in <control>.sets.load_state: loading (copying) -> indexing (data complete) -> loaded.
-// Resume: "indexing" resumes with the post-data; "loading" needs the exported snapshot, which dies with the
-// process that created it, so resume then explains why it cannot continue and how to start the set over.
+// Resume (--resume): "loaded" sets are skipped; "indexing" resumes with the post-data (same start_lsn); "loading"
+// continues in the exported snapshot if it still exists, else (the usual case: it dies with the process that
+// created it) the set starts over: slot and publication dropped, tables emptied, a new slot and snapshot, a new
+// start_lsn. Keeping tables copied from the old snapshot would lose the changes between the old and the new start.
 // Not thread-safe; runs once per process.
 #pragma once
 
@@ -23,6 +26,7 @@
 
 #include "common/lsn.h"
 #include "config/config.h"
+#include "load/large_objects.h"
 #include "load/table_copy.h"
 
 namespace walferry::load {
@@ -36,8 +40,16 @@ struct LoadOptions {
   std::string only_set;                 // --set; empty: every set
   int table_jobs = 1;
   int index_jobs = 2;
+  // Tables (heap + TOAST) larger than this are copied in ceil(size / this) parts (at most 256) by ctid block
+  // range, concurrently, from the same snapshot. 0: never split.
+  int64_t split_tables_larger_than = 0;
   std::string target_prep = "error";    // error | do-nothing | truncate | drop
   bool resume = false;
+  // --cdc-start-lsn: the target was loaded by other means, consistent as of this LSN. No data is copied: the
+  // publication and slot are created (no snapshot), start_lsn = this LSN is recorded and the set marked loaded.
+  // Must be >= the new slot's consistent point (else the slot and publication are dropped again and the load
+  // fails with kPrecondition: changes before the slot's start were not retained). The tables must exist.
+  std::optional<Lsn> cdc_start_lsn;
 };
 
 struct SetReport {
@@ -46,10 +58,13 @@ struct SetReport {
   std::string publication_name;
   Lsn start_lsn;
   std::string snapshot_name;
-  std::string outcome;                // "loaded", "already loaded"
+  std::string outcome;                // "loaded", "loaded (started over from a new snapshot)", "already loaded"
+  bool restarted = false;             // --resume found the snapshot gone and started the set over
   std::vector<TableResult> tables;    // copied in this run, in completion order
   std::vector<pg::TableName> skipped; // already copied by an earlier run
   int sequences_set = 0;
+  // Copied with the first set that takes a snapshot in this run (large objects belong to no set); else zero.
+  LargeObjectResult large_objects;
   double schema_seconds = 0;
   double copy_seconds = 0;
   double index_seconds = 0;

@@ -154,7 +154,9 @@ void CheckSetState(const LoadOptions& o, pg::Connection& source, ResolvedSet& se
       throw Error(ErrorKind::kPrecondition, "set '" + set.name + "' has no interrupted load to resume")
           .WithHint("run walferry load without --resume");
     }
-    if (state != "loaded" && !set.slot_exists) {
+    // A set interrupted while copying starts over from a new slot when its snapshot is gone; one that reached
+    // "indexing" keeps its start point, so its slot must still be there.
+    if (state == "indexing" && !set.slot_exists) {
       throw Error(ErrorKind::kPrecondition, "set '" + set.name + "': its slot " + slot + " is gone from the source")
           .WithHint("CDC cannot start where the load's snapshot ended; start the set over: walferry load "
                     "--target-prep truncate");
@@ -208,7 +210,17 @@ std::vector<ResolvedSet> Preflight(const LoadOptions& o, pg::Connection& source,
       CheckSetState(o, source, set);
       FindExisting(target, set);
       if (!o.resume && !set.restart) ++new_slots;
-      if (!o.resume && !set.restart && o.target_prep == "error" && !set.existing.empty()) {
+      if (o.cdc_start_lsn && set.existing.size() < set.relations.size()) {
+        std::string list;
+        for (const auto& t : set.relations) {
+          if (!set.existing.count(t)) list += (list.empty() ? "" : ", ") + t.Display();
+        }
+        throw Error(ErrorKind::kPrecondition, "set '" + set.name + "': --cdc-start-lsn says the target was loaded, "
+                                                  "but these tables are missing on the target: " + list)
+            .WithHint("load every table of the set on the target first (consistent as of the LSN), or run "
+                      "walferry load without --cdc-start-lsn");
+      }
+      if (!o.resume && !set.restart && !o.cdc_start_lsn && o.target_prep == "error" && !set.existing.empty()) {
         std::string list;
         for (const auto& t : set.existing) list += (list.empty() ? "" : ", ") + t.Display();
         throw Error(ErrorKind::kPrecondition, "set '" + set.name + "': tables already exist on the target: " + list)

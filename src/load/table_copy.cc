@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include <fmt/format.h>
+
 #include "common/error.h"
 #include "pg/copy_stream.h"
 #include "pg/quote.h"
@@ -54,6 +56,53 @@ TablePlan PlanTable(const catalog::TableInfo& table, int64_t size_bytes) {
   return plan;
 }
 
+std::vector<TablePlan> SplitPlan(const TablePlan& whole, int64_t heap_blocks, int parts) {
+  std::vector<TablePlan> out;
+  const int64_t per_part = (heap_blocks + parts - 1) / parts;
+  std::string cols;
+  for (const auto& c : whole.table.columns) {
+    if (c.generated) continue;
+    cols += (cols.empty() ? "" : ", ") + pg::QuoteIdent(c.name);
+  }
+  const std::string format = whole.binary ? "binary" : "text";
+  for (int k = 0; k < parts; ++k) {
+    TablePlan plan = whole;
+    plan.part = k;
+    plan.parts = parts;
+    plan.size_bytes = whole.size_bytes / parts;
+    // Block numbers are computed here, not user input; a tid literal has no parameter in COPY (query).
+    std::string where = "ctid >= " + pg::QuoteLiteral("(" + std::to_string(k * per_part) + ",0)") + "::tid";
+    if (k + 1 < parts) {
+      where += " AND ctid < " + pg::QuoteLiteral("(" + std::to_string((k + 1) * per_part) + ",0)") + "::tid";
+    }
+    plan.copy_out_sql = "COPY (SELECT " + (cols.empty() ? std::string() : cols + " ") + "FROM " +
+                        whole.table.name.Quoted() + " WHERE " + where + ") TO STDOUT (FORMAT " + format + ")";
+    plan.copy_in_freeze_sql = plan.copy_in_sql;  // the table was truncated in an earlier transaction
+    out.push_back(std::move(plan));
+  }
+  return out;
+}
+
+void PrepareSplitTable(pg::Connection& target, const std::string& control_schema, const std::string& set_name,
+                       const pg::TableName& table, int parts, bool truncate) {
+  WithContext("preparing the split copy of " + table.Display(), [&] {
+    target.Exec("BEGIN");
+    try {
+      if (truncate) target.Exec("TRUNCATE " + table.Quoted());
+      target.Exec("DELETE FROM " + pg::QuoteIdent(control_schema) +
+                      ".load_progress WHERE set_name = $1 AND table_schema = $2 AND table_name = $3",
+                  {pg::Param(set_name), pg::Param(table.schema), pg::Param(table.name)});
+      target.Exec(ControlSql("load/progress_parts", control_schema),
+                  {pg::Param(set_name), pg::Param(table.schema), pg::Param(table.name),
+                   pg::Param(std::to_string(parts))});
+      target.Exec("COMMIT");
+    } catch (...) {
+      if (target.IsOk()) target.Exec("ROLLBACK");
+      throw;
+    }
+  });
+}
+
 void PrepareSession(pg::Connection& conn, const std::string& client_encoding, const std::string& lc_monetary) {
   WithContext("preparing the " + conn.role() + " session for COPY", [&] {
     conn.Exec(
@@ -85,11 +134,16 @@ void ImportSnapshot(pg::Connection& source, const std::string& snapshot) {
 TableResult CopyTable(const TablePlan& plan, pg::Connection& source, pg::Connection& target,
                       const std::string& control_schema, const std::string& set_name, bool truncate_first) {
   const auto& name = plan.table.name;
-  return WithContext("copying " + name.Display(), [&] {
+  const std::string what = plan.parts > 1 ? fmt::format("copying {} part {} of {}", name.Display(), plan.part + 1,
+                                                        plan.parts)
+                                          : "copying " + name.Display();
+  return WithContext(what, [&] {
     auto start = std::chrono::steady_clock::now();
     TableResult result;
     result.table = name;
     result.binary = plan.binary;
+    result.part = plan.part;
+    result.parts = plan.parts;
     target.Exec("BEGIN");
     try {
       if (truncate_first) target.Exec("TRUNCATE " + name.Quoted());
@@ -99,7 +153,7 @@ TableResult CopyTable(const TablePlan& plan, pg::Connection& source, pg::Connect
       target.Exec(ControlSql("load/progress_copied", control_schema),
                   {pg::Param(set_name), pg::Param(name.schema), pg::Param(name.name),
                    pg::Param(std::to_string(result.rows)), pg::Param(std::to_string(result.bytes)),
-                   pg::Param(std::to_string(result.seconds))});
+                   pg::Param(std::to_string(result.seconds)), pg::Param(std::to_string(plan.part))});
       target.Exec("COMMIT");
     } catch (...) {
       if (target.IsOk()) {

@@ -26,10 +26,27 @@ struct TablePlan {
   std::string copy_in_sql;   // on the target (FREEZE variant built at copy time)
   std::string copy_in_freeze_sql;
   int64_t size_bytes = 0;    // heap + TOAST of the table and all its partitions: largest first
+  // A split table is copied as `parts` plans, each reading one ctid block range of the same snapshot; part k of
+  // parts. The parts go to one target table that was emptied ONCE before any part (PrepareSplitTable), so a part
+  // never truncates and never uses FREEZE.
+  int part = 0;
+  int parts = 1;
 };
 
 // Builds the COPY statements. Every identifier is quoted.
 TablePlan PlanTable(const catalog::TableInfo& table, int64_t size_bytes);
+
+// Splits `whole` (a plain table, not partitioned: a ctid is per partition) into `parts` plans over the block
+// ranges [k*b, (k+1)*b) of its `heap_blocks` blocks, b = ceil(heap_blocks/parts); the last range is open-ended so
+// rows in blocks added after the size was read are still copied (WHERE ctid >= '(a,0)' [AND ctid < '(b,0)'], a
+// TID range scan). Every row of the snapshot is in exactly one part.
+std::vector<TablePlan> SplitPlan(const TablePlan& whole, int64_t heap_blocks, int parts);
+
+// Before the parts of a split table: in one target transaction, TRUNCATE it (when `truncate`) and reset its
+// load_progress rows to `parts` pending parts. A split table whose parts were not all copied is redone whole
+// this way: a part's rows cannot be told apart from another part's on the target.
+void PrepareSplitTable(pg::Connection& target, const std::string& control_schema, const std::string& set_name,
+                       const pg::TableName& table, int parts, bool truncate);
 
 struct TableResult {
   pg::TableName table;
@@ -37,6 +54,8 @@ struct TableResult {
   int64_t bytes = 0;
   double seconds = 0;
   bool binary = false;
+  int part = 0;
+  int parts = 1;
 };
 
 // Session settings that make text output exact and identical on both sides (dates, intervals, floats, bytea,
@@ -50,8 +69,8 @@ void ImportSnapshot(pg::Connection& source, const std::string& snapshot);
 // The text of src/sql/NAME.sql with @SCHEMA@ replaced by the quoted control schema.
 std::string ControlSql(std::string_view name, const std::string& control_schema);
 
-// Runs the copy in one target transaction: TRUNCATE (when `truncate_first`: the table is walferry's to fill), COPY,
-// mark copied in `control_schema`.load_progress, COMMIT. On any error the target transaction is rolled back.
+// Runs the copy in one target transaction: TRUNCATE (when `truncate_first`: the table is walferry's to fill; never
+// for a part of a split table), COPY, mark the table (or the plan's part) copied in `control_schema`.load_progress, COMMIT. On any error the target transaction is rolled back.
 TableResult CopyTable(const TablePlan& plan, pg::Connection& source, pg::Connection& target,
                       const std::string& control_schema, const std::string& set_name, bool truncate_first);
 

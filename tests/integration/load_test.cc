@@ -70,9 +70,8 @@ const char* kWriterSchema =
 // m from the target (max id of a), replays transactions 1..m on a scratch database of the source cluster, and
 // requires every target table to equal that state. A table copied from a different snapshot (a gap or overlap
 // between tables) would show transactions outside 1..m in b, c or d, and fail.
-TEST_F(Load, AllTablesComeFromOneSnapshotUnderALiveWriter) {
-  std::string db = test::FreshDatabase();
-  test::Source().Psql(db, kWriterSchema);
+// LoadUnderWriterAndCheck loads `db` (made with kWriterSchema) that way with `extra` arguments.
+void LoadUnderWriterAndCheck(const std::string& db, const std::vector<std::string>& extra) {
   std::atomic<bool> stop{false};
   std::atomic<int> last{0};
   std::thread writer([&] {
@@ -83,7 +82,7 @@ TEST_F(Load, AllTablesComeFromOneSnapshotUnderALiveWriter) {
     }
   });
   while (last < 50) std::this_thread::yield();  // the writer is running before the load starts
-  test::CliResult r = test::RunWalferry(LoadArgs(db, {"--table-jobs", "2"}));
+  test::CliResult r = test::RunWalferry(LoadArgs(db, extra));
   int before_stop = last;
   stop = true;
   writer.join();
@@ -104,7 +103,14 @@ TEST_F(Load, AllTablesComeFromOneSnapshotUnderALiveWriter) {
   }
   pg::Connection expected = pg::Connection::Open(test::Source().Uri(scratch));
   for (const char* table : {"a", "b", "c", "d"}) EXPECT_EQ(test::DiffTable(expected, t, table), "") << table;
+}
 
+TEST_F(Load, AllTablesComeFromOneSnapshotUnderALiveWriter) {
+  std::string db = test::FreshDatabase();
+  test::Source().Psql(db, kWriterSchema);
+  LoadUnderWriterAndCheck(db, {"--table-jobs", "2"});
+  if (HasFatalFailure()) return;
+  pg::Connection t = ConnectTarget(db);
   // The control schema records where CDC starts: the slot's consistent point.
   pg::Connection s = ConnectSource(db);
   pg::Result set = t.Exec("SELECT start_lsn::text, load_state FROM walferry.sets WHERE set_name = 'default'");
@@ -117,6 +123,28 @@ TEST_F(Load, AllTablesComeFromOneSnapshotUnderALiveWriter) {
   EXPECT_EQ(Count(t, "SELECT count(*) FROM walferry.load_progress WHERE state = 'copied'"), 4);
   // Post-data: the primary keys exist on the target.
   EXPECT_EQ(Count(t, "SELECT count(*) FROM pg_constraint WHERE contype = 'p' AND conrelid::regclass::text IN ('a','b','c')"), 3);
+}
+
+// --split-tables-larger-than: b and c (about 50 MB each) are copied in ctid block ranges by concurrent workers, all
+// from the one snapshot, into one target table each: the replay check proves no row is lost or copied twice.
+TEST_F(Load, SplitTablesAreCopiedInPartsFromOneSnapshotUnderALiveWriter) {
+  std::string db = test::FreshDatabase();
+  test::Source().Psql(db, kWriterSchema);
+  LoadUnderWriterAndCheck(db, {"--table-jobs", "3", "--split-tables-larger-than", "8MB"});
+  if (HasFatalFailure()) return;
+  pg::Connection t = ConnectTarget(db);
+  for (const char* table : {"b", "c"}) {
+    pg::Result parts = t.Exec("SELECT count(*), min(parts), max(parts), count(*) FILTER (WHERE state = 'copied'), "
+                              "sum(rows_copied) FROM walferry.load_progress WHERE table_name = $1",
+                              {pg::Param(table)});
+    EXPECT_GE(parts.GetInt(0, 0), 4) << table;
+    EXPECT_EQ(parts.GetInt(0, 0), parts.GetInt(0, 1)) << table;
+    EXPECT_EQ(parts.GetInt(0, 1), parts.GetInt(0, 2)) << table;
+    EXPECT_EQ(parts.GetInt(0, 3), parts.GetInt(0, 0)) << table;
+    EXPECT_EQ(parts.GetInt(0, 4), Count(t, std::string("SELECT count(*) FROM ") + table)) << table;
+  }
+  // Small tables are copied whole.
+  EXPECT_EQ(Count(t, "SELECT max(parts) FROM walferry.load_progress WHERE table_name = 'd'"), 1);
 }
 
 TEST_F(Load, CarriesEveryTypeExactly) {
@@ -183,6 +211,78 @@ TEST_F(Load, CarriesEveryTypeExactly) {
   EXPECT_EQ(Count(t, "SELECT length(b) FROM big WHERE id = 2"), 20 * 1024 * 1024);
   // Rows of a partitioned table land in the right partitions.
   EXPECT_EQ(Count(t, "SELECT count(*) FROM ONLY parted_eu_high"), 251);  // even ids 500..1000
+}
+
+// Large objects keep their OIDs (the oid column still points at them) and their exact contents; one spans several
+// 1 MB chunks, one is empty. An object with the same OID already on the target is replaced.
+TEST_F(Load, LargeObjectsRoundTripWithTheirOids) {
+  std::string db = test::FreshDatabase();
+  test::Source().Psql(db, R"SQL(
+    CREATE TABLE docs (id int PRIMARY KEY, body oid);
+    INSERT INTO docs VALUES
+      (1, lo_from_bytea(0, (SELECT string_agg(decode(md5(g::text), 'hex'), ''::bytea) FROM generate_series(1, 200000) g))),
+      (2, lo_from_bytea(0, '')),
+      (3, lo_from_bytea(0, '\x00ff00'::bytea));
+    SELECT lo_create(987654);
+  )SQL");
+  // A stale object with one of the source's OIDs on the target (e.g. from an earlier attempt): replaced.
+  pg::Connection s = ConnectSource(db);
+  std::string stale_oid(s.Exec("SELECT body::text FROM docs WHERE id = 3").Get(0, 0));
+  test::Target().Psql(db, "SELECT lo_from_bytea(" + stale_oid + ", 'stale')");
+  test::CliResult r = test::RunWalferry(LoadArgs(db, {"--json"}));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("\"replaced\": 1"), std::string::npos) << r.output;
+  ExpectSame(db, {"docs"});
+  pg::Connection t = ConnectTarget(db);
+  const char* sums = "SELECT string_agg(m.oid::text || ':' || md5(lo_get(m.oid)), ',' ORDER BY m.oid) "
+                     "FROM pg_largeobject_metadata m";
+  EXPECT_EQ(std::string(t.Exec(sums).Get(0, 0)), std::string(s.Exec(sums).Get(0, 0)));
+  EXPECT_EQ(Count(t, "SELECT count(*) FROM pg_largeobject_metadata"), 4);
+  EXPECT_EQ(Count(t, "SELECT length(lo_get(body)) FROM docs WHERE id = 1"), 200000 * 16);
+}
+
+// --cdc-start-lsn: the target was loaded by other means. walferry copies nothing; it creates the publication and a
+// slot (no snapshot) and records the given LSN as the CDC start. An LSN before the slot's start is refused, and the
+// slot and publication are dropped again (the changes in between were not retained).
+TEST_F(Load, CdcStartLsnRecordsAnExternalLoadWithoutCopying) {
+  std::string db = test::FreshDatabase();
+  test::Source().Psql(db, "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'source');");
+  test::Target().Psql(db, "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'user loaded');");
+  pg::Connection s = ConnectSource(db);
+  pg::Connection t = ConnectTarget(db);
+
+  test::CliResult r = test::RunWalferry(LoadArgs(db, {"--cdc-start-lsn", "0/10"}));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("before the new slot's start"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("did not retain"), std::string::npos) << r.output;
+  EXPECT_EQ(Count(s, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'walferry_default'"), 0);
+  EXPECT_EQ(Count(s, "SELECT count(*) FROM pg_publication"), 0);
+  EXPECT_EQ(Count(t, "SELECT count(*) FROM walferry.sets"), 0);
+
+  r = test::RunWalferry(LoadArgs(db, {"--cdc-start-lsn", "not-an-lsn"}));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+
+  // A point after the slot's creation (here: 16 MB of WAL ahead of now).
+  std::string lsn(s.Exec("SELECT (pg_current_wal_lsn() + 16777216)::text").Get(0, 0));
+  r = test::RunWalferry(LoadArgs(db, {"--cdc-start-lsn", lsn}));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  pg::Result set = t.Exec("SELECT start_lsn::text, load_state FROM walferry.sets WHERE set_name = 'default'");
+  ASSERT_EQ(set.rows(), 1);
+  EXPECT_EQ(std::string(set.Get(0, 0)), lsn);
+  EXPECT_EQ(set.Get(0, 1), "loaded");
+  EXPECT_EQ(Count(s, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'walferry_default' "
+                     "AND confirmed_flush_lsn <= '" + lsn + "'::pg_lsn"), 1);
+  EXPECT_EQ(Count(s, "SELECT count(*) FROM pg_publication_tables WHERE pubname = 'walferry_default'"), 1);
+  // Nothing was copied: the user's row is untouched.
+  EXPECT_EQ(std::string(t.Exec("SELECT v FROM t").Get(0, 0)), "user loaded");
+
+  // Tables missing on the target: refused before any change.
+  DropSlots();  // slots are cluster-wide
+  std::string db2 = test::FreshDatabase("missing");
+  test::Source().Psql(db2, "CREATE TABLE t (id int PRIMARY KEY);");
+  r = test::RunWalferry(LoadArgs(db2, {"--cdc-start-lsn", lsn}));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("missing on the target"), std::string::npos) << r.output;
 }
 
 TEST_F(Load, RefusesTablesAlreadyOnTheTargetAndChangesNothing) {
@@ -302,23 +402,101 @@ TEST_F(Load, KillDashNineMidCopyLeavesWholeTablesAndRestartsCleanly) {
   EXPECT_EQ(Count(t, "SELECT count(*) FROM huge"), 0);
   EXPECT_EQ(Count(t, "SELECT count(*) FROM walferry.load_progress WHERE table_name = 'huge' AND state = 'copied'"), 0);
 
-  // --resume explains that the snapshot died with the process and what to do; exit 2.
-  test::CliResult r = test::RunWalferry(LoadArgs(db, {"--resume"}));
-  EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find("snapshot"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("--target-prep truncate"), std::string::npos) << r.output;
-  // A plain rerun refuses too (the interrupted load is in the control schema).
-  r = test::RunWalferry(LoadArgs(db));
+  // A plain rerun refuses (the interrupted load is in the control schema) and says what to do.
+  test::CliResult r = test::RunWalferry(LoadArgs(db));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("interrupted"), std::string::npos) << r.output;
-  // Starting over as told: the stale slot is replaced, and the result equals the source.
-  r = test::RunWalferry(LoadArgs(db, {"--target-prep", "truncate"}));
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  ExpectSame(db, {"small", "huge"});
+  EXPECT_NE(r.output.find("--resume"), std::string::npos) << r.output;
+
+  // --resume: the snapshot died with the process, so the set starts over from a new slot and snapshot, says why,
+  // and records the new start point; small (copied from the OLD snapshot) is copied again.
   pg::Connection s = ConnectSource(db);
+  std::string old_lsn(t.Exec("SELECT start_lsn::text FROM walferry.sets").Get(0, 0));
+  r = test::RunWalferry(LoadArgs(db, {"--resume", "--json"}));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("snapshot"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("Starting the set over"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("started over from a new snapshot"), std::string::npos) << r.output;
+  ExpectSame(db, {"small", "huge"});
   EXPECT_EQ(Count(s, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'walferry_default'"), 1);
-  pg::Result lsn = t.Exec("SELECT start_lsn::text FROM walferry.sets");
-  EXPECT_EQ(s.Exec("SELECT confirmed_flush_lsn::text FROM pg_replication_slots").Get(0, 0), lsn.Get(0, 0));
+  pg::Result set = t.Exec("SELECT start_lsn::text, load_state, start_lsn > $1::pg_lsn FROM walferry.sets",
+                          {pg::Param(old_lsn)});
+  EXPECT_EQ(set.Get(0, 1), "loaded");
+  EXPECT_EQ(set.Get(0, 2), "t") << "new start " << set.Get(0, 0) << " old " << old_lsn;
+  EXPECT_EQ(s.Exec("SELECT confirmed_flush_lsn::text FROM pg_replication_slots").Get(0, 0), set.Get(0, 0));
+  EXPECT_EQ(Count(t, "SELECT count(*) FROM walferry.load_progress WHERE state = 'copied'"), 2);
+  EXPECT_EQ(Count(t, "SELECT count(*) FROM pg_indexes WHERE tablename IN ('small', 'huge')"), 2);
+  // A second --resume: nothing to do.
+  r = test::RunWalferry(LoadArgs(db, {"--resume"}));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("already loaded"), std::string::npos) << r.output;
+}
+
+// Starts walferry in its own process group (so kill -9 of the group also stops its pg_restore, as a crash of the
+// host would); returns its pid (= the group id).
+pid_t SpawnWalferryGroup(const std::vector<std::string>& args) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    setpgid(0, 0);
+    std::vector<char*> argv;
+    std::string bin = WALFERRY_BINARY;
+    argv.push_back(bin.data());
+    std::vector<std::string> copy = args;
+    for (auto& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    execv(bin.c_str(), argv.data());
+    _exit(127);
+  }
+  setpgid(pid, pid);
+  return pid;
+}
+
+// Killed while building the indexes (state "indexing"): the data is complete and came from the slot's snapshot, so
+// --resume keeps the data and the start point, and only builds the post-data again.
+TEST_F(Load, KillDuringPostDataResumesTheIndexesKeepingTheStartPoint) {
+  std::string db = test::FreshDatabase();
+  test::Source().Psql(db, R"SQL(
+    CREATE FUNCTION slow_key(x int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS
+      $$BEGIN PERFORM pg_catalog.pg_sleep(0.01); RETURN x; END$$;
+    CREATE TABLE t (id int PRIMARY KEY, v text);
+    INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 3000) g;
+    CREATE INDEX t_slow ON t (public.slow_key(id));
+  )SQL");
+  pid_t pid = SpawnWalferryGroup(LoadArgs(db, {"--index-jobs", "1"}));
+  ASSERT_GT(pid, 0);
+  pg::Connection t = ConnectTarget(db);
+  bool indexing = false;
+  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+       !indexing && std::chrono::steady_clock::now() < deadline;) {
+    indexing = Count(t, "SELECT count(*) FROM pg_stat_progress_create_index p JOIN pg_class c ON c.oid = p.relid "
+                        "WHERE c.relname = 't'") > 0;
+  }
+  ASSERT_TRUE(indexing) << "walferry never reached the index build";
+  kill(-pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  // The orphaned CREATE INDEX session notices its client is gone only when it next talks to it; end it as a
+  // crashed host would.
+  t.Exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+         "AND pid <> pg_backend_pid() AND backend_type = 'client backend'");
+  EXPECT_EQ(std::string(t.Exec("SELECT load_state FROM walferry.sets").Get(0, 0)), "indexing");
+  std::string start(t.Exec("SELECT start_lsn::text FROM walferry.sets").Get(0, 0));
+
+  test::CliResult r = test::RunWalferry(LoadArgs(db, {"--resume"}));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("resuming the indexes"), std::string::npos) << r.output;
+  ExpectSame(db, {"t"});
+  pg::Result set = t.Exec("SELECT start_lsn::text, load_state FROM walferry.sets");
+  EXPECT_EQ(set.Get(0, 0), start);
+  EXPECT_EQ(set.Get(0, 1), "loaded");
+  EXPECT_EQ(Count(t, "SELECT count(*) FROM pg_indexes WHERE tablename = 't'"), 2);  // pkey and t_slow
+  pg::Connection s = ConnectSource(db);
+  EXPECT_EQ(std::string(s.Exec("SELECT confirmed_flush_lsn::text FROM pg_replication_slots "
+                               "WHERE slot_name = 'walferry_default'").Get(0, 0)), start);
 }
 
 }  // namespace
