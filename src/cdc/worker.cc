@@ -25,8 +25,7 @@ Worker::Worker(WorkerOptions options, const std::atomic<bool>& stop)
 void Worker::Prepare() {
   pg::Connection target = pg::Connection::Open(options_.target, {.role = "target"});
   control::ControlSchema cs(target, options_.control_schema);
-  cs.Ensure();
-  target.Exec(WithSchema(sql::Get("cdc/suspended_tables"), options_.control_schema));
+  cs.Ensure();  // also the suspended_tables of the suspend-table error policy
   auto set = cs.GetSet(options_.set_name);
   Lsn start = options_.start_lsn.value_or(Lsn{});
   if (!set || !set->start_lsn.valid()) {

@@ -31,7 +31,7 @@ class MigrateCommand : public Command {
     app.add_option("--target-prep", load_.target_prep,
                    "Tables already on the target: error (default) | do-nothing | truncate | drop");
     app.add_flag("--until-caught-up", until_caught_up_,
-                 "Stop CDC once everything up to the source's WAL position at CDC start is applied, then validate");
+                 "Once everything up to the source's WAL position at CDC start is applied: validate, then stop");
     app.add_flag("--no-validate", no_validate_, "Skip the validation after catching up");
     app.add_option("--status-interval", status_seconds_, "Seconds between status lines while CDC runs")
         ->capture_default_str()->check(CLI::Range(1, 3600));
@@ -51,14 +51,35 @@ class MigrateCommand : public Command {
     if (CancelRequested()) return Stopped(ctx, out);
 
     logger->info("step 2/3: change data capture{}", until_caught_up_ ? " until caught up" : " (Ctrl-C to stop)");
-    auto results = migrate::RunCdc(migrate::CdcWorkers(ctx.config, until_caught_up_), CancelFlag(),
-                                   std::chrono::seconds(status_seconds_), [&] {
-                                     try {
-                                       logger->info("status:\n{}", migrate::FormatStatus(migrate::ReadStatus(ctx.config)));
-                                     } catch (const Error& e) {
-                                       logger->warn("cannot read status: {}", e.what());
-                                     }
-                                   });
+    auto print_status = [&] {
+      try {
+        logger->info("status:\n{}", migrate::FormatStatus(migrate::ReadStatus(ctx.config)));
+      } catch (const Error& e) {
+        logger->warn("cannot read status: {}", e.what());
+      }
+    };
+    // CDC runs in the background. With --until-caught-up: once every set's slot is confirmed past the source's
+    // position at this moment, the sets have caught up, and validation runs while CDC keeps applying (it compares
+    // at a consistent point only while CDC runs); then CDC stops.
+    Lsn catch_up_to = until_caught_up_ ? migrate::SourceWalPosition(ctx.config) : Lsn();
+    migrate::BackgroundCdc cdc;
+    cdc.Start(migrate::CdcWorkers(ctx.config, false), std::chrono::seconds(status_seconds_), print_status);
+    std::optional<validate::Report> report;
+    bool caught_up = false;
+    if (until_caught_up_) {
+      caught_up = migrate::WaitUntilCaughtUp(ctx.config, catch_up_to,
+                                                  [&] { return cdc.any_ended() || CancelRequested(); });
+      if (caught_up) {
+        logger->info("every set has applied the source's changes up to {}", catch_up_to.ToString());
+        print_status();
+        if (!no_validate_) {
+          logger->info("step 3/3: validating every table while CDC keeps applying");
+          report = migrate::Validate(ctx.config);
+        }
+      }
+      cdc.Stop();
+    }
+    std::vector<migrate::CdcResult> results = cdc.Finish();
     bool failed = false;
     out["cdc"] = nlohmann::json::array();
     for (const auto& r : results) {
@@ -67,20 +88,18 @@ class MigrateCommand : public Command {
                             {"applied_lsn", r.outcome.applied_lsn.ToString()},
                             {"rows_applied", r.outcome.rows_applied}, {"error", r.outcome.error}});
       if (!ctx.global.json) {
-        std::cout << fmt::format("set {}: {} at {} ({} row changes applied)\n", r.set_name, r.outcome.state,
-                                 r.outcome.applied_lsn.ToString(), r.outcome.rows_applied);
+        std::cout << fmt::format("set {}: {}, applied through {} ({} row changes applied in this run)\n",
+                                 r.set_name, r.outcome.state, r.outcome.applied_lsn.ToString(),
+                                 r.outcome.rows_applied);
         if (!r.outcome.error.empty()) std::cout << "  " << r.outcome.error << "\n";
       }
     }
     if (failed) return Finish(ctx, out, kExitFailure);
-    if (CancelRequested() || !until_caught_up_) return Stopped(ctx, out);
-    if (no_validate_) return Finish(ctx, out, kExitOk);
-
-    logger->info("step 3/3: validating every table");
-    validate::Report report = migrate::Validate(ctx.config);
-    out["validation"] = validate::ReportJson(report);
-    if (!ctx.global.json) validate::PrintReport(std::cout, report, ctx.config.control_schema);
-    return Finish(ctx, out, report.Equal() ? kExitOk : kExitFailure);
+    if (caught_up && no_validate_) return Finish(ctx, out, kExitOk);
+    if (!report) return Stopped(ctx, out);
+    out["validation"] = validate::ReportJson(*report);
+    if (!ctx.global.json) validate::PrintReport(std::cout, *report, ctx.config.control_schema);
+    return Finish(ctx, out, report->Equal() ? kExitOk : kExitFailure);
   }
 
  private:

@@ -95,39 +95,41 @@ int RunDemo(const DemoOptions& options, std::ostream& out) {
   ThrowIfCancelled("loading");
 
   Heading(out, fmt::format("walferry migrate: CDC while the application keeps writing ({} s)", options.cdc_seconds));
-  std::atomic<bool> stop_cdc{false};
-  auto cdc_started = Clock::now();
   auto print_status = [&] { out << migrate::FormatStatus(migrate::ReadStatus(cfg)) << std::flush; };
-  std::thread stopper([&] {
-    while (Since(cdc_started) < options.cdc_seconds && !CancelRequested()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    stop_cdc = true;
-  });
-  auto first = migrate::RunCdc(migrate::CdcWorkers(cfg, false), stop_cdc, std::chrono::seconds(2), print_status);
-  stopper.join();
+  migrate::BackgroundCdc cdc;
+  cdc.Start(migrate::CdcWorkers(cfg, false), std::chrono::seconds(2), print_status);
+  auto cdc_started = Clock::now();
+  while (Since(cdc_started) < options.cdc_seconds && !cdc.finished()) {
+    ThrowIfCancelled("streaming changes");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   writer.Stop();
   if (!writer.error().empty()) throw Error(ErrorKind::kInternal, "the demo writer failed: " + writer.error());
-  ThrowIfCancelled("streaming changes");
-  out << fmt::format("the application stopped after {} transactions; CDC catches up and stops\n",
-                     writer.transactions());
+  Lsn stop_position = migrate::SourceWalPosition(cfg);
+  out << fmt::format("the application stopped after {} transactions, at source position {}; waiting until every "
+                     "set has applied up to there\n",
+                     writer.transactions(), stop_position.ToString());
 
   Heading(out, "walferry migrate --until-caught-up");
-  auto last = migrate::RunCdc(migrate::CdcWorkers(cfg, true), CancelFlag(), std::chrono::seconds(2), print_status);
+  bool caught_up = migrate::WaitUntilCaughtUp(cfg, stop_position, [&] { return cdc.any_ended() || CancelRequested(); });
   print_status();
+  std::optional<validate::Report> report;
+  if (caught_up) {
+    Heading(out, "walferry validate (while CDC keeps running)");
+    report = migrate::Validate(cfg);
+    validate::PrintReport(out, *report, cfg.control_schema);
+  }
+  cdc.Stop();
   uint64_t changes = 0;
-  for (const auto& r : first) changes += r.outcome.rows_applied;
-  for (const auto& r : last) {
+  for (const auto& r : cdc.Finish()) {
     changes += r.outcome.rows_applied;
     if (!r.outcome.ok()) throw Error(ErrorKind::kInternal, "CDC for set " + r.set_name + " failed: " + r.outcome.error);
   }
-
-  Heading(out, "walferry validate");
-  validate::Report report = migrate::Validate(cfg);
-  validate::PrintReport(out, report, cfg.control_schema);
+  ThrowIfCancelled("waiting for CDC to catch up");
+  if (!report) throw Error(ErrorKind::kInternal, "CDC stopped before catching up");
 
   size_t differences = 0, tables = 0;
-  for (const auto& s : report.sets) {
+  for (const auto& s : report->sets) {
     for (const auto& t : s.tables) differences += t.mismatches.size() + (t.problem.empty() ? 0 : 1), ++tables;
   }
   Heading(out, "summary");
@@ -146,7 +148,7 @@ int RunDemo(const DemoOptions& options, std::ostream& out) {
     while (!CancelRequested()) std::this_thread::sleep_for(std::chrono::milliseconds(200));
     logger->info("stopping the demo clusters");
   }
-  return report.Equal() && differences == 0 ? 0 : 1;
+  return report->Equal() && differences == 0 ? 0 : 1;
 }
 
 }  // namespace walferry::demo

@@ -297,8 +297,16 @@ void RecordExternalLoad(const LoadOptions& o, pg::Connection& source, pg::Connec
               set.name, report.slot_name, slot.consistent_point.ToString(), start.ToString());
 }
 
+// What is left of a set once its data is copied: its tables' indexes, constraints and triggers.
+struct PostData {
+  bool pending = false;            // the set's data was copied in this run: create its post-data, mark it loaded
+  std::vector<pg::TableName> tables;
+  bool tolerate_existing = false;  // resuming: objects made by the interrupted run may exist already
+};
+
+// Loads one set's data; its post-data is returned in *post, to be created once every set's data is there.
 SetReport LoadSet(const LoadOptions& o, pg::Connection& source, pg::Connection& target, const ResolvedSet& set,
-                  bool& large_objects_pending) {
+                  bool& large_objects_pending, PostData* post) {
   SetReport report;
   report.set_name = set.name;
   report.slot_name = control::SlotName(set.name);
@@ -324,14 +332,36 @@ SetReport LoadSet(const LoadOptions& o, pg::Connection& source, pg::Connection& 
     Log()->info("set {}: data complete (CDC starts at {}); resuming the indexes and constraints", set.name,
                 report.start_lsn.ToString());
   }
-  auto index_start = Clock::now();
-  std::vector<pg::TableName> post = (o.resume || set.restart) ? set.relations : ToCreate(o, set);
-  SchemaCopier(o.source, o.target, o.control_schema).CopyPostData(post, o.index_jobs, o.resume || set.restart);
-  report.index_seconds = Since(index_start);
-  control::ControlSchema(target, o.control_schema).SetLoadState(set.name, "loaded");
+  // Indexes, constraints and triggers come after every set's data (RunLoad): a foreign key may point into
+  // another set, whose tables and keys must exist first.
+  post->pending = true;
+  post->tables = (o.resume || set.restart) ? set.relations : ToCreate(o, set);
+  post->tolerate_existing = o.resume || set.restart;
   report.outcome = report.restarted ? "loaded (started over from a new snapshot)" : "loaded";
-  Log()->info("set {}: loaded; CDC starts at {}", set.name, report.start_lsn.ToString());
   return report;
+}
+
+// Post-data of every set at once, so pg_restore orders keys before the foreign keys that need them, across sets.
+void CopyAllPostData(const LoadOptions& o, pg::Connection& target, const std::vector<PostData>& posts,
+                     LoadReport& report) {
+  std::vector<pg::TableName> tables;
+  bool tolerate_existing = false;
+  for (const auto& p : posts) {
+    if (!p.pending) continue;
+    tables.insert(tables.end(), p.tables.begin(), p.tables.end());
+    tolerate_existing = tolerate_existing || p.tolerate_existing;
+  }
+  auto index_start = Clock::now();
+  SchemaCopier(o.source, o.target, o.control_schema).CopyPostData(tables, o.index_jobs, tolerate_existing);
+  double seconds = Since(index_start);
+  control::ControlSchema control(target, o.control_schema);
+  for (size_t i = 0; i < report.sets.size(); ++i) {
+    if (!posts[i].pending) continue;
+    SetReport& set = report.sets[i];
+    set.index_seconds = seconds;
+    control.SetLoadState(set.set_name, "loaded");
+    Log()->info("set {}: loaded; CDC starts at {}", set.set_name, set.start_lsn.ToString());
+  }
 }
 
 }  // namespace
@@ -354,19 +384,34 @@ LoadReport RunLoad(const LoadOptions& o) {
   }
   LoadReport report;
   bool large_objects_pending = true;
+  std::vector<PostData> posts;  // one per entry of report.sets
+  auto record_failure = [&](const std::string& set_name, const Error& e) {
+    try {
+      control::ControlSchema(target, o.control_schema).SetStatus(set_name, "FAILED", e.what());
+    } catch (...) {
+      // Reporting the original error matters more than recording it.
+    }
+  };
   for (const auto& set : sets) {
     try {
+      PostData post;
       report.sets.push_back(WithContext("loading set '" + set.name + "'", [&] {
-        return LoadSet(o, source, target, set, large_objects_pending);
+        return LoadSet(o, source, target, set, large_objects_pending, &post);
       }));
+      posts.push_back(std::move(post));
     } catch (const Error& e) {
-      try {
-        control::ControlSchema(target, o.control_schema).SetStatus(set.name, "FAILED", e.what());
-      } catch (...) {
-        // Reporting the original error matters more than recording it.
-      }
+      record_failure(set.name, e);
       throw;
     }
+  }
+  try {
+    WithContext("creating indexes, constraints and triggers of every set",
+                [&] { CopyAllPostData(o, target, posts, report); });
+  } catch (const Error& e) {
+    for (size_t i = 0; i < report.sets.size(); ++i) {
+      if (posts[i].pending) record_failure(report.sets[i].set_name, e);
+    }
+    throw;
   }
   report.wall_seconds = Since(start);
   return report;

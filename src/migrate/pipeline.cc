@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "catalog/catalog.h"
+#include "common/cancel.h"
 #include "common/log.h"
 #include "cdc/status_writer.h"
 #include "control/control_schema.h"
@@ -86,9 +87,11 @@ std::vector<cdc::WorkerOptions> CdcWorkers(const config::Config& config, bool un
 }
 
 std::vector<CdcResult> RunCdc(const std::vector<cdc::WorkerOptions>& workers, const std::atomic<bool>& stop,
-                              std::chrono::milliseconds tick, const std::function<void()>& on_tick) {
+                              std::chrono::milliseconds tick, const std::function<void()>& on_tick,
+                              std::atomic<size_t>& ended) {
   std::vector<CdcResult> results(workers.size());
   std::atomic<size_t> running{workers.size()};
+  ended = 0;
   std::vector<std::thread> threads;
   for (size_t i = 0; i < workers.size(); ++i) {
     results[i].set_name = workers[i].set_name;
@@ -99,6 +102,10 @@ std::vector<CdcResult> RunCdc(const std::vector<cdc::WorkerOptions>& workers, co
         results[i].outcome.state = "FAILED";
         results[i].outcome.error = e.what();
       }
+      if (!results[i].outcome.ok()) {
+        log::For("migrate")->error("set {}: CDC FAILED: {}", workers[i].set_name, results[i].outcome.error);
+      }
+      ++ended;
       --running;
     });
   }
@@ -112,6 +119,53 @@ std::vector<CdcResult> RunCdc(const std::vector<cdc::WorkerOptions>& workers, co
   }
   for (auto& t : threads) t.join();
   return results;
+}
+
+BackgroundCdc::~BackgroundCdc() {
+  Stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void BackgroundCdc::Start(std::vector<cdc::WorkerOptions> workers, std::chrono::milliseconds tick,
+                          std::function<void()> on_tick) {
+  thread_ = std::thread([this, workers = std::move(workers), tick, on_tick = std::move(on_tick)] {
+    // Ticks every 100 ms so Ctrl-C reaches the workers at once; the caller's on_tick runs every `tick`.
+    auto next = std::chrono::steady_clock::now() + tick;
+    results_ = RunCdc(workers, stop_, std::chrono::milliseconds(100), [&] {
+      if (CancelRequested()) stop_ = true;
+      if (on_tick && std::chrono::steady_clock::now() >= next) {
+        on_tick();
+        next = std::chrono::steady_clock::now() + tick;
+      }
+    }, ended_);
+    finished_ = true;
+  });
+}
+
+std::vector<CdcResult> BackgroundCdc::Finish() {
+  if (thread_.joinable()) thread_.join();
+  return results_;
+}
+
+Lsn SourceWalPosition(const config::Config& config) {
+  pg::Connection source = pg::Connection::Open(config.source, {.role = "source"});
+  return Lsn::Parse(source.Exec("SELECT pg_current_wal_insert_lsn()::text").Get(0, 0));
+}
+
+bool WaitUntilCaughtUp(const config::Config& config, Lsn lsn, const std::function<bool()>& give_up) {
+  pg::Connection source = pg::Connection::Open(config.source, {.role = "source"});
+  std::vector<std::string> names = SetNames(config);
+  while (!give_up()) {
+    size_t caught_up = 0;
+    for (const auto& name : names) {
+      pg::Result slot = source.Exec(sql::Get("cdc/slot_info"), {pg::Param(control::SlotName(name))});
+      auto confirmed = slot.rows() == 1 ? slot.GetOpt(0, 0) : std::nullopt;
+      if (confirmed && Lsn::Parse(*confirmed) >= lsn) ++caught_up;
+    }
+    if (caught_up == names.size()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return false;
 }
 
 std::vector<SetStatus> ReadStatus(const config::Config& config) {

@@ -14,6 +14,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cdc/worker.h"
@@ -45,9 +46,43 @@ struct CdcResult {
   cdc::WorkerOutcome outcome;  // state FAILED with the error when the worker could not start either
 };
 
-// Runs the workers on threads; calls on_tick() on this thread about every `tick` until all have ended.
+// Runs the workers on threads; calls on_tick() on this thread about every `tick` until all have ended. `ended`
+// counts the workers that have ended so far (a FAILED one is logged at once).
 std::vector<CdcResult> RunCdc(const std::vector<cdc::WorkerOptions>& workers, const std::atomic<bool>& stop,
-                              std::chrono::milliseconds tick, const std::function<void()>& on_tick);
+                              std::chrono::milliseconds tick, const std::function<void()>& on_tick,
+                              std::atomic<size_t>& ended);
+
+// CDC for every set in the background: Start() returns at once; the workers run until Stop() (or Ctrl-C, which
+// the runner passes on), then Finish() joins them and returns their outcomes. on_tick runs on the runner's
+// thread about every `tick`.
+class BackgroundCdc {
+ public:
+  BackgroundCdc() = default;
+  ~BackgroundCdc();
+  BackgroundCdc(const BackgroundCdc&) = delete;
+  BackgroundCdc& operator=(const BackgroundCdc&) = delete;
+
+  void Start(std::vector<cdc::WorkerOptions> workers, std::chrono::milliseconds tick, std::function<void()> on_tick);
+  void Stop() { stop_ = true; }
+  bool finished() const { return finished_; }
+  // True once any worker has ended (failed, or reached a stop point): the sets are no longer all being applied.
+  bool any_ended() const { return ended_ > 0; }
+  std::vector<CdcResult> Finish();
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> finished_{false};
+  std::atomic<size_t> ended_{0};
+  std::vector<CdcResult> results_;
+  std::thread thread_;
+};
+
+// The source's current WAL insert position.
+Lsn SourceWalPosition(const config::Config& config);
+
+// Polls until every set's slot is confirmed at or past `lsn` (its CDC worker has applied everything of the set
+// committed before it); false when give_up() says so first.
+bool WaitUntilCaughtUp(const config::Config& config, Lsn lsn, const std::function<bool()>& give_up);
 
 struct SetStatus {
   std::string set_name;

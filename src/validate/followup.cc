@@ -112,7 +112,7 @@ void Recheck(SetRun& run, SetResult& result) {
       RangeChecksum rc(*run.tables[t].sql);
       for (const auto& m : pending[t]) at_snapshot[t].push_back(rc.RowHash(src, m.key));
     }
-    WaitForCheckpoint(*run.control, run.set_name, snap.lsn, run.options.wait);
+    WaitForCheckpoint(*run.control, run.options.source, run.set_name, snap.lsn, run.options.wait);
     result.recheck_lsn = snap.lsn;
     any = false;
     for (size_t t = 0; t < run.tables.size(); ++t) {

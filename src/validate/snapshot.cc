@@ -31,13 +31,24 @@ void ImportSnapshot(pg::Connection& source, const std::string& snapshot_name) {
 
 void EndSnapshot(pg::Connection& source) { source.Exec("COMMIT"); }
 
-std::optional<Lsn> WaitForCheckpoint(control::ControlSchema& control, const std::string& set_name, Lsn lsn,
-                                     std::chrono::milliseconds timeout) {
+std::optional<Lsn> WaitForCheckpoint(control::ControlSchema& control, const std::string& source_conninfo,
+                                     const std::string& set_name, Lsn lsn, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   bool logged = false;
+  std::optional<pg::Connection> source;
   for (;;) {
     std::optional<Lsn> applied = control.GetCheckpoint(set_name);
     if (!applied || *applied >= lsn) return applied;
+    // The slot's confirmed position counts too: the CDC worker confirms past its checkpoint only when it holds no
+    // open transaction and the source has sent it everything up to there, i.e. when no change of the set committed
+    // before that position is left unapplied. On a quiet set this is what moves.
+    if (!source) source.emplace(pg::Connection::Open(source_conninfo, {.role = "source"}));
+    pg::Result slot = source->Exec(sql::Get("cdc/slot_info"), {pg::Param(control::SlotName(set_name))});
+    if (slot.rows() == 1) {
+      if (auto confirmed = slot.GetOpt(0, 0); confirmed && Lsn::Parse(*confirmed) >= lsn) {
+        return std::max(*applied, Lsn::Parse(*confirmed));
+      }
+    }
     if (!logged) {
       log::For("validate")->info("set {}: waiting until CDC has applied source position {} (applied: {})", set_name,
                                  lsn.ToString(), applied->ToString());
@@ -47,8 +58,8 @@ std::optional<Lsn> WaitForCheckpoint(control::ControlSchema& control, const std:
       throw Error(ErrorKind::kTimeout, "set " + set_name + ": CDC did not apply past source position " +
                                            lsn.ToString() + " within " + std::to_string(timeout.count() / 1000) +
                                            " s (applied: " + applied->ToString() + ")")
-          .WithHint("is `walferry cdc` running for this set? On an idle source the checkpoint only moves with "
-                    "cdc.heartbeat_seconds set; raise --wait-seconds or stop CDC to compare a quiet target");
+          .WithHint("is `walferry cdc` running for this set? Validation compares at a consistent point only while "
+                    "CDC runs; raise --wait-seconds, or start CDC and validate again");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }

@@ -34,10 +34,12 @@ void ImportSnapshot(pg::Connection& source, const std::string& snapshot_name);
 // COMMIT of the read-only transaction.
 void EndSnapshot(pg::Connection& source);
 
-// Polls the set's checkpoint on the target (every 100 ms) until applied_lsn >= lsn; returns the applied LSN.
+// Polls the set's checkpoint on the target (every 100 ms) until applied_lsn >= lsn, or until the set's slot on the
+// source is confirmed past lsn (a running CDC worker confirms past its checkpoint only when nothing of the set
+// before that position is left to apply); returns the applied position.
 // Throws Error(kTimeout) after `timeout`, naming both positions and what to check. nullopt when the set has no
 // checkpoint at all (no CDC has applied anything for it): there is nothing to wait for.
-std::optional<Lsn> WaitForCheckpoint(control::ControlSchema& control, const std::string& set_name, Lsn lsn,
-                                     std::chrono::milliseconds timeout);
+std::optional<Lsn> WaitForCheckpoint(control::ControlSchema& control, const std::string& source_conninfo,
+                                     const std::string& set_name, Lsn lsn, std::chrono::milliseconds timeout);
 
 }  // namespace walferry::validate

@@ -177,7 +177,7 @@ SetResult RunSet(const Options& options, const SetTables& set) {
   PrepareSession(run.source_now);
   OpenWorkers(run, result);
   PrepareTables(run, set);
-  result.applied_lsn = WaitForCheckpoint(*run.control, set.set_name, result.snapshot_lsn, options.wait);
+  result.applied_lsn = WaitForCheckpoint(*run.control, options.source, set.set_name, result.snapshot_lsn, options.wait);
   log::For("validate")->info("set {}: comparing the source as of {} with the target{}", set.set_name,
                              result.snapshot_lsn.ToString(),
                              result.applied_lsn ? " (CDC applied through " + result.applied_lsn->ToString() + ")"
