@@ -32,15 +32,10 @@ void ControlSchema::Ensure() {
   }
   WithContext("creating walferry's control schema " + quoted + " on the target", [&] {
     // Concurrent first runs (several sets starting at once) must not race on CREATE TABLE IF NOT EXISTS.
-    conn_.Exec("BEGIN");
-    try {
+    pg::InTransaction(conn_, [&] {
       conn_.Exec("SELECT pg_advisory_xact_lock(hashtext('walferry control schema'))");
       conn_.Exec(ddl);
-      conn_.Exec("COMMIT");
-    } catch (...) {
-      conn_.Exec("ROLLBACK");
-      throw;
-    }
+    });
   });
 }
 

@@ -46,8 +46,7 @@ LargeObjectResult CopyLargeObjects(const std::string& source_conninfo, const std
       return result;
     }
     pg::Connection target = pg::Connection::Open(target_conninfo, {.role = "target"});
-    target.Exec("BEGIN");
-    try {
+    pg::InTransaction(target, [&] {
       for (int i = 0; i < oids.rows(); ++i) {
         const std::string oid(oids.Get(i, 0));
         WithContext("large object " + oid, [&] {
@@ -61,17 +60,7 @@ LargeObjectResult CopyLargeObjects(const std::string& source_conninfo, const std
         });
         ++result.count;
       }
-      target.Exec("COMMIT");
-    } catch (...) {
-      if (target.IsOk()) {
-        try {
-          target.Exec("ROLLBACK");
-        } catch (...) {
-          // The original error matters; the server rolls back when the connection closes anyway.
-        }
-      }
-      throw;
-    }
+    });
     source.Exec("COMMIT");
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     log::For("load")->info("copied {} large objects ({} bytes, {} replaced an object with the same OID on the target) "

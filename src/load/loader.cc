@@ -19,19 +19,6 @@ using Clock = std::chrono::steady_clock;
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 auto Log() { return log::For("load"); }
 
-std::string PgArray(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (size_t i = 0; i < items.size(); ++i) {
-    out += i ? ",\"" : "\"";
-    for (char c : items[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  return out + "}";
-}
-
 std::string JoinQuoted(const std::vector<pg::TableName>& names) {
   std::string out;
   for (const auto& n : names) out += (out.empty() ? "" : ", ") + n.Quoted();
@@ -87,7 +74,7 @@ void InitProgress(pg::Connection& target, const std::string& schema, const Resol
     names.push_back(t.name.name);
   }
   target.Exec(ControlSql("load/progress_init", schema),
-              {pg::Param(set.name), pg::Param(PgArray(schemas)), pg::Param(PgArray(names))});
+              {pg::Param(set.name), pg::Param(pg::TextArray(schemas)), pg::Param(pg::TextArray(names))});
 }
 
 // Tables whose every part is copied (a split table with a part missing is not: it is redone whole).

@@ -120,26 +120,13 @@ std::vector<ResolvedSet> ResolveSets(const LoadOptions& o, const std::vector<cat
   return out;
 }
 
-std::string PgArray(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (size_t i = 0; i < items.size(); ++i) {
-    out += i ? ",\"" : "\"";
-    for (char c : items[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  return out + "}";
-}
-
 void FindExisting(pg::Connection& target, ResolvedSet& set) {
   std::vector<std::string> schemas, names;
   for (const auto& r : set.relations) {
     schemas.push_back(r.schema);
     names.push_back(r.name);
   }
-  pg::Result r = target.Exec(sql::Get("load/existing_tables"), {pg::Param(PgArray(schemas)), pg::Param(PgArray(names))});
+  pg::Result r = target.Exec(sql::Get("load/existing_tables"), {pg::Param(pg::TextArray(schemas)), pg::Param(pg::TextArray(names))});
   for (int i = 0; i < r.rows(); ++i) set.existing.insert({std::string(r.Get(i, 0)), std::string(r.Get(i, 1))});
 }
 

@@ -86,8 +86,7 @@ std::vector<TablePlan> SplitPlan(const TablePlan& whole, int64_t heap_blocks, in
 void PrepareSplitTable(pg::Connection& target, const std::string& control_schema, const std::string& set_name,
                        const pg::TableName& table, int parts, bool truncate) {
   WithContext("preparing the split copy of " + table.Display(), [&] {
-    target.Exec("BEGIN");
-    try {
+    pg::InTransaction(target, [&] {
       if (truncate) target.Exec("TRUNCATE " + table.Quoted());
       target.Exec("DELETE FROM " + pg::QuoteIdent(control_schema) +
                       ".load_progress WHERE set_name = $1 AND table_schema = $2 AND table_name = $3",
@@ -95,11 +94,7 @@ void PrepareSplitTable(pg::Connection& target, const std::string& control_schema
       target.Exec(ControlSql("load/progress_parts", control_schema),
                   {pg::Param(set_name), pg::Param(table.schema), pg::Param(table.name),
                    pg::Param(std::to_string(parts))});
-      target.Exec("COMMIT");
-    } catch (...) {
-      if (target.IsOk()) target.Exec("ROLLBACK");
-      throw;
-    }
+    });
   });
 }
 
@@ -144,8 +139,8 @@ TableResult CopyTable(const TablePlan& plan, pg::Connection& source, pg::Connect
     result.binary = plan.binary;
     result.part = plan.part;
     result.parts = plan.parts;
-    target.Exec("BEGIN");
-    try {
+    // One target transaction: the rows and the "copied" mark commit together, or neither does.
+    pg::InTransaction(target, [&] {
       if (truncate_first) target.Exec("TRUNCATE " + name.Quoted());
       result.rows = pg::CopyBetween(source, plan.copy_out_sql, target,
                                     truncate_first ? plan.copy_in_freeze_sql : plan.copy_in_sql, &result.bytes);
@@ -154,17 +149,7 @@ TableResult CopyTable(const TablePlan& plan, pg::Connection& source, pg::Connect
                   {pg::Param(set_name), pg::Param(name.schema), pg::Param(name.name),
                    pg::Param(std::to_string(result.rows)), pg::Param(std::to_string(result.bytes)),
                    pg::Param(std::to_string(result.seconds)), pg::Param(std::to_string(plan.part))});
-      target.Exec("COMMIT");
-    } catch (...) {
-      if (target.IsOk()) {
-        try {
-          target.Exec("ROLLBACK");
-        } catch (...) {
-          // The original error matters; the server rolls back when the connection closes anyway.
-        }
-      }
-      throw;
-    }
+    });
     return result;
   });
 }

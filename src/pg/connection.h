@@ -15,6 +15,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "common/error.h"
@@ -104,5 +105,31 @@ class Connection {
   std::string redacted_;
   std::unique_ptr<std::string> notice_role_;  // the notice receiver's argument; stable across moves
 };
+
+// Runs fn() inside BEGIN ... COMMIT on conn; when fn (or COMMIT) throws, rolls back (if the connection is still
+// usable) and rethrows the original error. Returns what fn returns.
+template <typename Fn>
+auto InTransaction(Connection& conn, Fn&& fn) -> decltype(fn()) {
+  conn.Exec("BEGIN");
+  try {
+    if constexpr (std::is_void_v<decltype(fn())>) {
+      fn();
+      conn.Exec("COMMIT");
+    } else {
+      auto result = fn();
+      conn.Exec("COMMIT");
+      return result;
+    }
+  } catch (...) {
+    if (conn.IsOk()) {
+      try {
+        conn.Exec("ROLLBACK");
+      } catch (...) {
+        // The original error matters; the server rolls back when the connection closes anyway.
+      }
+    }
+    throw;
+  }
+}
 
 }  // namespace walferry::pg

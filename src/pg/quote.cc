@@ -82,6 +82,19 @@ std::string QuoteLiteral(std::string_view value) {
   return out;
 }
 
+std::string TextArray(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (size_t i = 0; i < items.size(); ++i) {
+    out += i ? ",\"" : "\"";
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
 std::string TableName::Quoted() const { return QuoteIdent(schema) + "." + QuoteIdent(name); }
 
 std::string TableName::Display() const {

@@ -8,6 +8,7 @@
 #include <compare>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace walferry::pg {
 
@@ -15,6 +16,9 @@ namespace walferry::pg {
 std::string QuoteIdent(std::string_view ident);
 // 'value' with quotes doubled; E'' form when the value contains a backslash. Throws on an embedded NUL.
 std::string QuoteLiteral(std::string_view value);
+
+// A text[] literal ({"a","b \"c\""}) for passing a list of values as one parameter ($1::text[]).
+std::string TextArray(const std::vector<std::string>& items);
 
 // A table (or other relation) name: schema and name, exactly as stored in the catalog (no quoting, no folding).
 struct TableName {
