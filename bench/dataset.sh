@@ -15,6 +15,8 @@ INSERT INTO blobs SELECT g, 'k' || (g % 10), decode(repeat(md5(g::text) || md5((
 FROM generate_series(1, 60000) g;
 CREATE TABLE events (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), body jsonb NOT NULL);
 INSERT INTO events (body) SELECT jsonb_build_object('type', 'click', 'x', g % 1000, 'y', g % 768) FROM generate_series(1, 500000) g;
+-- walferry publishes every table it carries: a table without a key needs REPLICA IDENTITY FULL (all methods copy it alike).
+ALTER TABLE pgbench_history REPLICA IDENTITY FULL;
 ANALYZE;
 SQL
 }
