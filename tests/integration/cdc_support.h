@@ -24,23 +24,8 @@ extern char** environ;
 
 namespace walferry::cdctest {
 
-// Starts walferry with args in the background (stderr to /dev/null); the caller waits for it.
-inline pid_t Spawn(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  std::string bin = WALFERRY_BINARY;
-  argv.push_back(bin.data());
-  std::vector<std::string> copy = args;
-  for (auto& a : copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-  pid_t pid = 0;
-  int rc = posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) throw Error(ErrorKind::kIo, "cannot start walferry");
-  return pid;
-}
+// Starts walferry with args in the background; the caller waits for it.
+inline pid_t Spawn(const std::vector<std::string>& args) { return test::SpawnWalferry(args); }
 
 // Polls `done` every 100 ms until it holds or `limit` passes; returns whether it held.
 inline bool PollUntil(const std::function<bool()>& done, std::chrono::seconds limit = std::chrono::seconds(120)) {

@@ -351,25 +351,6 @@ TEST_F(Load, BadInputExitsTwoAndChangesNothing) {
   EXPECT_EQ(Count(t, "SELECT count(*) FROM pg_namespace WHERE nspname = 'walferry'"), 0);
 }
 
-// Starts walferry without waiting; returns its pid.
-pid_t SpawnWalferry(const std::vector<std::string>& args) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    std::vector<char*> argv;
-    std::string bin = WALFERRY_BINARY;
-    argv.push_back(bin.data());
-    std::vector<std::string> copy = args;
-    for (auto& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    int devnull = open("/dev/null", O_WRONLY);
-    dup2(devnull, 1);
-    dup2(devnull, 2);
-    execv(bin.c_str(), argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
 TEST_F(Load, KillDashNineMidCopyLeavesWholeTablesAndRestartsCleanly) {
   std::string db = test::FreshDatabase();
   // One small table that is copied first by its own worker... and one big one that is still copying at the kill.
@@ -377,7 +358,7 @@ TEST_F(Load, KillDashNineMidCopyLeavesWholeTablesAndRestartsCleanly) {
                       "CREATE TABLE small (id int PRIMARY KEY); INSERT INTO small SELECT generate_series(1, 10);"
                       "CREATE TABLE huge (id int PRIMARY KEY, pad text);"
                       "INSERT INTO huge SELECT g, repeat('x', 500) FROM generate_series(1, 600000) g;");
-  pid_t pid = SpawnWalferry(LoadArgs(db, {"--table-jobs", "2"}));
+  pid_t pid = test::SpawnWalferry(LoadArgs(db, {"--table-jobs", "2"}));
   ASSERT_GT(pid, 0);
   // Poll (with a deadline) until the target is in the middle of COPY into huge, then kill -9.
   pg::Connection watch = pg::Connection::Open(test::Target().Uri(db));
@@ -432,28 +413,6 @@ TEST_F(Load, KillDashNineMidCopyLeavesWholeTablesAndRestartsCleanly) {
   EXPECT_NE(r.output.find("already loaded"), std::string::npos) << r.output;
 }
 
-// Starts walferry in its own process group (so kill -9 of the group also stops its pg_restore, as a crash of the
-// host would); returns its pid (= the group id).
-pid_t SpawnWalferryGroup(const std::vector<std::string>& args) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    setpgid(0, 0);
-    std::vector<char*> argv;
-    std::string bin = WALFERRY_BINARY;
-    argv.push_back(bin.data());
-    std::vector<std::string> copy = args;
-    for (auto& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    int devnull = open("/dev/null", O_WRONLY);
-    dup2(devnull, 1);
-    dup2(devnull, 2);
-    execv(bin.c_str(), argv.data());
-    _exit(127);
-  }
-  setpgid(pid, pid);
-  return pid;
-}
-
 // Killed while building the indexes (state "indexing"): the data is complete and came from the slot's snapshot, so
 // --resume keeps the data and the start point, and only builds the post-data again.
 TEST_F(Load, KillDuringPostDataResumesTheIndexesKeepingTheStartPoint) {
@@ -465,7 +424,8 @@ TEST_F(Load, KillDuringPostDataResumesTheIndexesKeepingTheStartPoint) {
     INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 3000) g;
     CREATE INDEX t_slow ON t (public.slow_key(id));
   )SQL");
-  pid_t pid = SpawnWalferryGroup(LoadArgs(db, {"--index-jobs", "1"}));
+  // Its own process group, so kill -9 of the group also stops its pg_restore, as a crash of the host would.
+  pid_t pid = test::SpawnWalferry(LoadArgs(db, {"--index-jobs", "1"}), /*own_group=*/true);
   ASSERT_GT(pid, 0);
   pg::Connection t = ConnectTarget(db);
   bool indexing = false;

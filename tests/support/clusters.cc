@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <memory>
 
 #include "common/process.h"
@@ -56,6 +59,26 @@ CliResult RunWalferry(const std::vector<std::string>& args, const std::vector<st
   o.env = env;
   ProcessResult r = RunProcess(argv, o);
   return {r.exit_code, r.output};
+}
+
+pid_t SpawnWalferry(const std::vector<std::string>& args, bool own_group) {
+  // Everything the child needs is built before fork: only async-signal-safe calls may follow it.
+  std::string bin = WALFERRY_BINARY;
+  std::vector<std::string> copy = args;
+  std::vector<char*> argv = {bin.data()};
+  for (auto& a : copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (own_group) setpgid(0, 0);
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    execv(bin.c_str(), argv.data());
+    _exit(127);
+  }
+  if (own_group && pid > 0) setpgid(pid, pid);
+  return pid;
 }
 
 std::string DiffTable(pg::Connection& source, pg::Connection& target, const std::string& quoted_table) {

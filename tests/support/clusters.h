@@ -6,7 +6,10 @@
 // with FreshDatabase(), so tests never see each other's tables.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
+#include <vector>
 
 #include "pg/connection.h"
 #include "testing/local_cluster.h"
@@ -29,6 +32,11 @@ struct CliResult {
   std::string output;
 };
 CliResult RunWalferry(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
+
+// Starts the walferry binary with args without waiting (stdout and stderr to /dev/null); returns its pid. With
+// own_group, the child leads a new process group (pid = group id), as a service manager would start it, so a test
+// can signal walferry together with the pg_dump/psql children it runs.
+pid_t SpawnWalferry(const std::vector<std::string>& args, bool own_group = false);
 
 // Every row of `table` on both sides, compared as sorted text; returns "" when equal, else a description of the
 // first difference. Used to end integration tests with proof that source equals target.
