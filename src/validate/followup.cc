@@ -35,11 +35,17 @@ void RecheckKeys(SetRun& run, TableWork& work, std::vector<Mismatch>& pending, s
   std::vector<Mismatch> still;
   for (size_t i = 0; i < pending.size(); ++i) {
     std::optional<std::string> target = rc.RowHash(run.workers[0].target, pending[i].key);
-    if (target == at_snapshot[i]) continue;  // equal at a consistent point: it was a change in flight
     std::optional<std::string> now = rc.RowHash(run.source_now, pending[i].key);
+    // The target was read at a checkpoint between the snapshot and `now`. Holding a value the source row had at
+    // either end of that window, it is consistent: the difference was a change in flight.
+    if (target == at_snapshot[i] || target == now) continue;
+    // Otherwise it is a difference only if the source row stayed the same over the window; if not, try again.
+    if (now != at_snapshot[i]) {
+      still.push_back(std::move(pending[i]));
+      continue;
+    }
     pending[i].kind = KindOf(at_snapshot[i], target);
-    // Unchanged on the source around the target read: the target really differs.
-    (now == at_snapshot[i] ? confirmed : still).push_back(std::move(pending[i]));
+    confirmed.push_back(std::move(pending[i]));
   }
   pending = std::move(still);
 }

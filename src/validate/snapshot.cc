@@ -61,7 +61,7 @@ std::optional<Lsn> WaitForCheckpoint(control::ControlSchema& control, const std:
           .WithHint("is `walferry cdc` running for this set? Validation compares at a consistent point only while "
                     "CDC runs; raise --wait-seconds, or start CDC and validate again");
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // short: re-checks wait here once per round
   }
 }
 

@@ -6,8 +6,9 @@
 //      snapshot sees has been applied (the target may be further ahead: step 4 deals with that);
 //   3. every table: keyed tables by key ranges (validate/range_checksum.h), keyless ones as multisets
 //      (validate/multiset.h), ranges spread over `jobs` connection pairs;
-//   4. with CDC: re-check each differing row up to `rechecks` times at a later snapshot; a row counts as different
-//      only when it differs while the source row stayed unchanged around the target read;
+//   4. with CDC: re-check each differing row up to `rechecks` times at a later snapshot; a row is consistent when
+//      the target holds the value the source had at either end of the window, different when it does not and the
+//      source row stayed unchanged over the window, and is tried again otherwise;
 //   5. describe each difference (which columns differ), store it in the control schema's validation_failures;
 //   6. with `repair`: rewrite the differing rows from the source (validate/repair.h) and check those rows again.
 // Owns its connections for the duration of Run(). Not thread-safe; it runs its own worker threads.
@@ -36,7 +37,7 @@ struct Options {
   int jobs = 4;                // connection pairs comparing ranges in parallel
   bool repair = false;
   std::chrono::milliseconds wait = std::chrono::seconds(300);  // for the CDC checkpoint to pass the snapshot
-  int rechecks = 3;
+  int rechecks = 10;  // rounds; each retries only the rows whose source row changed during the previous one
   int64_t max_differences = 10000;  // per table; beyond it the table is marked truncated
 };
 
