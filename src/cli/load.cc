@@ -1,6 +1,6 @@
 // cli/load.cc: `walferry load` creates each set's publication and slot, copies its tables from the slot's exported
 // snapshot, and records where CDC starts. Prints a summary table (or --json). Exit 0 loaded, 1 runtime failure,
-// 2 bad input or a server not ready (nothing changed then). Module: load/loader.h; docs: docs/load.md.
+// 2 bad input or a server not ready (nothing changed then). --from-standby copies from a paused physical standby. Module: load/loader.h; docs: docs/load.md.
 #include <cctype>
 #include <iostream>
 #include <limits>
@@ -35,6 +35,9 @@ class LoadCommand : public Command {
                    "Copy tables larger than SIZE (e.g. 10GB, 512MB) in ctid ranges of about SIZE, in parallel "
                    "(default: load.split_tables_larger_than; 0: never)");
     app.add_option("--cdc-start-lsn", cdc_start_lsn_, "Record LSN as the CDC start of a load done by other means");
+    app.add_option("--from-standby", from_standby_,
+                   "Copy from this physical standby of the source: slots on the source, replay paused on the "
+                   "standby during the copy (resumed afterwards), CDC starts at its replay LSN");
   }
   void ApplyFlags(Context& ctx) override {
     flags_.Apply(ctx, true, true);
@@ -44,6 +47,10 @@ class LoadCommand : public Command {
             .WithHint("write it as PostgreSQL prints it, e.g. 0/1A2B3C4D");
       }
       if (resume_) throw Error(ErrorKind::kUsage, "--cdc-start-lsn and --resume cannot be combined");
+      if (!from_standby_.empty()) {
+        throw Error(ErrorKind::kUsage, "--cdc-start-lsn and --from-standby cannot be combined")
+            .WithHint("--cdc-start-lsn copies nothing; --from-standby says where to copy from");
+      }
     }
   }
 
@@ -61,6 +68,7 @@ class LoadCommand : public Command {
     o.target_prep = target_prep_.empty() ? ctx.config.load.target_prep : target_prep_;
     o.resume = resume_;
     if (!cdc_start_lsn_.empty()) o.cdc_start_lsn = Lsn::Parse(cdc_start_lsn_);
+    o.from_standby = from_standby_;
     o.split_tables_larger_than =
         split_.empty() ? ctx.config.load.split_tables_larger_than_bytes : ParseSize(split_, "--split-tables-larger-than");
     load::LoadReport report = load::RunLoad(o);
@@ -166,6 +174,7 @@ class LoadCommand : public Command {
   bool resume_ = false;
   std::string cdc_start_lsn_;
   std::string split_;
+  std::string from_standby_;
 };
 
 WALFERRY_REGISTER_COMMAND(LoadCommand);

@@ -8,6 +8,7 @@
 #include "load/copy_scheduler.h"
 #include "load/preflight.h"
 #include "load/schema.h"
+#include "load/standby.h"
 #include "pg/replication_stream.h"
 #include "sql/sql.h"
 
@@ -140,13 +141,14 @@ void AddTablePlans(const LoadOptions& o, pg::Connection& source, pg::Connection&
   }
 }
 
-// Copies the set's tables not yet copied, from `snapshot`, then the owned sequences.
-void CopyData(const LoadOptions& o, const ResolvedSet& set, const std::string& snapshot, SetReport& report,
-              pg::Connection& source, pg::Connection& target, bool& large_objects_pending) {
+// Copies the set's tables not yet copied, from `snapshot` on the server `copy_source` (the source, or the standby
+// of --from-standby), then the owned sequences.
+void CopyData(const LoadOptions& o, const ResolvedSet& set, const std::string& snapshot, const std::string& copy_source,
+              SetReport& report, pg::Connection& source, pg::Connection& target, bool& large_objects_pending) {
   auto start = Clock::now();
   std::vector<pg::TableName> done = CopiedTables(target, o.control_schema, set.name);
   CopyJob job;
-  job.source = o.source;
+  job.source = copy_source;
   job.target = o.target;
   job.snapshot = snapshot;
   job.control_schema = o.control_schema;
@@ -160,9 +162,9 @@ void CopyData(const LoadOptions& o, const ResolvedSet& set, const std::string& s
     AddTablePlans(o, source, target, set, i, job);
   }
   report.tables = RunCopies(job);
-  report.sequences_set = CopySequences(o.source, o.target, snapshot, set.relation_oids);
+  report.sequences_set = CopySequences(copy_source, o.target, snapshot, set.relation_oids);
   if (large_objects_pending) {
-    report.large_objects = CopyLargeObjects(o.source, o.target, snapshot);
+    report.large_objects = CopyLargeObjects(copy_source, o.target, snapshot);
     large_objects_pending = false;
   }
   report.copy_seconds = Since(start);
@@ -190,7 +192,9 @@ void EmptyForRestart(const LoadOptions& o, pg::Connection& target, const Resolve
 
 // Creates the set's publication and slot, records the new start point and copies the data from the slot's snapshot.
 // `resumed`: the tables exist already (created by the interrupted run) and are emptied instead of created.
-void LoadFromNewSlot(const LoadOptions& o, pg::Connection& source, pg::Connection& target, const ResolvedSet& set,
+// --from-standby: the slot is created without a snapshot and the copy is left to CopyFromStandby (returns true);
+// report.start_lsn is then the slot's consistent point, which the standby must replay before it is paused.
+bool LoadFromNewSlot(const LoadOptions& o, pg::Connection& source, pg::Connection& target, const ResolvedSet& set,
                      bool resumed, SetReport& report, bool& large_objects_pending) {
   control::ControlSchema control(target, o.control_schema);
   if (set.restart || resumed) DropStaleSlot(o, source, set);
@@ -208,6 +212,13 @@ void LoadFromNewSlot(const LoadOptions& o, pg::Connection& source, pg::Connectio
   // The publication before the slot: pgoutput looks publications up as of each decoded change.
   CreatePublication(source, set);
   pg::ReplicationConnection repl = pg::ReplicationConnection::Open(o.source);
+  if (!o.from_standby.empty()) {
+    pg::CreatedSlot slot = repl.CreateLogicalSlot(report.slot_name, pg::SnapshotAction::kNoExport);
+    report.start_lsn = slot.consistent_point;  // provisional: CDC starts at the paused standby's replay LSN
+    Log()->info("set {}: slot {} created at {} (no snapshot: the copy reads from the standby)", set.name,
+                report.slot_name, slot.consistent_point.ToString());
+    return true;
+  }
   pg::CreatedSlot slot = repl.CreateLogicalSlot(report.slot_name, pg::SnapshotAction::kExport);
   report.start_lsn = slot.consistent_point;
   report.snapshot_name = slot.snapshot_name;
@@ -215,9 +226,10 @@ void LoadFromNewSlot(const LoadOptions& o, pg::Connection& source, pg::Connectio
                      "loading"});
   Log()->info("set {}: slot {} created; CDC will start at {}; copying {} tables from snapshot {}", set.name,
               report.slot_name, slot.consistent_point.ToString(), set.tables.size(), slot.snapshot_name);
-  CopyData(o, set, slot.snapshot_name, report, source, target, large_objects_pending);
+  CopyData(o, set, slot.snapshot_name, o.source, report, source, target, large_objects_pending);
   control.SetLoadState(set.name, "indexing");
-  // `repl` closes here: the snapshot is no longer needed; the slot stays for CDC.
+  // `repl` closes on return: the snapshot is no longer needed; the slot stays for CDC.
+  return false;
 }
 
 // Whether the exported snapshot of an interrupted load still exists (its process may still hold it).
@@ -235,14 +247,15 @@ bool SnapshotAlive(pg::Connection& source, const std::string& snapshot) {
 
 // --resume of a set interrupted while copying: continue in the same snapshot if it still exists, else start the set
 // over from a new slot and snapshot (the only correct choice: see docs/load.md, "Resume").
-void ResumeCopy(const LoadOptions& o, pg::Connection& source, pg::Connection& target, const ResolvedSet& set,
+// Returns true when the copy is left to CopyFromStandby (see LoadFromNewSlot).
+bool ResumeCopy(const LoadOptions& o, pg::Connection& source, pg::Connection& target, const ResolvedSet& set,
                 SetReport& report, bool& large_objects_pending) {
   if (SnapshotAlive(source, set.row->snapshot_name)) {
     report.start_lsn = set.row->start_lsn;
     report.snapshot_name = set.row->snapshot_name;
-    CopyData(o, set, set.row->snapshot_name, report, source, target, large_objects_pending);
+    CopyData(o, set, set.row->snapshot_name, o.source, report, source, target, large_objects_pending);
     control::ControlSchema(target, o.control_schema).SetLoadState(set.name, "indexing");
-    return;
+    return false;
   }
   Log()->warn("set {}: the interrupted load's snapshot {} is gone (it lived only as long as the walferry process "
               "that created it). Tables copied from it cannot be kept: they would miss the changes between its "
@@ -251,7 +264,7 @@ void ResumeCopy(const LoadOptions& o, pg::Connection& source, pg::Connection& ta
               set.name, set.row->snapshot_name.empty() ? "(none)" : set.row->snapshot_name,
               set.row->start_lsn.ToString(), report.slot_name, report.publication_name);
   report.restarted = true;
-  LoadFromNewSlot(o, source, target, set, /*resumed=*/true, report, large_objects_pending);
+  return LoadFromNewSlot(o, source, target, set, /*resumed=*/true, report, large_objects_pending);
 }
 
 // --cdc-start-lsn: the user loaded the target; walferry only creates the slot and records where CDC starts.
@@ -289,6 +302,7 @@ struct PostData {
   bool pending = false;            // the set's data was copied in this run: create its post-data, mark it loaded
   std::vector<pg::TableName> tables;
   bool tolerate_existing = false;  // resuming: objects made by the interrupted run may exist already
+  bool copy_from_standby = false;  // --from-standby: slot created, data still to be copied (CopyFromStandby)
 };
 
 // Loads one set's data; its post-data is returned in *post, to be created once every set's data is there.
@@ -311,9 +325,9 @@ SetReport LoadSet(const LoadOptions& o, pg::Connection& source, pg::Connection& 
     return report;
   }
   if (o.resume && state == "loading") {
-    ResumeCopy(o, source, target, set, report, large_objects_pending);
+    post->copy_from_standby = ResumeCopy(o, source, target, set, report, large_objects_pending);
   } else if (!o.resume) {
-    LoadFromNewSlot(o, source, target, set, /*resumed=*/false, report, large_objects_pending);
+    post->copy_from_standby = LoadFromNewSlot(o, source, target, set, /*resumed=*/false, report, large_objects_pending);
   } else {
     report.start_lsn = set.row->start_lsn;  // "indexing": the data is complete; the post-data is redone
     Log()->info("set {}: data complete (CDC starts at {}); resuming the indexes and constraints", set.name,
@@ -326,6 +340,41 @@ SetReport LoadSet(const LoadOptions& o, pg::Connection& source, pg::Connection& 
   post->tolerate_existing = o.resume || set.restart;
   report.outcome = report.restarted ? "loaded (started over from a new snapshot)" : "loaded";
   return report;
+}
+
+// --from-standby: the sets whose slots were created in this run are copied from the standby, paused at or after
+// every one of their consistent points; its replay LSN becomes their start_lsn (load/standby.h says why that is
+// exact). One pause for all sets. Replay is resumed when the copies end, also when one fails.
+void CopyFromStandby(const LoadOptions& o, pg::Connection& source, pg::Connection& target,
+                     const std::vector<ResolvedSet>& sets, LoadReport& report, std::vector<PostData>& posts,
+                     bool& large_objects_pending) {
+  std::vector<size_t> todo;
+  Lsn at_least;
+  for (size_t i = 0; i < posts.size(); ++i) {
+    if (!posts[i].copy_from_standby) continue;
+    todo.push_back(i);
+    at_least = std::max(at_least, report.sets[i].start_lsn);
+  }
+  if (todo.empty()) return;
+  PausedStandby standby(o.from_standby, at_least, o.standby_catch_up_limit);
+  control::ControlSchema control(target, o.control_schema);
+  for (size_t i : todo) {
+    SetReport& r = report.sets[i];
+    WithContext("copying set '" + r.set_name + "' from the standby", [&] {
+      r.start_lsn = standby.replay_lsn();
+      r.snapshot_name = standby.snapshot();
+      // Not recorded as the set's snapshot: it lives on the standby, where --resume does not look for it.
+      control.UpsertSet({r.set_name, r.slot_name, r.publication_name, "", r.start_lsn, "loading"});
+      Log()->info("set {}: CDC will start at {} (the standby's paused replay position; slot created at {}); "
+                  "copying {} tables from snapshot {} on the standby",
+                  r.set_name, r.start_lsn.ToString(), at_least.ToString(), sets[i].tables.size(), r.snapshot_name);
+      CopyData(o, sets[i], standby.snapshot(), o.from_standby, r, source, target, large_objects_pending);
+      control.SetLoadState(r.set_name, "indexing");
+      r.outcome += " (copied from the standby)";
+    });
+    posts[i].copy_from_standby = false;
+  }
+  standby.Resume();
 }
 
 // Post-data of every set at once, so pg_restore orders keys before the foreign keys that need them, across sets.
@@ -358,6 +407,7 @@ LoadReport RunLoad(const LoadOptions& o) {
   pg::Connection source = pg::Connection::Open(o.source, {.role = "source"});
   pg::Connection target = pg::Connection::Open(o.target, {.role = "target"});
   std::vector<ResolvedSet> sets = Preflight(o, source, target);
+  if (!o.from_standby.empty()) CheckStandby(o.from_standby, source);
 
   control::ControlSchema(target, o.control_schema).Ensure();
   if (!o.resume && !o.cdc_start_lsn) {
@@ -390,6 +440,14 @@ LoadReport RunLoad(const LoadOptions& o) {
       record_failure(set.name, e);
       throw;
     }
+  }
+  try {
+    CopyFromStandby(o, source, target, sets, report, posts, large_objects_pending);
+  } catch (const Error& e) {
+    for (size_t i = 0; i < report.sets.size(); ++i) {
+      if (posts[i].copy_from_standby) record_failure(report.sets[i].set_name, e);
+    }
+    throw;
   }
   try {
     WithContext("creating indexes, constraints and triggers of every set",

@@ -17,9 +17,11 @@
 // continues in the exported snapshot if it still exists, else (the usual case: it dies with the process that
 // created it) the set starts over: slot and publication dropped, tables emptied, a new slot and snapshot, a new
 // start_lsn. Keeping tables copied from the old snapshot would lose the changes between the old and the new start.
+// --from-standby (LoadOptions::from_standby, load/standby.h): the same states; the data comes from a paused standby.
 // Not thread-safe; runs once per process.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,6 +52,14 @@ struct LoadOptions {
   // Must be >= the new slot's consistent point (else the slot and publication are dropped again and the load
   // fails with kPrecondition: changes before the slot's start were not retained). The tables must exist.
   std::optional<Lsn> cdc_start_lsn;
+  // --from-standby: conninfo of a physical standby of the source. The slots are created on the source without a
+  // snapshot; then replay on the standby is paused once it has replayed every slot's consistent point, and every
+  // set whose slot was created in this run is copied from a snapshot on the paused standby; the standby's replay
+  // LSN is their start_lsn. Replay is resumed afterwards (also on failure or Ctrl-C). See load/standby.h.
+  // Schema (pg_dump) still comes from the source. Not combinable with cdc_start_lsn.
+  std::string from_standby;
+  // How long to wait for the standby to replay up to the slots' consistent point before failing (kTimeout).
+  std::chrono::seconds standby_catch_up_limit{600};
 };
 
 struct SetReport {

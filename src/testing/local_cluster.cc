@@ -81,6 +81,26 @@ LocalCluster LocalCluster::Create(const LocalClusterOptions& options) {
   return c;
 }
 
+LocalCluster LocalCluster::CreateStandby(const LocalCluster& primary, const std::string& name) {
+  LocalCluster c;
+  c.name_ = name;
+  std::string templ = (fs::temp_directory_path() / ("walferry-" + name + "-XXXXXX")).string();
+  if (mkdtemp(templ.data()) == nullptr) throw Error(ErrorKind::kIo, "mkdtemp " + templ + " failed");
+  c.base_dir_ = templ;
+  c.data_dir_ = c.base_dir_ / "data";
+  ChownToServerUser(c.base_dir_);
+  // -R writes primary_conninfo (host, port, user of this connection) and standby.signal.
+  RunProcessOrThrow({BinDir() + "/pg_basebackup", "-D", c.data_dir_.string(), "-R", "-X", "stream", "-c", "fast",
+                     "--no-sync", "-h", "127.0.0.1", "-p", std::to_string(primary.port()), "-U", kServerUser},
+                    AsServerUser());
+  {
+    std::ofstream conf(c.data_dir_ / "postgresql.auto.conf", std::ios::app);
+    conf << "unix_socket_directories = '" << c.base_dir_.string() << "'\nhot_standby = on\n";
+  }
+  c.Start();
+  return c;
+}
+
 LocalCluster LocalCluster::Adopt(const fs::path& base_dir, const fs::path& data_dir, const std::string& name,
                                  const std::vector<std::string>& extra_settings) {
   LocalCluster c;

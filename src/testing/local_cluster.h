@@ -28,6 +28,9 @@ class LocalCluster {
   // Throws Error(kIo) with initdb's / the server log's tail when the cluster cannot be created or started.
   static LocalCluster Create(const LocalClusterOptions& options);
   // Wraps an existing data directory (e.g. made by pg_basebackup); starts it on a free port.
+  // A hot standby of `primary` (pg_basebackup -R -X stream from its bootstrap superuser): a new directory,
+  // started on a free port, streaming from primary; removed like a created cluster.
+  static LocalCluster CreateStandby(const LocalCluster& primary, const std::string& name);
   static LocalCluster Adopt(const std::filesystem::path& base_dir, const std::filesystem::path& data_dir,
                             const std::string& name, const std::vector<std::string>& extra_settings);
 
