@@ -38,7 +38,8 @@ ErrorPolicy ParseErrorPolicy(const std::string& text) {
 
 Applier::Applier(pg::Connection target, ApplierOptions options)
     : conn_(std::move(target)), options_(std::move(options)),
-      exception_sql_(WithSchema(sql::Get("cdc/insert_exception"), options_.control_schema)) {
+      exception_sql_(WithSchema(sql::Get("cdc/insert_exception"), options_.control_schema)),
+      checkpoint_sql_(control::ControlSchema::CheckpointSql(options_.control_schema)) {
   WithContext("preparing the apply session on the target", [&] { Configure(); });
 }
 
@@ -59,14 +60,21 @@ void Applier::Configure() {
 }
 
 void Applier::Begin(const cdc::Begin& begin) {
-  if (in_transaction_) throw Error(ErrorKind::kProtocol, "Begin while a transaction is open");
+  if (in_source_txn_) throw Error(ErrorKind::kProtocol, "Begin while a transaction is open");
   failed_.reset();
   txn_final_lsn_ = begin.final_lsn;
   txn_rows_ = 0;
   txn_exceptions_ = 0;
+  in_source_txn_ = true;
+  if (in_transaction_) return;  // joins the open group; under log-and-continue its savepoint is already set
+  group_first_lsn_ = begin.final_lsn;
   SendControl("BEGIN", {});
   if (Guarded()) SendControl(kSavepoint, {});
   in_transaction_ = true;
+}
+
+void Applier::Queue(ItemKind kind, bool expect_one_row, uint32_t statement, uint32_t first_value) {
+  pending_.push_back({kind, expect_one_row, statement, first_value, 0, txn_final_lsn_});
 }
 
 void Applier::OnRelation(const Relation& rel) { statement_ids_.erase(rel.relation_id.value); }
@@ -79,7 +87,7 @@ uint32_t Applier::StatementFor(const Relation& rel, const StatementShape& shape)
   uint32_t id = static_cast<uint32_t>(statements_.size());
   statements_.push_back({"walferry_s" + std::to_string(id), built.sql, TargetTable(rel)});
   conn_.SendPrepare(statements_.back().name, built.sql, built.nparams);
-  pending_.push_back({ItemKind::kPrepare, false, id, 0, 0});
+  Queue(ItemKind::kPrepare, false, id);
   by_key.emplace(std::move(key), id);
   return id;
 }
@@ -110,7 +118,7 @@ void Applier::AddParam(const ColumnValue& v) {
 
 void Applier::SendChange(const Relation& rel, const StatementShape& shape, const TupleData& set_tuple,
                          const TupleData* where_tuple) {
-  if (!in_transaction_) throw Error(ErrorKind::kProtocol, "row change outside a transaction");
+  if (!in_source_txn_) throw Error(ErrorKind::kProtocol, "row change outside a transaction");
   if (!options_.suspended.empty() && Suspended(TargetTable(rel))) {
     RecordSuspended(rel, shape, set_tuple, where_tuple);
     return;
@@ -118,8 +126,7 @@ void Applier::SendChange(const Relation& rel, const StatementShape& shape, const
   // Before the Parse of a new statement: a Parse in an aborted transaction block would fail.
   if (Guarded()) SendControl(kRollbackTo, {});
   uint32_t id = StatementFor(rel, shape);
-  pending_.push_back({ItemKind::kChange, shape.kind != ChangeKind::kInsert, id,
-                      static_cast<uint32_t>(values_.size()), 0});
+  Queue(ItemKind::kChange, shape.kind != ChangeKind::kInsert, id, static_cast<uint32_t>(values_.size()));
   const TupleData& w = where_tuple ? *where_tuple : set_tuple;
   for (int c : shape.set_cols) AddParam(set_tuple.columns.at(c));
   for (int c : shape.where_cols) AddParam(w.columns.at(c));
@@ -147,7 +154,7 @@ void Applier::Apply(const Relation& rel, const Delete& change) {
 }
 
 void Applier::Apply(const std::vector<const Relation*>& rels, const Truncate& change) {
-  if (!in_transaction_) throw Error(ErrorKind::kProtocol, "TRUNCATE outside a transaction");
+  if (!in_source_txn_) throw Error(ErrorKind::kProtocol, "TRUNCATE outside a transaction");
   std::string sql = "TRUNCATE ";
   for (size_t i = 0; i < rels.size(); ++i) sql += (i ? ", " : "") + TargetTable(*rels[i]).Quoted();
   if (change.restart_identity) sql += " RESTART IDENTITY";
@@ -163,7 +170,7 @@ void Applier::Apply(const std::vector<const Relation*>& rels, const Truncate& ch
   // Kept as a "statement" so a failure names it; TRUNCATE is rare, the entry is small.
   statements_.push_back({"", sql, rels.empty() ? pg::TableName{} : TargetTable(*rels.front())});
   conn_.SendQuery(sql, {});
-  pending_.push_back({ItemKind::kChange, false, id, static_cast<uint32_t>(values_.size()), 0});
+  Queue(ItemKind::kChange, false, id, static_cast<uint32_t>(values_.size()));
   if (Guarded()) {
     SendControl(kRelease, {});
     SendControl(kSavepoint, {});
@@ -202,7 +209,7 @@ void Applier::Skip(const Pending& item, const std::string& error) {
   const Prepared& st = statements_[item.statement];
   Log()->error("set {}: cdc.error_policy log-and-continue: NOT APPLIED: a change to {} in the transaction committed "
                "at {}: {}; recorded in {}.apply_exceptions, the rest of the transaction is applied",
-               options_.set_name, st.table.Display(), txn_final_lsn_.ToString(), error, options_.control_schema);
+               options_.set_name, st.table.Display(), item.txn.ToString(), error, options_.control_schema);
   skipped_.push_back({st.table, RenderStatement(item), error});
 }
 
@@ -223,45 +230,64 @@ void Applier::QueueSkipped() {
 
 void Applier::SendSync() {
   conn_.PipelineSync();
-  pending_.push_back({ItemKind::kSync, false, 0, 0, 0});
+  Queue(ItemKind::kSync);
 }
 
 void Applier::SendControl(std::string_view sql, std::span<const pg::Param> params) {
   conn_.SendQuery(sql, params);
-  pending_.push_back({ItemKind::kControl, false, 0, 0, 0});
+  Queue(ItemKind::kControl);
 }
 
-void Applier::Commit(const cdc::Commit& commit) {
-  if (!in_transaction_) throw Error(ErrorKind::kProtocol, "Commit without Begin");
-  std::string cp_sql = "INSERT INTO " + pg::QuoteIdent(options_.control_schema) +
-                       ".checkpoint (set_name, applied_lsn, applied_commit_time) VALUES ($1, $2::pg_lsn, "
-                       "$3::timestamptz) ON CONFLICT (set_name) DO UPDATE SET applied_lsn = EXCLUDED.applied_lsn, "
-                       "applied_commit_time = EXCLUDED.applied_commit_time, updated_at = now()";
-  std::vector<pg::Param> cp = {options_.set_name, commit.end_lsn.ToString(), FormatPgTimestamp(commit.commit_time)};
+void Applier::EndTransaction(const cdc::Commit& commit) {
+  if (!in_source_txn_) throw Error(ErrorKind::kProtocol, "Commit without Begin");
   if (Guarded()) {
-    // Undo a failed last change, learn every outcome, then record the skipped changes in this transaction.
+    // Undo a failed last change, learn every outcome, then record the skipped changes in this transaction, while
+    // txn_final_lsn_ still names the source transaction they belong to.
     SendControl(kRollbackTo, {});
     Flush();
     QueueSkipped();
   }
-  SendControl(cp_sql, cp);
+  in_source_txn_ = false;
+  group_last_ = commit;
+  ++group_transactions_;
+  group_rows_ += txn_rows_;
+  group_exceptions_ += txn_exceptions_;
+}
+
+cdc::Commit Applier::CommitGroup() {
+  if (!group_open() || in_source_txn_) throw Error(ErrorKind::kInternal, "CommitGroup without an ended transaction");
+  std::vector<pg::Param> cp = {options_.set_name, group_last_->end_lsn.ToString(),
+                               FormatPgTimestamp(group_last_->commit_time)};
+  SendControl(checkpoint_sql_, cp);
   SendControl("COMMIT", {});
   Flush();
   in_transaction_ = false;
-  rows_applied_ += txn_rows_;
-  exceptions_recorded_ += txn_exceptions_;
+  rows_applied_ += group_rows_;
+  exceptions_recorded_ += group_exceptions_;
+  group_transactions_ = group_rows_ = group_exceptions_ = 0;
+  return *group_last_;
 }
 
 void Applier::FlushIfFull() {
-  if (pending_.size() < kMaxPending && arena_.size() < kMaxPendingBytes) return;
-  Flush();
+  if (pending_.size() - batch_start_ < kMaxPending && arena_.size() - batch_arena_start_ < kMaxPendingBytes) return;
+  // Close the current batch with a sync and read the results of the batch before it, which the target has most
+  // likely executed meanwhile: the target works on one batch while walferry decodes and sends the next.
+  if (pending_.empty() || pending_.back().kind != ItemKind::kSync) SendSync();
+  ReadResults(batch_start_);
+  batch_start_ = pending_.size();
+  batch_arena_start_ = arena_.size();
   QueueSkipped();
 }
 
 void Applier::Flush() {
   SendSync();
+  ReadResults(pending_.size());
+}
+
+void Applier::ReadResults(size_t end) {
   bool aborted = false;  // an earlier statement of the current sync group failed: the rest report "aborted"
-  for (const Pending& item : pending_) {
+  for (size_t i = 0; i < end; ++i) {
+    const Pending& item = pending_[i];
     if (item.kind == ItemKind::kSync) {
       if (!conn_.IsSync(conn_.NextPipelineResult())) throw Error(ErrorKind::kProtocol, "target: expected a sync");
       aborted = false;
@@ -292,9 +318,19 @@ void Applier::Flush() {
     }
     if (conn_.NextPipelineResult()) throw Error(ErrorKind::kProtocol, "target: more than one result for a statement");
   }
-  pending_.clear();
-  values_.clear();
-  arena_.clear();
+  // Forget the items read, and their report copies; later items' value indexes and offsets move down.
+  size_t nvalues = 0;
+  for (size_t i = 0; i < end; ++i) nvalues += pending_[i].value_count;
+  size_t nbytes = nvalues < values_.size() ? values_[nvalues].offset : arena_.size();
+  pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(end));
+  values_.erase(values_.begin(), values_.begin() + static_cast<std::ptrdiff_t>(nvalues));
+  arena_.erase(0, nbytes);
+  for (Pending& p : pending_) {
+    if (p.value_count > 0) p.first_value -= static_cast<uint32_t>(nvalues);
+  }
+  for (ValueRef& v : values_) v.offset -= static_cast<uint32_t>(nbytes);
+  batch_start_ = std::min(batch_start_, pending_.size());
+  batch_arena_start_ = std::min(batch_arena_start_, arena_.size());
 }
 
 void Applier::DrainToSync() {
@@ -312,7 +348,7 @@ void Applier::DrainToSync() {
 
 void Applier::FailOn(const Pending& item, Error error) {
   const Prepared& st = statements_[item.statement];
-  failed_ = FailedChange{st.table, RenderStatement(item), txn_final_lsn_};
+  failed_ = FailedChange{st.table, RenderStatement(item), item.txn};
   // Reads the rest so the connection is consistent; the transaction stays aborted and is never committed.
   try {
     DrainToSync();
@@ -325,7 +361,7 @@ void Applier::FailOn(const Pending& item, Error error) {
                    " ALTER COLUMN <column> SET GENERATED BY DEFAULT for the migration (set it back at cutover), "
                    "then rerun walferry cdc");
   }
-  error.AddContext("applying the transaction committed at " + txn_final_lsn_.ToString() + " to " +
+  error.AddContext("applying the transaction committed at " + item.txn.ToString() + " to " +
                    st.table.Display() + ": " + st.sql);
   throw error;
 }

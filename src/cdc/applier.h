@@ -1,13 +1,17 @@
 // cdc/applier.h
 //
-// Transactional apply: each source transaction becomes ONE target transaction, applied in commit order, and the
-// same target transaction records the source commit's end LSN in the control schema's checkpoint table. So a
-// source transaction is applied exactly once: either its rows and its checkpoint are both committed, or neither.
+// Transactional apply: source transactions are applied whole and in commit order, a GROUP of consecutive ones in
+// ONE target transaction (the caller decides where a group ends: Worker commits when the stream has nothing more
+// buffered or the group is large). The same target transaction records the group's last source commit end LSN in
+// the control schema's checkpoint table. So every source transaction is applied exactly once: either its rows and
+// a checkpoint at or past its commit are both committed, or neither. A group never splits a source transaction.
 //
-// Throughput: every (relation, change kind, column set) gets a named prepared statement, and a transaction's
-// statements are sent in libpq pipeline mode; results are read back every kMaxPending statements (or
-// kMaxPendingBytes of values), so round trips do not bound throughput and memory stays bounded whatever the
-// transaction size: changes are streamed into the open target transaction as they arrive.
+// Throughput: every (relation, change kind, column set) gets a named prepared statement, and statements are sent
+// in libpq pipeline mode in batches of kMaxPending statements (or kMaxPendingBytes of values), each closed by a
+// sync; when a batch closes, the results of the batch before it are read. So round trips do not bound throughput,
+// the target executes one batch while walferry decodes and sends the next, and memory stays bounded whatever the
+// transaction size: changes are streamed into the open target transaction as they arrive. (A sync inside an
+// explicit transaction block does not end it.)
 //
 // Every UPDATE and DELETE must affect exactly one row; 0 rows is an error, never ignored.
 //
@@ -75,7 +79,7 @@ class Applier {
 
   Applier(pg::Connection target, ApplierOptions options);
 
-  // Opens the target transaction for source transaction `begin`.
+  // Starts source transaction `begin`: opens the target transaction unless a group is already open.
   void Begin(const cdc::Begin& begin);
   // A Relation message arrived: statements prepared for an older description of this relation are dropped.
   void OnRelation(const Relation& rel);
@@ -84,11 +88,20 @@ class Applier {
   void Apply(const Relation& rel, const Delete& change);
   // rels: the relations named by the message, in its order.
   void Apply(const std::vector<const Relation*>& rels, const Truncate& change);
-  // Writes the checkpoint (commit.end_lsn) and COMMITs; returns when the target has committed.
-  // A kConnection error here means "commit in doubt": the caller resolves it by re-reading the checkpoint.
-  void Commit(const cdc::Commit& commit);
+  // Ends the source transaction; it joins the open group (nothing is committed yet).
+  void EndTransaction(const cdc::Commit& commit);
+  // Writes the checkpoint (the group's last commit end LSN) and COMMITs the target transaction; returns that
+  // Commit once the target has committed. A kConnection error here means "commit in doubt": the caller resolves
+  // it by re-reading the checkpoint. Requires group_open().
+  cdc::Commit CommitGroup();
 
   bool in_transaction() const { return in_transaction_; }
+  // Ended source transactions waiting in the open target transaction for CommitGroup().
+  bool group_open() const { return group_transactions_ > 0; }
+  uint64_t group_transactions() const { return group_transactions_; }
+  uint64_t group_rows() const { return group_rows_; }
+  // Commit LSN of the first source transaction in the open target transaction (valid while in_transaction()).
+  Lsn group_first_lsn() const { return group_first_lsn_; }
   // Row changes applied (committed) since construction.
   uint64_t rows_applied() const { return rows_applied_; }
   // Changes recorded in apply_exceptions (log-and-continue, suspend-table) and committed since construction.
@@ -117,6 +130,7 @@ class Applier {
     uint32_t statement = 0;  // index into statements_
     uint32_t first_value = 0;
     uint32_t value_count = 0;
+    Lsn txn;  // commit LSN of the source transaction the item belongs to (a flush may cover several)
   };
   struct Prepared {
     std::string name;
@@ -144,27 +158,39 @@ class Applier {
   void FlushIfFull();
   // Syncs the pipeline and reads every pending result; throws the first failure with its change.
   void Flush();
+  // Reads the results of pending_[0, end) (which ends with a sync item) and forgets those items.
+  void ReadResults(size_t end);
   void DrainToSync();
   [[noreturn]] void FailOn(const Pending& item, Error error);
+  void Queue(ItemKind kind, bool expect_one_row = false, uint32_t statement = 0, uint32_t first_value = 0);
   std::string RenderStatement(const Pending& item) const;
 
   pg::Connection conn_;
   ApplierOptions options_;
-  bool in_transaction_ = false;
+  bool in_transaction_ = false;  // a target transaction is open (a source transaction or a group in it)
+  bool in_source_txn_ = false;   // between Begin and EndTransaction
   Lsn txn_final_lsn_;
   uint64_t rows_applied_ = 0;
   uint64_t txn_rows_ = 0;
   uint64_t exceptions_recorded_ = 0;
   uint64_t txn_exceptions_ = 0;
+  Lsn group_first_lsn_;
+  std::optional<cdc::Commit> group_last_;  // the last ended source transaction of the open group
+  uint64_t group_transactions_ = 0;
+  uint64_t group_rows_ = 0;
+  uint64_t group_exceptions_ = 0;
   std::optional<FailedChange> failed_;
   std::vector<Skipped> skipped_;
   std::string exception_sql_;
+  std::string checkpoint_sql_;
 
   std::unordered_map<uint32_t, std::unordered_map<std::string, uint32_t>> statement_ids_;  // relid -> key -> id
   std::vector<Prepared> statements_;
   std::vector<pg::Param> params_;  // reused for every change
 
-  std::vector<Pending> pending_;
+  std::vector<Pending> pending_;  // sent, result not read yet: the previous batch (if any), then the current one
+  size_t batch_start_ = 0;        // index in pending_ where the current batch begins
+  size_t batch_arena_start_ = 0;  // offset in arena_ where the current batch's values begin
   std::vector<ValueRef> values_;
   std::string arena_;  // copies of pending values, for error reports
 };

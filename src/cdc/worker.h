@@ -1,8 +1,9 @@
 // cdc/worker.h
 //
 // One set's CDC worker: reads the set's slot (START_REPLICATION ... LOGICAL, pgoutput protocol 1, publication
-// walferry_<set>), decodes each message and streams it into an Applier, answers keepalives, reports to the slot
-// only what the target has durably committed, keeps the control status row current, reconnects with exponential
+// walferry_<set>), decodes each message and streams it into an Applier, commits groups of source transactions
+// (whatever arrived back to back, within bounds), answers keepalives, reports to the slot only what the target
+// has durably committed, keeps the control status row current, reconnects with exponential
 // backoff, and stops on request (finishing the open transaction first) or at a stop position.
 // Resume rules and the LSN state: docs/design/resume.md.
 //
@@ -62,6 +63,8 @@ class Worker {
   void OnPayload(std::string_view payload);
   void OnBegin(const Begin& b);
   void OnCommit(const Commit& c);
+  // Commits the applier's open group on the target; then, and only then, the slot may confirm its end.
+  void CommitGroup();
   void Periodic(bool force_status);
   void SendFeedback(bool ask_reply);
   // cdc.heartbeat_seconds: while idle, emits a logical message on the source and asks for a reply, so the
@@ -74,7 +77,8 @@ class Worker {
   std::set<std::pair<std::string, std::string>> LoadSuspended(pg::Connection& target) const;
   void WriteStatus(const std::string& state, const std::string& error = "");
   void Backoff(int attempt);
-  bool idle() const { return !in_txn_; }
+  // No source transaction in progress and nothing applied but uncommitted on the target.
+  bool idle() const { return !in_txn_ && !(applier_ && applier_->group_open()); }
 
   WorkerOptions options_;
   ErrorPolicy policy_;
@@ -99,6 +103,9 @@ class Worker {
   bool reached_stop_ = false;
   bool in_txn_ = false;
   bool skipping_ = false;  // inside a transaction that is already applied
+  std::chrono::steady_clock::time_point group_started_{};  // when the open group's first transaction ended
+  // After a change was rejected inside a group: transactions up to this commit LSN are committed one by one.
+  std::optional<Lsn> isolate_through_;
 
   std::string last_commit_time_;  // ISO time of the last applied commit
   int64_t last_commit_time_us_ = 0;

@@ -82,12 +82,15 @@ std::optional<Lsn> ControlSchema::GetCheckpoint(const std::string& set_name) {
   return Lsn::Parse(r.Get(0, 0));
 }
 
+std::string ControlSchema::CheckpointSql(const std::string& schema) {
+  return "INSERT INTO " + pg::QuoteIdent(schema) + ".checkpoint (set_name, applied_lsn, applied_commit_time) "
+         "VALUES ($1, $2::pg_lsn, $3::timestamptz) ON CONFLICT (set_name) DO UPDATE SET "
+         "applied_lsn = EXCLUDED.applied_lsn, applied_commit_time = EXCLUDED.applied_commit_time, updated_at = now()";
+}
+
 void ControlSchema::WriteCheckpoint(pg::Connection& conn, const std::string& schema, const std::string& set_name,
                                     Lsn lsn, const std::string& commit_time_iso) {
-  conn.Exec("INSERT INTO " + pg::QuoteIdent(schema) + ".checkpoint (set_name, applied_lsn, applied_commit_time) "
-                "VALUES ($1, $2::pg_lsn, $3::timestamptz) ON CONFLICT (set_name) DO UPDATE SET "
-                "applied_lsn = EXCLUDED.applied_lsn, applied_commit_time = EXCLUDED.applied_commit_time, "
-                "updated_at = now()",
+  conn.Exec(CheckpointSql(schema),
             {pg::Param(set_name), pg::Param(lsn.ToString()),
              commit_time_iso.empty() ? pg::Param() : pg::Param(commit_time_iso)});
 }

@@ -45,6 +45,8 @@ class ControlSchema {
 
   // The CDC checkpoint; nullopt before the first applied transaction.
   std::optional<Lsn> GetCheckpoint(const std::string& set_name);
+  // The checkpoint upsert; parameters: set name, applied LSN (text), source commit time (timestamptz text or NULL).
+  static std::string CheckpointSql(const std::string& schema);
   // Writes the checkpoint through `conn` (the applier's connection, inside its open transaction).
   static void WriteCheckpoint(pg::Connection& conn, const std::string& schema, const std::string& set_name, Lsn lsn,
                               const std::string& commit_time_iso);

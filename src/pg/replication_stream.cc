@@ -114,6 +114,7 @@ void ReplicationConnection::StartLogical(const std::string& slot, Lsn start,
 std::optional<StreamMessage> ReplicationConnection::Read(std::chrono::milliseconds timeout) {
   FreeBuffer();
   auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool polled = false;  // a zero timeout still looks at the socket once
   while (true) {
     int n = PQgetCopyData(conn_.raw(), &buffer_, 1);
     if (n > 0) {
@@ -146,9 +147,10 @@ std::optional<StreamMessage> ReplicationConnection::Read(std::chrono::millisecon
     if (n == -2) throw conn_.ConnectionError(conn_.role() + ": reading the replication stream");
     // n == 0: nothing buffered; wait for the socket.
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return std::nullopt;
+    if (left.count() <= 0 && polled) return std::nullopt;
     pollfd pfd{PQsocket(conn_.raw()), POLLIN, 0};
-    int rc = poll(&pfd, 1, static_cast<int>(left.count()));
+    int rc = poll(&pfd, 1, static_cast<int>(std::max<int64_t>(0, left.count())));
+    polled = true;
     if (rc < 0 && errno != EINTR) throw Error(ErrorKind::kIo, "poll on replication socket failed");
     if (rc > 0 && PQconsumeInput(conn_.raw()) != 1) {
       throw conn_.ConnectionError(conn_.role() + ": receiving the replication stream");

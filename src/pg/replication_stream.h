@@ -77,7 +77,8 @@ class ReplicationConnection {
   // options: plugin options, e.g. {"proto_version","1"}, {"publication_names","\"pub\""}. Values are quoted here.
   void StartLogical(const std::string& slot, Lsn start, const std::vector<std::pair<std::string, std::string>>& options);
 
-  // Next message, or nullopt after `timeout` without one. Throws Error(kConnection/kProtocol).
+  // Next message, or nullopt after `timeout` without one; a zero timeout returns only what has already arrived
+  // (checking the socket once, without waiting). Throws Error(kConnection/kProtocol).
   std::optional<StreamMessage> Read(std::chrono::milliseconds timeout);
   // Standby status update: what walferry has received (write), durably applied (flush, apply).
   void SendStatus(Lsn written, Lsn flushed, Lsn applied, bool reply_requested = false);
