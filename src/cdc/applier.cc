@@ -1,5 +1,7 @@
 #include "cdc/applier.h"
 
+#include <algorithm>
+
 #include "common/log.h"
 #include "control/control_schema.h"
 #include "cdc/status_writer.h"
@@ -39,7 +41,8 @@ ErrorPolicy ParseErrorPolicy(const std::string& text) {
 Applier::Applier(pg::Connection target, ApplierOptions options)
     : conn_(std::move(target)), options_(std::move(options)),
       exception_sql_(WithSchema(sql::Get("cdc/insert_exception"), options_.control_schema)),
-      checkpoint_sql_(control::ControlSchema::CheckpointSql(options_.control_schema)) {
+      checkpoint_sql_(control::ControlSchema::CheckpointSql(options_.control_schema)),
+      target_columns_(options_.target_conninfo, "walferry_meta_" + options_.set_name) {
   WithContext("preparing the apply session on the target", [&] { Configure(); });
 }
 
@@ -77,7 +80,10 @@ void Applier::Queue(ItemKind kind, bool expect_one_row, uint32_t statement, uint
   pending_.push_back({kind, expect_one_row, statement, first_value, 0, txn_final_lsn_});
 }
 
-void Applier::OnRelation(const Relation& rel) { statement_ids_.erase(rel.relation_id.value); }
+void Applier::OnRelation(const Relation& rel) {
+  statement_ids_.erase(rel.relation_id.value);
+  target_columns_.Forget(rel.relation_id);
+}
 
 uint32_t Applier::StatementFor(const Relation& rel, const StatementShape& shape) {
   auto& by_key = statement_ids_[rel.relation_id.value];
@@ -85,7 +91,7 @@ uint32_t Applier::StatementFor(const Relation& rel, const StatementShape& shape)
   if (auto it = by_key.find(key); it != by_key.end()) return it->second;
   BuiltStatement built = BuildStatement(rel, shape);
   uint32_t id = static_cast<uint32_t>(statements_.size());
-  statements_.push_back({"walferry_s" + std::to_string(id), built.sql, TargetTable(rel)});
+  statements_.push_back({"walferry_s" + std::to_string(id), built.sql, TargetTable(rel), ExplainNoRow(rel, shape)});
   conn_.SendPrepare(statements_.back().name, built.sql, built.nparams);
   Queue(ItemKind::kPrepare, false, id);
   by_key.emplace(std::move(key), id);
@@ -130,7 +136,8 @@ void Applier::SendChange(const Relation& rel, const StatementShape& shape, const
   const TupleData& w = where_tuple ? *where_tuple : set_tuple;
   for (int c : shape.set_cols) AddParam(set_tuple.columns.at(c));
   for (int c : shape.where_cols) AddParam(w.columns.at(c));
-  size_t n = shape.set_cols.size() + shape.where_cols.size();
+  for (int c : shape.guard_cols) AddParam(set_tuple.columns.at(c));
+  size_t n = shape.set_cols.size() + shape.where_cols.size() + shape.guard_cols.size();
   conn_.SendPrepared(statements_[id].name, std::span<const pg::Param>(params_.data(), n));
   ++txn_rows_;
   if (Guarded()) {
@@ -146,7 +153,8 @@ void Applier::Apply(const Relation& rel, const Insert& change) {
 }
 
 void Applier::Apply(const Relation& rel, const Update& change) {
-  SendChange(rel, ShapeFor(rel, change), change.new_tuple, change.old ? &change.old->tuple : nullptr);
+  SendChange(rel, ShapeFor(rel, change, target_columns_.AlwaysIdentity(rel)), change.new_tuple,
+             change.old ? &change.old->tuple : nullptr);
 }
 
 void Applier::Apply(const Relation& rel, const Delete& change) {
@@ -186,6 +194,7 @@ void Applier::RecordSuspended(const Relation& rel, const StatementShape& shape, 
   std::vector<const ColumnValue*> values;
   for (int c : shape.set_cols) values.push_back(&set_tuple.columns.at(c));
   for (int c : shape.where_cols) values.push_back(&w.columns.at(c));
+  for (int c : shape.guard_cols) values.push_back(&set_tuple.columns.at(c));
   if (!values.empty()) statement += "\n-- values:";
   for (size_t i = 0; i < values.size(); ++i) {
     const ColumnValue& v = *values[i];
@@ -246,6 +255,10 @@ void Applier::EndTransaction(const cdc::Commit& commit) {
     SendControl(kRollbackTo, {});
     Flush();
     QueueSkipped();
+  } else if (std::any_of(pending_.begin(), pending_.end(), [](const Pending& p) { return p.expect_one_row; })) {
+    // "Exactly 1 row" is checked by the client when it reads the result: read them before COMMIT is queued, or
+    // the server commits a change that matched no row (and the checkpoint past it) before walferry can object.
+    Flush();
   }
   in_source_txn_ = false;
   group_last_ = commit;
@@ -258,6 +271,11 @@ cdc::Commit Applier::CommitGroup() {
   if (!group_open() || in_source_txn_) throw Error(ErrorKind::kInternal, "CommitGroup without an ended transaction");
   std::vector<pg::Param> cp = {options_.set_name, group_last_->end_lsn.ToString(),
                                FormatPgTimestamp(group_last_->commit_time)};
+  if (std::any_of(pending_.begin(), pending_.end(), [](const Pending& p) { return p.expect_one_row; })) {
+    // "Exactly 1 row" is checked by the client when it reads the result: read them before COMMIT is queued, or
+    // the server commits a change that matched no row (and the checkpoint past it) before walferry can object.
+    Flush();
+  }
   SendControl(checkpoint_sql_, cp);
   SendControl("COMMIT", {});
   Flush();
@@ -310,9 +328,12 @@ void Applier::ReadResults(size_t end) {
     }
     if (!r) throw conn_.ConnectionError("target: reading pipelined results");
     if (item.expect_one_row && r.AffectedRows() != 1) {
-      Error e = Error(ErrorKind::kData, std::to_string(r.AffectedRows()) +
-                                            " target rows matched the change's replica identity; exactly 1 must")
-                    .WithHint("the target differs from the source for this row: run walferry validate");
+      const NoRowExplanation& why = statements_[item.statement].no_row;
+      Error e = r.AffectedRows() == 0 && !why.message.empty()
+                    ? Error(ErrorKind::kData, why.message).WithHint(why.hint)
+                    : Error(ErrorKind::kData, std::to_string(r.AffectedRows()) +
+                                                  " target rows matched the change's replica identity; exactly 1 must")
+                          .WithHint("the target differs from the source for this row: run walferry validate");
       if (!Guarded()) FailOn(item, std::move(e));
       Skip(item, e.what());
     }

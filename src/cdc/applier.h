@@ -46,6 +46,7 @@
 
 #include "cdc/pgoutput_messages.h"
 #include "cdc/statement_builder.h"
+#include "cdc/target_columns.h"
 #include "pg/connection.h"
 
 namespace walferry::cdc {
@@ -61,6 +62,8 @@ struct ApplierOptions {
   ErrorPolicy error_policy = ErrorPolicy::kStop;
   // suspend-table: target tables (schema, name) whose changes are recorded as exceptions instead of applied.
   std::set<std::pair<std::string, std::string>> suspended;
+  // The target conninfo for the metadata connection (cdc/target_columns.h), opened on the first UPDATE.
+  std::string target_conninfo;
 };
 
 // The change that could not be applied, for the apply_exceptions table.
@@ -136,6 +139,7 @@ class Applier {
     std::string name;
     std::string sql;
     pg::TableName table;
+    NoRowExplanation no_row;  // what 0 matched rows means for this statement (identity guards), else empty
   };
 
   void Configure();
@@ -187,6 +191,7 @@ class Applier {
   std::unordered_map<uint32_t, std::unordered_map<std::string, uint32_t>> statement_ids_;  // relid -> key -> id
   std::vector<Prepared> statements_;
   std::vector<pg::Param> params_;  // reused for every change
+  TargetColumns target_columns_;   // the target's GENERATED ALWAYS identity columns, per relation id
 
   std::vector<Pending> pending_;  // sent, result not read yet: the previous batch (if any), then the current one
   size_t batch_start_ = 0;        // index in pending_ where the current batch begins

@@ -1,5 +1,7 @@
 #include "cdc/statement_builder.h"
 
+#include <algorithm>
+
 #include "common/error.h"
 
 namespace walferry::cdc {
@@ -41,6 +43,10 @@ std::string WhereList(const Relation& rel, const StatementShape& shape, int firs
 }
 
 std::string SetList(const Relation& rel, const StatementShape& shape) {
+  if (shape.set_cols.empty()) {
+    std::string name = pg::QuoteIdent(rel.columns[shape.touch_col].name);
+    return name + " = " + name;
+  }
   std::string out;
   for (size_t i = 0; i < shape.set_cols.size(); ++i) {
     if (i > 0) out += ", ";
@@ -49,11 +55,25 @@ std::string SetList(const Relation& rel, const StatementShape& shape) {
   return out;
 }
 
+// " AND n = $k ..." for the guard columns (identity columns are NOT NULL: plain equality).
+std::string GuardList(const Relation& rel, const StatementShape& shape, int first_param) {
+  std::string out;
+  int p = first_param;
+  for (int c : shape.guard_cols) out += " AND " + pg::QuoteIdent(rel.columns[c].name) + " = " + Placeholder(p++);
+  return out;
+}
+
+// The WHERE of an UPDATE/DELETE: identity columns, then guards.
+std::string FullWhere(const Relation& rel, const StatementShape& shape, int first_param) {
+  return WhereList(rel, shape, first_param) +
+         GuardList(rel, shape, first_param + static_cast<int>(shape.where_cols.size()));
+}
+
 // WITH r AS (SELECT tableoid, ctid ... LIMIT 1): one physical row, also in a partitioned table (ctid alone is
 // unique only within one partition).
 std::string OneRowCte(const Relation& rel, const StatementShape& shape, int first_param) {
   return "WITH walferry_row AS (SELECT tableoid AS toid, ctid AS tid FROM " + TargetTable(rel).Quoted() + " WHERE " +
-         WhereList(rel, shape, first_param) + " LIMIT 1) ";
+         FullWhere(rel, shape, first_param) + " LIMIT 1) ";
 }
 
 std::vector<int> KeyColumns(const Relation& rel, const TupleData& t) {
@@ -69,6 +89,38 @@ std::vector<int> SentColumns(const TupleData& t) {
   for (size_t i = 0; i < t.columns.size(); ++i) {
     if (t.columns[i].kind != ColumnKind::kUnchangedToast) out.push_back(static_cast<int>(i));
   }
+  return out;
+}
+
+bool Contains(const std::vector<int>& sorted, int i) { return std::binary_search(sorted.begin(), sorted.end(), i); }
+
+bool SameValue(const ColumnValue& a, const ColumnValue& b) { return a.kind == b.kind && a.bytes == b.bytes; }
+
+// The old value of column i, when the old tuple carries it (a key column of a 'K' tuple, any sent column of 'O').
+const ColumnValue* OldValue(const Relation& rel, const std::optional<OldTuple>& old, int i) {
+  if (!old) return nullptr;
+  const ColumnValue& v = old->tuple.columns[i];
+  if (v.kind == ColumnKind::kUnchangedToast) return nullptr;
+  if (old->kind == OldTupleKind::kFull || rel.columns[i].is_key()) return &v;
+  return nullptr;
+}
+
+// The column an UPDATE with nothing to write assigns to itself: the first WHERE column the target lets an UPDATE
+// set, else any such column. A table whose only column is an ALWAYS identity has none: its column is used, and the
+// target rejects the statement (428C9) -- loudly, never a wrong row.
+int TouchColumn(const Relation& rel, const StatementShape& s, const std::vector<int>& always_identity) {
+  for (int c : s.where_cols) {
+    if (!Contains(always_identity, c)) return c;
+  }
+  for (size_t i = 0; i < rel.columns.size(); ++i) {
+    if (!Contains(always_identity, static_cast<int>(i))) return static_cast<int>(i);
+  }
+  return s.where_cols.front();
+}
+
+std::string ColumnNames(const Relation& rel, const std::vector<int>& cols) {
+  std::string out;
+  for (int c : cols) out += (out.empty() ? "" : ", ") + pg::QuoteIdent(rel.columns[c].name);
   return out;
 }
 
@@ -96,12 +148,17 @@ void IdentityFrom(const Relation& rel, const std::optional<OldTuple>& old, const
 
 std::string StatementShape::Key() const {
   std::string k;
-  k.reserve(4 + 2 * (set_cols.size() + where_cols.size()));
+  auto add = [&k](int c) { k.append({static_cast<char>(c & 0xff), static_cast<char>((c >> 8) & 0xff)}); };
+  k.reserve(8 + 2 * (set_cols.size() + where_cols.size() + guard_cols.size()));
   k.push_back(static_cast<char>(kind));
   k.push_back(full_identity ? 'F' : 'K');
-  for (int c : set_cols) k.append({static_cast<char>(c & 0xff), static_cast<char>((c >> 8) & 0xff)});
+  k.push_back(identity_changed ? 'C' : '-');
+  add(touch_col);
+  for (int c : set_cols) add(c);
   k.push_back('|');
-  for (int c : where_cols) k.append({static_cast<char>(c & 0xff), static_cast<char>((c >> 8) & 0xff)});
+  for (int c : where_cols) add(c);
+  k.push_back('|');
+  for (int c : guard_cols) add(c);
   return k;
 }
 
@@ -111,7 +168,7 @@ BuiltStatement BuildStatement(const Relation& rel, const StatementShape& shape) 
   const std::string table = TargetTable(rel).Quoted();
   const int nset = static_cast<int>(shape.set_cols.size());
   BuiltStatement out;
-  out.nparams = nset + static_cast<int>(shape.where_cols.size());
+  out.nparams = nset + static_cast<int>(shape.where_cols.size() + shape.guard_cols.size());
   if (shape.kind == ChangeKind::kInsert) {
     if (shape.set_cols.empty()) throw Error(ErrorKind::kInternal, "INSERT without columns for " + table);
     std::string cols, vals;
@@ -125,9 +182,11 @@ BuiltStatement BuildStatement(const Relation& rel, const StatementShape& shape) 
   }
   if (shape.where_cols.empty()) throw Error(ErrorKind::kInternal, "UPDATE/DELETE without WHERE columns for " + table);
   if (shape.kind == ChangeKind::kUpdate) {
-    if (shape.set_cols.empty()) throw Error(ErrorKind::kInternal, "UPDATE without SET columns for " + table);
+    if (shape.set_cols.empty() && shape.touch_col < 0) {
+      throw Error(ErrorKind::kInternal, "UPDATE without SET columns for " + table);
+    }
     if (!shape.full_identity) {
-      out.sql = "UPDATE " + table + " SET " + SetList(rel, shape) + " WHERE " + WhereList(rel, shape, nset + 1);
+      out.sql = "UPDATE " + table + " SET " + SetList(rel, shape) + " WHERE " + FullWhere(rel, shape, nset + 1);
     } else {
       out.sql = OneRowCte(rel, shape, nset + 1) + "UPDATE " + table + " AS walferry_t SET " + SetList(rel, shape) +
                 " FROM walferry_row WHERE walferry_t.tableoid = walferry_row.toid AND walferry_t.ctid = walferry_row.tid";
@@ -154,7 +213,7 @@ StatementShape ShapeFor(const Relation& rel, const Insert& change) {
   return s;
 }
 
-StatementShape ShapeFor(const Relation& rel, const Update& change) {
+StatementShape ShapeFor(const Relation& rel, const Update& change, const std::vector<int>& always_identity) {
   StatementShape s;
   s.kind = ChangeKind::kUpdate;
   IdentityFrom(rel, change.old, change.new_tuple, s);
@@ -162,11 +221,39 @@ StatementShape ShapeFor(const Relation& rel, const Update& change) {
   for (int i : SentColumns(change.new_tuple)) {
     // The key did not change: its columns are already equal to the WHERE values, writing them is a no-op.
     if (key_unchanged && rel.columns[i].is_key()) continue;
+    if (Contains(always_identity, i)) {
+      // Never written (the target allows only DEFAULT). Unchanged when the old value is known and equal (it is
+      // then in the WHERE already); otherwise the row must still have the new value, or the UPDATE matches nothing.
+      const ColumnValue* before = OldValue(rel, change.old, i);
+      if (before && SameValue(*before, change.new_tuple.columns[i])) continue;
+      s.guard_cols.push_back(i);
+      if (before) s.identity_changed = true;
+      continue;
+    }
     s.set_cols.push_back(i);
   }
-  // Nothing but the (unchanged) key was sent: write the first key column to itself so the row count is checked.
-  if (s.set_cols.empty()) s.set_cols.push_back(s.where_cols.front());
+  // Nothing else to write: assign a column to itself so the row is still found and its count checked.
+  if (s.set_cols.empty()) s.touch_col = TouchColumn(rel, s, always_identity);
   return s;
+}
+
+NoRowExplanation ExplainNoRow(const Relation& rel, const StatementShape& shape) {
+  if (shape.guard_cols.empty()) return {};
+  const std::string cols = ColumnNames(rel, shape.guard_cols);
+  const std::string table = TargetTable(rel).Display();
+  const std::string fix = "on the target run ALTER TABLE " + TargetTable(rel).Quoted() + " ALTER COLUMN " +
+                          pg::QuoteIdent(rel.columns[shape.guard_cols.front()].name) +
+                          " SET GENERATED BY DEFAULT for the migration (set it back to ALWAYS at cutover), then "
+                          "rerun walferry cdc";
+  if (shape.identity_changed) {
+    return {"the source changed the GENERATED ALWAYS identity column " + cols + " of " + table +
+                " (old and new values differ), which an UPDATE on the target can only set to DEFAULT; not applied",
+            fix};
+  }
+  return {"no target row matched the change's replica identity together with the new value of the GENERATED "
+          "ALWAYS identity column " + cols + " of " + table + "; exactly 1 must",
+          "either the source changed " + cols + " (UPDATE ... SET ... = DEFAULT), which an UPDATE on the target "
+          "cannot reproduce: " + fix + "; or the target differs from the source for this row: run walferry validate"};
 }
 
 StatementShape ShapeFor(const Relation& rel, const Delete& change) {

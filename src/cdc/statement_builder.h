@@ -10,7 +10,13 @@
 //   DELETE FROM t WHERE k = $1 AND ...
 //   With REPLICA IDENTITY FULL the row is found by all old values with IS NOT DISTINCT FROM, and exactly ONE
 //   row is touched even when identical duplicates exist: a CTE picks one (tableoid, ctid) with LIMIT 1.
-// Parameters: the SET columns' values first (in set_cols order), then the WHERE columns' values.
+// GENERATED ALWAYS identity columns of the TARGET (the Relation message does not say which; the caller looks them
+// up, see cdc/target_columns.h) are never in an UPDATE's SET list (the target would reject it: 428C9). When the
+// source may have changed one (only possible with UPDATE ... SET n = DEFAULT), it is a guard in the WHERE with the
+// NEW value (`AND n = $k`): a changed value matches no row, and the caller's "exactly one row" check fails loudly
+// (ExplainNoRow says why) instead of a silently different row on the target.
+// Parameters: the SET columns' values first (in set_cols order), then the WHERE columns' values (old tuple when one
+// was sent, else the new tuple), then the guard columns' values (always the NEW tuple).
 #pragma once
 
 #include <string>
@@ -27,11 +33,24 @@ struct StatementShape {
   ChangeKind kind = ChangeKind::kInsert;
   std::vector<int> set_cols;    // column indexes of the Relation written (INSERT columns / UPDATE SET list)
   std::vector<int> where_cols;  // column indexes that identify the row (UPDATE / DELETE)
-  bool full_identity = false;   // where_cols are a whole old row: IS NOT DISTINCT FROM + one-row CTE
+  // UPDATE: target GENERATED ALWAYS identity columns left out of SET and compared with the NEW tuple's value.
+  std::vector<int> guard_cols;
+  // UPDATE with no column to write: SET touch_col = touch_col (no parameter), so the row count is still checked.
+  int touch_col = -1;
+  bool full_identity = false;     // where_cols are a whole old row: IS NOT DISTINCT FROM + one-row CTE
+  bool identity_changed = false;  // a guard column's old value is known and differs from the new: matches no row
 
-  // A compact cache key: kind, full flag and both column lists.
+  // A compact cache key: kind, flags, touch_col and the three column lists.
   std::string Key() const;
 };
+
+// What "no target row matched" means for an UPDATE of `shape`. Empty when the shape has no guard column (the
+// caller's generic message applies).
+struct NoRowExplanation {
+  std::string message;
+  std::string hint;
+};
+NoRowExplanation ExplainNoRow(const Relation& rel, const StatementShape& shape);
 
 struct BuiltStatement {
   std::string sql;
@@ -47,7 +66,8 @@ BuiltStatement BuildStatement(const Relation& rel, const StatementShape& shape);
 // left out of SET lists and WHERE lists. Throws Error(kData) naming the table when the change carries nothing
 // that identifies the row (REPLICA IDENTITY NOTHING) or when an INSERT carries an unchanged-TOAST column.
 StatementShape ShapeFor(const Relation& rel, const Insert& change);
-StatementShape ShapeFor(const Relation& rel, const Update& change);
+// always_identity: indexes into rel.columns of the TARGET's GENERATED ALWAYS identity columns, ascending.
+StatementShape ShapeFor(const Relation& rel, const Update& change, const std::vector<int>& always_identity);
 StatementShape ShapeFor(const Relation& rel, const Delete& change);
 
 }  // namespace walferry::cdc

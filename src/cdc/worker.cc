@@ -187,7 +187,7 @@ Worker::SessionEnd Worker::RunSession() {
   applier_.emplace(pg::Connection::Open(options_.target,
                                         {.role = "target", .application_name = "walferry_apply_" + options_.set_name}),
                    ApplierOptions{options_.control_schema, options_.set_name, options_.cdc.synchronous_commit, policy_,
-                                  std::move(suspended)});
+                                  std::move(suspended), options_.target});
   decoder_.emplace(1);
   repl_.emplace(pg::ReplicationConnection::Open(options_.source, "source"));
   repl_->connection().Exec("SET datestyle = 'ISO'; SET intervalstyle = 'postgres'; SET extra_float_digits = 3");
