@@ -22,6 +22,11 @@ declare -A seconds
 run() {  # run NAME DB COMMAND...: time COMMAND loading into a fresh target database DB
   local name=$1 db=$2; shift 2
   "$PGBIN/createdb" -h 127.0.0.1 -p "$dst" -U postgres "$db"
+  # The same start for every method: no dirty buffers of an earlier method's load left to be written during this
+  # one (the target keeps every loaded database; without this the later methods pay for the earlier ones' writes).
+  "$PGBIN/psql" -X -q -h 127.0.0.1 -p "$src" -U postgres -d postgres -c CHECKPOINT
+  "$PGBIN/psql" -X -q -h 127.0.0.1 -p "$dst" -U postgres -d postgres -c CHECKPOINT
+  sync
   echo "timing $name..." >&2
   local t0; t0=$(date +%s%N)
   "$@" || return 0

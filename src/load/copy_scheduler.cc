@@ -59,6 +59,10 @@ std::vector<TableResult> RunCopies(const CopyJob& job) {
       ImportSnapshot(source, job.snapshot);
       pg::Connection target = pg::Connection::Open(job.target, {.role = "target"});
       PrepareSession(target, settings.encoding, settings.lc_monetary);
+      // A copy's rows and its "copied" mark commit in one transaction, so losing an unflushed commit in a target
+      // crash loses both together (the table is simply copied again). Every later state change (indexing, loaded)
+      // is a synchronous commit on another session, whose WAL flush also flushes every earlier commit.
+      target.Exec("SET synchronous_commit = off");
       while (!failed) {
         size_t k = next++;
         if (k >= order.size()) break;
