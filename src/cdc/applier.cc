@@ -255,10 +255,6 @@ void Applier::EndTransaction(const cdc::Commit& commit) {
     SendControl(kRollbackTo, {});
     Flush();
     QueueSkipped();
-  } else if (std::any_of(pending_.begin(), pending_.end(), [](const Pending& p) { return p.expect_one_row; })) {
-    // "Exactly 1 row" is checked by the client when it reads the result: read them before COMMIT is queued, or
-    // the server commits a change that matched no row (and the checkpoint past it) before walferry can object.
-    Flush();
   }
   in_source_txn_ = false;
   group_last_ = commit;

@@ -68,6 +68,8 @@ WorkerOutcome Worker::Run() {
       SessionEnd end = RunSession();
       std::string state = end == SessionEnd::kReachedStop ? "CAUGHT UP" : "STOPPED";
       WriteStatus(state);
+      Apply()->info("set {}: {}: {} rows of {} source transactions applied in {} target transactions; checkpoint {}",
+                    options_.set_name, state, rows_total_, txns_total_, groups_total_, applied_lsn_.ToString());
       return {state, applied_lsn_, rows_total_, ""};
     } catch (const Error& e) {
       // A change that failed because the server went away (shutdown, terminated backend: 57P*, 08*) is not the
@@ -293,8 +295,11 @@ void Worker::OnCommit(const Commit& c) {
 
 void Worker::CommitGroup() {
   uint64_t rows = applier_->group_rows();
+  uint64_t txns = applier_->group_transactions();
   Commit c = applier_->CommitGroup();
   rows_total_ += rows;
+  txns_total_ += txns;
+  ++groups_total_;
   applied_lsn_ = c.end_lsn;
   last_commit_time_ = FormatPgTimestamp(c.commit_time);
   last_commit_time_us_ = c.commit_time;
@@ -350,7 +355,7 @@ void Worker::WriteStatus(const std::string& state, const std::string& error) {
     s.latency_seconds = static_cast<double>(pg::PgNow() - last_commit_time_us_) / 1e6;
   }
   s.pending_bytes = received_lsn_.BytesSince(confirmed_lsn_);
-  uint64_t rows = rows_total_ + (applier_ ? 0 : 0);
+  uint64_t rows = rows_total_;
   s.rows_per_second = secs > 0 && last_status_.time_since_epoch().count() != 0
                           ? static_cast<double>(rows - rows_at_last_status_) / secs
                           : 0;

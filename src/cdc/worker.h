@@ -111,6 +111,8 @@ class Worker {
   int64_t last_commit_time_us_ = 0;
   int64_t last_send_time_ = 0;
   uint64_t rows_total_ = 0;  // committed rows across sessions
+  uint64_t txns_total_ = 0;    // committed source transactions across sessions
+  uint64_t groups_total_ = 0;  // target transactions that committed them
   uint64_t rows_at_last_status_ = 0;
   std::chrono::steady_clock::time_point last_status_{};
   std::chrono::steady_clock::time_point last_feedback_{};
