@@ -10,6 +10,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace walferry::log {
 
@@ -20,5 +21,11 @@ void Init(std::string_view level, Format format);
 
 // The logger for one component, created on first use.
 std::shared_ptr<spdlog::logger> For(const std::string& component);
+
+// A block of live status lines kept at the bottom of the terminal (the load's progress display): shown on stderr
+// without a trailing newline, replaced by the next call, removed by an empty one. Log lines written meanwhile
+// appear above it (the block is erased before each log line and drawn again after). Only for a terminal: callers
+// check isatty(2). Thread-safe.
+void SetStatusBlock(std::vector<std::string> lines);
 
 }  // namespace walferry::log

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <exception>
+#include <map>
 #include <mutex>
 #include <numeric>
 #include <optional>
@@ -47,9 +48,13 @@ std::vector<TableResult> RunCopies(const CopyJob& job) {
   std::exception_ptr first_error;
   std::vector<TableResult> results;
   int64_t estimated = 0;
-  for (const auto& p : job.plans) estimated += p.size_bytes;
+  std::map<std::string, int64_t> per_table;  // the parts of a split table add up
+  for (const auto& p : job.plans) {
+    estimated += p.size_bytes;
+    per_table[p.table.name.Display()] += p.size_bytes;
+  }
   std::optional<ProgressMonitor> progress;
-  if (!order.empty()) progress.emplace(job.target, job.set_name, estimated, order.size());
+  if (!order.empty()) progress.emplace(job.target, job.set_name, estimated, order.size(), std::move(per_table));
 
   auto worker = [&](int id) {
     try {

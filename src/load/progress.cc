@@ -9,15 +9,53 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "pg/connection.h"
+#include "pg/quote.h"
+#include "sql/sql.h"
 
 namespace walferry::load {
 
+namespace {
+
+double Mb(int64_t bytes) { return static_cast<double>(bytes) / 1048576.0; }
+
+// "12 s", "soon" (past the estimate) or "?" (no rate or no estimate yet).
+std::string Eta(int64_t done, int64_t estimated, double seconds) {
+  if (estimated <= 0 || seconds <= 0 || done <= 0) return "?";
+  if (done >= estimated) return "soon";
+  const double rate = static_cast<double>(done) / seconds;
+  return fmt::format("{:.0f} s", static_cast<double>(estimated - done) / rate);
+}
+
+double Rate(int64_t bytes, double seconds) { return seconds > 0 ? Mb(bytes) / seconds : 0; }
+
+}  // namespace
+
+std::vector<std::string> ProgressLines(const ProgressState& s) {
+  int64_t running_bytes = 0;
+  for (const RunningTable& t : s.running) running_bytes += t.bytes;
+  const int64_t bytes = s.done_bytes + running_bytes;
+  std::vector<std::string> lines;
+  lines.push_back(fmt::format("set {}: {}/{} copies done, {} copying; {:.1f} of ~{:.1f} MB, {} rows done; "
+                              "{:.1f} MB/s; ETA {}",
+                              s.set_name, s.done_copies, s.copies, s.running.size(), Mb(bytes),
+                              Mb(s.estimated_bytes), s.done_rows, Rate(bytes, s.seconds),
+                              Eta(bytes, s.estimated_bytes, s.seconds)));
+  for (const RunningTable& t : s.running) {
+    std::string of = t.estimated_bytes > 0 ? fmt::format(" of ~{:.1f}", Mb(t.estimated_bytes)) : "";
+    std::string parts = t.copies > 1 ? fmt::format(" ({} parts)", t.copies) : "";
+    lines.push_back(fmt::format("  {}{}: {:.1f}{} MB, {} rows, {:.1f} MB/s, ETA {}", t.table, parts, Mb(t.bytes), of,
+                                t.rows, Rate(t.bytes, t.seconds), Eta(t.bytes, t.estimated_bytes, t.seconds)));
+  }
+  return lines;
+}
+
 ProgressMonitor::ProgressMonitor(std::string target_conninfo, std::string set_name, int64_t estimated_bytes,
-                                 size_t copies)
+                                 size_t copies, std::map<std::string, int64_t> estimates)
     : target_(std::move(target_conninfo)),
       set_name_(std::move(set_name)),
       estimated_bytes_(estimated_bytes),
       copies_(copies),
+      estimates_(std::move(estimates)),
       tty_(isatty(2) == 1) {
   thread_ = std::thread([this] { Run(); });
 }
@@ -29,26 +67,13 @@ ProgressMonitor::~ProgressMonitor() {
   }
   cv_.notify_all();
   thread_.join();
-  if (tty_) std::fputs("\r\033[K", stderr);
+  if (tty_) log::SetStatusBlock({});
 }
 
 void ProgressMonitor::Finished(int64_t bytes, int64_t rows) {
   done_bytes_ += bytes;
   done_rows_ += rows;
   ++done_copies_;
-}
-
-std::string ProgressMonitor::Line(int64_t running_bytes, int running) const {
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  const int64_t bytes = done_bytes_ + running_bytes;
-  const double rate = seconds > 0 ? static_cast<double>(bytes) / seconds : 0;
-  std::string eta = "?";
-  if (rate > 0 && estimated_bytes_ > bytes) eta = fmt::format("{:.0f} s", (estimated_bytes_ - bytes) / rate);
-  if (estimated_bytes_ <= bytes) eta = "soon";
-  return fmt::format("set {}: {}/{} copies done, {} running; {:.1f} of ~{:.1f} MB, {} rows done; {:.1f} MB/s; "
-                     "ETA {}",
-                     set_name_, done_copies_.load(), copies_, running, bytes / 1048576.0,
-                     estimated_bytes_ / 1048576.0, done_rows_.load(), rate / 1048576.0, eta);
 }
 
 void ProgressMonitor::Run() {
@@ -58,17 +83,32 @@ void ProgressMonitor::Run() {
     std::unique_lock lock(mu_);
     while (!cv_.wait_for(lock, period, [this] { return stop_; })) {
       lock.unlock();
+      const auto now = std::chrono::steady_clock::now();
+      ProgressState state;
+      state.set_name = set_name_;
+      state.copies = copies_;
+      state.done_copies = done_copies_;
+      state.done_bytes = done_bytes_;
+      state.done_rows = done_rows_;
+      state.estimated_bytes = estimated_bytes_;
+      state.seconds = std::chrono::duration<double>(now - start_).count();
       // Running COPYs into this database (walferry's workers are the only COPY writers during the load).
-      pg::Result r = target.Exec(
-          "SELECT coalesce(sum(bytes_processed), 0)::bigint, count(*) FROM pg_catalog.pg_stat_progress_copy "
-          "WHERE datid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database()) "
-          "AND command = 'COPY FROM'");
-      std::string line = Line(r.GetInt(0, 0), static_cast<int>(r.GetInt(0, 1)));
+      pg::Result r = target.Exec(sql::Get("load/copy_running"));
+      for (int i = 0; i < r.rows(); ++i) {
+        RunningTable t;
+        t.table = pg::TableName{std::string(r.Get(i, 0)), std::string(r.Get(i, 1))}.Display();
+        t.bytes = r.GetInt(i, 2);
+        t.rows = r.GetInt(i, 3);
+        t.copies = static_cast<int>(r.GetInt(i, 4));
+        if (auto it = estimates_.find(t.table); it != estimates_.end()) t.estimated_bytes = it->second;
+        t.seconds = std::stod(std::string(r.Get(i, 5)));
+        state.running.push_back(std::move(t));
+      }
+      std::vector<std::string> lines = ProgressLines(state);
       if (tty_) {
-        std::fprintf(stderr, "\r\033[K%s", line.c_str());
-        std::fflush(stderr);
+        log::SetStatusBlock(std::move(lines));
       } else {
-        log::For("load")->info("progress: {}", line);
+        for (const std::string& line : lines) log::For("load")->info("progress: {}", line);
       }
       lock.lock();
     }
