@@ -130,16 +130,21 @@ TEST(CdcFault, TerminatedWalsenderAndApplyBackend) {
   pg::Connection t = test::ConnectTarget(f.db);
   for (int round = 0; round < 3; ++round) {
     ExpectProgress(f.db, "a reconnect");
-    // The walsender serving the set's slot.
-    pg::Result r = s.Exec("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots "
-                          "WHERE slot_name = $1 AND active_pid IS NOT NULL",
-                          {pg::Param("walferry_" + f.set)});
-    EXPECT_EQ(r.rows(), 1) << "no active walsender for the slot";
+    // The walsender serving the set's slot. Polled: right after a termination walferry may still be applying
+    // what it had received (progress) and only then reconnect, so for a moment there is no walsender.
+    EXPECT_TRUE(PollUntil([&] {
+      return s.Exec("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots "
+                    "WHERE slot_name = $1 AND active_pid IS NOT NULL",
+                    {pg::Param("walferry_" + f.set)})
+                 .rows() == 1;
+    })) << "no active walsender for the slot";
     ExpectProgress(f.db, "terminating the walsender");
-    // The target backend applying the set's transactions (application_name set by the worker).
-    r = t.Exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
-               {pg::Param("walferry_apply_" + f.set)});
-    EXPECT_EQ(r.rows(), 1) << "no apply backend found on the target";
+    // The target backend applying the set's transactions (application_name set by the worker); polled likewise.
+    EXPECT_TRUE(PollUntil([&] {
+      return t.Exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+                    {pg::Param("walferry_apply_" + f.set)})
+                 .rows() == 1;
+    })) << "no apply backend found on the target";
   }
   ExpectProgress(f.db, "terminating the apply backend");
   FinishAndCompare(f, w, pid);
