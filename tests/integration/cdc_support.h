@@ -108,6 +108,14 @@ struct CdcFixture {
     auto repl = pg::ReplicationConnection::Open(test::Source().Uri(db));
     repl.DropSlot("walferry_" + set, true);
   }
+
+  // The usual ending: `walferry cdc --until-caught-up` succeeds, every table equals the source, the slot goes.
+  void CatchUpExpectEqualAndDropSlot() const {
+    test::CliResult r = Cdc();
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    if (r.exit_code == 0) ExpectEqual();
+    DropSlot();
+  }
 };
 
 }  // namespace walferry::cdctest
