@@ -199,16 +199,13 @@ Worker::SessionEnd Worker::RunSession() {
                   skip_before_.ToString());
   WriteStatus("CHANGE PROCESSING");
   while (true) {
-    if (applier_->group_open() && !in_txn_ &&
-        (stop_.load() || reached_stop_ || (isolate_through_ && applied_lsn_ <= *isolate_through_) || applier_->group_transactions() >= kGroupMaxTransactions ||
-         applier_->group_rows() >= kGroupMaxRows || std::chrono::steady_clock::now() - group_started_ >= kGroupMaxAge)) {
-      CommitGroup();
-    }
+    if (GroupDue()) CommitGroup();
     if (idle() && stop_.load()) return SessionEnd::kStopRequested;
     if (reached_stop_ || (idle() && stop_at_ && confirmed_lsn_ >= *stop_at_)) return SessionEnd::kReachedStop;
     // With a group open, only what has already arrived is read: when nothing has, the group is committed now.
-    std::optional<pg::StreamMessage> msg = repl_->Read(applier_->group_open() ? std::chrono::milliseconds(0) : kReadTimeout);
-    if (!msg && applier_->group_open() && !in_txn_) {
+    const bool group = applier_->group_open();
+    std::optional<pg::StreamMessage> msg = repl_->Read(group ? std::chrono::milliseconds(0) : kReadTimeout);
+    if (!msg && group && !in_txn_) {
       CommitGroup();
       continue;
     }
@@ -291,6 +288,13 @@ void Worker::OnCommit(const Commit& c) {
     confirmed_lsn_ = std::max(confirmed_lsn_, c.end_lsn);  // already on the target, nothing uncommitted before it
   }
   in_txn_ = skipping_ = false;
+}
+
+bool Worker::GroupDue() const {
+  if (!applier_->group_open() || in_txn_) return false;
+  return stop_.load() || reached_stop_ || (isolate_through_ && applied_lsn_ <= *isolate_through_) ||
+         applier_->group_transactions() >= kGroupMaxTransactions || applier_->group_rows() >= kGroupMaxRows ||
+         std::chrono::steady_clock::now() - group_started_ >= kGroupMaxAge;
 }
 
 void Worker::CommitGroup() {

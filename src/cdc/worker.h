@@ -63,6 +63,9 @@ class Worker {
   void OnPayload(std::string_view payload);
   void OnBegin(const Begin& b);
   void OnCommit(const Commit& c);
+  // Whether the open group must be committed now, before reading on: a stop, an isolated replay after a rejected
+  // change, or a group bound reached. False while a source transaction is in progress (groups never split one).
+  bool GroupDue() const;
   // Commits the applier's open group on the target; then, and only then, the slot may confirm its end.
   void CommitGroup();
   void Periodic(bool force_status);
