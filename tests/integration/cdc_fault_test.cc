@@ -76,6 +76,13 @@ void ExpectProgress(const std::string& db, const char* after) {
   EXPECT_TRUE(PollUntil([&] { return TargetLedgerRows(db) > since; })) << "no rows applied after " << after;
 }
 
+// Runs `terminate` (a pg_terminate_backend query with one parameter) until it terminates exactly one backend.
+// Polled: right after a termination walferry may still apply what it had received (progress) and only then
+// reconnect, so for a moment the backend does not exist.
+bool TerminateWhenPresent(pg::Connection& conn, const std::string& terminate, const std::string& param) {
+  return PollUntil([&] { return conn.Exec(terminate, {pg::Param(param)}).rows() == 1; });
+}
+
 // Stops the workload, waits until the target equals the source, stops walferry and checks it ended cleanly.
 void FinishAndCompare(CdcFixture& f, Workload& w, pid_t pid) {
   w.Stop();
@@ -130,21 +137,17 @@ TEST(CdcFault, TerminatedWalsenderAndApplyBackend) {
   pg::Connection t = test::ConnectTarget(f.db);
   for (int round = 0; round < 3; ++round) {
     ExpectProgress(f.db, "a reconnect");
-    // The walsender serving the set's slot. Polled: right after a termination walferry may still be applying
-    // what it had received (progress) and only then reconnect, so for a moment there is no walsender.
-    EXPECT_TRUE(PollUntil([&] {
-      return s.Exec("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots "
-                    "WHERE slot_name = $1 AND active_pid IS NOT NULL",
-                    {pg::Param("walferry_" + f.set)})
-                 .rows() == 1;
-    })) << "no active walsender for the slot";
+    // The walsender serving the set's slot.
+    EXPECT_TRUE(TerminateWhenPresent(s, "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots "
+                                        "WHERE slot_name = $1 AND active_pid IS NOT NULL",
+                                     "walferry_" + f.set))
+        << "no active walsender for the slot";
     ExpectProgress(f.db, "terminating the walsender");
-    // The target backend applying the set's transactions (application_name set by the worker); polled likewise.
-    EXPECT_TRUE(PollUntil([&] {
-      return t.Exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
-                    {pg::Param("walferry_apply_" + f.set)})
-                 .rows() == 1;
-    })) << "no apply backend found on the target";
+    // The target backend applying the set's transactions (application_name set by the worker).
+    EXPECT_TRUE(TerminateWhenPresent(
+        t, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+        "walferry_apply_" + f.set))
+        << "no apply backend found on the target";
   }
   ExpectProgress(f.db, "terminating the apply backend");
   FinishAndCompare(f, w, pid);

@@ -28,14 +28,7 @@ namespace walferry::cdctest {
 inline pid_t Spawn(const std::vector<std::string>& args) { return test::SpawnWalferry(args); }
 
 // Polls `done` every 100 ms until it holds or `limit` passes; returns whether it held.
-inline bool PollUntil(const std::function<bool()>& done, std::chrono::seconds limit = std::chrono::seconds(120)) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return done();
-}
+using test::PollUntil;
 
 // Sends SIGTERM and returns the exit status as waitpid reports it.
 inline int TerminateAndWait(pid_t pid) {

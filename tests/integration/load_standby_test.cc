@@ -25,13 +25,9 @@ using test::ConnectTarget;
 
 int64_t Count(pg::Connection& c, const std::string& sql) { return c.Exec(sql).GetInt(0, 0); }
 
+// Polled often: the paused state must be seen before a copy of about 100 MB ends.
 bool PollUntil(const std::function<bool()>& done, std::chrono::seconds limit = std::chrono::seconds(120)) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return done();
+  return test::PollUntil(done, limit, std::chrono::milliseconds(20));
 }
 
 // Transaction k of the writer: inserts into a, increments b (a change applied twice or never shows), deletes from c,

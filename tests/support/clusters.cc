@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <memory>
+#include <thread>
 
 #include "common/process.h"
 
@@ -79,6 +80,15 @@ pid_t SpawnWalferry(const std::vector<std::string>& args, bool own_group) {
   }
   if (own_group && pid > 0) setpgid(pid, pid);
   return pid;
+}
+
+bool PollUntil(const std::function<bool()>& done, std::chrono::seconds limit, std::chrono::milliseconds interval) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(interval);
+  }
+  return done();
 }
 
 std::string DiffTable(pg::Connection& source, pg::Connection& target, const std::string& quoted_table) {

@@ -8,6 +8,8 @@
 
 #include <sys/types.h>
 
+#include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -37,6 +39,10 @@ CliResult RunWalferry(const std::vector<std::string>& args, const std::vector<st
 // own_group, the child leads a new process group (pid = group id), as a service manager would start it, so a test
 // can signal walferry together with the pg_dump/psql children it runs.
 pid_t SpawnWalferry(const std::vector<std::string>& args, bool own_group = false);
+
+// Calls `done` every `interval` until it returns true or `limit` has passed; returns its last answer.
+bool PollUntil(const std::function<bool()>& done, std::chrono::seconds limit = std::chrono::seconds(120),
+               std::chrono::milliseconds interval = std::chrono::milliseconds(100));
 
 // Every row of `table` on both sides, compared as sorted text; returns "" when equal, else a description of the
 // first difference. Used to end integration tests with proof that source equals target.
