@@ -20,7 +20,12 @@ std::string WithSchema(std::string_view sql, const std::string& schema) {
 
 StatusWriter::StatusWriter(pg::Connection target, std::string schema, std::string set_name)
     : conn_(std::move(target)), schema_(std::move(schema)), set_name_(std::move(set_name)),
-      update_sql_(WithSchema(sql::Get("cdc/status_update"), schema_)) {}
+      update_sql_(WithSchema(sql::Get("cdc/status_update"), schema_)) {
+  // Each status write flushes the target's WAL through its own commit record, and with it every apply commit
+  // before it: the worker uses that to confirm its last commits at once when a session ends (a server default of
+  // synchronous_commit = off must not take that away; `local` never waits for a standby).
+  conn_.Exec("SET synchronous_commit = local");
+}
 
 void StatusWriter::Write(const StatusSnapshot& s) {
   WithContext("updating the status of set " + set_name_, [&] {
@@ -40,6 +45,13 @@ void StatusWriter::RecordException(const pg::TableName& table, const std::string
     conn_.Exec(WithSchema(sql::Get("cdc/insert_exception"), schema_),
                {pg::Param(set_name_), pg::Param(table.schema), pg::Param(table.name), pg::Param(statement),
                 pg::Param(error)});
+  });
+}
+
+StatusWriter::TargetWal StatusWriter::ReadTargetWal() {
+  return WithContext("reading the target's WAL positions", [&] {
+    pg::Result r = conn_.Exec(sql::Get("cdc/target_wal"));
+    return TargetWal{Lsn::Parse(r.Get(0, 0)), Lsn::Parse(r.Get(0, 1))};
   });
 }
 

@@ -1,8 +1,9 @@
 // cdc/status_writer.h
 //
-// Writes a set's row of the control `status` table and its `apply_exceptions` rows (SQL: src/sql/cdc/). Uses its
-// own autocommit target connection, never the applier's, so a status write can neither join nor break an apply
-// transaction. Not thread-safe: one StatusWriter per worker.
+// Writes a set's row of the control `status` table and its `apply_exceptions` rows, and probes the target's WAL
+// positions for the durability rule (SQL: src/sql/cdc/). Uses its own autocommit target connection, never the
+// applier's, so a status write can neither join nor break an apply transaction. Not thread-safe: one StatusWriter
+// per worker. Its commits are synchronous (`local`), so a status write also flushes the apply commits before it.
 #pragma once
 
 #include <optional>
@@ -38,6 +39,13 @@ class StatusWriter {
   void RecordException(const pg::TableName& table, const std::string& statement, const std::string& error);
   // Creates awsdms_status / awsdms_apply_exceptions (idempotent).
   void CreateDmsViews();
+
+  // The target's WAL positions now (src/sql/cdc/target_wal.sql).
+  struct TargetWal {
+    Lsn insert;
+    Lsn flush;
+  };
+  TargetWal ReadTargetWal();
 
  private:
   pg::Connection conn_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <thread>
+#include <utility>
 
 #include "common/log.h"
 #include "control/control_schema.h"
@@ -16,13 +17,8 @@ std::shared_ptr<spdlog::logger> Apply() { return log::For("target_apply"); }
 
 constexpr std::chrono::milliseconds kReadTimeout{200};
 constexpr std::chrono::seconds kFeedbackInterval{1};
-// A group of source transactions is committed on the target as soon as the stream has nothing more buffered, or
-// when it reaches one of these bounds (so a steady backlog still commits, and confirms, regularly).
-// Not larger: inside one target transaction a row updated again and again keeps every version (none can be pruned
-// before the commit), so each later lookup of it gets slower; bench/cdc.sh was fastest around 100-200.
-constexpr uint64_t kGroupMaxTransactions = 100;
-constexpr uint64_t kGroupMaxRows = 20000;
-constexpr std::chrono::milliseconds kGroupMaxAge{500};
+// How long a session that ends on purpose waits for the target to flush what it applied before telling the slot.
+constexpr std::chrono::seconds kFinalConfirmWait{10};
 
 }  // namespace
 
@@ -30,6 +26,26 @@ Worker::Worker(WorkerOptions options, const std::atomic<bool>& stop)
     : options_(std::move(options)), policy_(ParseErrorPolicy(options_.cdc.error_policy)), stop_(stop) {}
 
 void Worker::Prepare() {
+  // The target (or the source, for --until-caught-up) may be down right now, e.g. in a failover: retried like a
+  // session. Configuration errors (no start position) are not retriable and end the worker at once.
+  ExactlyOnce gate(Lsn{}, std::nullopt, {},
+                   {std::chrono::seconds(options_.cdc.retry_for_seconds), options_.cdc.max_retries});
+  while (true) {
+    try {
+      PrepareOnce();
+      return;
+    } catch (const Error& e) {
+      if (!Retriable(e) || gate.OnFailure({.retriable = true, .stop_requested = stop_.load()},
+                                          Clock::now()) != FailureAction::kRetry) {
+        throw;
+      }
+      Capture()->warn("set {}: {} (retry {})", options_.set_name, e.what(), gate.consecutive_failures());
+      Sleep(ExactlyOnce::Backoff(gate.consecutive_failures()));
+    }
+  }
+}
+
+void Worker::PrepareOnce() {
   pg::Connection target = pg::Connection::Open(options_.target, {.role = "target"});
   control::ControlSchema cs(target, options_.control_schema);
   cs.Ensure();  // also the suspended_tables of the suspend-table error policy
@@ -45,84 +61,101 @@ void Worker::Prepare() {
   } else {
     start = std::max(start, set->start_lsn);
   }
-  applied_lsn_ = cs.GetCheckpoint(options_.set_name).value_or(Lsn{});
-  skip_before_ = std::max(applied_lsn_, start);
-  confirmed_lsn_ = skip_before_;
   if (options_.dms_compatible_views) StatusWriter(std::move(target), options_.control_schema, "").CreateDmsViews();
-  stop_at_ = options_.until_lsn;
+  std::optional<Lsn> stop_at = options_.until_lsn;
   if (options_.until_caught_up) {
     pg::Connection source = pg::Connection::Open(options_.source, {.role = "source"});
     Lsn now = Lsn::Parse(source.Exec("SELECT pg_current_wal_insert_lsn()::text").Get(0, 0));
-    stop_at_ = stop_at_ ? std::min(*stop_at_, now) : now;
+    stop_at = stop_at ? std::min(*stop_at, now) : now;
   }
-  Capture()->info("set {}: starting after {} (checkpoint {}){}", options_.set_name, skip_before_.ToString(),
-                  applied_lsn_.valid() ? applied_lsn_.ToString() : "none",
-                  stop_at_ ? ", stopping at " + stop_at_->ToString() : "");
+  core_.emplace(start, stop_at, GroupLimits{},
+                RetryLimits{std::chrono::seconds(options_.cdc.retry_for_seconds), options_.cdc.max_retries});
+  Capture()->info("set {}: CDC start {}{}", options_.set_name, start.ToString(),
+                  stop_at ? ", stopping at " + stop_at->ToString() : "");
 }
 
 WorkerOutcome Worker::Run() {
   Prepare();
-  int failures = 0;
   while (true) {
+    std::optional<WorkerOutcome> end;
     try {
-      SessionEnd end = RunSession();
-      std::string state = end == SessionEnd::kReachedStop ? "CAUGHT UP" : "STOPPED";
+      SessionEnd session = RunSession();
+      std::string state = session == SessionEnd::kReachedStop ? "CAUGHT UP" : "STOPPED";
       WriteStatus(state);
-      Apply()->info("set {}: {}: {} rows of {} source transactions applied in {} target transactions; checkpoint {}",
-                    options_.set_name, state, rows_total_, txns_total_, groups_total_, applied_lsn_.ToString());
-      return {state, applied_lsn_, rows_total_, ""};
+      Apply()->info("set {}: {}: {} rows of {} source transactions applied in {} target transactions; checkpoint "
+                    "{}, confirmed to the slot {}",
+                    options_.set_name, state, rows_total_, txns_total_, groups_total_,
+                    core_->applied().ToString(), core_->confirmed().ToString());
+      return {state, core_->applied(), rows_total_, ""};
     } catch (const Error& e) {
-      // A change that failed because the server went away (shutdown, terminated backend: 57P*, 08*) is not the
-      // change's fault: retried like any connection failure, never recorded as an apply exception.
-      std::optional<FailedChange> failed =
-          applier_ && !Retriable(e) ? applier_->failed_change() : std::nullopt;
-      // The rejected change shared its target transaction with earlier source transactions: replay them one
-      // target transaction each, so they commit and the failure is reported at exactly the transaction it is in.
-      bool isolate = failed && applier_->in_transaction() && applier_->group_first_lsn() != failed->txn_final_lsn &&
-                     isolate_through_ != failed->txn_final_lsn && !stop_.load();
-      repl_.reset();
-      applier_.reset();
-      heartbeat_conn_.reset();  // closing the connection rolls back an open target transaction
-      in_txn_ = skipping_ = false;
-      if (applied_since_reconnect_) failures = 0;
-      if (isolate) {
-        isolate_through_ = failed->txn_final_lsn;
-        Apply()->info("set {}: a change of the transaction committed at {} was rejected; replaying the transactions "
-                      "before it one target transaction each",
-                      options_.set_name, failed->txn_final_lsn.ToString());
-        continue;
-      }
-      if (failed && policy_ == ErrorPolicy::kSuspendTable && !stop_.load()) {
-        bool suspended = false;
-        try {
-          suspended = Suspend(*failed, e.what());
-        } catch (const Error& e2) {
-          Apply()->error("set {}: could not suspend {}: {}", options_.set_name, failed->table.Display(), e2.what());
-        }
-        if (suspended) continue;  // replay the transaction: the table's changes are now recorded, not applied
-      }
-      if (!failed && Retriable(e) && failures < options_.cdc.max_retries && !stop_.load()) {
-        ++failures;
-        Capture()->warn("set {}: {} (retry {} of {})", options_.set_name, e.what(), failures,
-                        options_.cdc.max_retries);
-        Backoff(failures);
-        continue;
-      }
-      std::string reason = e.what();
-      if (!failed && Retriable(e)) reason += " (gave up after " + std::to_string(failures) + " retries)";
-      Apply()->error("set {}: FAILED: {}", options_.set_name, reason);
-      try {
-        status_.reset();
-        status_.emplace(pg::Connection::Open(options_.target, {.role = "target"}), options_.control_schema,
-                        options_.set_name);
-        if (failed) status_->RecordException(failed->table, failed->statement, reason);
-        WriteStatus("FAILED", reason);
-      } catch (const Error& e2) {
-        Apply()->error("set {}: could not record the failure on the target: {}", options_.set_name, e2.what());
-      }
-      return {"FAILED", applied_lsn_, rows_total_, reason};
+      end = Recover(e);
+    } catch (const std::exception& e) {
+      // A bug, not a server's answer: the set fails loudly instead of taking the process down.
+      end = Failed(std::string("internal error: ") + e.what(), std::nullopt);
     }
+    if (end) return *end;
   }
+}
+
+std::optional<WorkerOutcome> Worker::Recover(const Error& e) {
+  // A change that failed because the server went away (shutdown, terminated backend: 57P*, 08*) is not the
+  // change's fault: retried like any connection failure, never recorded as an apply exception.
+  std::optional<FailedChange> failed = applier_ && !Retriable(e) ? applier_->failed_change() : std::nullopt;
+  Failure f{.retriable = Retriable(e), .suspend_policy = policy_ == ErrorPolicy::kSuspendTable,
+            .stop_requested = stop_.load()};
+  if (failed) f.rejected_txn = failed->txn_final_lsn;
+  f.rejected_at_commit = std::exchange(commit_rejected_, false) && !f.retriable;
+  FailureAction action = core_->OnFailure(f, Clock::now());
+  repl_.reset();
+  applier_.reset();  // closing the connection rolls back an open target transaction
+  status_.reset();
+  heartbeat_conn_.reset();
+  switch (action) {
+    case FailureAction::kIsolate:
+      if (failed) {
+        Apply()->info("set {}: a change of the transaction committed at {} was rejected; replaying the "
+                      "transactions before it one target transaction each",
+                      options_.set_name, failed->txn_final_lsn.ToString());
+      } else {
+        Apply()->info("set {}: the target refused to commit a group of source transactions ({}); replaying them "
+                      "one target transaction each to find the one it refuses",
+                      options_.set_name, e.what());
+      }
+      return std::nullopt;
+    case FailureAction::kSuspend:
+      try {
+        if (Suspend(*failed, e.what())) return std::nullopt;  // replay: the table's changes are now recorded
+      } catch (const Error& e2) {
+        Apply()->error("set {}: could not suspend {}: {}", options_.set_name, failed->table.Display(), e2.what());
+      }
+      return Failed(e.what(), failed);
+    case FailureAction::kRetry:
+      Capture()->warn("set {}: {} (retry {}; retrying for up to {} s)", options_.set_name, e.what(),
+                      core_->consecutive_failures(), options_.cdc.retry_for_seconds);
+      Sleep(ExactlyOnce::Backoff(core_->consecutive_failures()));
+      return std::nullopt;
+    case FailureAction::kFail:
+      break;
+  }
+  std::string reason = e.what();
+  if (!failed && Retriable(e) && !stop_.load()) {
+    reason += " (gave up after " + std::to_string(core_->consecutive_failures()) + " retries)";
+  }
+  return Failed(reason, failed);
+}
+
+WorkerOutcome Worker::Failed(const std::string& reason, const std::optional<FailedChange>& failed) {
+  Apply()->error("set {}: FAILED: {}", options_.set_name, reason);
+  try {
+    status_.reset();
+    status_.emplace(pg::Connection::Open(options_.target, {.role = "target"}), options_.control_schema,
+                    options_.set_name);
+    if (failed) status_->RecordException(failed->table, failed->statement, reason);
+    WriteStatus("FAILED", reason);
+  } catch (const Error& e2) {
+    Apply()->error("set {}: could not record the failure on the target: {}", options_.set_name, e2.what());
+  }
+  return {"FAILED", core_->applied(), rows_total_, reason};
 }
 
 bool Worker::Suspend(const FailedChange& failed, const std::string& reason) {
@@ -155,12 +188,13 @@ std::set<std::pair<std::string, std::string>> Worker::LoadSuspended(pg::Connecti
 bool Worker::Retriable(const Error& e) const {
   if (e.kind() == ErrorKind::kConnection || e.kind() == ErrorKind::kTimeout) return true;
   const std::string& s = e.sqlstate();
-  // Operator intervention (server shutting down or restarting), connection exceptions, serialization failures.
-  return s.starts_with("57P") || s.starts_with("08") || s == "40001" || s == "40P01" || s == "55006";
+  // Operator intervention (server shutting down or restarting, statement timeout, lock timeout), connection
+  // exceptions, serialization failures and deadlocks, insufficient resources (a full disk, too many connections).
+  return s.starts_with("57") || s.starts_with("08") || s.starts_with("53") || s == "40001" || s == "40P01" ||
+         s == "55006" || s == "55P03";
 }
 
-void Worker::Backoff(int attempt) {
-  auto wait = std::chrono::milliseconds(std::min<int64_t>(30000, 500LL << std::min(attempt, 10)));
+void Worker::Sleep(std::chrono::milliseconds wait) {
   auto until = std::chrono::steady_clock::now() + wait;
   while (std::chrono::steady_clock::now() < until && !stop_.load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -168,21 +202,20 @@ void Worker::Backoff(int attempt) {
 }
 
 Worker::SessionEnd Worker::RunSession() {
-  applied_since_reconnect_ = false;
   status_.emplace(pg::Connection::Open(options_.target, {.role = "target"}), options_.control_schema,
                   options_.set_name);
   std::set<std::pair<std::string, std::string>> suspended;
+  Lsn start;
   {
-    // A commit whose result was lost (connection dropped during COMMIT) is resolved here: the checkpoint says.
+    // A commit whose result was lost (connection dropped during COMMIT), or lost by a target crash, is resolved
+    // here: the checkpoint the target has now says, never what this process remembers.
     pg::Connection t = pg::Connection::Open(options_.target, {.role = "target"});
     Lsn cp = control::ControlSchema(t, options_.control_schema).GetCheckpoint(options_.set_name).value_or(Lsn{});
-    if (cp != applied_lsn_) {
-      Apply()->info("set {}: checkpoint is {} (the last commit in doubt {})", options_.set_name, cp.ToString(),
-                    cp > applied_lsn_ ? "did commit" : "did not commit");
+    if (cp != core_->applied()) {
+      Apply()->info("set {}: checkpoint on the target is {} (this process last committed {})", options_.set_name,
+                    cp.ToString(), core_->applied().ToString());
     }
-    applied_lsn_ = cp;
-    skip_before_ = std::max(skip_before_, cp);
-    confirmed_lsn_ = std::max(confirmed_lsn_, skip_before_);
+    start = core_->StartSession(cp);
     suspended = LoadSuspended(t);
   }
   // Named so an operator (and the fault tests) can tell the apply backend in pg_stat_activity.
@@ -193,38 +226,46 @@ Worker::SessionEnd Worker::RunSession() {
   decoder_.emplace(1);
   repl_.emplace(pg::ReplicationConnection::Open(options_.source, "source"));
   repl_->connection().Exec("SET datestyle = 'ISO'; SET intervalstyle = 'postgres'; SET extra_float_digits = 3");
-  repl_->StartLogical(control::SlotName(options_.set_name), skip_before_,
+  repl_->StartLogical(control::SlotName(options_.set_name), start,
                       {{"proto_version", "1"}, {"publication_names", control::PublicationName(options_.set_name)}});
-  Capture()->info("set {}: streaming from slot {} at {}", options_.set_name, control::SlotName(options_.set_name),
-                  skip_before_.ToString());
+  Capture()->info("set {}: streaming from slot {} at {}{}", options_.set_name, control::SlotName(options_.set_name),
+                  start.ToString(),
+                  core_->stop_at() ? ", stopping at " + core_->stop_at()->ToString() : "");
   WriteStatus("CHANGE PROCESSING");
   while (true) {
-    if (GroupDue()) CommitGroup();
-    if (idle() && stop_.load()) return SessionEnd::kStopRequested;
-    if (reached_stop_ || (idle() && stop_at_ && confirmed_lsn_ >= *stop_at_)) return SessionEnd::kReachedStop;
-    // With a group open, only what has already arrived is read: when nothing has, the group is committed now.
-    const bool group = applier_->group_open();
-    std::optional<pg::StreamMessage> msg = repl_->Read(group ? std::chrono::milliseconds(0) : kReadTimeout);
-    if (!msg && group && !in_txn_) {
+    if (core_->GroupDue(Clock::now(), stop_.load())) CommitGroup();
+    switch (core_->State(stop_.load())) {
+      case ExactlyOnce::SessionState::kStopRequested:
+        ConfirmAllApplied();
+        return SessionEnd::kStopRequested;
+      case ExactlyOnce::SessionState::kReachedStop:
+        ConfirmAllApplied();
+        return SessionEnd::kReachedStop;
+      case ExactlyOnce::SessionState::kRunning:
+        break;
+    }
+    // With a complete group open, only what has already arrived is read: when nothing has, the group is committed
+    // now. Inside a transaction the rest of it is waited for (no busy loop).
+    const bool committable = core_->GroupCommittable();
+    std::optional<pg::StreamMessage> msg = repl_->Read(committable ? std::chrono::milliseconds(0) : kReadTimeout);
+    if (!msg && committable) {
       CommitGroup();
       continue;
     }
     if (msg) {
       if (auto* d = std::get_if<pg::XLogData>(&*msg)) {
-        received_lsn_ = std::max(received_lsn_, d->wal_end);
+        core_->OnWalEnd(d->wal_end, false);
         last_send_time_ = d->send_time;
         WithContext("at source LSN " + d->wal_start.ToString(), [&] { OnPayload(d->payload); });
       } else if (auto* k = std::get_if<pg::Keepalive>(&*msg)) {
-        received_lsn_ = std::max(received_lsn_, k->wal_end);
+        core_->OnWalEnd(k->wal_end, true);
         last_send_time_ = k->send_time;
-        // Between transactions everything before wal_end was sent and handled: nothing there needs applying.
-        if (idle()) confirmed_lsn_ = std::max(confirmed_lsn_, k->wal_end);
         if (k->reply_requested) SendFeedback(false);
       } else {
         throw Error(ErrorKind::kConnection, "the source ended the replication stream");
       }
     }
-    Periodic(false);
+    Periodic();
   }
 }
 
@@ -240,9 +281,9 @@ void Worker::OnPayload(std::string_view payload) {
         } else if constexpr (std::is_same_v<T, Relation>) {
           applier_->OnRelation(x);
         } else if constexpr (std::is_same_v<T, Insert> || std::is_same_v<T, Update> || std::is_same_v<T, Delete>) {
-          if (!skipping_) applier_->Apply(*decoder_->FindRelation(x.relation_id), x);
+          if (core_->applying()) applier_->Apply(*decoder_->FindRelation(x.relation_id), x);
         } else if constexpr (std::is_same_v<T, Truncate>) {
-          if (skipping_) return;
+          if (!core_->applying()) return;
           std::vector<const Relation*> rels;
           for (RelationId id : x.relation_ids) {
             const Relation* r = decoder_->FindRelation(id);
@@ -261,59 +302,78 @@ void Worker::OnPayload(std::string_view payload) {
 }
 
 void Worker::OnBegin(const Begin& b) {
-  if (in_txn_) throw Error(ErrorKind::kProtocol, "Begin inside an open transaction");
-  if (stop_at_ && b.final_lsn >= *stop_at_ && !(b.final_lsn < skip_before_)) {
-    reached_stop_ = true;  // committed at or after the stop position: left for the next run
-    return;
+  switch (core_->OnBegin(b.final_lsn)) {
+    case BeginAction::kStop:
+      return;
+    case BeginAction::kSkip:
+      Apply()->debug("set {}: skipping transaction {} committed at {} (already applied)", options_.set_name,
+                     b.xid.value, b.final_lsn.ToString());
+      return;
+    case BeginAction::kApply:
+      applier_->Begin(b);
+      return;
   }
-  in_txn_ = true;
-  skipping_ = b.final_lsn < skip_before_;
-  if (skipping_) {
-    Apply()->debug("set {}: skipping transaction {} committed at {} (already applied)", options_.set_name,
-                   b.xid.value, b.final_lsn.ToString());
-    return;
-  }
-  applier_->Begin(b);
 }
 
 void Worker::OnCommit(const Commit& c) {
-  if (!in_txn_) {
-    if (reached_stop_) return;
-    throw Error(ErrorKind::kProtocol, "Commit without Begin");
-  }
-  if (!skipping_) {
-    if (!applier_->group_open()) group_started_ = std::chrono::steady_clock::now();
-    applier_->EndTransaction(c);  // committed on the target later, with its group (RunSession)
-  } else if (!applier_->group_open()) {
-    confirmed_lsn_ = std::max(confirmed_lsn_, c.end_lsn);  // already on the target, nothing uncommitted before it
-  }
-  in_txn_ = skipping_ = false;
-}
-
-bool Worker::GroupDue() const {
-  if (!applier_->group_open() || in_txn_) return false;
-  return stop_.load() || reached_stop_ || (isolate_through_ && applied_lsn_ <= *isolate_through_) ||
-         applier_->group_transactions() >= kGroupMaxTransactions || applier_->group_rows() >= kGroupMaxRows ||
-         std::chrono::steady_clock::now() - group_started_ >= kGroupMaxAge;
+  // The applier counts the rows of the source transaction it is in; the core only needs the group's total.
+  uint64_t before = applier_->group_rows();
+  bool applying = core_->applying();
+  if (applying) applier_->EndTransaction(c);  // committed on the target later, with its group
+  uint64_t rows = applying ? applier_->group_rows() - before : 0;
+  core_->OnCommit(c.end_lsn, rows, Clock::now());
 }
 
 void Worker::CommitGroup() {
   uint64_t rows = applier_->group_rows();
   uint64_t txns = applier_->group_transactions();
-  Commit c = applier_->CommitGroup();
+  Commit c;
+  try {
+    c = applier_->CommitGroup();
+  } catch (const Error&) {
+    // A deferred constraint (or a failing checkpoint write) refuses the COMMIT itself: no change is to blame.
+    commit_rejected_ = !applier_->failed_change();
+    throw;
+  }
+  core_->OnGroupCommitted();
   rows_total_ += rows;
   txns_total_ += txns;
   ++groups_total_;
-  applied_lsn_ = c.end_lsn;
   last_commit_time_ = FormatPgTimestamp(c.commit_time);
   last_commit_time_us_ = c.commit_time;
-  applied_since_reconnect_ = true;
-  confirmed_lsn_ = std::max(confirmed_lsn_, c.end_lsn);
+}
+
+void Worker::Feedback(bool ask_reply) {
+  if (core_->unconfirmed()) {
+    StatusWriter::TargetWal wal = status_->ReadTargetWal();
+    core_->OnTargetWal(wal.insert, wal.flush);
+  }
+  SendFeedback(ask_reply);
 }
 
 void Worker::SendFeedback(bool ask_reply) {
-  repl_->SendStatus(std::max(received_lsn_, confirmed_lsn_), confirmed_lsn_, confirmed_lsn_, ask_reply);
+  Lsn confirmed = core_->confirmed();
+  repl_->SendStatus(std::max(core_->received(), confirmed), confirmed, confirmed, ask_reply);
   last_feedback_ = std::chrono::steady_clock::now();
+}
+
+void Worker::ConfirmAllApplied() {
+  auto deadline = std::chrono::steady_clock::now() + kFinalConfirmWait;
+  Feedback(false);  // prices what was applied (the target's insert position is now past its commits)
+  if (core_->unconfirmed()) {
+    // A synchronous status write flushes the target's WAL through every apply commit before it.
+    WriteStatus(core_->caught_up() ? "CAUGHT UP" : "CHANGE PROCESSING");
+    Feedback(false);
+  }
+  while (core_->unconfirmed() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    Feedback(false);
+  }
+  if (core_->unconfirmed()) {
+    Capture()->warn("set {}: the target has not flushed its WAL past the last commit within {} s; the slot stays at "
+                    "{} and the transactions after it will be sent again and skipped",
+                    options_.set_name, kFinalConfirmWait.count(), core_->confirmed().ToString());
+  }
 }
 
 void Worker::Heartbeat() {
@@ -326,18 +386,18 @@ void Worker::Heartbeat() {
   want_reply_ = true;
 }
 
-void Worker::Periodic(bool force_status) {
+void Worker::Periodic() {
   auto now = std::chrono::steady_clock::now();
-  if (options_.cdc.heartbeat_seconds > 0 && idle() &&
+  if (options_.cdc.heartbeat_seconds > 0 && core_->idle() &&
       now - last_heartbeat_ >= std::chrono::seconds(options_.cdc.heartbeat_seconds)) {
     Heartbeat();
   }
   if (now - last_feedback_ >= kFeedbackInterval || want_reply_) {
-    SendFeedback(want_reply_ || (idle() && stop_at_.has_value()));
+    Feedback(want_reply_ || (core_->idle() && core_->stop_at().has_value()));
     want_reply_ = false;
   }
-  if (force_status || now - last_status_ >= options_.status_interval) {
-    WriteStatus(idle() && confirmed_lsn_ >= received_lsn_ ? "CAUGHT UP" : "CHANGE PROCESSING");
+  if (now - last_status_ >= options_.status_interval) {
+    WriteStatus(core_->caught_up() ? "CAUGHT UP" : "CHANGE PROCESSING");
   }
 }
 
@@ -347,18 +407,17 @@ void Worker::WriteStatus(const std::string& state, const std::string& error) {
   double secs = std::chrono::duration<double>(now - last_status_).count();
   StatusSnapshot s;
   s.task_status = state;
-  s.source_current_position = received_lsn_;
+  s.source_current_position = core_->received();
   s.source_current_timestamp = last_send_time_ ? FormatPgTimestamp(last_send_time_) : "";
-  s.source_tail_position = confirmed_lsn_;
+  s.source_tail_position = core_->confirmed();
   s.source_timestamp_applied = last_commit_time_;
-  s.applied_lsn = applied_lsn_;
-  bool caught_up = idle() && confirmed_lsn_ >= received_lsn_;
-  if (caught_up) {
+  s.applied_lsn = core_->applied();
+  if (core_->caught_up()) {
     s.latency_seconds = 0.0;
   } else if (last_commit_time_us_ != 0) {
     s.latency_seconds = static_cast<double>(pg::PgNow() - last_commit_time_us_) / 1e6;
   }
-  s.pending_bytes = received_lsn_.BytesSince(confirmed_lsn_);
+  s.pending_bytes = core_->received().BytesSince(core_->handled());
   uint64_t rows = rows_total_;
   s.rows_per_second = secs > 0 && last_status_.time_since_epoch().count() != 0
                           ? static_cast<double>(rows - rows_at_last_status_) / secs

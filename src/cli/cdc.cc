@@ -45,10 +45,15 @@ class CdcCommand : public Command {
     std::vector<std::thread> threads;
     for (size_t i = 0; i < workers.size(); ++i) {
       threads.emplace_back([&, i] {
+        // Every exception ends here, never in std::terminate: the other sets' workers keep running.
         try {
           outcomes[i] = cdc::Worker(workers[i], CancelFlag()).Run();
         } catch (const Error& e) {
           errors[i] = e;
+        } catch (const std::exception& e) {
+          errors[i] = Error(ErrorKind::kInternal, e.what());
+        } catch (...) {
+          errors[i] = Error(ErrorKind::kInternal, "unknown exception in the worker of set " + workers[i].set_name);
         }
       });
     }

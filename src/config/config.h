@@ -72,7 +72,8 @@ struct CdcSettings {
   int heartbeat_seconds = 0;  // 0: off
   std::string synchronous_commit = "off";
   std::string error_policy = "stop";  // stop | log-and-continue | suspend-table
-  int max_retries = 10;
+  int max_retries = 0;           // consecutive retries of a connection failure; 0: no count limit
+  int retry_for_seconds = 900;   // cdc.retry_for: how long consecutive failures are retried (a target failover)
 
   bool operator==(const CdcSettings&) const = default;
 };

@@ -45,6 +45,7 @@ cdc:
   synchronous_commit: remote_apply
   error_policy: suspend-table
   max_retries: 3
+  retry_for: 2m
 log:
   level: debug
   format: json
@@ -93,6 +94,7 @@ TEST(Config, ParsesEveryKey) {
   EXPECT_EQ(c.cdc.synchronous_commit, "remote_apply");
   EXPECT_EQ(c.cdc.error_policy, "suspend-table");
   EXPECT_EQ(c.cdc.max_retries, 3);
+  EXPECT_EQ(c.cdc.retry_for_seconds, 120);
   EXPECT_EQ(c.log_level, "debug");
   EXPECT_EQ(c.log_format, "json");
 }
@@ -250,6 +252,17 @@ TEST(Config, EnumSettingsRejectUnknownValues) {
   EXPECT_NE(ParseError("version: 1\ncdc: {synchronous_commit: maybe}\n").find("key 'cdc.synchronous_commit'"), std::string::npos);
   EXPECT_NE(ParseError("version: 1\ncdc: {error_policy: ignore}\n").find("stop, log-and-continue or suspend-table"), std::string::npos);
   EXPECT_NE(ParseError("version: 1\nlog: {format: xml}\n").find("use text or json"), std::string::npos);
+  EXPECT_NE(ParseError("version: 1\ncdc: {retry_for: 10 minutes}\n").find("is not a duration"), std::string::npos);
+  EXPECT_NE(ParseError("version: 1\ncdc: {retry_for: 0}\n").find("out of range"), std::string::npos);
+  EXPECT_NE(ParseError("version: 1\ncdc: {retry_for: 8d}\n").find("is not a duration"), std::string::npos);
+}
+
+TEST(Config, RetryForTakesSecondsOrUnits) {
+  EXPECT_EQ(Parse("version: 1\ncdc: {retry_for: 90}\n", "walferry.yaml").cdc.retry_for_seconds, 90);
+  EXPECT_EQ(Parse("version: 1\ncdc: {retry_for: 90s}\n", "walferry.yaml").cdc.retry_for_seconds, 90);
+  EXPECT_EQ(Parse("version: 1\ncdc: {retry_for: 15m}\n", "walferry.yaml").cdc.retry_for_seconds, 900);
+  EXPECT_EQ(Parse("version: 1\ncdc: {retry_for: 2h}\n", "walferry.yaml").cdc.retry_for_seconds, 7200);
+  EXPECT_EQ(Parse("version: 1\n", "walferry.yaml").cdc.retry_for_seconds, 900);
 }
 
 TEST(Config, MalformedSizeIsAnError) {
