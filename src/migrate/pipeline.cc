@@ -50,7 +50,7 @@ std::optional<load::LoadReport> LoadPending(const config::Config& config, const 
     for (const auto& name : SetNames(config)) {
       auto row = exists ? control.GetSet(name) : std::nullopt;
       any_row = any_row || row.has_value();
-      if (!row || row->load_state != "loaded") pending.push_back(name);
+      if (!row || row->load_state != control::LoadState::kLoaded) pending.push_back(name);
     }
   }
   if (pending.empty()) return std::nullopt;
@@ -99,7 +99,7 @@ std::vector<CdcResult> RunCdc(const std::vector<cdc::WorkerOptions>& workers, co
       try {
         results[i].outcome = cdc::Worker(workers[i], stop).Run();
       } catch (const std::exception& e) {
-        results[i].outcome.state = "FAILED";
+        results[i].outcome.state = control::ToString(control::TaskState::kFailed);  // the outcome is still text
         results[i].outcome.error = e.what();
       }
       if (!results[i].outcome.ok()) {
