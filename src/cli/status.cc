@@ -1,25 +1,32 @@
-// cli/status.cc: `walferry status` prints, per set, what the control schema and the source's slot say: state
-// (a row not updated for kStaleSeconds is "not running"), applied LSN, the slot's confirmed LSN, WAL the slot
-// retains, last applied commit time, latency, rows/s and the number of apply exceptions. Read-only.
+// cli/status.cc: `walferry status` prints, per set, what the control schema and the source's slot say
+// (control::ReadSetStatuses, whose rule for "running" walferry migrate shares): state, applied LSN, the slot's
+// confirmed LSN, WAL the slot retains, last applied commit time, latency, rows/s, the number of apply exceptions
+// and the suspended tables. Read-only.
 #include <csignal>
 #include <iostream>
 #include <thread>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "cdc/status_writer.h"
 #include "cli/command.h"
 #include "control/control_schema.h"
+#include "control/set_status.h"
+#include "pg/quote.h"
 #include "sql/sql.h"
 
 namespace walferry::cli {
 namespace {
 
-constexpr int kStaleSeconds = 30;
 std::atomic<bool> g_watch_stop{false};
 extern "C" void OnWatchSignal(int) { g_watch_stop.store(true); }
 
 nlohmann::json OptJson(const std::optional<std::string>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); }
+nlohmann::json OptJson(const std::optional<Lsn>& v) { return v ? nlohmann::json(v->ToString()) : nlohmann::json(); }
+// As text, as `--json` always printed them (the server's float8 output is also the shortest exact form).
+nlohmann::json OptJson(const std::optional<double>& v) {
+  return v ? nlohmann::json(fmt::format("{}", *v)) : nlohmann::json();
+}
 
 class StatusCommand : public Command {
  public:
@@ -61,53 +68,45 @@ class StatusCommand : public Command {
  private:
   nlohmann::json Collect(const Context& ctx, pg::Connection& target, pg::Connection& source) const {
     nlohmann::json out = nlohmann::json::array();
-    control::ControlSchema cs(target, ctx.config.control_schema);
-    if (!cs.Exists()) return out;
+    const std::string& schema = ctx.config.control_schema;
+    std::vector<control::SetStatusRow> sets = control::ReadSetStatuses(target, schema, source);
+    if (sets.empty()) return out;
     // Made by walferry cdc; absent when cdc never ran with this version.
-    bool has_suspended = !target.Exec("SELECT to_regclass($1) IS NULL",
-                                      {pg::Param(pg::QuoteIdent(ctx.config.control_schema) + ".suspended_tables")})
-                              .GetBool(0, 0);
-    pg::Result r = target.Exec(cdc::WithSchema(sql::Get("cdc/status_report"), ctx.config.control_schema),
-                               {pg::Param(std::to_string(kStaleSeconds))});
-    for (int i = 0; i < r.rows(); ++i) {
-      std::string set(r.Get(i, 0));
-      std::string state(r.Get(i, 1));
-      bool stale = r.GetBool(i, 3);
-      bool final_state = state == "FAILED" || state == "STOPPED";
-      pg::Result slot = source.Exec(sql::Get("cdc/slot_info"), {pg::Param(control::SlotName(set))});
-      // A killed walferry leaves a live-looking state behind: a row not updated recently, or a slot nobody reads,
-      // means not running (also right after a --until-* run, whose last state is CAUGHT UP).
-      bool reading = slot.rows() == 1 && slot.GetBool(0, 2);
-      bool running = !stale && !final_state && reading;
-      nlohmann::json j = {{"set", set},
-                          {"state", !running && !final_state ? "not running (last: " + state + ")" : state},
-                          {"running", running},
-                          {"status_time", std::string(r.Get(i, 2))},
-                          {"applied_lsn", OptJson(r.GetOpt(i, 4))},
-                          {"last_applied_commit_time", OptJson(r.GetOpt(i, 5))},
-                          {"latency_seconds", OptJson(r.GetOpt(i, 6))},
-                          {"rows_per_second", OptJson(r.GetOpt(i, 7))},
-                          {"last_error", OptJson(r.GetOpt(i, 9))},
-                          {"exceptions", r.GetInt(i, 10)}};
-      if (slot.rows() == 1) {
-        j["slot_confirmed_lsn"] = OptJson(slot.GetOpt(0, 0));
-        j["slot_retained_wal_bytes"] = slot.IsNull(0, 1) ? nlohmann::json() : nlohmann::json(slot.GetInt(0, 1));
-        j["slot_active"] = slot.GetBool(0, 2);
+    bool has_suspended =
+        target.Exec(sql::Get("control/table_exists"), {pg::Param(schema), pg::Param("suspended_tables")}).GetBool(0, 0);
+    for (const control::SetStatusRow& s : sets) {
+      nlohmann::json j = {{"set", s.set_name},
+                          {"state", control::DisplayState(s)},
+                          {"running", s.running},
+                          {"status_time", s.status_time},
+                          {"applied_lsn", OptJson(s.applied_lsn)},
+                          {"last_applied_commit_time", OptJson(s.applied_commit_time)},
+                          {"latency_seconds", OptJson(s.latency_seconds)},
+                          {"rows_per_second", OptJson(s.rows_per_second)},
+                          {"last_error", OptJson(s.last_error)},
+                          {"exceptions", s.exceptions}};
+      if (s.slot) {
+        j["slot_confirmed_lsn"] = OptJson(s.slot->confirmed_lsn);
+        j["slot_retained_wal_bytes"] =
+            s.slot->retained_wal_bytes ? nlohmann::json(*s.slot->retained_wal_bytes) : nlohmann::json();
+        j["slot_active"] = s.slot->active;
       } else {
         j["slot_confirmed_lsn"] = "slot missing";
       }
-      j["suspended_tables"] = nlohmann::json::array();
-      if (has_suspended) {
-        pg::Result su = target.Exec(cdc::WithSchema(sql::Get("cdc/list_suspended"), ctx.config.control_schema),
-                                    {pg::Param(set)});
-        for (int k = 0; k < su.rows(); ++k) {
-          j["suspended_tables"].push_back({{"table", pg::TableName{std::string(su.Get(k, 0)), std::string(su.Get(k, 1))}.Display()},
-                                           {"since_lsn", std::string(su.Get(k, 2))},
-                                           {"suspended_at", std::string(su.Get(k, 3))},
-                                           {"error", std::string(su.Get(k, 4))}});
-        }
-      }
+      j["suspended_tables"] = has_suspended ? SuspendedTables(target, schema, s.set_name) : nlohmann::json::array();
       out.push_back(j);
+    }
+    return out;
+  }
+
+  static nlohmann::json SuspendedTables(pg::Connection& target, const std::string& schema, const std::string& set) {
+    nlohmann::json out = nlohmann::json::array();
+    pg::Result su = target.Exec(control::WithSchema(sql::Get("cdc/list_suspended"), schema), {pg::Param(set)});
+    for (int k = 0; k < su.rows(); ++k) {
+      out.push_back({{"table", pg::TableName{std::string(su.Get(k, 0)), std::string(su.Get(k, 1))}.Display()},
+                     {"since_lsn", std::string(su.Get(k, 2))},
+                     {"suspended_at", std::string(su.Get(k, 3))},
+                     {"error", std::string(su.Get(k, 4))}});
     }
     return out;
   }

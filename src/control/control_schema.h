@@ -2,14 +2,18 @@
 //
 // walferry's state lives on the TARGET in one schema (default "walferry"; config control.schema): replication
 // sets with their slot, publication and CDC start LSN; load progress; the CDC checkpoint; the status table;
-// apply exceptions; validation failures. Layout: src/sql/control/schema.sql. Every command that needs state reads
-// it here, so load, cdc, status and validate agree. Not thread-safe per Connection (one Connection per thread).
+// apply exceptions; validation failures. Layout: src/sql/control/schema.sql; every query on it is a file in
+// src/sql/control/. Every command that needs state reads it here (and a set's CDC status through
+// control/set_status.h), so load, cdc, status and validate agree. States are enums (control/states.h).
+// Not thread-safe per Connection (one Connection per thread).
 #pragma once
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/lsn.h"
+#include "control/states.h"
 #include "pg/connection.h"
 
 namespace walferry::control {
@@ -19,6 +23,9 @@ std::string SlotName(const std::string& set_name);
 std::string PublicationName(const std::string& set_name);
 // Throws Error(kConfig) unless the name is 1-54 characters of [a-z0-9_].
 void ValidateSetName(const std::string& set_name);
+
+// Replaces every @SCHEMA@ in sql (a src/sql/ query) with the quoted schema name.
+std::string WithSchema(std::string_view sql, const std::string& schema);
 
 class ControlSchema {
  public:
@@ -37,11 +44,14 @@ class ControlSchema {
     std::string publication_name;
     std::string snapshot_name;
     Lsn start_lsn;
-    std::string load_state;
+    LoadStateField load_state;  // a LoadState (see LoadStateField for why it is not spelled so yet)
   };
+  // Throws Error(kData) when the row's load_state is not one this version knows.
   std::optional<SetRow> GetSet(const std::string& set_name);
   void UpsertSet(const SetRow& row);
-  void SetLoadState(const std::string& set_name, const std::string& state);
+  void SetLoadState(const std::string& set_name, LoadState state);
+  // Forgets the set (after its slot and publication were dropped).
+  void DeleteSet(const std::string& set_name);
 
   // The CDC checkpoint; nullopt before the first applied transaction.
   std::optional<Lsn> GetCheckpoint(const std::string& set_name);
@@ -51,12 +61,16 @@ class ControlSchema {
   static void WriteCheckpoint(pg::Connection& conn, const std::string& schema, const std::string& set_name, Lsn lsn,
                               const std::string& commit_time_iso);
 
-  void SetStatus(const std::string& set_name, const std::string& task_status, const std::string& last_error = "");
+  // The set's status row outside CDC (e.g. FAILED by a load); a running CDC worker writes its own (cdc/status_writer).
+  void SetStatus(const std::string& set_name, TaskState state, const std::string& last_error = "");
 
   const std::string& schema() const { return schema_; }
   pg::Connection& connection() { return conn_; }
 
  private:
+  // The src/sql/ query `name` with this schema substituted.
+  std::string Sql(std::string_view name) const;
+
   pg::Connection& conn_;
   std::string schema_;
 };

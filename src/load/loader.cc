@@ -17,6 +17,7 @@ namespace walferry::load {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using control::LoadState;
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 auto Log() { return log::For("load"); }
 
@@ -207,7 +208,7 @@ bool LoadFromNewSlot(const LoadOptions& o, pg::Connection& source, pg::Connectio
   }
   report.schema_seconds = Since(schema_start);
   // The set's row first: a slot walferry created is always known to the control schema.
-  control.UpsertSet({set.name, report.slot_name, report.publication_name, "", Lsn(), "loading"});
+  control.UpsertSet({set.name, report.slot_name, report.publication_name, "", Lsn(), LoadState::kLoading});
   InitProgress(target, o.control_schema, set, /*reset=*/true);
   // The publication before the slot: pgoutput looks publications up as of each decoded change.
   CreatePublication(source, set);
@@ -223,11 +224,11 @@ bool LoadFromNewSlot(const LoadOptions& o, pg::Connection& source, pg::Connectio
   report.start_lsn = slot.consistent_point;
   report.snapshot_name = slot.snapshot_name;
   control.UpsertSet({set.name, report.slot_name, report.publication_name, slot.snapshot_name, slot.consistent_point,
-                     "loading"});
+                     LoadState::kLoading});
   Log()->info("set {}: slot {} created; CDC will start at {}; copying {} tables from snapshot {}", set.name,
               report.slot_name, slot.consistent_point.ToString(), set.tables.size(), slot.snapshot_name);
   CopyData(o, set, slot.snapshot_name, o.source, report, source, target, large_objects_pending);
-  control.SetLoadState(set.name, "indexing");
+  control.SetLoadState(set.name, LoadState::kIndexing);
   // `repl` closes on return: the snapshot is no longer needed; the slot stays for CDC.
   return false;
 }
@@ -254,7 +255,7 @@ bool ResumeCopy(const LoadOptions& o, pg::Connection& source, pg::Connection& ta
     report.start_lsn = set.row->start_lsn;
     report.snapshot_name = set.row->snapshot_name;
     CopyData(o, set, set.row->snapshot_name, o.source, report, source, target, large_objects_pending);
-    control::ControlSchema(target, o.control_schema).SetLoadState(set.name, "indexing");
+    control::ControlSchema(target, o.control_schema).SetLoadState(set.name, LoadState::kIndexing);
     return false;
   }
   Log()->warn("set {}: the interrupted load's snapshot {} is gone (it lived only as long as the walferry process "
@@ -272,7 +273,7 @@ void RecordExternalLoad(const LoadOptions& o, pg::Connection& source, pg::Connec
                         SetReport& report) {
   control::ControlSchema control(target, o.control_schema);
   if (set.restart) DropStaleSlot(o, source, set);
-  control.UpsertSet({set.name, report.slot_name, report.publication_name, "", Lsn(), "loading"});
+  control.UpsertSet({set.name, report.slot_name, report.publication_name, "", Lsn(), LoadState::kLoading});
   CreatePublication(source, set);
   pg::ReplicationConnection repl = pg::ReplicationConnection::Open(o.source);
   pg::CreatedSlot slot = repl.CreateLogicalSlot(report.slot_name, pg::SnapshotAction::kNoExport);
@@ -280,7 +281,7 @@ void RecordExternalLoad(const LoadOptions& o, pg::Connection& source, pg::Connec
   if (start < slot.consistent_point) {
     repl.DropSlot(report.slot_name, /*wait=*/true);
     source.Exec("DROP PUBLICATION IF EXISTS " + pg::QuoteIdent(report.publication_name));
-    target.Exec("DELETE FROM " + control.Table("sets") + " WHERE set_name = $1", {pg::Param(set.name)});
+    control.DeleteSet(set.name);
     throw Error(ErrorKind::kPrecondition, "--cdc-start-lsn " + start.ToString() + " is before the new slot's start " +
                                               slot.consistent_point.ToString())
         .WithDetail("a logical slot streams only changes after its consistent point; the source did not retain "
@@ -291,7 +292,7 @@ void RecordExternalLoad(const LoadOptions& o, pg::Connection& source, pg::Connec
                   "creating a slot), or let walferry load copy the data itself");
   }
   report.start_lsn = start;
-  control.UpsertSet({set.name, report.slot_name, report.publication_name, "", start, "loaded"});
+  control.UpsertSet({set.name, report.slot_name, report.publication_name, "", start, LoadState::kLoaded});
   Log()->info("set {}: loaded by other means; slot {} created at {}; CDC will start at {} (--cdc-start-lsn: "
               "transactions committed before it are taken to be in the target already)",
               set.name, report.slot_name, slot.consistent_point.ToString(), start.ToString());
@@ -312,9 +313,10 @@ SetReport LoadSet(const LoadOptions& o, pg::Connection& source, pg::Connection& 
   report.set_name = set.name;
   report.slot_name = control::SlotName(set.name);
   report.publication_name = control::PublicationName(set.name);
-  const std::string state = set.row ? set.row->load_state : "";
+  // No row: never loaded (only without --resume: Preflight refuses --resume of a set without one).
+  const LoadState state = set.row ? set.row->load_state.get() : LoadState::kPending;
 
-  if (o.resume && state == "loaded") {
+  if (o.resume && state == LoadState::kLoaded) {
     report.outcome = "already loaded";
     report.start_lsn = set.row->start_lsn;
     return report;
@@ -324,12 +326,12 @@ SetReport LoadSet(const LoadOptions& o, pg::Connection& source, pg::Connection& 
     report.outcome = "loaded by other means (--cdc-start-lsn)";
     return report;
   }
-  if (o.resume && state == "loading") {
+  if (o.resume && state == LoadState::kLoading) {
     post->copy_from_standby = ResumeCopy(o, source, target, set, report, large_objects_pending);
   } else if (!o.resume) {
     post->copy_from_standby = LoadFromNewSlot(o, source, target, set, /*resumed=*/false, report, large_objects_pending);
   } else {
-    report.start_lsn = set.row->start_lsn;  // "indexing": the data is complete; the post-data is redone
+    report.start_lsn = set.row->start_lsn;  // kIndexing: the data is complete; the post-data is redone
     Log()->info("set {}: data complete (CDC starts at {}); resuming the indexes and constraints", set.name,
                 report.start_lsn.ToString());
   }
@@ -364,12 +366,12 @@ void CopyFromStandby(const LoadOptions& o, pg::Connection& source, pg::Connectio
       r.start_lsn = standby.replay_lsn();
       r.snapshot_name = standby.snapshot();
       // Not recorded as the set's snapshot: it lives on the standby, where --resume does not look for it.
-      control.UpsertSet({r.set_name, r.slot_name, r.publication_name, "", r.start_lsn, "loading"});
+      control.UpsertSet({r.set_name, r.slot_name, r.publication_name, "", r.start_lsn, LoadState::kLoading});
       Log()->info("set {}: CDC will start at {} (the standby's paused replay position; slot created at {}); "
                   "copying {} tables from snapshot {} on the standby",
                   r.set_name, r.start_lsn.ToString(), at_least.ToString(), sets[i].tables.size(), r.snapshot_name);
       CopyData(o, sets[i], standby.snapshot(), o.from_standby, r, source, target, large_objects_pending);
-      control.SetLoadState(r.set_name, "indexing");
+      control.SetLoadState(r.set_name, LoadState::kIndexing);
       r.outcome += " (copied from the standby)";
     });
     posts[i].copy_from_standby = false;
@@ -395,7 +397,7 @@ void CopyAllPostData(const LoadOptions& o, pg::Connection& target, const std::ve
     if (!posts[i].pending) continue;
     SetReport& set = report.sets[i];
     set.index_seconds = seconds;
-    control.SetLoadState(set.set_name, "loaded");
+    control.SetLoadState(set.set_name, LoadState::kLoaded);
     Log()->info("set {}: loaded; CDC starts at {}", set.set_name, set.start_lsn.ToString());
   }
 }
@@ -424,7 +426,7 @@ LoadReport RunLoad(const LoadOptions& o) {
   std::vector<PostData> posts;  // one per entry of report.sets
   auto record_failure = [&](const std::string& set_name, const Error& e) {
     try {
-      control::ControlSchema(target, o.control_schema).SetStatus(set_name, "FAILED", e.what());
+      control::ControlSchema(target, o.control_schema).SetStatus(set_name, control::TaskState::kFailed, e.what());
     } catch (...) {
       // Reporting the original error matters more than recording it.
     }

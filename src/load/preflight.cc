@@ -135,22 +135,23 @@ void CheckSetState(const LoadOptions& o, pg::Connection& source, ResolvedSet& se
   const std::string pub = control::PublicationName(set.name);
   set.slot_exists = source.Exec("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", {pg::Param(slot)}).rows() > 0;
   set.publication_exists = source.Exec("SELECT 1 FROM pg_publication WHERE pubname = $1", {pg::Param(pub)}).rows() > 0;
-  const std::string state = set.row ? set.row->load_state : "";
+  using control::LoadState;
+  const LoadState state = set.row ? set.row->load_state.get() : LoadState::kPending;
   if (o.resume) {
-    if (!set.row || (state != "loading" && state != "indexing" && state != "loaded")) {
+    if (!set.row || (state != LoadState::kLoading && state != LoadState::kIndexing && state != LoadState::kLoaded)) {
       throw Error(ErrorKind::kPrecondition, "set '" + set.name + "' has no interrupted load to resume")
           .WithHint("run walferry load without --resume");
     }
     // A set interrupted while copying starts over from a new slot when its snapshot is gone; one that reached
     // "indexing" keeps its start point, so its slot must still be there.
-    if (state == "indexing" && !set.slot_exists) {
+    if (state == LoadState::kIndexing && !set.slot_exists) {
       throw Error(ErrorKind::kPrecondition, "set '" + set.name + "': its slot " + slot + " is gone from the source")
           .WithHint("CDC cannot start where the load's snapshot ended; start the set over: walferry load "
                     "--target-prep truncate");
     }
     return;
   }
-  if (state == "loaded") {
+  if (state == LoadState::kLoaded) {
     throw Error(ErrorKind::kPrecondition, "set '" + set.name + "' is already loaded (start_lsn " +
                                               set.row->start_lsn.ToString() + ")")
         .WithHint("nothing to do; to load it again, drop its slot and publication " + slot +
@@ -160,7 +161,7 @@ void CheckSetState(const LoadOptions& o, pg::Connection& source, ResolvedSet& se
     // An earlier load of this set did not finish. Its slot has never fed CDC (CDC starts from loaded sets only).
     if (o.target_prep != "truncate" && o.target_prep != "drop") {
       throw Error(ErrorKind::kPrecondition, "an earlier load of set '" + set.name + "' was interrupted (state " +
-                                                state + ")")
+                                                control::ToString(state) + ")")
           .WithHint("finish it with walferry load --resume, or start it over with --target-prep truncate (or drop), "
                     "which drops its slot and publication and empties its tables");
     }

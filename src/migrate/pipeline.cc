@@ -8,17 +8,12 @@
 #include "catalog/catalog.h"
 #include "common/cancel.h"
 #include "common/log.h"
-#include "cdc/status_writer.h"
 #include "control/control_schema.h"
+#include "control/set_status.h"
 #include "sql/sql.h"
 #include "validate/validator.h"
 
 namespace walferry::migrate {
-
-namespace {
-// A status row older than this is not being kept current by a running worker.
-constexpr double kStaleStatusSeconds = 30;
-}  // namespace
 
 std::vector<std::string> SetNames(const config::Config& config) {
   std::vector<std::string> names;
@@ -50,7 +45,7 @@ std::optional<load::LoadReport> LoadPending(const config::Config& config, const 
     for (const auto& name : SetNames(config)) {
       auto row = exists ? control.GetSet(name) : std::nullopt;
       any_row = any_row || row.has_value();
-      if (!row || row->load_state != "loaded") pending.push_back(name);
+      if (!row || row->load_state != control::LoadState::kLoaded) pending.push_back(name);
     }
   }
   if (pending.empty()) return std::nullopt;
@@ -99,7 +94,7 @@ std::vector<CdcResult> RunCdc(const std::vector<cdc::WorkerOptions>& workers, co
       try {
         results[i].outcome = cdc::Worker(workers[i], stop).Run();
       } catch (const std::exception& e) {
-        results[i].outcome.state = "FAILED";
+        results[i].outcome.state = control::ToString(control::TaskState::kFailed);  // the outcome is still text
         results[i].outcome.error = e.what();
       }
       if (!results[i].outcome.ok()) {
@@ -168,38 +163,17 @@ bool WaitUntilCaughtUp(const config::Config& config, Lsn lsn, const std::functio
   return false;
 }
 
-std::vector<SetStatus> ReadStatus(const config::Config& config) {
+std::vector<control::SetStatusRow> ReadStatus(const config::Config& config) {
   pg::Connection target = pg::Connection::Open(config.target, {.role = "target"});
-  control::ControlSchema control(target, config.control_schema);
-  if (!control.Exists()) return {};
-  pg::Result r = target.Exec(cdc::WithSchema(sql::Get("cdc/status_report"), config.control_schema),
-                             {pg::Param(std::to_string(kStaleStatusSeconds))});
-  std::vector<SetStatus> out;
-  auto opt_double = [&](int row, const char* col) -> std::optional<double> {
-    auto v = r.GetOpt(row, r.Column(col));
-    return v ? std::optional<double>(std::stod(*v)) : std::nullopt;
-  };
-  for (int i = 0; i < r.rows(); ++i) {
-    SetStatus s;
-    s.set_name = std::string(r.Get(i, r.Column("task_name")));
-    s.state = std::string(r.Get(i, r.Column("task_status")));
-    bool stale = r.GetBool(i, r.Column("stale"));
-    if (stale && s.state != "FAILED" && s.state != "STOPPED") s.state = "not running (last: " + s.state + ")";
-    s.applied_lsn = r.GetOpt(i, r.Column("applied_lsn")).value_or("");
-    s.applied_commit_time = r.GetOpt(i, r.Column("applied_commit_time")).value_or("");
-    s.latency_seconds = opt_double(i, "latency_seconds");
-    s.rows_per_second = opt_double(i, "rows_per_second");
-    s.exceptions = r.GetInt(i, r.Column("exceptions"));
-    out.push_back(std::move(s));
-  }
-  return out;
+  pg::Connection source = pg::Connection::Open(config.source, {.role = "source"});
+  return control::ReadSetStatuses(target, config.control_schema, source);
 }
 
-std::string FormatStatus(const std::vector<SetStatus>& status) {
+std::string FormatStatus(const std::vector<control::SetStatusRow>& status) {
   std::string out;
   for (const auto& s : status) {
     out += fmt::format("  {:<12} {:<18} applied {:<12} latency {:>6}  {:>9} rows/s  {} exception(s)\n", s.set_name,
-                       s.state, s.applied_lsn.empty() ? "-" : s.applied_lsn,
+                       control::DisplayState(s), s.applied_lsn ? s.applied_lsn->ToString() : "-",
                        s.latency_seconds ? fmt::format("{:.1f} s", *s.latency_seconds) : "-",
                        s.rows_per_second ? fmt::format("{:.0f}", *s.rows_per_second) : "-", s.exceptions);
   }

@@ -19,6 +19,7 @@
 
 #include "cdc/worker.h"
 #include "config/config.h"
+#include "control/set_status.h"
 #include "load/loader.h"
 #include "validate/report.h"
 
@@ -84,18 +85,11 @@ Lsn SourceWalPosition(const config::Config& config);
 // committed before it); false when give_up() says so first.
 bool WaitUntilCaughtUp(const config::Config& config, Lsn lsn, const std::function<bool()>& give_up);
 
-struct SetStatus {
-  std::string set_name;
-  std::string state;        // as the status table says, or "not running" when its status_time is stale
-  std::string applied_lsn;  // empty before the first applied transaction
-  std::string applied_commit_time;
-  std::optional<double> latency_seconds;
-  std::optional<double> rows_per_second;
-  int64_t exceptions = 0;
-};
-std::vector<SetStatus> ReadStatus(const config::Config& config);
-// One line per set: "set_1  CHANGE PROCESSING  applied 0/3A2B1C8  latency 0.4 s  1200 rows/s  0 exceptions".
-std::string FormatStatus(const std::vector<SetStatus>& status);
+// Every set's CDC status, as `walferry status` reads it (control::ReadSetStatuses: the same rule for "running").
+std::vector<control::SetStatusRow> ReadStatus(const config::Config& config);
+// One line per set: "set_1  CHANGE PROCESSING  applied 0/3A2B1C8  latency 0.4 s  1200 rows/s  0 exception(s)";
+// the state reads "not running (last: ...)" as in `walferry status`.
+std::string FormatStatus(const std::vector<control::SetStatusRow>& status);
 
 validate::Report Validate(const config::Config& config);
 

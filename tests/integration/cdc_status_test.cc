@@ -1,9 +1,11 @@
-// walferry status: the DMS-compatible views, the --json contents, a killed walferry shown as not running, and a
-// bounded --watch.
+// walferry status: the DMS-compatible views, the --json contents, a killed walferry shown as not running, walferry
+// migrate's status lines agreeing with it, and a bounded --watch.
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "cdc_support.h"
+#include "config/config.h"
+#include "migrate/pipeline.h"
 
 namespace walferry {
 namespace {
@@ -65,6 +67,28 @@ TEST(CdcStatus, KilledWalferryIsShownAsNotRunning) {
   auto st = test::RunWalferry({"-c", f.config_path, "status"});
   ASSERT_EQ(st.exit_code, 0) << st.output;
   EXPECT_NE(st.output.find("killed: not running (last: "), std::string::npos) << st.output;
+  f.DropSlot();
+}
+
+// After a --until-caught-up run the row is fresh and says CAUGHT UP, but nobody reads the slot. `walferry status`
+// said "not running"; walferry migrate's status lines (which looked at the row's age only) said "CAUGHT UP".
+TEST(CdcStatus, MigrateStatusLinesAgreeWithStatusOnAFinishedRun) {
+  CdcFixture f = CdcFixture::Create("agree", "CREATE TABLE t (id int PRIMARY KEY)", {"public.t"});
+  test::ConnectSource(f.db).Exec("INSERT INTO t VALUES (1)");
+  auto r = f.Cdc();
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  pg::Connection t = test::ConnectTarget(f.db);
+  // Fresh by construction, however slow this machine is: only the slot tells that the run has ended.
+  t.Exec("UPDATE walferry.status SET status_time = now() WHERE task_name = 'agree'");
+  auto st = test::RunWalferry({"-c", f.config_path, "--json", "status"});
+  ASSERT_EQ(st.exit_code, 0) << st.output;
+  nlohmann::json j = nlohmann::json::parse(st.output);
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["state"], "not running (last: CAUGHT UP)");
+  EXPECT_EQ(j[0]["running"], false);
+  std::string lines = migrate::FormatStatus(migrate::ReadStatus(config::Load(f.config_path)));
+  EXPECT_NE(lines.find("not running (last: CAUGHT UP)"), std::string::npos) << lines;
+  f.ExpectEqual();
   f.DropSlot();
 }
 

@@ -1,0 +1,51 @@
+// control/set_status.h
+//
+// The one typed reader of a set's CDC status: what the control schema's status and checkpoint rows say (target)
+// together with the set's replication slot (source), and the one answer to "is this set's CDC running"
+// (control::IsRunning). `walferry status` and `walferry migrate` both print from it, so they agree.
+// Read-only. Not thread-safe per Connection (one pair of Connections per thread).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/lsn.h"
+#include "control/states.h"
+#include "pg/connection.h"
+
+namespace walferry::control {
+
+// A set's replication slot on the source, as pg_replication_slots shows it.
+struct SlotFacts {
+  std::optional<Lsn> confirmed_lsn;               // confirmed_flush_lsn; none before the first confirmation
+  std::optional<int64_t> retained_wal_bytes;      // WAL the slot keeps on the source
+  bool active = false;                            // a walsender is reading the slot
+};
+
+struct SetStatusRow {
+  std::string set_name;
+  TaskState state = TaskState::kChangeProcessing;  // as the status row says (it may be a dead worker's last word)
+  bool running = false;                             // IsRunning(state, fresh, slot && slot->active)
+  std::string status_time;                          // when the row was last written (timestamptz text)
+  std::optional<Lsn> applied_lsn;                   // the checkpoint; none before the first applied transaction
+  std::optional<std::string> applied_commit_time;   // source commit time of that transaction (timestamptz text)
+  std::optional<double> latency_seconds;
+  std::optional<double> rows_per_second;
+  std::optional<std::string> last_error;
+  int64_t exceptions = 0;                           // rows in apply_exceptions
+  std::optional<SlotFacts> slot;                    // none when the slot is missing from the source
+};
+
+// Every set with a status row, ordered by set name; empty when the control schema does not exist.
+// schema: the unquoted control schema name. Throws Error(kData) for a task_status this version does not know,
+// Error(kSql/kConnection) from either server.
+std::vector<SetStatusRow> ReadSetStatuses(pg::Connection& target, const std::string& schema,
+                                          pg::Connection& source);
+
+// The state as a person should read it: the stored state while running or when final, else
+// "not running (last: <state>)".
+std::string DisplayState(const SetStatusRow& status);
+
+}  // namespace walferry::control
