@@ -19,6 +19,11 @@ constexpr std::chrono::milliseconds kReadTimeout{200};
 constexpr std::chrono::seconds kFeedbackInterval{1};
 // How long a session that ends on purpose waits for the target to flush what it applied before telling the slot.
 constexpr std::chrono::seconds kFinalConfirmWait{10};
+// A replication connection that delivers nothing, not even a keepalive, is asked for one after kPingAfter of
+// waiting and is taken for lost after kSilenceLimit (as wal_receiver_timeout does): a half-open connection (a
+// network cut that closed nothing) would otherwise be waited on forever.
+constexpr std::chrono::seconds kPingAfter{10};
+constexpr std::chrono::seconds kSilenceLimit{60};
 
 }  // namespace
 
@@ -57,7 +62,7 @@ void Worker::PrepareOnce() {
           .WithHint("run walferry load first, or pass --start-lsn LSN when the data was loaded another way");
     }
     cs.UpsertSet({options_.set_name, control::SlotName(options_.set_name), control::PublicationName(options_.set_name),
-                  "", start, set ? set->load_state : "loaded"});
+                  "", start, set ? set->load_state : control::LoadState::kLoaded});
   } else {
     start = std::max(start, set->start_lsn);
   }
@@ -216,6 +221,7 @@ Worker::SessionEnd Worker::RunSession() {
                     cp.ToString(), core_->applied().ToString());
     }
     start = core_->StartSession(cp);
+    silent_for_ = {};
     suspended = LoadSuspended(t);
   }
   // Named so an operator (and the fault tests) can tell the apply backend in pg_stat_activity.
@@ -247,11 +253,13 @@ Worker::SessionEnd Worker::RunSession() {
     // With a complete group open, only what has already arrived is read: when nothing has, the group is committed
     // now. Inside a transaction the rest of it is waited for (no busy loop).
     const bool committable = core_->GroupCommittable();
+    auto read_start = std::chrono::steady_clock::now();
     std::optional<pg::StreamMessage> msg = repl_->Read(committable ? std::chrono::milliseconds(0) : kReadTimeout);
     if (!msg && committable) {
       CommitGroup();
       continue;
     }
+    CheckSilence(msg.has_value(), std::chrono::steady_clock::now() - read_start);
     if (msg) {
       if (auto* d = std::get_if<pg::XLogData>(&*msg)) {
         core_->OnWalEnd(d->wal_end, false);
@@ -373,6 +381,21 @@ void Worker::ConfirmAllApplied() {
     Capture()->warn("set {}: the target has not flushed its WAL past the last commit within {} s; the slot stays at "
                     "{} and the transactions after it will be sent again and skipped",
                     options_.set_name, kFinalConfirmWait.count(), core_->confirmed().ToString());
+  }
+}
+
+void Worker::CheckSilence(bool received, std::chrono::steady_clock::duration waited) {
+  if (received) {
+    silent_for_ = {};
+    return;
+  }
+  auto before = silent_for_;
+  silent_for_ += waited;
+  if (before < kPingAfter && silent_for_ >= kPingAfter) SendFeedback(true);  // the walsender must answer this
+  if (silent_for_ >= kSilenceLimit) {
+    throw Error(ErrorKind::kConnection, "no message from the source for " + std::to_string(kSilenceLimit.count()) +
+                                            " s, not even an answer to a keepalive request: the connection is "
+                                            "taken for lost");
   }
 }
 

@@ -77,6 +77,9 @@ class Worker {
   // Probes the target's WAL and sends the slot a standby status update with the confirmed position.
   void Feedback(bool ask_reply);
   void SendFeedback(bool ask_reply);
+  // Counts the time spent waiting on the replication stream with nothing arriving; asks the walsender for a
+  // keepalive, then throws Error(kConnection) when even that does not come (a half-open connection).
+  void CheckSilence(bool received, std::chrono::steady_clock::duration waited);
   // Before a session ends on purpose: waits (bounded) until the target has flushed what was applied, so the slot
   // is told everything applied.
   void ConfirmAllApplied();
@@ -115,6 +118,7 @@ class Worker {
   uint64_t rows_at_last_status_ = 0;
   std::chrono::steady_clock::time_point last_status_{};
   std::chrono::steady_clock::time_point last_feedback_{};
+  std::chrono::steady_clock::duration silent_for_{};  // waited on the stream since its last message
 };
 
 }  // namespace walferry::cdc

@@ -69,7 +69,7 @@ void ControlSchema::UpsertSet(const SetRow& row) {
              {pg::Param(row.set_name), pg::Param(row.slot_name), pg::Param(row.publication_name),
               row.snapshot_name.empty() ? pg::Param() : pg::Param(row.snapshot_name),
               row.start_lsn.valid() ? pg::Param(row.start_lsn.ToString()) : pg::Param(),
-              pg::Param(ToString(row.load_state.get()))});
+              pg::Param(ToString(row.load_state))});
 }
 
 void ControlSchema::SetLoadState(const std::string& set_name, LoadState state) {

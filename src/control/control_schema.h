@@ -44,7 +44,7 @@ class ControlSchema {
     std::string publication_name;
     std::string snapshot_name;
     Lsn start_lsn;
-    LoadStateField load_state;  // a LoadState (see LoadStateField for why it is not spelled so yet)
+    LoadState load_state = LoadState::kPending;
   };
   // Throws Error(kData) when the row's load_state is not one this version knows.
   std::optional<SetRow> GetSet(const std::string& set_name);

@@ -41,19 +41,4 @@ bool IsRunning(TaskState state, bool fresh, bool slot_active);
 // few seconds).
 inline constexpr int kStaleStatusSeconds = 30;
 
-// The type of ControlSchema::SetRow::load_state: a LoadState. Transitional: it also converts from the database's
-// text ("loaded"), only because src/cdc/worker.cc (being rewritten by others, not edited here) still spells the
-// state as text in `set ? set->load_state : "loaded"`. Once that reads LoadState::kLoaded, this becomes plain
-// LoadState. Unknown text throws Error(kData), as ParseLoadState.
-class LoadStateField {
- public:
-  constexpr LoadStateField(LoadState state = LoadState::kPending) : state_(state) {}  // NOLINT: implicit by design
-  LoadStateField(const char* text) : state_(ParseLoadState(text)) {}                  // NOLINT: transitional
-  constexpr operator LoadState() const { return state_; }                             // NOLINT: implicit by design
-  constexpr LoadState get() const { return state_; }
-
- private:
-  LoadState state_;
-};
-
 }  // namespace walferry::control

@@ -314,7 +314,7 @@ SetReport LoadSet(const LoadOptions& o, pg::Connection& source, pg::Connection& 
   report.slot_name = control::SlotName(set.name);
   report.publication_name = control::PublicationName(set.name);
   // No row: never loaded (only without --resume: Preflight refuses --resume of a set without one).
-  const LoadState state = set.row ? set.row->load_state.get() : LoadState::kPending;
+  const LoadState state = set.row ? set.row->load_state : LoadState::kPending;
 
   if (o.resume && state == LoadState::kLoaded) {
     report.outcome = "already loaded";

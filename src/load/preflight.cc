@@ -136,7 +136,7 @@ void CheckSetState(const LoadOptions& o, pg::Connection& source, ResolvedSet& se
   set.slot_exists = source.Exec("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", {pg::Param(slot)}).rows() > 0;
   set.publication_exists = source.Exec("SELECT 1 FROM pg_publication WHERE pubname = $1", {pg::Param(pub)}).rows() > 0;
   using control::LoadState;
-  const LoadState state = set.row ? set.row->load_state.get() : LoadState::kPending;
+  const LoadState state = set.row ? set.row->load_state : LoadState::kPending;
   if (o.resume) {
     if (!set.row || (state != LoadState::kLoading && state != LoadState::kIndexing && state != LoadState::kLoaded)) {
       throw Error(ErrorKind::kPrecondition, "set '" + set.name + "' has no interrupted load to resume")

@@ -65,7 +65,7 @@ TEST(CdcDurability, TargetCrashNeverLosesWhatTheSlotConfirmed) {
   test::Target().Stop(true);
   // Down for several of walferry's retries (0.5 s, 1 s, 2 s, ...).
   std::this_thread::sleep_for(std::chrono::seconds(5));
-  test::Target().Start();
+  test::Target().StartOnSamePort();
   pg::Connection t = test::ConnectTarget(f.db);
   Lsn recovered = Checkpoint(t, f.set);
   EXPECT_LE(confirmed_before_crash, std::max(recovered, Lsn(1)))
@@ -86,7 +86,7 @@ TEST(CdcDurability, TargetCrashNeverLosesWhatTheSlotConfirmed) {
                           std::chrono::seconds(120), std::chrono::milliseconds(5)));
   }
   test::Target().Stop(true);
-  test::Target().Start();
+  test::Target().StartOnSamePort();
   t = test::ConnectTarget(f.db);
   EXPECT_TRUE(PollUntil([&] { return t.Exec("SELECT count(*) FROM t").GetInt(0, 0) == 500; }))
       << "rows lost by the second target crash were not applied again";

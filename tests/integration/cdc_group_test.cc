@@ -28,9 +28,17 @@ std::pair<Lsn, Lsn> ValidValidRefused(pg::Connection& src, const std::string& re
 }
 
 TEST(CdcGroup, DeferredConstraintRefusingTheGroupCommitChargesExactlyItsTransaction) {
-  // Only the target has the deferred unique constraint, so only the target's COMMIT can refuse.
-  CdcFixture f = CdcFixture::Create("defer", "CREATE TABLE t (id int PRIMARY KEY, v text)", {"public.t"},
-                                    "ALTER TABLE t ADD CONSTRAINT v_once UNIQUE (v) DEFERRABLE INITIALLY DEFERRED");
+  // Only the target has the deferred check, so only the target's COMMIT can refuse. It is a constraint trigger
+  // enabled ALWAYS: walferry applies with session_replication_role = replica, under which ordinary triggers (and
+  // with them deferred unique constraints) do not fire.
+  CdcFixture f = CdcFixture::Create(
+      "defer", "CREATE TABLE t (id int PRIMARY KEY, v text)", {"public.t"},
+      "CREATE FUNCTION v_once() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+      "IF (SELECT count(*) FROM t WHERE v = NEW.v) > 1 THEN RAISE EXCEPTION 'v_once: % is taken', NEW.v; END IF; "
+      "RETURN NULL; END $$;"
+      "CREATE CONSTRAINT TRIGGER v_once AFTER INSERT ON t DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
+      "EXECUTE FUNCTION v_once();"
+      "ALTER TABLE t ENABLE ALWAYS TRIGGER v_once");
   pg::Connection src = test::ConnectSource(f.db);
   auto [before_second, after_second] = ValidValidRefused(src, "INSERT INTO t VALUES (3, 'a')");
   test::CliResult r = f.Cdc();
@@ -46,7 +54,7 @@ TEST(CdcGroup, DeferredConstraintRefusingTheGroupCommitChargesExactlyItsTransact
   EXPECT_EQ(t.Exec("SELECT task_status FROM walferry.status WHERE task_name = $1", {pg::Param(f.set)}).Get(0, 0),
             "FAILED");
   // With the constraint dropped on the target, the set goes on from exactly there.
-  t.Exec("ALTER TABLE t DROP CONSTRAINT v_once");
+  t.Exec("DROP TRIGGER v_once ON t");
   f.CatchUpExpectEqualAndDropSlot();
 }
 

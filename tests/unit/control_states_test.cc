@@ -89,14 +89,5 @@ TEST(ControlStates, ALiveLookingStateWithoutAReaderIsNotRunning) {
   EXPECT_TRUE(IsRunning(TaskState::kCaughtUp, /*fresh=*/true, /*slot_active=*/true));
 }
 
-// Transitional (see LoadStateField): the text spelling still used by src/cdc/ converts exactly, unknown text throws.
-TEST(ControlStates, LoadStateFieldConvertsTheDatabaseSpellingOnly) {
-  LoadStateField field = "loaded";
-  EXPECT_EQ(field.get(), LoadState::kLoaded);
-  EXPECT_TRUE(field == LoadState::kLoaded);
-  EXPECT_EQ(LoadStateField().get(), LoadState::kPending);
-  EXPECT_THROW(LoadStateField("finished"), Error);
-}
-
 }  // namespace
 }  // namespace walferry::control
