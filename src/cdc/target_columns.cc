@@ -117,7 +117,7 @@ const TargetDescription& TargetColumns::Describe(const Relation& rel) {
       d.types[i] = c.type;
       if (CarriesExactly(src.type_oid, src.type_modifier, c.base_type, c.base_typmod)) continue;
       std::string source_type = WithContext("naming a source column's type", [&] {
-        return std::string(conn_->Exec("SELECT format_type($1::oid, $2::int)",
+        return std::string(conn_->Exec(sql::Get("cdc/format_type"),
                                        {pg::Param(std::to_string(src.type_oid.value)),
                                         pg::Param(std::to_string(src.type_modifier))})
                                .Get(0, 0));
