@@ -5,9 +5,9 @@
 // source sent it, so the target's input function sees the bytes the source's output function produced.
 //
 // Shapes (docs/cdc.md "How a change becomes SQL"):
-//   INSERT INTO t (cols) OVERRIDING SYSTEM VALUE VALUES ($1..)     -- identity ALWAYS columns keep source values
-//   UPDATE t SET a = $1, ... WHERE k = $n AND ...                  -- replica identity key (PK / USING INDEX)
-//   DELETE FROM t WHERE k = $1 AND ...
+//   INSERT INTO t (cols) OVERRIDING SYSTEM VALUE VALUES ($1::type, ..)  -- identity ALWAYS columns keep source values
+//   UPDATE ONLY t SET a = $1::type, ... WHERE k = $n::type AND ...       -- replica identity key (PK / USING INDEX)
+//   DELETE FROM ONLY t WHERE k = $1::type AND ...
 //   With REPLICA IDENTITY FULL the row must be IDENTICAL to the old tuple, not merely equal (numeric 1.0 vs 1.00,
 //   float8 0 vs -0, interval '1 day' vs '24:00:00', NFC vs NFD text under a nondeterministic collation): the
 //   whole old image is compared with the record image operator, ROW(cols)::record *= ROW($n::type, ..)::record
