@@ -85,11 +85,17 @@ void Applier::OnRelation(const Relation& rel) {
   target_columns_.Forget(rel.relation_id);
 }
 
-uint32_t Applier::StatementFor(const Relation& rel, const StatementShape& shape) {
+const TargetDescription& Applier::Describe(const Relation& rel) {
+  static const TargetDescription kUnknown;
+  if (!options_.suspended.empty() && Suspended(TargetTable(rel))) return kUnknown;
+  return target_columns_.Describe(rel);
+}
+
+uint32_t Applier::StatementFor(const Relation& rel, const TargetDescription& target, const StatementShape& shape) {
   auto& by_key = statement_ids_[rel.relation_id.value];
-  std::string key = shape.Key();
+  std::string key = shape.Key() + "@" + std::to_string(target.generation);
   if (auto it = by_key.find(key); it != by_key.end()) return it->second;
-  BuiltStatement built = BuildStatement(rel, shape);
+  BuiltStatement built = BuildStatement(rel, target, shape);
   uint32_t id = static_cast<uint32_t>(statements_.size());
   statements_.push_back({"walferry_s" + std::to_string(id), built.sql, TargetTable(rel), ExplainNoRow(rel, shape)});
   conn_.SendPrepare(statements_.back().name, built.sql, built.nparams);
@@ -122,16 +128,16 @@ void Applier::AddParam(const ColumnValue& v) {
   pending_.back().value_count++;
 }
 
-void Applier::SendChange(const Relation& rel, const StatementShape& shape, const TupleData& set_tuple,
-                         const TupleData* where_tuple) {
+void Applier::SendChange(const Relation& rel, const TargetDescription& target, const StatementShape& shape,
+                         const TupleData& set_tuple, const TupleData* where_tuple) {
   if (!in_source_txn_) throw Error(ErrorKind::kProtocol, "row change outside a transaction");
   if (!options_.suspended.empty() && Suspended(TargetTable(rel))) {
-    RecordSuspended(rel, shape, set_tuple, where_tuple);
+    RecordSuspended(rel, target, shape, set_tuple, where_tuple);
     return;
   }
   // Before the Parse of a new statement: a Parse in an aborted transaction block would fail.
   if (Guarded()) SendControl(kRollbackTo, {});
-  uint32_t id = StatementFor(rel, shape);
+  uint32_t id = StatementFor(rel, target, shape);
   Queue(ItemKind::kChange, shape.kind != ChangeKind::kInsert, id, static_cast<uint32_t>(values_.size()));
   const TupleData& w = where_tuple ? *where_tuple : set_tuple;
   for (int c : shape.set_cols) AddParam(set_tuple.columns.at(c));
@@ -149,16 +155,18 @@ void Applier::SendChange(const Relation& rel, const StatementShape& shape, const
 }
 
 void Applier::Apply(const Relation& rel, const Insert& change) {
-  SendChange(rel, ShapeFor(rel, change), change.new_tuple, nullptr);
+  const TargetDescription& target = Describe(rel);
+  SendChange(rel, target, ShapeFor(rel, change), change.new_tuple, nullptr);
 }
 
 void Applier::Apply(const Relation& rel, const Update& change) {
-  SendChange(rel, ShapeFor(rel, change, target_columns_.AlwaysIdentity(rel)), change.new_tuple,
-             change.old ? &change.old->tuple : nullptr);
+  const TargetDescription& target = Describe(rel);
+  SendChange(rel, target, ShapeFor(rel, change, target), change.new_tuple, change.old ? &change.old->tuple : nullptr);
 }
 
 void Applier::Apply(const Relation& rel, const Delete& change) {
-  SendChange(rel, ShapeFor(rel, change), change.old.tuple, nullptr);
+  const TargetDescription& target = Describe(rel);
+  SendChange(rel, target, ShapeFor(rel, change, target), change.old.tuple, nullptr);
 }
 
 void Applier::Apply(const std::vector<const Relation*>& rels, const Truncate& change) {
@@ -187,9 +195,9 @@ void Applier::Apply(const std::vector<const Relation*>& rels, const Truncate& ch
   FlushIfFull();
 }
 
-void Applier::RecordSuspended(const Relation& rel, const StatementShape& shape, const TupleData& set_tuple,
-                              const TupleData* where_tuple) {
-  std::string statement = BuildStatement(rel, shape).sql;
+void Applier::RecordSuspended(const Relation& rel, const TargetDescription& target, const StatementShape& shape,
+                              const TupleData& set_tuple, const TupleData* where_tuple) {
+  std::string statement = BuildStatement(rel, target, shape).sql;
   const TupleData& w = where_tuple ? *where_tuple : set_tuple;
   std::vector<const ColumnValue*> values;
   for (int c : shape.set_cols) values.push_back(&set_tuple.columns.at(c));

@@ -62,7 +62,7 @@ struct ApplierOptions {
   ErrorPolicy error_policy = ErrorPolicy::kStop;
   // suspend-table: target tables (schema, name) whose changes are recorded as exceptions instead of applied.
   std::set<std::pair<std::string, std::string>> suspended;
-  // The target conninfo for the metadata connection (cdc/target_columns.h), opened on the first UPDATE.
+  // The target conninfo for the metadata connection (cdc/target_columns.h), opened on the first row change.
   std::string target_conninfo;
 };
 
@@ -143,16 +143,19 @@ class Applier {
   };
 
   void Configure();
-  uint32_t StatementFor(const Relation& rel, const StatementShape& shape);
-  void SendChange(const Relation& rel, const StatementShape& shape, const TupleData& set_tuple,
-                  const TupleData* where_tuple);
+  // The target table's description (cdc/target_columns.h); an empty one for a suspended table (never applied,
+  // so never described: a source type change there does not stop the set).
+  const TargetDescription& Describe(const Relation& rel);
+  uint32_t StatementFor(const Relation& rel, const TargetDescription& target, const StatementShape& shape);
+  void SendChange(const Relation& rel, const TargetDescription& target, const StatementShape& shape,
+                  const TupleData& set_tuple, const TupleData* where_tuple);
   void SendControl(std::string_view sql, std::span<const pg::Param> params);
   void SendSync();
   bool Guarded() const { return options_.error_policy == ErrorPolicy::kLogAndContinue; }
   bool Suspended(const pg::TableName& t) const { return options_.suspended.contains({t.schema, t.name}); }
   // suspend-table: queues the apply_exceptions row for a change of a suspended table instead of the change.
-  void RecordSuspended(const Relation& rel, const StatementShape& shape, const TupleData& set_tuple,
-                       const TupleData* where_tuple);
+  void RecordSuspended(const Relation& rel, const TargetDescription& target, const StatementShape& shape,
+                       const TupleData& set_tuple, const TupleData* where_tuple);
   void SendException(const pg::TableName& table, const std::string& statement, const std::string& error);
   // log-and-continue: remembers a rejected change (logged now, inserted by QueueSkipped()).
   void Skip(const Pending& item, const std::string& error);
@@ -191,7 +194,7 @@ class Applier {
   std::unordered_map<uint32_t, std::unordered_map<std::string, uint32_t>> statement_ids_;  // relid -> key -> id
   std::vector<Prepared> statements_;
   std::vector<pg::Param> params_;  // reused for every change
-  TargetColumns target_columns_;   // the target's GENERATED ALWAYS identity columns, per relation id
+  TargetColumns target_columns_;   // the target tables' descriptions, per relation id
 
   std::vector<Pending> pending_;  // sent, result not read yet: the previous batch (if any), then the current one
   size_t batch_start_ = 0;        // index in pending_ where the current batch begins

@@ -7,73 +7,97 @@
 namespace walferry::cdc {
 namespace {
 
-// Types without a default equality operator: compared through their text form (which round-trips exactly).
-bool NeedsTextComparison(TypeOid type) {
-  switch (type.value) {
-    case 114:   // json
-    case 199:   // json[]
-    case 142:   // xml
-    case 143:   // xml[]
-    case 600:   // point
-    case 1017:  // point[]
-      return true;
-    default:
-      return false;
-  }
-}
-
 std::string Placeholder(int n) { return "$" + std::to_string(n); }
 
-std::string WhereList(const Relation& rel, const StatementShape& shape, int first_param) {
-  std::string out;
-  int p = first_param;
-  for (size_t i = 0; i < shape.where_cols.size(); ++i, ++p) {
-    const RelationColumn& col = rel.columns[shape.where_cols[i]];
-    if (i > 0) out += " AND ";
-    std::string name = pg::QuoteIdent(col.name);
-    if (!shape.full_identity) {
-      out += name + " = " + Placeholder(p);
-    } else if (NeedsTextComparison(col.type_oid)) {
-      out += name + "::text IS NOT DISTINCT FROM " + Placeholder(p) + "::text";
-    } else {
-      out += name + " IS NOT DISTINCT FROM " + Placeholder(p);
-    }
-  }
-  return out;
+// "$n::type" with the TARGET column's type, so the parameter is read by that type's input function (an untyped
+// parameter of a composite type cannot be resolved); "$n" when the target type is unknown.
+std::string Typed(const TargetDescription& target, int col, int n) {
+  const size_t c = static_cast<size_t>(col);
+  if (c >= target.types.size() || target.types[c].empty()) return Placeholder(n);
+  return Placeholder(n) + "::" + target.types[c];
 }
 
-std::string SetList(const Relation& rel, const StatementShape& shape) {
+// The table an UPDATE or DELETE names: ONLY, so the children of a legacy inheritance parent are never touched,
+// unless the target is partitioned (its rows live in the partitions).
+std::string TableRef(const Relation& rel, const TargetDescription& target) {
+  const bool only = target.found && target.relkind != 'p';
+  return (only ? "ONLY " : "") + TargetTable(rel).Quoted();
+}
+
+// Index of column c in shape.where_cols (c is one of them).
+int WherePosition(const StatementShape& shape, int c) {
+  auto it = std::find(shape.where_cols.begin(), shape.where_cols.end(), c);
+  if (it == shape.where_cols.end()) throw Error(ErrorKind::kInternal, "a key column is not among the WHERE columns");
+  return static_cast<int>(it - shape.where_cols.begin());
+}
+
+// The WHERE that identifies the row, parameters from first_param in where_cols order.
+//   key identity:  k = $n::type AND ...
+//   FULL identity: [k = $n::type AND ...] ROW(c, ..)::record *= ROW($n::type, ..)::record
+// The record image operator compares binary images: identical, not merely equal (1.0 vs 1.00, 0 vs -0, NFC vs
+// NFD), NULL matches NULL, and it needs no `=` of the column types. A key column's parameter is the same $n as in
+// the image.
+std::string WhereList(const Relation& rel, const TargetDescription& target, const StatementShape& shape,
+                      int first_param) {
+  std::string out;
+  if (!shape.full_identity) {
+    for (size_t i = 0; i < shape.where_cols.size(); ++i) {
+      const int c = shape.where_cols[i];
+      if (i > 0) out += " AND ";
+      out += pg::QuoteIdent(rel.columns[c].name) + " = " + Typed(target, c, first_param + static_cast<int>(i));
+    }
+    return out;
+  }
+  for (int c : shape.key_cols) {
+    out += pg::QuoteIdent(rel.columns[c].name) + " = " + Typed(target, c, first_param + WherePosition(shape, c)) +
+           " AND ";
+  }
+  std::string cols, vals;
+  for (size_t i = 0; i < shape.where_cols.size(); ++i) {
+    const int c = shape.where_cols[i];
+    if (i > 0) cols += ", ", vals += ", ";
+    cols += pg::QuoteIdent(rel.columns[c].name);
+    vals += Typed(target, c, first_param + static_cast<int>(i));
+  }
+  return out + "ROW(" + cols + ")::record *= ROW(" + vals + ")::record";
+}
+
+std::string SetList(const Relation& rel, const TargetDescription& target, const StatementShape& shape) {
   if (shape.set_cols.empty()) {
     std::string name = pg::QuoteIdent(rel.columns[shape.touch_col].name);
     return name + " = " + name;
   }
   std::string out;
   for (size_t i = 0; i < shape.set_cols.size(); ++i) {
+    const int c = shape.set_cols[i];
     if (i > 0) out += ", ";
-    out += pg::QuoteIdent(rel.columns[shape.set_cols[i]].name) + " = " + Placeholder(static_cast<int>(i) + 1);
+    out += pg::QuoteIdent(rel.columns[c].name) + " = " + Typed(target, c, static_cast<int>(i) + 1);
   }
   return out;
 }
 
 // " AND n = $k ..." for the guard columns (identity columns are NOT NULL: plain equality).
-std::string GuardList(const Relation& rel, const StatementShape& shape, int first_param) {
+std::string GuardList(const Relation& rel, const TargetDescription& target, const StatementShape& shape,
+                      int first_param) {
   std::string out;
   int p = first_param;
-  for (int c : shape.guard_cols) out += " AND " + pg::QuoteIdent(rel.columns[c].name) + " = " + Placeholder(p++);
+  for (int c : shape.guard_cols) out += " AND " + pg::QuoteIdent(rel.columns[c].name) + " = " + Typed(target, c, p++);
   return out;
 }
 
 // The WHERE of an UPDATE/DELETE: identity columns, then guards.
-std::string FullWhere(const Relation& rel, const StatementShape& shape, int first_param) {
-  return WhereList(rel, shape, first_param) +
-         GuardList(rel, shape, first_param + static_cast<int>(shape.where_cols.size()));
+std::string FullWhere(const Relation& rel, const TargetDescription& target, const StatementShape& shape,
+                      int first_param) {
+  return WhereList(rel, target, shape, first_param) +
+         GuardList(rel, target, shape, first_param + static_cast<int>(shape.where_cols.size()));
 }
 
 // WITH r AS (SELECT tableoid, ctid ... LIMIT 1): one physical row, also in a partitioned table (ctid alone is
 // unique only within one partition).
-std::string OneRowCte(const Relation& rel, const StatementShape& shape, int first_param) {
-  return "WITH walferry_row AS (SELECT tableoid AS toid, ctid AS tid FROM " + TargetTable(rel).Quoted() + " WHERE " +
-         FullWhere(rel, shape, first_param) + " LIMIT 1) ";
+std::string OneRowCte(const Relation& rel, const TargetDescription& target, const StatementShape& shape,
+                      int first_param) {
+  return "WITH walferry_row AS (SELECT tableoid AS toid, ctid AS tid FROM " + TableRef(rel, target) + " WHERE " +
+         FullWhere(rel, target, shape, first_param) + " LIMIT 1) ";
 }
 
 std::vector<int> KeyColumns(const Relation& rel, const TupleData& t) {
@@ -133,11 +157,17 @@ void RequireIdentity(const Relation& rel, const StatementShape& s) {
 }
 
 // WHERE columns from an old tuple (key or full image), or from the new tuple's key when the key did not change.
+// Under REPLICA IDENTITY FULL the target's unique key finds the row when the old tuple carries all its columns.
 void IdentityFrom(const Relation& rel, const std::optional<OldTuple>& old, const TupleData& fallback,
-                  StatementShape& s) {
+                  const TargetDescription& target, StatementShape& s) {
   if (old && old->kind == OldTupleKind::kFull) {
     s.full_identity = true;
     s.where_cols = SentColumns(old->tuple);
+    const auto& key = target.unique_key;
+    bool carried = !key.empty() && std::all_of(key.begin(), key.end(), [&](int c) {
+      return Contains(s.where_cols, c) && old->tuple.columns[c].kind != ColumnKind::kNull;
+    });
+    if (carried) s.key_cols = key;
   } else {
     s.where_cols = KeyColumns(rel, old ? old->tuple : fallback);
   }
@@ -149,7 +179,7 @@ void IdentityFrom(const Relation& rel, const std::optional<OldTuple>& old, const
 std::string StatementShape::Key() const {
   std::string k;
   auto add = [&k](int c) { k.append({static_cast<char>(c & 0xff), static_cast<char>((c >> 8) & 0xff)}); };
-  k.reserve(8 + 2 * (set_cols.size() + where_cols.size() + guard_cols.size()));
+  k.reserve(8 + 2 * (set_cols.size() + where_cols.size() + guard_cols.size() + key_cols.size()));
   k.push_back(static_cast<char>(kind));
   k.push_back(full_identity ? 'F' : 'K');
   k.push_back(identity_changed ? 'C' : '-');
@@ -159,13 +189,16 @@ std::string StatementShape::Key() const {
   for (int c : where_cols) add(c);
   k.push_back('|');
   for (int c : guard_cols) add(c);
+  k.push_back('|');
+  for (int c : key_cols) add(c);
   return k;
 }
 
 pg::TableName TargetTable(const Relation& rel) { return pg::TableName{rel.namespace_name, rel.name}; }
 
-BuiltStatement BuildStatement(const Relation& rel, const StatementShape& shape) {
+BuiltStatement BuildStatement(const Relation& rel, const TargetDescription& target, const StatementShape& shape) {
   const std::string table = TargetTable(rel).Quoted();
+  const std::string ref = TableRef(rel, target);
   const int nset = static_cast<int>(shape.set_cols.size());
   BuiltStatement out;
   out.nparams = nset + static_cast<int>(shape.where_cols.size() + shape.guard_cols.size());
@@ -175,7 +208,7 @@ BuiltStatement BuildStatement(const Relation& rel, const StatementShape& shape) 
     for (int i = 0; i < nset; ++i) {
       if (i > 0) cols += ", ", vals += ", ";
       cols += pg::QuoteIdent(rel.columns[shape.set_cols[i]].name);
-      vals += Placeholder(i + 1);
+      vals += Typed(target, shape.set_cols[i], i + 1);
     }
     out.sql = "INSERT INTO " + table + " (" + cols + ") OVERRIDING SYSTEM VALUE VALUES (" + vals + ")";
     return out;
@@ -185,18 +218,20 @@ BuiltStatement BuildStatement(const Relation& rel, const StatementShape& shape) 
     if (shape.set_cols.empty() && shape.touch_col < 0) {
       throw Error(ErrorKind::kInternal, "UPDATE without SET columns for " + table);
     }
-    if (!shape.full_identity) {
-      out.sql = "UPDATE " + table + " SET " + SetList(rel, shape) + " WHERE " + FullWhere(rel, shape, nset + 1);
+    if (!shape.full_identity || !shape.key_cols.empty()) {
+      out.sql = "UPDATE " + ref + " SET " + SetList(rel, target, shape) + " WHERE " +
+                FullWhere(rel, target, shape, nset + 1);
     } else {
-      out.sql = OneRowCte(rel, shape, nset + 1) + "UPDATE " + table + " AS walferry_t SET " + SetList(rel, shape) +
+      out.sql = OneRowCte(rel, target, shape, nset + 1) + "UPDATE " + ref + " AS walferry_t SET " +
+                SetList(rel, target, shape) +
                 " FROM walferry_row WHERE walferry_t.tableoid = walferry_row.toid AND walferry_t.ctid = walferry_row.tid";
     }
     return out;
   }
-  if (!shape.full_identity) {
-    out.sql = "DELETE FROM " + table + " WHERE " + WhereList(rel, shape, 1);
+  if (!shape.full_identity || !shape.key_cols.empty()) {
+    out.sql = "DELETE FROM " + ref + " WHERE " + WhereList(rel, target, shape, 1);
   } else {
-    out.sql = OneRowCte(rel, shape, 1) + "DELETE FROM " + table +
+    out.sql = OneRowCte(rel, target, shape, 1) + "DELETE FROM " + ref +
               " AS walferry_t USING walferry_row WHERE walferry_t.tableoid = walferry_row.toid AND "
               "walferry_t.ctid = walferry_row.tid";
   }
@@ -213,10 +248,11 @@ StatementShape ShapeFor(const Relation& rel, const Insert& change) {
   return s;
 }
 
-StatementShape ShapeFor(const Relation& rel, const Update& change, const std::vector<int>& always_identity) {
+StatementShape ShapeFor(const Relation& rel, const Update& change, const TargetDescription& target) {
+  const std::vector<int>& always_identity = target.always_identity;
   StatementShape s;
   s.kind = ChangeKind::kUpdate;
-  IdentityFrom(rel, change.old, change.new_tuple, s);
+  IdentityFrom(rel, change.old, change.new_tuple, target, s);
   bool key_unchanged = !change.old.has_value();
   for (int i : SentColumns(change.new_tuple)) {
     // The key did not change: its columns are already equal to the WHERE values, writing them is a no-op.
@@ -256,10 +292,10 @@ NoRowExplanation ExplainNoRow(const Relation& rel, const StatementShape& shape) 
           "cannot reproduce: " + fix + "; or the target differs from the source for this row: run walferry validate"};
 }
 
-StatementShape ShapeFor(const Relation& rel, const Delete& change) {
+StatementShape ShapeFor(const Relation& rel, const Delete& change, const TargetDescription& target) {
   StatementShape s;
   s.kind = ChangeKind::kDelete;
-  IdentityFrom(rel, change.old, change.old.tuple, s);
+  IdentityFrom(rel, change.old, change.old.tuple, target, s);
   return s;
 }
 

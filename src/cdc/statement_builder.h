@@ -5,11 +5,21 @@
 // source sent it, so the target's input function sees the bytes the source's output function produced.
 //
 // Shapes (docs/cdc.md "How a change becomes SQL"):
-//   INSERT INTO t (cols) OVERRIDING SYSTEM VALUE VALUES ($1..)     -- identity ALWAYS columns keep source values
-//   UPDATE t SET a = $1, ... WHERE k = $n AND ...                  -- replica identity key (PK / USING INDEX)
-//   DELETE FROM t WHERE k = $1 AND ...
-//   With REPLICA IDENTITY FULL the row is found by all old values with IS NOT DISTINCT FROM, and exactly ONE
-//   row is touched even when identical duplicates exist: a CTE picks one (tableoid, ctid) with LIMIT 1.
+//   INSERT INTO t (cols) OVERRIDING SYSTEM VALUE VALUES ($1::type, ..)  -- identity ALWAYS columns keep source values
+//   UPDATE ONLY t SET a = $1::type, ... WHERE k = $n::type AND ...       -- replica identity key (PK / USING INDEX)
+//   DELETE FROM ONLY t WHERE k = $1::type AND ...
+//   With REPLICA IDENTITY FULL the row must be IDENTICAL to the old tuple, not merely equal (numeric 1.0 vs 1.00,
+//   float8 0 vs -0, interval '1 day' vs '24:00:00', NFC vs NFD text under a nondeterministic collation): the
+//   whole old image is compared with the record image operator, ROW(cols)::record *= ROW($n::type, ..)::record
+//   (binary images, NULL matches NULL, works for types without `=` such as json, xml, point, jsonpath).
+//   - When the TARGET has a primary key or a usable unique index (TargetDescription::unique_key) whose columns the
+//     old tuple carries, the row is found by it (`k = $n::type AND <image>`: an index scan, at most one row).
+//   - Otherwise exactly ONE row is touched even when identical duplicates exist: a CTE picks one
+//     (tableoid, ctid) with LIMIT 1 (a sequential scan of the target table).
+// Every placeholder is cast to the TARGET column's type ($1::"s"."t", TargetDescription::types), so parameters of
+// composite types, jsonpath etc. resolve; a column whose target type is unknown keeps an untyped placeholder.
+// UPDATE and DELETE use ONLY unless the target is a partitioned table (relkind 'p'): a legacy inheritance parent's
+// children are never touched; a partitioned root keeps routing (rows may move between partitions).
 // GENERATED ALWAYS identity columns of the TARGET (the Relation message does not say which; the caller looks them
 // up, see cdc/target_columns.h) are never in an UPDATE's SET list (the target would reject it: 428C9). When the
 // source may have changed one (only possible with UPDATE ... SET n = DEFAULT), it is a guard in the WHERE with the
@@ -29,6 +39,25 @@ namespace walferry::cdc {
 
 enum class ChangeKind : char { kInsert = 'I', kUpdate = 'U', kDelete = 'D' };
 
+// What the builder needs to know about the TARGET table (read from the target's catalog by cdc/target_columns.h;
+// the Relation message describes the SOURCE table). Column indexes are into the Relation's columns.
+struct TargetDescription {
+  bool found = false;  // the table exists on the target; false: nothing else is known (the apply then fails)
+  char relkind = 'r';  // pg_class.relkind: 'p' partitioned, 'r' ordinary (maybe an inheritance parent), ...
+  // Per Relation column: the target column's type as format_type(atttypid, -1) prints it (schema-qualified
+  // unless in pg_catalog); empty when the target lacks the column or the table is unknown.
+  std::vector<std::string> types;
+  std::vector<int> always_identity;  // GENERATED ALWAYS identity columns, ascending
+  // The columns of the target's primary key, else of its smallest usable unique index (valid, immediate, not
+  // partial, no expression, every column NOT NULL), ascending; empty when there is none or the Relation lacks
+  // one of its columns.
+  std::vector<int> unique_key;
+
+  // Distinct for every description read (TargetColumns numbers them): relkind and types change the SQL beyond
+  // the shape, so a statement cache keys on this too.
+  uint64_t generation = 0;
+};
+
 struct StatementShape {
   ChangeKind kind = ChangeKind::kInsert;
   std::vector<int> set_cols;    // column indexes of the Relation written (INSERT columns / UPDATE SET list)
@@ -37,10 +66,12 @@ struct StatementShape {
   std::vector<int> guard_cols;
   // UPDATE with no column to write: SET touch_col = touch_col (no parameter), so the row count is still checked.
   int touch_col = -1;
-  bool full_identity = false;     // where_cols are a whole old row: IS NOT DISTINCT FROM + one-row CTE
+  bool full_identity = false;     // where_cols are a whole old row: record image comparison
+  // full_identity: the target's unique key columns (all in where_cols) to find the row by; empty: one-row CTE.
+  std::vector<int> key_cols;
   bool identity_changed = false;  // a guard column's old value is known and differs from the new: matches no row
 
-  // A compact cache key: kind, flags, touch_col and the three column lists.
+  // A compact cache key: kind, flags, touch_col and the four column lists.
   std::string Key() const;
 };
 
@@ -60,14 +91,14 @@ struct BuiltStatement {
 pg::TableName TargetTable(const Relation& rel);
 
 // Throws Error(kInternal) on an empty INSERT column list or an UPDATE/DELETE without WHERE columns.
-BuiltStatement BuildStatement(const Relation& rel, const StatementShape& shape);
+BuiltStatement BuildStatement(const Relation& rel, const TargetDescription& target, const StatementShape& shape);
 
 // The shape that applies `change` (Insert, Update or Delete) to `rel`. Columns sent as unchanged TOAST ('u') are
 // left out of SET lists and WHERE lists. Throws Error(kData) naming the table when the change carries nothing
 // that identifies the row (REPLICA IDENTITY NOTHING) or when an INSERT carries an unchanged-TOAST column.
+// UPDATE and DELETE use target.unique_key under REPLICA IDENTITY FULL; UPDATE leaves target.always_identity out.
 StatementShape ShapeFor(const Relation& rel, const Insert& change);
-// always_identity: indexes into rel.columns of the TARGET's GENERATED ALWAYS identity columns, ascending.
-StatementShape ShapeFor(const Relation& rel, const Update& change, const std::vector<int>& always_identity);
-StatementShape ShapeFor(const Relation& rel, const Delete& change);
+StatementShape ShapeFor(const Relation& rel, const Update& change, const TargetDescription& target);
+StatementShape ShapeFor(const Relation& rel, const Delete& change, const TargetDescription& target);
 
 }  // namespace walferry::cdc
