@@ -31,6 +31,19 @@ const std::vector<int>& TargetColumns::AlwaysIdentity(const Relation& rel) {
   return cache_.insert_or_assign(rel.relation_id.value, std::move(cols)).first->second;
 }
 
+bool TargetColumns::Partitioned(const Relation& rel) {
+  if (auto it = partitioned_.find(rel.relation_id.value); it != partitioned_.end()) return it->second;
+  const pg::TableName table = TargetTable(rel);
+  bool partitioned = false;
+  WithContext("reading whether " + table.Display() + " is partitioned on the target", [&] {
+    if (conninfo_.empty()) throw Error(ErrorKind::kInternal, "no target conninfo for the metadata connection");
+    if (!conn_) conn_.emplace(pg::Connection::Open(conninfo_, {.role = "target", .application_name = application_name_}));
+    pg::Result r = conn_->Exec(sql::Get("cdc/target_partitioned"), {pg::Param(table.schema), pg::Param(table.name)});
+    partitioned = r.rows() == 1 && r.Get(0, 0) == "t";
+  });
+  return partitioned_.insert_or_assign(rel.relation_id.value, partitioned).first->second;
+}
+
 std::vector<int> ColumnIndexes(const Relation& rel, const std::vector<std::string>& names) {
   std::vector<int> out;
   for (size_t i = 0; i < rel.columns.size(); ++i) {

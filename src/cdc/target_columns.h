@@ -2,7 +2,8 @@
 //
 // What the pgoutput Relation message does not say about the TARGET table a relation is applied to: which of its
 // columns are GENERATED ALWAYS identity columns (pg_attribute.attidentity = 'a' on the target). The statement
-// builder leaves those out of UPDATE SET lists (docs/cdc.md "How a change becomes SQL").
+// builder leaves those out of UPDATE SET lists (docs/cdc.md "How a change becomes SQL"). And whether the target
+// table is partitioned (the applier's TRUNCATE uses ONLY on every other table, docs/cdc.md "TRUNCATE").
 //
 // The apply connection is in pipeline mode and cannot run a catalog query between pipelined statements, so this
 // class owns a separate small metadata connection to the target, opened on the first lookup and kept for later
@@ -32,14 +33,21 @@ class TargetColumns {
   // server's error) with context when it cannot. The reference stays valid until Forget(rel.relation_id).
   const std::vector<int>& AlwaysIdentity(const Relation& rel);
 
+  // Whether the target table is partitioned (relkind 'p'; false when it does not exist). Cached like the above.
+  bool Partitioned(const Relation& rel);
+
   // Drops what is cached for `id` (its Relation message changed: the table may be another one now).
-  void Forget(RelationId id) { cache_.erase(id.value); }
+  void Forget(RelationId id) {
+    cache_.erase(id.value);
+    partitioned_.erase(id.value);
+  }
 
  private:
   std::string conninfo_;
   std::string application_name_;
   std::optional<pg::Connection> conn_;
   std::unordered_map<uint32_t, std::vector<int>> cache_;  // relation id -> column indexes
+  std::unordered_map<uint32_t, bool> partitioned_;        // relation id -> relkind 'p' on the target
 };
 
 // Indexes into rel.columns of the columns named in `names` (exact names), ascending; names rel lacks are ignored.

@@ -161,11 +161,14 @@ void ParseLoad(const YamlReader& r, const YAML::Node& node, LoadSettings& load) 
 }
 
 void ParseCdc(const YamlReader& r, const YAML::Node& node, CdcSettings& cdc) {
-  Fields f = r.Map(node, "cdc", {"heartbeat_seconds", "synchronous_commit", "error_policy", "max_retries"});
+  Fields f = r.Map(node, "cdc", {"heartbeat_seconds", "synchronous_commit", "error_policy", "max_retries",
+                                      "lock_timeout_seconds", "statement_timeout_seconds"});
   ReadInt(r, f, "heartbeat_seconds", 0, 86400, cdc.heartbeat_seconds);
   ReadOneOf(r, f, "synchronous_commit", kSyncCommits, cdc.synchronous_commit);
   ReadOneOf(r, f, "error_policy", kErrorPolicies, cdc.error_policy);
   ReadInt(r, f, "max_retries", 0, 1000000, cdc.max_retries);
+  ReadInt(r, f, "lock_timeout_seconds", 0, 86400, cdc.lock_timeout_seconds);
+  ReadInt(r, f, "statement_timeout_seconds", 0, 86400, cdc.statement_timeout_seconds);
 }
 
 void ParseLog(const YamlReader& r, const YAML::Node& node, Config& config) {

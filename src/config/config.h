@@ -73,6 +73,9 @@ struct CdcSettings {
   std::string synchronous_commit = "off";
   std::string error_policy = "stop";  // stop | log-and-continue | suspend-table
   int max_retries = 10;
+  // The apply session's lock_timeout and statement_timeout, in seconds; 0: off. A change that hits one is retried.
+  int lock_timeout_seconds = 60;
+  int statement_timeout_seconds = 0;
 
   bool operator==(const CdcSettings&) const = default;
 };

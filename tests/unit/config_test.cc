@@ -45,6 +45,8 @@ cdc:
   synchronous_commit: remote_apply
   error_policy: suspend-table
   max_retries: 3
+  lock_timeout_seconds: 5
+  statement_timeout_seconds: 600
 log:
   level: debug
   format: json
@@ -93,6 +95,8 @@ TEST(Config, ParsesEveryKey) {
   EXPECT_EQ(c.cdc.synchronous_commit, "remote_apply");
   EXPECT_EQ(c.cdc.error_policy, "suspend-table");
   EXPECT_EQ(c.cdc.max_retries, 3);
+  EXPECT_EQ(c.cdc.lock_timeout_seconds, 5);
+  EXPECT_EQ(c.cdc.statement_timeout_seconds, 600);
   EXPECT_EQ(c.log_level, "debug");
   EXPECT_EQ(c.log_format, "json");
 }
