@@ -79,7 +79,7 @@ struct ApplierOptions {
   ErrorPolicy error_policy = ErrorPolicy::kStop;
   // suspend-table: target tables (schema, name) whose changes are recorded as exceptions instead of applied.
   std::set<std::pair<std::string, std::string>> suspended;
-  // The target conninfo for the metadata connection (cdc/target_columns.h), opened on the first UPDATE.
+  // The target conninfo for the metadata connection (cdc/target_columns.h), opened on the first UPDATE or TRUNCATE.
   std::string target_conninfo;
   // The apply session's lock_timeout and statement_timeout (cdc.lock_timeout, cdc.statement_timeout; "0": off).
   std::string lock_timeout = "60s";
