@@ -81,7 +81,8 @@ struct ApplierOptions {
   std::set<std::pair<std::string, std::string>> suspended;
   // The target conninfo for the metadata connection (cdc/target_columns.h), opened on the first UPDATE or TRUNCATE.
   std::string target_conninfo;
-  // The apply session's lock_timeout and statement_timeout (cdc.lock_timeout, cdc.statement_timeout; "0": off).
+  // The apply session's lock_timeout and statement_timeout (from cdc.lock_timeout_seconds and
+  // cdc.statement_timeout_seconds; "0": off).
   std::string lock_timeout = "60s";
   std::string statement_timeout = "0";
   // Called about every kWaitingInterval while the Applier waits for the target's results (never from inside a

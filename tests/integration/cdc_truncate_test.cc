@@ -63,10 +63,10 @@ TEST(CdcTruncate, TruncateCascadeEmptiesOnlyTheListedTablesAndATargetForeignKeyS
 }
 
 TEST(CdcTruncate, SuspendTableTruncatesTheOtherTablesAndChargesARefusedTruncateToTheRefusedTable) {
-  CdcFixture f = CdcFixture::Create("trsusp", "CREATE TABLE t (id int PRIMARY KEY); CREATE TABLE u (id int PRIMARY KEY)",
-                                    {"public.t", "public.u"},
-                                    // Only on the target: u cannot be truncated alone.
-                                    "CREATE TABLE w (u_id int REFERENCES u)");
+  CdcFixture f = CdcFixture::Create(
+      "trsusp", "CREATE TABLE t (id int PRIMARY KEY); CREATE TABLE u (id int PRIMARY KEY)", {"public.t", "public.u"},
+      // Only on the target: u cannot be truncated alone.
+      "CREATE TABLE w (u_id int REFERENCES u)");
   f.AppendConfig("cdc:\n  error_policy: suspend-table\n");
   pg::Connection src = test::ConnectSource(f.db);
   src.Exec("INSERT INTO t VALUES (1); INSERT INTO u VALUES (1)");
