@@ -1,6 +1,7 @@
 #include "cdc/applier.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "common/log.h"
 #include "control/control_schema.h"
@@ -30,6 +31,11 @@ void AppendValue(std::string& out, size_t i, std::optional<std::string_view> v, 
 
 }  // namespace
 
+bool RetriableSqlState(std::string_view s) {
+  return s == "40001" || s == "40P01" || s == "55P03" || s == "57014" || s.starts_with("57P") ||
+         s.starts_with("08") || s.starts_with("53");
+}
+
 ErrorPolicy ParseErrorPolicy(const std::string& text) {
   if (text == "stop") return ErrorPolicy::kStop;
   if (text == "log-and-continue") return ErrorPolicy::kLogAndContinue;
@@ -50,6 +56,13 @@ void Applier::Configure() {
   // Values arrive as the source's text output; read them back under the same conventions native replication uses.
   conn_.Exec("SET datestyle = 'ISO'; SET intervalstyle = 'postgres'; SET extra_float_digits = 3");
   conn_.Exec("SET synchronous_commit = " + pg::QuoteLiteral(options_.synchronous_commit));
+  // Text arrives in the encoding the replication connection asked the walsender for, money formatted under the
+  // lc_monetary it set (pg/replication_stream.h): read both back the same way.
+  conn_.Exec("SET client_encoding = " + pg::QuoteLiteral(pg::kTransferEncoding));
+  conn_.Exec("SET lc_monetary = " + pg::QuoteLiteral(pg::kTransferLcMonetary));
+  // A target lock held for long, or a statement running away, ends the transaction; it is retried (never skipped).
+  conn_.Exec("SET lock_timeout = " + pg::QuoteLiteral(options_.lock_timeout));
+  conn_.Exec("SET statement_timeout = " + pg::QuoteLiteral(options_.statement_timeout));
   try {
     conn_.Exec("SET session_replication_role = replica");
   } catch (const Error& e) {
@@ -81,7 +94,15 @@ void Applier::Queue(ItemKind kind, bool expect_one_row, uint32_t statement, uint
 }
 
 void Applier::OnRelation(const Relation& rel) {
-  statement_ids_.erase(rel.relation_id.value);
+  if (auto it = statement_ids_.find(rel.relation_id.value); it != statement_ids_.end()) {
+    // The server keeps a prepared statement until the session ends: drop the replaced ones, so their number stays
+    // bounded however often the relation cache is invalidated. DEALLOCATE fails in an aborted transaction block:
+    // under log-and-continue undo a rejected change first (as every guarded statement does).
+    if (Guarded() && in_transaction_ && !it->second.empty()) SendControl(kRollbackTo, {});
+    for (const auto& [key, id] : it->second) SendControl("DEALLOCATE " + pg::QuoteIdent(statements_[id].name), {});
+    statement_ids_.erase(it);
+    FlushIfFull();
+  }
   target_columns_.Forget(rel.relation_id);
 }
 
@@ -146,11 +167,7 @@ void Applier::SendChange(const Relation& rel, const TargetDescription& target, c
   size_t n = shape.set_cols.size() + shape.where_cols.size() + shape.guard_cols.size();
   conn_.SendPrepared(statements_[id].name, std::span<const pg::Param>(params_.data(), n));
   ++txn_rows_;
-  if (Guarded()) {
-    SendControl(kRelease, {});
-    SendControl(kSavepoint, {});
-    SendSync();
-  }
+  if (Guarded()) EndGuardedChange(shape.kind != ChangeKind::kInsert);
   FlushIfFull();
 }
 
@@ -171,28 +188,63 @@ void Applier::Apply(const Relation& rel, const Delete& change) {
 
 void Applier::Apply(const std::vector<const Relation*>& rels, const Truncate& change) {
   if (!in_source_txn_) throw Error(ErrorKind::kProtocol, "TRUNCATE outside a transaction");
-  std::string sql = "TRUNCATE ";
-  for (size_t i = 0; i < rels.size(); ++i) sql += (i ? ", " : "") + TargetTable(*rels[i]).Quoted();
-  if (change.restart_identity) sql += " RESTART IDENTITY";
-  if (change.cascade) sql += " CASCADE";
+  // pgoutput lists every table the source truncated, also those its CASCADE reached: apply exactly those, never
+  // with CASCADE (which could empty target-only tables or tables of other sets) and with ONLY (which keeps legacy
+  // inheritance children the source did not truncate; they are listed themselves when it did), except on a
+  // partitioned target table, where ONLY is an error and the partitions are the table's own rows.
+  std::vector<const Relation*> applied;
   for (const Relation* r : rels) {
     if (!options_.suspended.empty() && Suspended(TargetTable(*r))) {
-      SendException(TargetTable(*r), sql, "not applied: the table is suspended (cdc.error_policy suspend-table)");
-      return;
+      SendException(TargetTable(*r), TruncateSql({r}, change.restart_identity),
+                    "not applied: the table is suspended (cdc.error_policy suspend-table)");
+    } else {
+      applied.push_back(r);
     }
   }
+  if (applied.empty()) return;
+  std::string sql = TruncateSql(applied, change.restart_identity);
   if (Guarded()) SendControl(kRollbackTo, {});
   uint32_t id = static_cast<uint32_t>(statements_.size());
   // Kept as a "statement" so a failure names it; TRUNCATE is rare, the entry is small.
-  statements_.push_back({"", sql, rels.empty() ? pg::TableName{} : TargetTable(*rels.front())});
+  Prepared st{"", sql, TargetTable(*applied.front()), {}, {}};
+  for (const Relation* r : applied) st.tables.push_back(TargetTable(*r));
+  statements_.push_back(std::move(st));
   conn_.SendQuery(sql, {});
   Queue(ItemKind::kChange, false, id, static_cast<uint32_t>(values_.size()));
-  if (Guarded()) {
-    SendControl(kRelease, {});
-    SendControl(kSavepoint, {});
-    SendSync();
-  }
+  if (Guarded()) EndGuardedChange(false);
   FlushIfFull();
+}
+
+std::string Applier::TruncateSql(const std::vector<const Relation*>& rels, bool restart_identity) {
+  std::string sql = "TRUNCATE ";
+  for (size_t i = 0; i < rels.size(); ++i) {
+    sql += i ? ", " : "";
+    if (!target_columns_.Partitioned(*rels[i])) sql += "ONLY ";
+    sql += TargetTable(*rels[i]).Quoted();
+  }
+  if (restart_identity) sql += " RESTART IDENTITY";
+  return sql;
+}
+
+pg::TableName Applier::ChargedTable(const Prepared& st, const Error& error) {
+  if (st.tables.size() < 2) return st.table;
+  // One statement names several tables: the server's message names the one it refused ("relation "s.t" does not
+  // exist", "permission denied for table t", "Table "w" references "t"" where w is not truncated).
+  std::string text = error.message() + "\n" + error.detail();
+  for (const pg::TableName& t : st.tables) {
+    for (const std::string& form : {"\"" + t.name + "\"", "\"" + t.schema + "." + t.name + "\"",
+                                    "for table " + t.name}) {
+      size_t at = text.find(form);
+      if (at == std::string::npos) continue;
+      // "for table t" must not match "for table tt".
+      size_t end = at + form.size();
+      if (form.front() == '"' || end == text.size() || !(std::isalnum(static_cast<unsigned char>(text[end])) ||
+                                                         text[end] == '_')) {
+        return t;
+      }
+    }
+  }
+  return st.table;
 }
 
 void Applier::RecordSuspended(const Relation& rel, const TargetDescription& target, const StatementShape& shape,
@@ -222,12 +274,31 @@ void Applier::SendException(const pg::TableName& table, const std::string& state
   FlushIfFull();
 }
 
-void Applier::Skip(const Pending& item, const std::string& error) {
-  const Prepared& st = statements_[item.statement];
+void Applier::EndGuardedChange(bool check_row_count) {
+  if (!check_row_count) {
+    SendControl(kRelease, {});
+    SendControl(kSavepoint, {});
+    SendSync();
+    return;
+  }
+  // Whether the change stays depends on its row count, known only once its result is read: read it before the
+  // savepoint is released (a round trip). A skipped change stays unreleased and the next ROLLBACK TO SAVEPOINT
+  // (which every guarded statement and EndTransaction send first) undoes it, so it is never committed.
+  SendSync();
+  last_change_skipped_ = false;
+  ReadResults(pending_.size());
+  if (last_change_skipped_) return;
+  SendControl(kRelease, {});
+  SendControl(kSavepoint, {});
+}
+
+void Applier::Skip(const Pending& item, const Error& error) {
+  last_change_skipped_ = true;
+  const pg::TableName table = ChargedTable(statements_[item.statement], error);
   Log()->error("set {}: cdc.error_policy log-and-continue: NOT APPLIED: a change to {} in the transaction committed "
                "at {}: {}; recorded in {}.apply_exceptions, the rest of the transaction is applied",
-               options_.set_name, st.table.Display(), item.txn.ToString(), error, options_.control_schema);
-  skipped_.push_back({st.table, RenderStatement(item), error});
+               options_.set_name, table.Display(), item.txn.ToString(), error.what(), options_.control_schema);
+  skipped_.push_back({table, RenderStatement(item), error.what()});
 }
 
 void Applier::QueueSkipped() {
@@ -311,22 +382,23 @@ void Applier::ReadResults(size_t end) {
   for (size_t i = 0; i < end; ++i) {
     const Pending& item = pending_[i];
     if (item.kind == ItemKind::kSync) {
-      if (!conn_.IsSync(conn_.NextPipelineResult())) throw Error(ErrorKind::kProtocol, "target: expected a sync");
+      if (!conn_.IsSync(NextResult())) throw Error(ErrorKind::kProtocol, "target: expected a sync");
       aborted = false;
       continue;
     }
     pg::Result r;
     try {
-      r = conn_.NextPipelineResult();
+      r = NextResult();
     } catch (Error& e) {
       if (e.kind() == ErrorKind::kConnection || !conn_.IsOk()) throw;
+      if (!aborted && RetriableSqlState(e.sqlstate())) ThrowRetriable(item, std::move(e));
       bool skippable = Guarded() && !aborted && item.kind == ItemKind::kChange;
       if (!aborted && !skippable) {
         if (item.kind == ItemKind::kControl) throw;
         FailOn(item, std::move(e));
       }
-      conn_.NextPipelineResult();  // the end of this statement's results
-      if (skippable) Skip(item, e.what());
+      NextResult();  // the end of this statement's results
+      if (skippable) Skip(item, e);
       aborted = true;
       continue;
     }
@@ -339,9 +411,9 @@ void Applier::ReadResults(size_t end) {
                                                   " target rows matched the change's replica identity; exactly 1 must")
                           .WithHint("the target differs from the source for this row: run walferry validate");
       if (!Guarded()) FailOn(item, std::move(e));
-      Skip(item, e.what());
+      Skip(item, e);
     }
-    if (conn_.NextPipelineResult()) throw Error(ErrorKind::kProtocol, "target: more than one result for a statement");
+    if (NextResult()) throw Error(ErrorKind::kProtocol, "target: more than one result for a statement");
   }
   // Forget the items read, and their report copies; later items' value indexes and offsets move down.
   size_t nvalues = 0;
@@ -362,7 +434,7 @@ void Applier::DrainToSync() {
   while (true) {
     if (!conn_.IsOk()) throw conn_.ConnectionError("target: waiting for the pipeline sync");
     try {
-      pg::Result r = conn_.NextPipelineResult();
+      pg::Result r = NextResult();
       if (conn_.IsSync(r)) return;
     } catch (const Error&) {
       // Results of statements skipped after an earlier failure (PGRES_PIPELINE_ABORTED): already reported.
@@ -371,9 +443,34 @@ void Applier::DrainToSync() {
   }
 }
 
+pg::Result Applier::NextResult() {
+  if (options_.while_waiting) {
+    while (!conn_.WaitForResult(kWaitingInterval)) options_.while_waiting();
+  }
+  return conn_.NextPipelineResult();
+}
+
+void Applier::ThrowRetriable(const Pending& item, Error error) {
+  try {
+    DrainToSync();
+  } catch (const Error&) {
+  }
+  // Lock and statement timeouts are timeouts to the caller (Worker::Retriable retries ErrorKind::kTimeout).
+  if (error.sqlstate() == "55P03" || error.sqlstate() == "57014") {
+    Error timeout(ErrorKind::kTimeout, error.message());
+    timeout.WithSqlState(error.sqlstate()).WithDetail(error.detail()).WithHint(error.hint());
+    for (auto it = error.context().rbegin(); it != error.context().rend(); ++it) timeout.AddContext(*it);
+    error = std::move(timeout);
+  }
+  error.AddContext("applying the transaction committed at " + item.txn.ToString() + " (retriable: the change is "
+                   "neither skipped nor recorded)");
+  throw error;
+}
+
 void Applier::FailOn(const Pending& item, Error error) {
   const Prepared& st = statements_[item.statement];
-  failed_ = FailedChange{st.table, RenderStatement(item), item.txn};
+  const pg::TableName table = ChargedTable(st, error);
+  failed_ = FailedChange{table, RenderStatement(item), item.txn};
   // Reads the rest so the connection is consistent; the transaction stays aborted and is never committed.
   try {
     DrainToSync();
@@ -387,7 +484,7 @@ void Applier::FailOn(const Pending& item, Error error) {
                    "then rerun walferry cdc");
   }
   error.AddContext("applying the transaction committed at " + item.txn.ToString() + " to " +
-                   st.table.Display() + ": " + st.sql);
+                   table.Display() + ": " + st.sql);
   throw error;
 }
 

@@ -24,20 +24,30 @@
 //                     row) is logged as an error and inserted into apply_exceptions by the SAME target
 //                     transaction, which commits the rest of the source transaction and the checkpoint: the
 //                     exception row exists exactly once, together with the checkpoint that skipped it.
-//                     Pipelining is kept (no round trip per change); each change costs 3 extra statements.
+//                     An UPDATE/DELETE is kept only if it matched exactly one row, which is known only once its
+//                     result is read: its sync group is sent WITHOUT the RELEASE, its result read (one round trip
+//                     per UPDATE/DELETE), and then RELEASE + SAVEPOINT are queued; a skipped one stays unreleased
+//                     and the next ROLLBACK TO undoes it, so a change reported skipped is never committed.
+//                     INSERT and TRUNCATE stay pipelined. Each change costs 3 extra statements.
+//                     A retriable SQLSTATE (RetriableSqlState) is never skipped: it throws, the caller retries.
 //   suspend-table     changes of the tables in options.suspended are not applied: each is inserted into
 //                     apply_exceptions (statement and values) by the same target transaction. A rejected change
 //                     of another table fails like `stop`; the worker then suspends that table and replays.
 // The applier itself never decides to suspend a table; Worker does (it persists the suspension first).
 // The session runs with session_replication_role = replica (triggers and FK checks off, as native logical
-// replication does) when the role may set it, and the configured synchronous_commit.
+// replication does) when the role may set it, the configured synchronous_commit, lock_timeout and
+// statement_timeout, and client_encoding / lc_monetary as pg::ReplicationConnection asks the walsender for.
+// TRUNCATE: exactly the tables the message lists, ONLY unless partitioned on the target, never CASCADE.
+// Waiting for target results, the Applier calls options.while_waiting every kWaitingInterval (if set).
 //
 // Ownership: owns its target Connection. After any exception the Applier is unusable (its connection may be in
 // an aborted transaction or broken): destroy it; closing the connection rolls the open transaction back.
 // Thread safety: none; one Applier per worker.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -55,6 +65,13 @@ enum class ErrorPolicy { kStop, kLogAndContinue, kSuspendTable };
 // "stop" | "log-and-continue" | "suspend-table"; throws Error(kConfig) otherwise.
 ErrorPolicy ParseErrorPolicy(const std::string& text);
 
+// SQLSTATEs that say nothing about the change itself but about the target's state: serialization failure
+// (40001), deadlock (40P01), lock_timeout (55P03), statement_timeout or cancel (57014), shutdown (57P*),
+// connection (08*), insufficient resources (53*). A change failing so is never skipped nor recorded as an
+// exception: the Applier throws (55P03 and 57014 as ErrorKind::kTimeout, the others with their SQLSTATE) and the
+// caller retries the transaction.
+bool RetriableSqlState(std::string_view sqlstate);
+
 struct ApplierOptions {
   std::string control_schema = "walferry";
   std::string set_name;
@@ -62,8 +79,17 @@ struct ApplierOptions {
   ErrorPolicy error_policy = ErrorPolicy::kStop;
   // suspend-table: target tables (schema, name) whose changes are recorded as exceptions instead of applied.
   std::set<std::pair<std::string, std::string>> suspended;
-  // The target conninfo for the metadata connection (cdc/target_columns.h), opened on the first row change.
+  // The target conninfo for the metadata connection (cdc/target_columns.h), opened on the first row change or
+  // TRUNCATE.
   std::string target_conninfo;
+  // The apply session's lock_timeout and statement_timeout (from cdc.lock_timeout_seconds and
+  // cdc.statement_timeout_seconds; "0": off).
+  std::string lock_timeout = "60s";
+  std::string statement_timeout = "0";
+  // Called about every kWaitingInterval while the Applier waits for the target's results (never from inside a
+  // libpq call on the apply connection), e.g. to answer the walsender's keepalives. May throw: the Applier is
+  // then unusable like after any exception.
+  std::function<void()> while_waiting;
 };
 
 // The change that could not be applied, for the apply_exceptions table.
@@ -79,6 +105,7 @@ class Applier {
   static constexpr size_t kMaxPendingBytes = 8 << 20;
   // Values longer than this are cut in the copy kept for error reports only (never in what is applied).
   static constexpr size_t kMaxReportedValue = 1 << 20;
+  static constexpr std::chrono::milliseconds kWaitingInterval{500};
 
   Applier(pg::Connection target, ApplierOptions options);
 
@@ -140,6 +167,7 @@ class Applier {
     std::string sql;
     pg::TableName table;
     NoRowExplanation no_row;  // what 0 matched rows means for this statement (identity guards), else empty
+    std::vector<pg::TableName> tables;  // a TRUNCATE of several tables: all of them (`table` is the first)
   };
 
   void Configure();
@@ -150,6 +178,10 @@ class Applier {
   void SendChange(const Relation& rel, const TargetDescription& target, const StatementShape& shape,
                   const TupleData& set_tuple, const TupleData* where_tuple);
   void SendControl(std::string_view sql, std::span<const pg::Param> params);
+  // "TRUNCATE ONLY a, p, ..." (no ONLY on a table partitioned on the target), never CASCADE.
+  std::string TruncateSql(const std::vector<const Relation*>& rels, bool restart_identity);
+  // The table a failure of statement st is charged to: for a TRUNCATE of several tables, the one the error names.
+  static pg::TableName ChargedTable(const Prepared& st, const Error& error);
   void SendSync();
   bool Guarded() const { return options_.error_policy == ErrorPolicy::kLogAndContinue; }
   bool Suspended(const pg::TableName& t) const { return options_.suspended.contains({t.schema, t.name}); }
@@ -157,8 +189,10 @@ class Applier {
   void RecordSuspended(const Relation& rel, const TargetDescription& target, const StatementShape& shape,
                        const TupleData& set_tuple, const TupleData* where_tuple);
   void SendException(const pg::TableName& table, const std::string& statement, const std::string& error);
+  // log-and-continue: ends a change's sync group; a change that must match one row is read first (see .cc).
+  void EndGuardedChange(bool check_row_count);
   // log-and-continue: remembers a rejected change (logged now, inserted by QueueSkipped()).
-  void Skip(const Pending& item, const std::string& error);
+  void Skip(const Pending& item, const Error& error);
   // log-and-continue: inserts the rows for skipped_ inside the open transaction, in their own sync group.
   void QueueSkipped();
   void AddParam(const ColumnValue& v);
@@ -169,6 +203,10 @@ class Applier {
   void ReadResults(size_t end);
   void DrainToSync();
   [[noreturn]] void FailOn(const Pending& item, Error error);
+  // A retriable SQLSTATE (RetriableSqlState): drains to the sync and throws without setting failed_.
+  [[noreturn]] void ThrowRetriable(const Pending& item, Error error);
+  // The next pipeline result; while it has not arrived, calls options_.while_waiting every kWaitingInterval.
+  pg::Result NextResult();
   void Queue(ItemKind kind, bool expect_one_row = false, uint32_t statement = 0, uint32_t first_value = 0);
   std::string RenderStatement(const Pending& item) const;
 
@@ -188,6 +226,7 @@ class Applier {
   uint64_t group_exceptions_ = 0;
   std::optional<FailedChange> failed_;
   std::vector<Skipped> skipped_;
+  bool last_change_skipped_ = false;  // set by Skip(): read by EndGuardedChange()
   std::string exception_sql_;
   std::string checkpoint_sql_;
 

@@ -43,6 +43,9 @@ class TargetColumns {
   // Forget(rel.relation_id).
   const TargetDescription& Describe(const Relation& rel);
 
+  // Whether the target table is partitioned (relkind 'p'; the applier's TRUNCATE uses ONLY on every other one).
+  bool Partitioned(const Relation& rel) { return Describe(rel).relkind == 'p'; }
+
   // Drops what is cached for `id` (its Relation message changed: the table may be another one now).
   void Forget(RelationId id) { cache_.erase(id.value); }
 

@@ -192,11 +192,15 @@ std::set<std::pair<std::string, std::string>> Worker::LoadSuspended(pg::Connecti
 
 bool Worker::Retriable(const Error& e) const {
   if (e.kind() == ErrorKind::kConnection || e.kind() == ErrorKind::kTimeout) return true;
-  const std::string& s = e.sqlstate();
-  // Operator intervention (server shutting down or restarting, statement timeout, lock timeout), connection
-  // exceptions, serialization failures and deadlocks, insufficient resources (a full disk, too many connections).
-  return s.starts_with("57") || s.starts_with("08") || s.starts_with("53") || s == "40001" || s == "40P01" ||
-         s == "55006" || s == "55P03";
+  // Server going away, timeouts, serialization failures, deadlocks, insufficient resources (cdc/applier.h), and an
+  // object in use (55006, a concurrent DDL on the target).
+  return RetriableSqlState(e.sqlstate()) || e.sqlstate() == "55006";
+}
+
+void Worker::WhileTargetWorks() {
+  // A long batch on the target must not get the walsender to end the stream for silence (wal_sender_timeout): a
+  // standby status update is an answer. The stream itself is not read meanwhile.
+  if (repl_ && std::chrono::steady_clock::now() - last_feedback_ >= kFeedbackInterval) SendFeedback(false);
 }
 
 void Worker::Sleep(std::chrono::milliseconds wait) {
@@ -228,7 +232,10 @@ Worker::SessionEnd Worker::RunSession() {
   applier_.emplace(pg::Connection::Open(options_.target,
                                         {.role = "target", .application_name = "walferry_apply_" + options_.set_name}),
                    ApplierOptions{options_.control_schema, options_.set_name, options_.cdc.synchronous_commit, policy_,
-                                  std::move(suspended), options_.target});
+                                  std::move(suspended), options_.target,
+                                  std::to_string(options_.cdc.lock_timeout_seconds) + "s",
+                                  std::to_string(options_.cdc.statement_timeout_seconds) + "s",
+                                  [this] { WhileTargetWorks(); }});
   decoder_.emplace(1);
   repl_.emplace(pg::ReplicationConnection::Open(options_.source, "source"));
   repl_->connection().Exec("SET datestyle = 'ISO'; SET intervalstyle = 'postgres'; SET extra_float_digits = 3");

@@ -87,6 +87,8 @@ class Worker {
   // keepalive that follows carries a WAL end past it and the slot advances (docs/cdc.md "Heartbeat").
   void Heartbeat();
   bool Retriable(const Error& e) const;
+  // Called by the Applier while it waits for the target (ApplierOptions::while_waiting).
+  void WhileTargetWorks();
   // suspend-table: records that failed.table is suspended from its transaction on (in its own committed
   // transaction, before the replay that skips it). False when the table was already suspended: then the set fails.
   bool Suspend(const FailedChange& failed, const std::string& reason);

@@ -74,6 +74,9 @@ struct CdcSettings {
   std::string error_policy = "stop";  // stop | log-and-continue | suspend-table
   int max_retries = 0;           // consecutive retries of a connection failure; 0: no count limit
   int retry_for_seconds = 900;   // cdc.retry_for: how long consecutive failures are retried (a target failover)
+  // The apply session's lock_timeout and statement_timeout, in seconds; 0: off. A change that hits one is retried.
+  int lock_timeout_seconds = 60;
+  int statement_timeout_seconds = 0;
 
   bool operator==(const CdcSettings&) const = default;
 };

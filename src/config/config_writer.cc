@@ -115,6 +115,8 @@ std::string ToYaml(const Config& config) {
   out << "  error_policy: " << Quote(config.cdc.error_policy) << "\n";
   out << "  max_retries: " << config.cdc.max_retries << "\n";
   out << "  retry_for: " << config.cdc.retry_for_seconds << "s\n";
+  out << "  lock_timeout_seconds: " << config.cdc.lock_timeout_seconds << "\n";
+  out << "  statement_timeout_seconds: " << config.cdc.statement_timeout_seconds << "\n";
   out << "log:\n";
   out << "  level: " << Quote(config.log_level) << "\n";
   out << "  format: " << Quote(config.log_format) << "\n";

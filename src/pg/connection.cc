@@ -2,6 +2,10 @@
 
 #include <libpq-fe.h>
 
+#include <poll.h>
+
+#include <cerrno>
+#include <cstring>
 #include <memory>
 
 #include "common/log.h"
@@ -66,6 +70,10 @@ Connection Connection::Open(const std::string& conninfo, const ConnectOptions& o
   if (!options.replication.empty()) {
     keys.push_back("replication");
     vals.push_back(options.replication.c_str());
+  }
+  if (!options.client_encoding.empty()) {
+    keys.push_back("client_encoding");
+    vals.push_back(options.client_encoding.c_str());
   }
   keys.push_back(nullptr);
   vals.push_back(nullptr);
@@ -220,6 +228,25 @@ Result Connection::NextPipelineResult() {
 
 bool Connection::IsSync(const Result& r) const {
   return r && PQresultStatus(r.get()) == PGRES_PIPELINE_SYNC;
+}
+
+bool Connection::WaitForResult(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    // Blocking mode: PQflush sends everything queued (what the server must see before it can answer).
+    if (PQflush(conn_) != 0) throw ConnectionError(role_ + ": sending to the server");
+    if (PQconsumeInput(conn_) != 1) throw ConnectionError(role_ + ": reading from the server");
+    if (PQisBusy(conn_) == 0) return true;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{PQsocket(conn_), POLLIN, 0};
+    if (p.fd < 0) throw ConnectionError(role_ + ": waiting for a result");
+    int n = poll(&p, 1, static_cast<int>(left.count()));
+    if (n < 0 && errno != EINTR) {
+      throw Error(ErrorKind::kConnection, std::string("poll: ") + std::strerror(errno))
+          .AddContext(role_ + ": waiting for a result");
+    }
+  }
 }
 
 void Connection::DrainResults() {

@@ -9,6 +9,7 @@
 // value spliced in. Identifiers go through pg::QuoteIdent.
 #pragma once
 
+#include <chrono>
 #include <initializer_list>
 #include <memory>
 #include <optional>
@@ -27,6 +28,13 @@ namespace walferry::pg {
 
 using Param = std::optional<std::string>;
 
+// How values travel between source and target during CDC: the replication connection asks the walsender for text
+// in this encoding and for money formatted under this lc_monetary; the apply session reads them back the same way.
+// UTF8 holds every character of every server encoding, so no character is lost in transit (one the target's
+// encoding cannot hold is a loud error there). 'C' exists on every server.
+inline constexpr const char* kTransferEncoding = "UTF8";
+inline constexpr const char* kTransferLcMonetary = "C";
+
 // The libpq this binary runs with, e.g. "15.18".
 std::string LibpqVersion();
 
@@ -37,6 +45,8 @@ struct ConnectOptions {
   std::string application_name = "walferry";
   // "database" opens a logical replication connection (used by ReplicationConnection).
   std::string replication;
+  // Sets client_encoding at connection start (overriding the conninfo's); empty: libpq's default.
+  std::string client_encoding;
 };
 
 class Connection {
@@ -76,6 +86,9 @@ class Connection {
   // results; a Result with status PGRES_PIPELINE_SYNC marks a sync point (IsSync()).
   Result NextPipelineResult();
   bool IsSync(const Result& r) const;
+  // Waits up to `timeout` for the next NextPipelineResult() to be ready without blocking (reading what arrives,
+  // flushing what is queued); returns whether it is. Throws Error(kConnection) when the connection breaks.
+  bool WaitForResult(std::chrono::milliseconds timeout);
 
   // Reads the rest of the results of the current command and throws the first error among them.
   void DrainResults();

@@ -38,7 +38,10 @@ ReplicationConnection ReplicationConnection::Open(const std::string& conninfo, c
   ConnectOptions opts;
   opts.role = role + " (replication)";
   opts.replication = "database";
-  return ReplicationConnection(Connection::Open(conninfo, opts));
+  opts.client_encoding = kTransferEncoding;
+  Connection conn = Connection::Open(conninfo, opts);
+  conn.Exec(std::string("SET lc_monetary = ") + QuoteLiteral(kTransferLcMonetary));
+  return ReplicationConnection(std::move(conn));
 }
 
 ReplicationConnection& ReplicationConnection::operator=(ReplicationConnection&& other) noexcept {

@@ -62,6 +62,9 @@ using StreamMessage = std::variant<XLogData, Keepalive, StreamEnded>;
 
 class ReplicationConnection {
  public:
+  // The walsender sends text in kTransferEncoding (client_encoding, as native replication asks for its
+  // subscriber's encoding) and formats money under kTransferLcMonetary (pg/connection.h), whatever the source
+  // database's encoding and locale: the apply session reads them back the same way.
   static ReplicationConnection Open(const std::string& conninfo, const std::string& role = "source");
 
   ReplicationConnection(ReplicationConnection&&) noexcept = default;

@@ -49,6 +49,31 @@ TEST(CdcPolicy, LogAndContinueSkipsOnlyTheRejectedChangesOfATransaction) {
   f.CatchUpExpectEqualAndDropSlot();
 }
 
+TEST(CdcPolicy, LogAndContinueNeverCommitsAChangeItReportsSkipped) {
+  // The target lost the primary key and holds row 1 twice: an UPDATE or DELETE of it matches 2 rows there.
+  CdcFixture f = CdcFixture::Create("logtwo", "CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t VALUES (1, 0)",
+                                    {"public.t"}, "ALTER TABLE t DROP CONSTRAINT t_pkey; INSERT INTO t VALUES (1, 0)");
+  f.AppendConfig("cdc:\n  error_policy: log-and-continue\n");
+  pg::Connection src = test::ConnectSource(f.db);
+  src.Exec("BEGIN; UPDATE t SET v = 5 WHERE id = 1; INSERT INTO t VALUES (2, 2); COMMIT");
+  src.Exec("BEGIN; DELETE FROM t WHERE id = 1; INSERT INTO t VALUES (3, 3); COMMIT");
+  auto r = f.Cdc();
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  pg::Connection t = test::ConnectTarget(f.db);
+  // Both changes are reported skipped, so neither may have touched the two rows.
+  EXPECT_EQ(t.Exec("SELECT string_agg(id || ':' || v, ',' ORDER BY id, v) FROM t").Get(0, 0), "1:0,1:0,2:2,3:3");
+  pg::Result ex = t.Exec("SELECT statement, error FROM walferry.apply_exceptions ORDER BY id");
+  ASSERT_EQ(ex.rows(), 2);
+  EXPECT_NE(std::string(ex.Get(0, 0)).find("UPDATE"), std::string::npos) << ex.Get(0, 0);
+  EXPECT_NE(std::string(ex.Get(0, 1)).find("2 target rows matched"), std::string::npos) << ex.Get(0, 1);
+  EXPECT_NE(std::string(ex.Get(1, 0)).find("DELETE"), std::string::npos) << ex.Get(1, 0);
+  // The operator's repair of row 1 (as the exceptions say), then both sides are equal.
+  t.Exec("DELETE FROM t WHERE id = 1");
+  t.Exec("ALTER TABLE t ADD PRIMARY KEY (id)");
+  src.Exec("INSERT INTO t VALUES (4, 4)");
+  f.CatchUpExpectEqualAndDropSlot();
+}
+
 TEST(CdcPolicy, SuspendTableRecordsItsLaterChangesAndOtherTablesContinue) {
   CdcFixture f = CdcFixture::Create("susp", kTwoTables, {"public.t", "public.u"}, kRejectBig);
   f.AppendConfig("cdc:\n  error_policy: suspend-table\n");

@@ -46,6 +46,8 @@ cdc:
   error_policy: suspend-table
   max_retries: 3
   retry_for: 2m
+  lock_timeout_seconds: 5
+  statement_timeout_seconds: 600
 log:
   level: debug
   format: json
@@ -95,6 +97,8 @@ TEST(Config, ParsesEveryKey) {
   EXPECT_EQ(c.cdc.error_policy, "suspend-table");
   EXPECT_EQ(c.cdc.max_retries, 3);
   EXPECT_EQ(c.cdc.retry_for_seconds, 120);
+  EXPECT_EQ(c.cdc.lock_timeout_seconds, 5);
+  EXPECT_EQ(c.cdc.statement_timeout_seconds, 600);
   EXPECT_EQ(c.log_level, "debug");
   EXPECT_EQ(c.log_format, "json");
 }
