@@ -163,7 +163,10 @@ void LocalCluster::Stop(bool immediate) {
 
 void LocalCluster::Restart() {
   Stop(false);
-  // Keep the port: clients reconnect to the same address.
+  StartOnSamePort();
+}
+
+void LocalCluster::StartOnSamePort() {
   ProcessResult r = RunProcess({BinDir() + "/pg_ctl", "start", "-w", "-t", "60", "-D", data_dir_.string(), "-l",
                                 (base_dir_ / "server.log").string(), "-o", "-p " + std::to_string(port_)},
                                AsServerUser());

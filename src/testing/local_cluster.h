@@ -53,6 +53,9 @@ class LocalCluster {
   void Start();
   void Stop(bool immediate = true);
   void Restart();
+  // Starts a stopped cluster again on the port it had (clients and proxies reconnect to the same address).
+  // Throws Error(kIo) with the server log's tail when it does not start.
+  void StartOnSamePort();
   bool running() const { return running_; }
 
   static std::string BinDir();  // the PostgreSQL 15 server binaries
