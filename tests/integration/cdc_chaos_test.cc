@@ -312,22 +312,31 @@ int64_t MaxTick(testing::LocalCluster& cluster, const std::string& db) {
   }
 }
 
-// The lines of walferry's log worth reading after a failure: errors, warnings and state changes, at most `limit`.
-std::string InterestingLog(const std::string& path, size_t limit = 120) {
+// The distinct lines of walferry's log worth reading after a failure (errors, warnings, failures), timestamps
+// cut, each with its count and the time it first appeared, in order of first appearance; at most `limit`.
+std::string InterestingLog(const std::string& path, size_t limit = 60) {
   std::ifstream in(path);
-  std::vector<std::string> lines;
+  std::vector<std::string> order;
+  std::map<std::string, std::pair<std::string, int>> seen;  // message -> (first time, count)
   for (std::string line; std::getline(in, line);) {
     std::string lower = line;
     std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return std::tolower(ch); });
-    if (lower.find("error") != std::string::npos || lower.find("warn") != std::string::npos ||
-        lower.find("fail") != std::string::npos || lower.find("checkpoint") != std::string::npos ||
-        lower.find("sanitizer") != std::string::npos) {
-      lines.push_back(line);
+    if (lower.find("error") == std::string::npos && lower.find("warn") == std::string::npos &&
+        lower.find("fail") == std::string::npos && lower.find("sanitizer") == std::string::npos) {
+      continue;
     }
+    bool stamped = line.size() > 24 && line[4] == '-' && line[10] == ' ';
+    std::string when = stamped ? line.substr(11, 12) : "";
+    std::string message = (stamped ? line.substr(24) : line).substr(0, 400);
+    auto [it, added] = seen.try_emplace(message, when, 0);
+    ++it->second.second;
+    if (added) order.push_back(message);
   }
   std::string out;
-  size_t first = lines.size() > limit ? lines.size() - limit : 0;
-  for (size_t i = first; i < lines.size(); ++i) out += lines[i].substr(0, 400) + "\n";
+  for (size_t i = 0; i < order.size() && i < limit; ++i) {
+    const auto& [when, count] = seen[order[i]];
+    out += when + " x" + std::to_string(count) + " " + order[i] + "\n";
+  }
   return out;
 }
 
