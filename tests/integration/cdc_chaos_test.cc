@@ -359,6 +359,25 @@ void PointConfigAtProxies(const CdcFixture& f, const test::TcpProxy& source, con
   std::ofstream(f.config_path, std::ios::trunc) << text;
 }
 
+// Polls until walferry streams from the set's slot and its apply backend is connected to the target.
+bool WhenStreaming(const CdcFixture& f) {
+  return test::PollUntil([&] {
+    try {
+      bool slot = test::ConnectSource(f.db)
+                      .Exec("SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1 AND active",
+                            {pg::Param("walferry_" + f.set)})
+                      .GetInt(0, 0) == 1;
+      bool apply = test::ConnectTarget(f.db)
+                       .Exec("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+                             {pg::Param("walferry_apply_" + f.set)})
+                       .GetInt(0, 0) == 1;
+      return slot && apply;
+    } catch (const Error&) {
+      return false;  // a server is restarting
+    }
+  }, seconds(60));
+}
+
 enum class Fault { kKill, kTargetStop, kTargetLongStop, kSourceRestart, kCutSource, kCutTarget, kStallSource,
                    kStallTarget };
 
@@ -457,7 +476,9 @@ void RunChaos(const ChaosPlan& plan) {
         ++target_cuts;
         break;
       case Fault::kStallSource: {
-        // Progress past what the source had when the stall began can only come through a new connection.
+        // Stalled while walferry streams (else the stall would catch no connection of its); progress past what
+        // the source had when the stall began can only come through a new connection.
+        EXPECT_TRUE(WhenStreaming(f)) << "walferry was not streaming before the source stall";
         int64_t source_at_stall = MaxTick(test::Source(), f.db);
         source_proxy.Stall();
         bool noticed = test::PollUntil([&] { return MaxTick(test::Target(), f.db) > source_at_stall; }, kStallLimit);
@@ -469,6 +490,7 @@ void RunChaos(const ChaosPlan& plan) {
         break;
       }
       case Fault::kStallTarget: {
+        EXPECT_TRUE(WhenStreaming(f)) << "walferry was not streaming before the target stall";
         int accepted_at_stall = target_proxy.accepted();
         int64_t target_at_stall = MaxTick(test::Target(), f.db);
         target_proxy.Stall();
