@@ -571,7 +571,8 @@ void RunChaos(const ChaosPlan& plan) {
   // Under every policy: the source made no change the target could reject, so nothing may be recorded as not
   // applied and no table suspended (a fault is retried, never charged to a change).
   EXPECT_EQ(t.Exec("SELECT count(*) FROM walferry.apply_exceptions").GetInt(0, 0), 0)
-      << t.Exec("SELECT string_agg(table_name || ': ' || left(error, 200), E'\\n') FROM walferry.apply_exceptions")
+      << t.Exec("SELECT string_agg(e, E'\\n') FROM (SELECT count(*) || ' x ' || table_name || ': ' || left(error, 200) "
+                "AS e FROM walferry.apply_exceptions GROUP BY table_name, left(error, 200) ORDER BY 1 LIMIT 10) x")
              .GetOpt(0, 0)
              .value_or("");
   if (t.Exec("SELECT to_regclass('walferry.suspended_tables') IS NOT NULL").GetBool(0, 0)) {
