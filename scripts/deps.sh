@@ -6,7 +6,8 @@ set -euo pipefail
 packages=(build-essential cmake ninja-build pkg-config git
   libpq-dev postgresql-15 postgresql-client-15 postgresql-contrib
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libgtest-dev googletest
-  python3-jsonschema postgresql-15-pglogical)
+  python3-jsonschema postgresql-15-pglogical
+  clang libclang-rt-14-dev)  # clang and libFuzzer: scripts/fuzz.sh
 if [ "${1:-}" = "--bench" ]; then
   packages+=(pgcopydb hyperfine)
 fi

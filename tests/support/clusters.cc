@@ -63,6 +63,10 @@ CliResult RunWalferry(const std::vector<std::string>& args, const std::vector<st
 }
 
 pid_t SpawnWalferry(const std::vector<std::string>& args, bool own_group) {
+  return SpawnWalferry(args, own_group, "/dev/null");
+}
+
+pid_t SpawnWalferry(const std::vector<std::string>& args, bool own_group, const std::string& log_path) {
   // Everything the child needs is built before fork: only async-signal-safe calls may follow it.
   std::string bin = WALFERRY_BINARY;
   std::vector<std::string> copy = args;
@@ -72,9 +76,9 @@ pid_t SpawnWalferry(const std::vector<std::string>& args, bool own_group) {
   pid_t pid = fork();
   if (pid == 0) {
     if (own_group) setpgid(0, 0);
-    int devnull = open("/dev/null", O_WRONLY);
-    dup2(devnull, 1);
-    dup2(devnull, 2);
+    int out = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    dup2(out, 1);
+    dup2(out, 2);
     execv(bin.c_str(), argv.data());
     _exit(127);
   }

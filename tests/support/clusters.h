@@ -39,6 +39,9 @@ CliResult RunWalferry(const std::vector<std::string>& args, const std::vector<st
 // own_group, the child leads a new process group (pid = group id), as a service manager would start it, so a test
 // can signal walferry together with the pg_dump/psql children it runs.
 pid_t SpawnWalferry(const std::vector<std::string>& args, bool own_group = false);
+// The same, with stdout and stderr appended to the file log_path (created when missing), so a long test keeps
+// every run's log in one place.
+pid_t SpawnWalferry(const std::vector<std::string>& args, bool own_group, const std::string& log_path);
 
 // Calls `done` every `interval` until it returns true or `limit` has passed; returns its last answer.
 bool PollUntil(const std::function<bool()>& done, std::chrono::seconds limit = std::chrono::seconds(120),
