@@ -22,7 +22,7 @@ struct Target {
     t.Exec(ddl);
     control::ControlSchema cs(t, "walferry");
     cs.Ensure();
-    cs.UpsertSet({set, "walferry_" + set, "walferry_" + set, "", Lsn(1), "loaded"});
+    cs.UpsertSet({set, "walferry_" + set, "walferry_" + set, "", Lsn(1), control::LoadState::kLoaded});
   }
 
   Applier Open(ApplierOptions options) const {

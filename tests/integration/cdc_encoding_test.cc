@@ -28,7 +28,7 @@ CdcFixture CreateLatin1Source(const std::string& set, const std::string& ddl, co
   pg::Connection t = test::ConnectTarget(f.db);
   control::ControlSchema cs(t, "walferry");
   cs.Ensure();
-  cs.UpsertSet({set, "walferry_" + set, "walferry_" + set, "", slot.consistent_point, "loaded"});
+  cs.UpsertSet({set, "walferry_" + set, "walferry_" + set, "", slot.consistent_point, control::LoadState::kLoaded});
   f.config_path = "/tmp/walferry-" + f.db + ".yaml";
   std::ofstream y(f.config_path);
   y << "version: 1\nsource: \"" << test::Source().Uri(f.db) << "\"\ntarget: \"" << test::Target().Uri(f.db)
