@@ -445,7 +445,11 @@ void Applier::DrainToSync() {
 
 pg::Result Applier::NextResult() {
   if (options_.while_waiting) {
-    while (!conn_.WaitForResult(kWaitingInterval)) options_.while_waiting();
+    auto start = std::chrono::steady_clock::now();
+    while (!conn_.WaitForResult(kWaitingInterval)) {
+      options_.while_waiting(
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start));
+    }
   }
   return conn_.NextPipelineResult();
 }

@@ -89,7 +89,8 @@ struct ApplierOptions {
   // Called about every kWaitingInterval while the Applier waits for the target's results (never from inside a
   // libpq call on the apply connection), e.g. to answer the walsender's keepalives. May throw: the Applier is
   // then unusable like after any exception.
-  std::function<void()> while_waiting;
+  // `waited`: how long this wait for one result has lasted so far.
+  std::function<void(std::chrono::milliseconds waited)> while_waiting;
 };
 
 // The change that could not be applied, for the apply_exceptions table.

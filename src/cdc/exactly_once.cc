@@ -134,7 +134,7 @@ FailureAction ExactlyOnce::OnFailure(const Failure& f, Clock::time_point now) {
 }
 
 std::chrono::milliseconds ExactlyOnce::Backoff(int attempt) {
-  return std::chrono::milliseconds(std::min<int64_t>(30000, 500LL << std::clamp(attempt - 1, 0, 10)));
+  return std::chrono::milliseconds(std::min<int64_t>(10000, 500LL << std::clamp(attempt - 1, 0, 10)));
 }
 
 }  // namespace walferry::cdc

@@ -109,7 +109,8 @@ class ExactlyOnce {
   SessionState State(bool stop_requested) const;
 
   FailureAction OnFailure(const Failure& f, Clock::time_point now);
-  // How long to wait before retry number `attempt` (1, 2, ...): 0.5 s doubling, at most 30 s.
+  // How long to wait before retry number `attempt` (1, 2, ...): 0.5 s doubling, at most 10 s (cheap attempts; a
+  // server back from a failover is used within seconds).
   static std::chrono::milliseconds Backoff(int attempt);
   int consecutive_failures() const { return failures_; }
 

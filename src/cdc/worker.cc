@@ -23,7 +23,12 @@ constexpr std::chrono::seconds kFinalConfirmWait{10};
 // waiting and is taken for lost after kSilenceLimit (as wal_receiver_timeout does): a half-open connection (a
 // network cut that closed nothing) would otherwise be waited on forever.
 constexpr std::chrono::seconds kPingAfter{10};
-constexpr std::chrono::seconds kSilenceLimit{60};
+constexpr std::chrono::seconds kSilenceLimit{30};
+// Blocking calls on the status, metadata and heartbeat connections give up after this (pg::ConnectOptions).
+constexpr std::chrono::seconds kResponseTimeout{30};
+// The apply connection may wait long for a legitimately long statement; after this much waiting for one result,
+// and every 5 s after, a fresh connection asks whether the apply backend is executing at all.
+constexpr std::chrono::seconds kApplyCheckAfter{15};
 
 }  // namespace
 
@@ -197,10 +202,28 @@ bool Worker::Retriable(const Error& e) const {
   return RetriableSqlState(e.sqlstate()) || e.sqlstate() == "55006";
 }
 
-void Worker::WhileTargetWorks() {
+void Worker::WhileTargetWorks(std::chrono::milliseconds waited) {
   // A long batch on the target must not get the walsender to end the stream for silence (wal_sender_timeout): a
   // standby status update is an answer. The stream itself is not read meanwhile.
   if (repl_ && std::chrono::steady_clock::now() - last_feedback_ >= kFeedbackInterval) SendFeedback(false);
+  if (waited < std::chrono::seconds(1)) {  // a new wait
+    next_apply_check_ = kApplyCheckAfter;
+    apply_idle_seen_ = 0;
+  }
+  if (waited < next_apply_check_) return;
+  next_apply_check_ = waited + std::chrono::seconds(5);
+  // Waiting for a result while the backend waits for input (idle in transaction) twice in a row: what walferry
+  // sent never arrived, or the answer never will. A backend that is executing (active) is left alone.
+  pg::Connection probe = pg::Connection::Open(options_.target, {.role = "target", .response_timeout = kResponseTimeout});
+  pg::Result r = probe.Exec("SELECT state FROM pg_stat_activity WHERE pid = $1",
+                            {pg::Param(std::to_string(applier_->connection().BackendPid()))});
+  bool executing = r.rows() == 1 && r.Get(0, 0) == "active";
+  apply_idle_seen_ = executing ? 0 : apply_idle_seen_ + 1;
+  if (apply_idle_seen_ >= 2) {
+    throw Error(ErrorKind::kConnection, "waited " + std::to_string(waited.count() / 1000) +
+                                            " s for the target's answer while its apply backend is not executing "
+                                            "anything: the apply connection is taken for lost");
+  }
 }
 
 void Worker::Sleep(std::chrono::milliseconds wait) {
@@ -211,14 +234,14 @@ void Worker::Sleep(std::chrono::milliseconds wait) {
 }
 
 Worker::SessionEnd Worker::RunSession() {
-  status_.emplace(pg::Connection::Open(options_.target, {.role = "target"}), options_.control_schema,
-                  options_.set_name);
+  status_.emplace(pg::Connection::Open(options_.target, {.role = "target", .response_timeout = kResponseTimeout}),
+                  options_.control_schema, options_.set_name);
   std::set<std::pair<std::string, std::string>> suspended;
   Lsn start;
   {
     // A commit whose result was lost (connection dropped during COMMIT), or lost by a target crash, is resolved
     // here: the checkpoint the target has now says, never what this process remembers.
-    pg::Connection t = pg::Connection::Open(options_.target, {.role = "target"});
+    pg::Connection t = pg::Connection::Open(options_.target, {.role = "target", .response_timeout = kResponseTimeout});
     Lsn cp = control::ControlSchema(t, options_.control_schema).GetCheckpoint(options_.set_name).value_or(Lsn{});
     if (cp != core_->applied()) {
       Apply()->info("set {}: checkpoint on the target is {} (this process last committed {})", options_.set_name,
@@ -235,7 +258,7 @@ Worker::SessionEnd Worker::RunSession() {
                                   std::move(suspended), options_.target,
                                   std::to_string(options_.cdc.lock_timeout_seconds) + "s",
                                   std::to_string(options_.cdc.statement_timeout_seconds) + "s",
-                                  [this] { WhileTargetWorks(); }});
+                                  [this](std::chrono::milliseconds waited) { WhileTargetWorks(waited); }});
   decoder_.emplace(1);
   repl_.emplace(pg::ReplicationConnection::Open(options_.source, "source"));
   repl_->connection().Exec("SET datestyle = 'ISO'; SET intervalstyle = 'postgres'; SET extra_float_digits = 3");
@@ -408,7 +431,10 @@ void Worker::CheckSilence(bool received, std::chrono::steady_clock::duration wai
 
 void Worker::Heartbeat() {
   WithContext("emitting the heartbeat on the source", [&] {
-    if (!heartbeat_conn_) heartbeat_conn_.emplace(pg::Connection::Open(options_.source, {.role = "source"}));
+    if (!heartbeat_conn_) {
+      heartbeat_conn_.emplace(
+          pg::Connection::Open(options_.source, {.role = "source", .response_timeout = kResponseTimeout}));
+    }
     pg::Result r = heartbeat_conn_->Exec(sql::Get("cdc/heartbeat"), {pg::Param(options_.set_name)});
     Capture()->debug("set {}: heartbeat at {}", options_.set_name, r.Get(0, 0));
   });

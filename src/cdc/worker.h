@@ -87,8 +87,10 @@ class Worker {
   // keepalive that follows carries a WAL end past it and the slot advances (docs/cdc.md "Heartbeat").
   void Heartbeat();
   bool Retriable(const Error& e) const;
-  // Called by the Applier while it waits for the target (ApplierOptions::while_waiting).
-  void WhileTargetWorks();
+  // Called by the Applier while it waits for the target (ApplierOptions::while_waiting): keeps the walsender
+  // answered, and after kApplyCheckAfter of waiting asks a fresh connection whether the apply backend is still
+  // executing; throws Error(kConnection) when it is not (the apply connection is half-open).
+  void WhileTargetWorks(std::chrono::milliseconds waited);
   // suspend-table: records that failed.table is suspended from its transaction on (in its own committed
   // transaction, before the replay that skips it). False when the table was already suspended: then the set fails.
   bool Suspend(const FailedChange& failed, const std::string& reason);
@@ -121,6 +123,8 @@ class Worker {
   std::chrono::steady_clock::time_point last_status_{};
   std::chrono::steady_clock::time_point last_feedback_{};
   std::chrono::steady_clock::duration silent_for_{};  // waited on the stream since its last message
+  std::chrono::milliseconds next_apply_check_{};       // within one wait for the target: when to check it next
+  int apply_idle_seen_ = 0;                            // consecutive checks that found the apply backend idle
 };
 
 }  // namespace walferry::cdc

@@ -65,8 +65,11 @@ Connection Connection::Open(const std::string& conninfo, const ConnectOptions& o
   c.redacted_ = RedactConninfo(conninfo);
   // expand_dbname=1: "dbname" holds the user's whole conninfo (URI or key=value); keywords after it override it,
   // fallback_application_name only applies when the user set none.
-  std::vector<const char*> keys = {"dbname", "fallback_application_name"};
-  std::vector<const char*> vals = {conninfo.c_str(), options.application_name.c_str()};
+  // Network defaults come BEFORE dbname, so the user's conninfo overrides them (libpq keeps the last value).
+  std::vector<const char*> keys = {"connect_timeout", "keepalives",        "keepalives_idle", "keepalives_interval",
+                                   "keepalives_count", "tcp_user_timeout", "dbname",          "fallback_application_name"};
+  std::vector<const char*> vals = {"20", "1", "30", "10", "3", "60000", conninfo.c_str(),
+                                   options.application_name.c_str()};
   if (!options.replication.empty()) {
     keys.push_back("replication");
     vals.push_back(options.replication.c_str());
@@ -77,6 +80,7 @@ Connection Connection::Open(const std::string& conninfo, const ConnectOptions& o
   }
   keys.push_back(nullptr);
   vals.push_back(nullptr);
+  c.response_timeout_ = options.response_timeout;
   c.conn_ = PQconnectdbParams(keys.data(), vals.data(), 1);
   if (c.conn_ == nullptr) {
     throw Error(ErrorKind::kConnection, "out of memory allocating a connection to " + c.role_);
@@ -101,7 +105,8 @@ Connection::~Connection() {
 
 Connection::Connection(Connection&& other) noexcept
     : conn_(other.conn_), role_(std::move(other.role_)), conninfo_(std::move(other.conninfo_)),
-      redacted_(std::move(other.redacted_)), notice_role_(std::move(other.notice_role_)) {
+      redacted_(std::move(other.redacted_)), notice_role_(std::move(other.notice_role_)),
+      response_timeout_(other.response_timeout_) {
   other.conn_ = nullptr;
 }
 
@@ -112,6 +117,7 @@ Connection& Connection::operator=(Connection&& other) noexcept {
     other.conn_ = nullptr;
     role_ = std::move(other.role_);
     conninfo_ = std::move(other.conninfo_);
+    response_timeout_ = other.response_timeout_;
     redacted_ = std::move(other.redacted_);
     notice_role_ = std::move(other.notice_role_);
   }
@@ -157,13 +163,39 @@ Result Connection::Check(Result res, std::string_view sql) const {
   throw e;
 }
 
+Result Connection::ExecWithDeadline(std::string_view sql, const std::span<const Param>* params) {
+  std::string q(sql);
+  int sent = 0;
+  if (params) {
+    ParamArrays p(*params);
+    sent = PQsendQueryParams(conn_, q.c_str(), p.n(), nullptr, p.data(), nullptr, nullptr, 0);
+  } else {
+    sent = PQsendQuery(conn_, q.c_str());
+  }
+  if (sent != 1) throw ConnectionError(role_ + ": sending " + Abbrev(sql));
+  Result last;
+  while (true) {
+    if (!WaitForResult(response_timeout_)) {
+      throw Error(ErrorKind::kConnection, "no answer within " + std::to_string(response_timeout_.count()) +
+                                              " s; the connection is taken for lost (a half-open network path?)")
+          .AddContext(role_ + ": " + Abbrev(sql));
+    }
+    Result r(PQgetResult(conn_));
+    if (!r) break;
+    last = std::move(r);
+  }
+  return last;
+}
+
 Result Connection::Exec(std::string_view sql) {
+  if (response_timeout_.count() > 0) return Check(ExecWithDeadline(sql, nullptr), sql);
   std::string q(sql);
   Result last(PQexec(conn_, q.c_str()));
   return Check(std::move(last), sql);
 }
 
 Result Connection::Exec(std::string_view sql, std::span<const Param> params) {
+  if (response_timeout_.count() > 0) return Check(ExecWithDeadline(sql, &params), sql);
   ParamArrays p(params);
   std::string q(sql);
   return Check(Result(PQexecParams(conn_, q.c_str(), p.n(), nullptr, p.data(), nullptr, nullptr, 0)), sql);

@@ -47,11 +47,18 @@ struct ConnectOptions {
   std::string replication;
   // Sets client_encoding at connection start (overriding the conninfo's); empty: libpq's default.
   std::string client_encoding;
+  // Exec() waits at most this long for the server's answer, then throws Error(kConnection) and the connection is
+  // not to be used again: a half-open connection (a cut that closed nothing, a frozen middlebox) answers never,
+  // and neither TCP keepalives nor tcp_user_timeout notice a middlebox that still acknowledges. 0: no limit (for
+  // statements that may legitimately run long).
+  std::chrono::seconds response_timeout{0};
 };
 
 class Connection {
  public:
-  // Connects; PG* environment variables apply as in libpq. Throws Error(kConnection) with a redacted conninfo.
+  // Connects; PG* environment variables apply as in libpq. Unless the conninfo (or PG* variables) says otherwise,
+  // connect_timeout=20, TCP keepalives (30 s idle, 10 s interval, 3 probes) and tcp_user_timeout=60 s, so a dead
+  // peer is noticed. Throws Error(kConnection) with a redacted conninfo.
   static Connection Open(const std::string& conninfo, const ConnectOptions& options = {});
 
   Connection() = default;
@@ -117,6 +124,11 @@ class Connection {
   std::string conninfo_;
   std::string redacted_;
   std::unique_ptr<std::string> notice_role_;  // the notice receiver's argument; stable across moves
+  std::chrono::seconds response_timeout_{0};
+
+  // Exec with response_timeout_: sends (simple protocol when params is null), then collects the results, waiting
+  // at most response_timeout_ for each; returns the last, as PQexec does.
+  Result ExecWithDeadline(std::string_view sql, const std::span<const Param>* params);
 };
 
 // Runs fn() inside BEGIN ... COMMIT on conn; when fn (or COMMIT) throws, rolls back (if the connection is still

@@ -102,7 +102,7 @@ TEST(ApplierDirect, ALongTargetStatementCallsWhileWaiting) {
   Target target("CREATE FUNCTION slow_ok() RETURNS boolean LANGUAGE sql AS $$SELECT true FROM pg_sleep(2)$$; "
                 "CREATE TABLE slow (id int PRIMARY KEY, v text CHECK (slow_ok()))");
   int calls = 0;
-  Applier a = target.Open({.while_waiting = [&] { ++calls; }});
+  Applier a = target.Open({.while_waiting = [&](std::chrono::milliseconds) { ++calls; }});
   ApplyInsert(a, TwoColumns("slow"), 100, "1", "a");
   // 2 s of waiting at one call every 500 ms.
   EXPECT_GE(calls, 2);

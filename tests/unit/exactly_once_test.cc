@@ -433,12 +433,12 @@ TEST(ExactlyOnce, ProtocolViolationsThrow) {
   EXPECT_THROW(core.OnGroupCommitted(), Error);
 }
 
-TEST(ExactlyOnce, BackoffDoublesFromHalfASecondUpToThirtySeconds) {
+TEST(ExactlyOnce, BackoffDoublesFromHalfASecondUpToTenSeconds) {
   EXPECT_EQ(ExactlyOnce::Backoff(1), 500ms);
   EXPECT_EQ(ExactlyOnce::Backoff(2), 1000ms);
-  EXPECT_EQ(ExactlyOnce::Backoff(6), 16000ms);
-  EXPECT_EQ(ExactlyOnce::Backoff(7), 30000ms);
-  EXPECT_EQ(ExactlyOnce::Backoff(100), 30000ms);
+  EXPECT_EQ(ExactlyOnce::Backoff(5), 8000ms);
+  EXPECT_EQ(ExactlyOnce::Backoff(6), 10000ms);
+  EXPECT_EQ(ExactlyOnce::Backoff(100), 10000ms);
 }
 
 }  // namespace
