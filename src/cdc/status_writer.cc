@@ -8,16 +8,6 @@ pg::Param LsnParam(Lsn lsn) { return lsn.valid() ? pg::Param(lsn.ToString()) : p
 pg::Param TextParam(const std::string& s) { return s.empty() ? pg::Param() : pg::Param(s); }
 }  // namespace
 
-std::string WithSchema(std::string_view sql, const std::string& schema) {
-  std::string out(sql);
-  const std::string marker = "@SCHEMA@";
-  std::string quoted = pg::QuoteIdent(schema);
-  for (size_t pos = out.find(marker); pos != std::string::npos; pos = out.find(marker, pos + quoted.size())) {
-    out.replace(pos, marker.size(), quoted);
-  }
-  return out;
-}
-
 StatusWriter::StatusWriter(pg::Connection target, std::string schema, std::string set_name)
     : conn_(std::move(target)), schema_(std::move(schema)), set_name_(std::move(set_name)),
       update_sql_(WithSchema(sql::Get("cdc/status_update"), schema_)) {

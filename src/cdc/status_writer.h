@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/lsn.h"
+#include "control/control_schema.h"
 #include "pg/connection.h"
 #include "pg/quote.h"
 
@@ -28,8 +29,8 @@ struct StatusSnapshot {
   std::string last_error;
 };
 
-// Replaces every @SCHEMA@ in sql with the quoted schema.
-std::string WithSchema(std::string_view sql, const std::string& schema);
+// Replaces every @SCHEMA@ in sql with the quoted schema (one definition, in control/).
+using control::WithSchema;
 
 class StatusWriter {
  public:

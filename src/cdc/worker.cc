@@ -29,6 +29,9 @@ constexpr std::chrono::seconds kResponseTimeout{30};
 // The apply connection may wait long for a legitimately long statement; after this much waiting for one result,
 // and every 5 s after, a fresh connection asks whether the apply backend is executing at all.
 constexpr std::chrono::seconds kApplyCheckAfter{15};
+// A walsender on the set's slot whose client has not answered for this long is a dead connection's: walferry
+// answers every second. Ended so the slot can be read again without waiting for wal_sender_timeout.
+constexpr std::chrono::seconds kStaleReader{15};
 
 }  // namespace
 
@@ -262,8 +265,13 @@ Worker::SessionEnd Worker::RunSession() {
   decoder_.emplace(1);
   repl_.emplace(pg::ReplicationConnection::Open(options_.source, "source"));
   repl_->connection().Exec("SET datestyle = 'ISO'; SET intervalstyle = 'postgres'; SET extra_float_digits = 3");
-  repl_->StartLogical(control::SlotName(options_.set_name), start,
-                      {{"proto_version", "1"}, {"publication_names", control::PublicationName(options_.set_name)}});
+  try {
+    repl_->StartLogical(control::SlotName(options_.set_name), start,
+                        {{"proto_version", "1"}, {"publication_names", control::PublicationName(options_.set_name)}});
+  } catch (const Error& e) {
+    if (e.sqlstate() == "55006") EndStaleReader();  // the slot is in use: by a dead connection of ours?
+    throw;
+  }
   Capture()->info("set {}: streaming from slot {} at {}{}", options_.set_name, control::SlotName(options_.set_name),
                   start.ToString(),
                   core_->stop_at() ? ", stopping at " + core_->stop_at()->ToString() : "");
@@ -411,6 +419,18 @@ void Worker::ConfirmAllApplied() {
     Capture()->warn("set {}: the target has not flushed its WAL past the last commit within {} s; the slot stays at "
                     "{} and the transactions after it will be sent again and skipped",
                     options_.set_name, kFinalConfirmWait.count(), core_->confirmed().ToString());
+  }
+}
+
+void Worker::EndStaleReader() {
+  pg::Connection source = pg::Connection::Open(options_.source, {.role = "source", .response_timeout = kResponseTimeout});
+  pg::Result r = source.Exec(sql::Get("cdc/end_stale_reader"),
+                             {pg::Param(control::SlotName(options_.set_name)),
+                              pg::Param(std::to_string(kStaleReader.count()))});
+  if (r.rows() == 1) {
+    Capture()->warn("set {}: ended walsender {} holding slot {}: its client had not answered for over {} s (a "
+                    "connection of an earlier session that broke without closing)",
+                    options_.set_name, r.Get(0, 0), control::SlotName(options_.set_name), kStaleReader.count());
   }
 }
 

@@ -80,6 +80,9 @@ class Worker {
   // Counts the time spent waiting on the replication stream with nothing arriving; asks the walsender for a
   // keepalive, then throws Error(kConnection) when even that does not come (a half-open connection).
   void CheckSilence(bool received, std::chrono::steady_clock::duration waited);
+  // The slot is busy: ends the walsender holding it if its client stopped answering (src/sql/cdc/end_stale_reader.sql),
+  // never a live reader (another walferry on the same set is left alone; this one retries).
+  void EndStaleReader();
   // Before a session ends on purpose: waits (bounded) until the target has flushed what was applied, so the slot
   // is told everything applied.
   void ConfirmAllApplied();
