@@ -48,6 +48,9 @@ class StatusWriter {
   };
   TargetWal ReadTargetWal();
 
+  // The autocommit target connection, for the worker's other small control queries.
+  pg::Connection& connection() { return conn_; }
+
  private:
   pg::Connection conn_;
   std::string schema_;

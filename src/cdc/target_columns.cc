@@ -86,9 +86,10 @@ TargetColumns::TargetColumns(std::string conninfo, std::string application_name)
 void TargetColumns::Connect() {
   if (conn_) return;
   if (conninfo_.empty()) throw Error(ErrorKind::kInternal, "no target conninfo for the metadata connection");
-  // A catalog lookup is quick: an answer that does not come within 30 s means a half-open connection.
-  conn_.emplace(pg::Connection::Open(
-      conninfo_, {.role = "target", .application_name = application_name_, .response_timeout = std::chrono::seconds(30)}));
+  // A catalog lookup is quick: an answer that does not come within 20 s means a half-open connection.
+  conn_.emplace(pg::Connection::Open(conninfo_, {.role = "target",
+                                                 .application_name = application_name_,
+                                                 .response_timeout = std::chrono::seconds(20)}));
   conn_->Exec("SET search_path = pg_catalog");
 }
 

@@ -25,10 +25,10 @@ constexpr std::chrono::seconds kFinalConfirmWait{10};
 constexpr std::chrono::seconds kPingAfter{10};
 constexpr std::chrono::seconds kSilenceLimit{30};
 // Blocking calls on the status, metadata and heartbeat connections give up after this (pg::ConnectOptions).
-constexpr std::chrono::seconds kResponseTimeout{30};
+constexpr std::chrono::seconds kResponseTimeout{20};
 // The apply connection may wait long for a legitimately long statement; after this much waiting for one result,
 // and every 5 s after, a fresh connection asks whether the apply backend is executing at all.
-constexpr std::chrono::seconds kApplyCheckAfter{15};
+constexpr std::chrono::seconds kApplyCheckAfter{10};
 // A walsender on the set's slot whose client has not answered for this long is a dead connection's: walferry
 // answers every second. Ended so the slot can be read again without waiting for wal_sender_timeout.
 constexpr std::chrono::seconds kStaleReader{15};
@@ -217,7 +217,8 @@ void Worker::WhileTargetWorks(std::chrono::milliseconds waited) {
   next_apply_check_ = waited + std::chrono::seconds(5);
   // Waiting for a result while the backend waits for input (idle in transaction) twice in a row: what walferry
   // sent never arrived, or the answer never will. A backend that is executing (active) is left alone.
-  pg::Connection probe = pg::Connection::Open(options_.target, {.role = "target", .response_timeout = kResponseTimeout});
+  pg::Connection probe =
+      pg::Connection::Open(options_.target, {.role = "target", .response_timeout = kResponseTimeout});
   pg::Result r = probe.Exec("SELECT state FROM pg_stat_activity WHERE pid = $1",
                             {pg::Param(std::to_string(applier_->connection().BackendPid()))});
   bool executing = r.rows() == 1 && r.Get(0, 0) == "active";
@@ -244,7 +245,8 @@ Worker::SessionEnd Worker::RunSession() {
   {
     // A commit whose result was lost (connection dropped during COMMIT), or lost by a target crash, is resolved
     // here: the checkpoint the target has now says, never what this process remembers.
-    pg::Connection t = pg::Connection::Open(options_.target, {.role = "target", .response_timeout = kResponseTimeout});
+    pg::Connection t =
+        pg::Connection::Open(options_.target, {.role = "target", .response_timeout = kResponseTimeout});
     Lsn cp = control::ControlSchema(t, options_.control_schema).GetCheckpoint(options_.set_name).value_or(Lsn{});
     if (cp != core_->applied()) {
       Apply()->info("set {}: checkpoint on the target is {} (this process last committed {})", options_.set_name,
@@ -272,6 +274,7 @@ Worker::SessionEnd Worker::RunSession() {
     if (e.sqlstate() == "55006") EndStaleReader();  // the slot is in use: by a dead connection of ours?
     throw;
   }
+  EndStaleAppliers();
   Capture()->info("set {}: streaming from slot {} at {}{}", options_.set_name, control::SlotName(options_.set_name),
                   start.ToString(),
                   core_->stop_at() ? ", stopping at " + core_->stop_at()->ToString() : "");
@@ -326,17 +329,27 @@ void Worker::OnPayload(std::string_view payload) {
           OnCommit(x);
         } else if constexpr (std::is_same_v<T, Relation>) {
           applier_->OnRelation(x);
-        } else if constexpr (std::is_same_v<T, Insert> || std::is_same_v<T, Update> || std::is_same_v<T, Delete>) {
-          if (core_->applying()) applier_->Apply(*decoder_->FindRelation(x.relation_id), x);
-        } else if constexpr (std::is_same_v<T, Truncate>) {
-          if (!core_->applying()) return;
-          std::vector<const Relation*> rels;
-          for (RelationId id : x.relation_ids) {
-            const Relation* r = decoder_->FindRelation(id);
-            if (!r) throw Error(ErrorKind::kProtocol, "TRUNCATE of relation " + std::to_string(id.value) + " never described");
-            rels.push_back(r);
+        } else if constexpr (std::is_same_v<T, Insert> || std::is_same_v<T, Update> || std::is_same_v<T, Delete> ||
+                             std::is_same_v<T, Truncate>) {
+          // A change outside a transaction is a broken stream, never something to drop quietly.
+          if (!core_->in_txn()) {
+            throw Error(ErrorKind::kProtocol, std::string(MessageName(m)) + " outside a transaction");
           }
-          applier_->Apply(rels, x);
+          if (!core_->applying()) return;  // a transaction already on the target
+          if constexpr (std::is_same_v<T, Truncate>) {
+            std::vector<const Relation*> rels;
+            for (RelationId id : x.relation_ids) {
+              const Relation* r = decoder_->FindRelation(id);
+              if (!r) {
+                throw Error(ErrorKind::kProtocol,
+                            "TRUNCATE of relation " + std::to_string(id.value) + " never described");
+              }
+              rels.push_back(r);
+            }
+            applier_->Apply(rels, x);
+          } else {
+            applier_->Apply(*decoder_->FindRelation(x.relation_id), x);
+          }
         } else if constexpr (std::is_same_v<T, Type> || std::is_same_v<T, Origin> ||
                              std::is_same_v<T, LogicalMessage>) {
           // Type descriptions, origins and logical messages carry nothing to apply.
@@ -423,7 +436,8 @@ void Worker::ConfirmAllApplied() {
 }
 
 void Worker::EndStaleReader() {
-  pg::Connection source = pg::Connection::Open(options_.source, {.role = "source", .response_timeout = kResponseTimeout});
+  pg::Connection source =
+      pg::Connection::Open(options_.source, {.role = "source", .response_timeout = kResponseTimeout});
   pg::Result r = source.Exec(sql::Get("cdc/end_stale_reader"),
                              {pg::Param(control::SlotName(options_.set_name)),
                               pg::Param(std::to_string(kStaleReader.count()))});
@@ -431,6 +445,18 @@ void Worker::EndStaleReader() {
     Capture()->warn("set {}: ended walsender {} holding slot {}: its client had not answered for over {} s (a "
                     "connection of an earlier session that broke without closing)",
                     options_.set_name, r.Get(0, 0), control::SlotName(options_.set_name), kStaleReader.count());
+  }
+}
+
+void Worker::EndStaleAppliers() {
+  std::string name = "walferry_apply_" + options_.set_name;
+  pg::Result r = status_->connection().Exec(
+      sql::Get("cdc/end_stale_appliers"),
+      {pg::Param(name), pg::Param(std::to_string(applier_->connection().BackendPid()))});
+  for (int i = 0; i < r.rows(); ++i) {
+    Capture()->warn("set {}: ended apply session {} of an earlier connection that broke without closing (its open "
+                    "transaction would block this one)",
+                    options_.set_name, r.Get(i, 0));
   }
 }
 

@@ -66,10 +66,11 @@ Connection Connection::Open(const std::string& conninfo, const ConnectOptions& o
   // expand_dbname=1: "dbname" holds the user's whole conninfo (URI or key=value); keywords after it override it,
   // fallback_application_name only applies when the user set none.
   // Network defaults come BEFORE dbname, so the user's conninfo overrides them (libpq keeps the last value).
-  std::vector<const char*> keys = {"connect_timeout", "keepalives",        "keepalives_idle", "keepalives_interval",
-                                   "keepalives_count", "tcp_user_timeout", "dbname",          "fallback_application_name"};
-  std::vector<const char*> vals = {"20", "1", "30", "10", "3", "60000", conninfo.c_str(),
-                                   options.application_name.c_str()};
+  std::vector<const char*> keys = {"connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
+                                   "keepalives_count", "tcp_user_timeout"};
+  std::vector<const char*> vals = {"20", "1", "30", "10", "3", "60000"};
+  keys.insert(keys.end(), {"dbname", "fallback_application_name"});
+  vals.insert(vals.end(), {conninfo.c_str(), options.application_name.c_str()});
   if (!options.replication.empty()) {
     keys.push_back("replication");
     vals.push_back(options.replication.c_str());

@@ -14,7 +14,9 @@ std::string Checkpoint(pg::Connection& t, const std::string& set) {
   return r.rows() == 1 ? std::string(r.Get(0, 0)) : "none";
 }
 
-Lsn WalInsert(pg::Connection& src) { return Lsn::Parse(src.Exec("SELECT pg_current_wal_insert_lsn()::text").Get(0, 0)); }
+Lsn WalInsert(pg::Connection& src) {
+  return Lsn::Parse(src.Exec("SELECT pg_current_wal_insert_lsn()::text").Get(0, 0));
+}
 
 // Commits two valid transactions and the refused one; returns the WAL positions just before and just after the
 // second one, between which its commit end LSN (the checkpoint walferry must reach) lies.
