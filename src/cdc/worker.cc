@@ -274,7 +274,20 @@ Worker::SessionEnd Worker::RunSession() {
     if (e.sqlstate() == "55006") EndStaleReader();  // the slot is in use: by a dead connection of ours?
     throw;
   }
+  // The fence: only now, as the slot's one reader, end every other apply session of the set and wait until they
+  // are gone; then read the checkpoint again. A dead connection's session could otherwise still commit an old
+  // group later (a frozen middlebox that delivers its COMMIT when it wakes up): over newer rows, and moving the
+  // checkpoint back. A commit of it that landed before the fence is in the checkpoint read here.
   EndStaleAppliers();
+  Lsn fenced = control::ControlSchema(status_->connection(), options_.control_schema)
+                   .GetCheckpoint(options_.set_name)
+                   .value_or(Lsn{});
+  if (fenced != core_->applied()) {
+    Apply()->warn("set {}: the checkpoint moved from {} to {} while an earlier session was being ended; starting "
+                  "after {}",
+                  options_.set_name, core_->applied().ToString(), fenced.ToString(), fenced.ToString());
+    core_->StartSession(fenced);
+  }
   Capture()->info("set {}: streaming from slot {} at {}{}", options_.set_name, control::SlotName(options_.set_name),
                   start.ToString(),
                   core_->stop_at() ? ", stopping at " + core_->stop_at()->ToString() : "");
@@ -450,13 +463,21 @@ void Worker::EndStaleReader() {
 
 void Worker::EndStaleAppliers() {
   std::string name = "walferry_apply_" + options_.set_name;
-  pg::Result r = status_->connection().Exec(
-      sql::Get("cdc/end_stale_appliers"),
-      {pg::Param(name), pg::Param(std::to_string(applier_->connection().BackendPid()))});
-  for (int i = 0; i < r.rows(); ++i) {
-    Capture()->warn("set {}: ended apply session {} of an earlier connection that broke without closing (its open "
-                    "transaction would block this one)",
-                    options_.set_name, r.Get(i, 0));
+  std::vector<pg::Param> params = {name, std::to_string(applier_->connection().BackendPid())};
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (int round = 0;; ++round) {
+    pg::Result r = status_->connection().Exec(sql::Get("cdc/end_stale_appliers"), params);
+    if (r.rows() == 0) return;  // none left: no other session can commit anything for this set any more
+    if (round == 0) {
+      Capture()->warn("set {}: ending {} apply session(s) of an earlier connection that broke without closing, "
+                      "first pid {}",
+                      options_.set_name, r.rows(), r.Get(0, 0));
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      throw Error(ErrorKind::kConnection, "an earlier apply session of the set (pid " + std::string(r.Get(0, 0)) +
+                                              ") did not end within 10 s");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }
 

@@ -83,8 +83,9 @@ class Worker {
   // The slot is busy: ends the walsender holding it if its client stopped answering (src/sql/cdc/end_stale_reader.sql),
   // never a live reader (another walferry on the same set is left alone; this one retries).
   void EndStaleReader();
-  // Once this process reads the slot: ends other apply sessions of the set (src/sql/cdc/end_stale_appliers.sql),
-  // whose open transactions would otherwise hold row locks until lock_timeout, again and again.
+  // Once this process reads the slot: ends other apply sessions of the set (src/sql/cdc/end_stale_appliers.sql)
+  // and waits until they are gone. A dead connection's session would otherwise hold row locks until lock_timeout,
+  // or commit an old group late, over newer rows (the fence: docs/design/resume.md).
   void EndStaleAppliers();
   // Before a session ends on purpose: waits (bounded) until the target has flushed what was applied, so the slot
   // is told everything applied.
