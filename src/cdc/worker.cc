@@ -322,7 +322,7 @@ Worker::SessionEnd Worker::RunSession() {
       } else if (auto* k = std::get_if<pg::Keepalive>(&*msg)) {
         core_->OnWalEnd(k->wal_end, true);
         last_send_time_ = k->send_time;
-        if (k->reply_requested) SendFeedback(false);
+        if (k->reply_requested) AnswerPing();
       } else {
         throw Error(ErrorKind::kConnection, "the source ended the replication stream");
       }
@@ -421,6 +421,19 @@ void Worker::Feedback(bool ask_reply) {
     core_->OnTargetWal(wal.insert, wal.flush);
   }
   SendFeedback(ask_reply);
+}
+
+void Worker::AnswerPing() {
+  // The walsender waits for this answer, and a shutting-down walsender asks again at once until the answer
+  // confirms everything it sent (a fast shutdown of the source waits for that). So the answer must carry the
+  // newest durable position: probe the target, and when something handled is still not flushed there, flush it
+  // with a synchronous status write and probe again. Answering with an old position would only bring the next
+  // request at once, and the periodic feedback, whose timer each answer resets, would never come.
+  Feedback(false);
+  if (core_->unconfirmed()) {
+    WriteStatus(core_->caught_up() ? "CAUGHT UP" : "CHANGE PROCESSING");
+    Feedback(false);
+  }
 }
 
 void Worker::SendFeedback(bool ask_reply) {

@@ -77,6 +77,8 @@ class Worker {
   // Probes the target's WAL and sends the slot a standby status update with the confirmed position.
   void Feedback(bool ask_reply);
   void SendFeedback(bool ask_reply);
+  // Answers a keepalive that asks for a reply, with everything the target has durably applied (see the .cc).
+  void AnswerPing();
   // Counts the time spent waiting on the replication stream with nothing arriving; asks the walsender for a
   // keepalive, then throws Error(kConnection) when even that does not come (a half-open connection).
   void CheckSilence(bool received, std::chrono::steady_clock::duration waited);
