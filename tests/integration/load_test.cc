@@ -467,6 +467,22 @@ namespace {
 
 // A role that must authenticate with its password: pg_dump, pg_restore and psql get it through PGPASSWORD in their
 // environment, never on their command line, and no output shows it.
+// A process's command line, or "" when the process is gone (it may end while it is read: a read of its
+// cmdline then fails with ESRCH, which std::ifstream reports by throwing).
+std::string ReadCmdline(const std::filesystem::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
 TEST_F(Load, PasswordRoleLoadsWithoutThePasswordOnAnyCommandLine) {
   std::string db = test::FreshDatabase();
   const std::string pw = "Pw-Only-In-Env-7";
@@ -484,9 +500,9 @@ TEST_F(Load, PasswordRoleLoadsWithoutThePasswordOnAnyCommandLine) {
   std::string seen_in;
   std::thread watcher([&] {
     while (!done) {
-      for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-        std::ifstream f(entry.path() / "cmdline", std::ios::binary);
-        std::string cmd((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+      std::error_code ec;
+      for (std::filesystem::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
+        std::string cmd = ReadCmdline(it->path() / "cmdline");
         std::string argv0 = cmd.substr(0, cmd.find('\0'));
         if (cmd.find(pw) != std::string::npos && !argv0.ends_with("/walferry")) seen_in = cmd;
       }
