@@ -99,7 +99,9 @@ void ComputeFindings(TableAssessment& t) {
     t.findings.push_back({"partitioned",
                           "partitioned table with " + std::to_string(t.partitions) +
                               " partitions: published through its root (publish_via_partition_root), so changes "
-                              "arrive under the root's name and the target may partition differently",
+                              "arrive under the root's name; a TRUNCATE of one partition is carried by a walferry "
+                              "trigger on each partition (PostgreSQL 14+), applied to the same partition on the "
+                              "target",
                           "none needed; create the partitioned table (and partitions) on the target"});
   }
   bool has_pk = !info.primary_key.empty();

@@ -202,12 +202,27 @@ void Applier::Apply(const std::vector<const Relation*>& rels, const Truncate& ch
     }
   }
   if (applied.empty()) return;
-  std::string sql = TruncateSql(applied, change.restart_identity);
+  std::vector<pg::TableName> tables;
+  for (const Relation* r : applied) tables.push_back(TargetTable(*r));
+  SendTruncate(TruncateSql(applied, change.restart_identity), std::move(tables));
+}
+
+void Applier::ApplyPartitionTruncate(const pg::TableName& partition, const pg::TableName& root) {
+  if (!in_source_txn_) throw Error(ErrorKind::kProtocol, "partition TRUNCATE outside a transaction");
+  // ONLY: the source's trigger fires on leaf partitions only; a sub-partitioned one is announced leaf by leaf.
+  std::string sql = "TRUNCATE ONLY " + partition.Quoted();
+  if (!options_.suspended.empty() && Suspended(root)) {
+    SendException(root, sql, "not applied: the table is suspended (cdc.error_policy suspend-table)");
+    return;
+  }
+  SendTruncate(sql, {partition});
+}
+
+void Applier::SendTruncate(const std::string& sql, std::vector<pg::TableName> tables) {
   if (Guarded()) SendControl(kRollbackTo, {});
   uint32_t id = static_cast<uint32_t>(statements_.size());
   // Kept as a "statement" so a failure names it; TRUNCATE is rare, the entry is small.
-  Prepared st{"", sql, TargetTable(*applied.front()), {}, {}};
-  for (const Relation* r : applied) st.tables.push_back(TargetTable(*r));
+  Prepared st{"", sql, tables.front(), {}, std::move(tables)};
   statements_.push_back(std::move(st));
   conn_.SendQuery(sql, {});
   Queue(ItemKind::kChange, false, id, static_cast<uint32_t>(values_.size()));

@@ -119,6 +119,9 @@ class Applier {
   void Apply(const Relation& rel, const Delete& change);
   // rels: the relations named by the message, in its order.
   void Apply(const std::vector<const Relation*>& rels, const Truncate& change);
+  // A TRUNCATE of one partition, announced by walferry's trigger on the source (control/truncate_capture.h):
+  // TRUNCATE ONLY <partition> on the target; under suspend-table an exception row when `root` is suspended.
+  void ApplyPartitionTruncate(const pg::TableName& partition, const pg::TableName& root);
   // Ends the source transaction; it joins the open group (nothing is committed yet).
   void EndTransaction(const cdc::Commit& commit);
   // Writes the checkpoint (the group's last commit end LSN) and COMMITs the target transaction; returns that
@@ -181,6 +184,8 @@ class Applier {
   void SendControl(std::string_view sql, std::span<const pg::Param> params);
   // "TRUNCATE ONLY a, p, ..." (no ONLY on a table partitioned on the target), never CASCADE.
   std::string TruncateSql(const std::vector<const Relation*>& rels, bool restart_identity);
+  // Queues a TRUNCATE statement of `tables` (the first is charged with a failure unless the error names another).
+  void SendTruncate(const std::string& sql, std::vector<pg::TableName> tables);
   // The table a failure of statement st is charged to: for a TRUNCATE of several tables, the one the error names.
   static pg::TableName ChargedTable(const Prepared& st, const Error& error);
   void SendSync();

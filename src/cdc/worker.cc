@@ -6,6 +6,7 @@
 
 #include "common/log.h"
 #include "control/control_schema.h"
+#include "control/truncate_capture.h"
 #include "pg/conninfo.h"
 #include "sql/sql.h"
 
@@ -75,9 +76,10 @@ void Worker::PrepareOnce() {
     start = std::max(start, set->start_lsn);
   }
   if (options_.dms_compatible_views) StatusWriter(std::move(target), options_.control_schema, "").CreateDmsViews();
+  pg::Connection source = pg::Connection::Open(options_.source, {.role = "source"});
+  CaptureTruncates(source);
   std::optional<Lsn> stop_at = options_.until_lsn;
   if (options_.until_caught_up) {
-    pg::Connection source = pg::Connection::Open(options_.source, {.role = "source"});
     Lsn now = Lsn::Parse(source.Exec("SELECT pg_current_wal_insert_lsn()::text").Get(0, 0));
     stop_at = stop_at ? std::min(*stop_at, now) : now;
   }
@@ -85,6 +87,21 @@ void Worker::PrepareOnce() {
                 RetryLimits{std::chrono::seconds(options_.cdc.retry_for_seconds), options_.cdc.max_retries});
   Capture()->info("set {}: CDC start {}{}", options_.set_name, start.ToString(),
                   stop_at ? ", stopping at " + stop_at->ToString() : "");
+}
+
+void Worker::CaptureTruncates(pg::Connection& source) {
+  // The load installed the triggers before the slot existed; partitions created since get theirs now.
+  control::TruncateCaptureResult r = control::InstallTruncateCapture(source, options_.control_schema,
+                                                                     control::PublicationName(options_.set_name));
+  if (!r.supported) {
+    Capture()->warn("set {}: the source is older than PostgreSQL 14: a TRUNCATE of ONE partition of a partitioned "
+                    "table is not carried (docs/cdc.md, TRUNCATE); truncate the root, or DELETE the rows",
+                    options_.set_name);
+  }
+  for (const pg::TableName& leaf : r.installed) {
+    Capture()->info("set {}: partition {} now carries its TRUNCATEs (trigger {} created on the source)",
+                    options_.set_name, leaf.Display(), control::kTruncateTrigger);
+  }
 }
 
 WorkerOutcome Worker::Run() {
@@ -268,8 +285,13 @@ Worker::SessionEnd Worker::RunSession() {
   repl_.emplace(pg::ReplicationConnection::Open(options_.source, "source"));
   repl_->connection().Exec("SET datestyle = 'ISO'; SET intervalstyle = 'postgres'; SET extra_float_digits = 3");
   try {
-    repl_->StartLogical(control::SlotName(options_.set_name), start,
-                        {{"proto_version", "1"}, {"publication_names", control::PublicationName(options_.set_name)}});
+    std::vector<std::pair<std::string, std::string>> plugin_options = {
+        {"proto_version", "1"}, {"publication_names", control::PublicationName(options_.set_name)}};
+    // Logical messages carry a TRUNCATE of one partition (control/truncate_capture.h); pgoutput has them since 14.
+    if (repl_->connection().ServerVersionNum() >= control::kTruncateCaptureMinVersion) {
+      plugin_options.emplace_back("messages", "true");
+    }
+    repl_->StartLogical(control::SlotName(options_.set_name), start, plugin_options);
   } catch (const Error& e) {
     if (e.sqlstate() == "55006") EndStaleReader();  // the slot is in use: by a dead connection of ours?
     throw;
@@ -363,14 +385,31 @@ void Worker::OnPayload(std::string_view payload) {
           } else {
             applier_->Apply(*decoder_->FindRelation(x.relation_id), x);
           }
-        } else if constexpr (std::is_same_v<T, Type> || std::is_same_v<T, Origin> ||
-                             std::is_same_v<T, LogicalMessage>) {
-          // Type descriptions, origins and logical messages carry nothing to apply.
+        } else if constexpr (std::is_same_v<T, LogicalMessage>) {
+          OnLogicalMessage(x);
+        } else if constexpr (std::is_same_v<T, Type> || std::is_same_v<T, Origin>) {
+          // Type descriptions and origins carry nothing to apply.
         } else {
           throw Error(ErrorKind::kProtocol, std::string("unexpected ") + MessageName(m) + " message under protocol 1");
         }
       },
       m);
+}
+
+void Worker::OnLogicalMessage(const LogicalMessage& m) {
+  // Only walferry's partition TRUNCATE announcements (control/truncate_capture.h) mean something; heartbeats and
+  // anybody else's messages are passed over.
+  if (!m.transactional || m.prefix != control::kTruncateMessagePrefix) return;
+  if (!core_->in_txn()) throw Error(ErrorKind::kProtocol, "a transactional logical message outside a transaction");
+  if (!core_->applying()) return;
+  std::optional<control::TruncatedPartition> p = control::ParseTruncateMessage(m.content);
+  if (!p) {
+    throw Error(ErrorKind::kProtocol, "a " + std::string(control::kTruncateMessagePrefix) +
+                                          " message at " + m.lsn.ToString() + " is not four zero-ended names");
+  }
+  Apply()->info("set {}: partition {} of {} was truncated on the source; truncating it on the target",
+                options_.set_name, p->partition.Display(), p->root.Display());
+  applier_->ApplyPartitionTruncate(p->partition, p->root);
 }
 
 void Worker::OnBegin(const Begin& b) {

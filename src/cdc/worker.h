@@ -70,6 +70,9 @@ class Worker {
   WorkerOutcome Failed(const std::string& reason, const std::optional<FailedChange>& failed);
   void OnPayload(std::string_view payload);
   void OnBegin(const Begin& b);
+  void OnLogicalMessage(const LogicalMessage& m);
+  // Installs walferry's partition TRUNCATE trigger where the set's partitions lack it (control/truncate_capture.h).
+  void CaptureTruncates(pg::Connection& source);
   void OnCommit(const Commit& c);
   // Commits the applier's open group on the target; the core then counts its end as handled (not yet confirmed).
   void CommitGroup();

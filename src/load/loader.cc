@@ -5,6 +5,7 @@
 
 #include "common/log.h"
 #include "control/control_schema.h"
+#include "control/truncate_capture.h"
 #include "load/copy_scheduler.h"
 #include "load/preflight.h"
 #include "load/schema.h"
@@ -94,7 +95,9 @@ std::vector<pg::TableName> CopiedTables(pg::Connection& target, const std::strin
   return copied;
 }
 
-void CreatePublication(pg::Connection& source, const ResolvedSet& set) {
+// The publication, and (before the slot exists, so that nothing after its start is missed) the triggers that
+// carry a TRUNCATE of one partition (control/truncate_capture.h).
+void CreatePublication(const LoadOptions& o, pg::Connection& source, const ResolvedSet& set) {
   std::vector<pg::TableName> names;
   for (const auto& t : set.tables) names.push_back(t.name);
   const std::string pub = control::PublicationName(set.name);
@@ -102,6 +105,18 @@ void CreatePublication(pg::Connection& source, const ResolvedSet& set) {
     source.Exec("CREATE PUBLICATION " + pg::QuoteIdent(pub) + " FOR TABLE " + JoinQuoted(names) +
                 " WITH (publish_via_partition_root = true)");
   });
+  control::TruncateCaptureResult capture = control::InstallTruncateCapture(source, o.control_schema, pub);
+  if (!capture.supported && std::any_of(set.tables.begin(), set.tables.end(),
+                                        [](const catalog::TableInfo& t) { return t.relkind == 'p'; })) {
+    Log()->warn("set {}: the source is older than PostgreSQL 14: a TRUNCATE of ONE partition of a partitioned "
+                "table will not be carried by CDC (docs/cdc.md, TRUNCATE)",
+                set.name);
+  }
+  if (!capture.installed.empty()) {
+    Log()->info("set {}: created the trigger {} on {} partitions on the source (it carries a TRUNCATE of one "
+                "partition)",
+                set.name, control::kTruncateTrigger, capture.installed.size());
+  }
 }
 
 // How many parts a table of `size_bytes` is split into (1: not split). A partitioned root is never split: a ctid
@@ -211,7 +226,7 @@ bool LoadFromNewSlot(const LoadOptions& o, pg::Connection& source, pg::Connectio
   control.UpsertSet({set.name, report.slot_name, report.publication_name, "", Lsn(), LoadState::kLoading});
   InitProgress(target, o.control_schema, set, /*reset=*/true);
   // The publication before the slot: pgoutput looks publications up as of each decoded change.
-  CreatePublication(source, set);
+  CreatePublication(o, source, set);
   pg::ReplicationConnection repl = pg::ReplicationConnection::Open(o.source);
   if (!o.from_standby.empty()) {
     pg::CreatedSlot slot = repl.CreateLogicalSlot(report.slot_name, pg::SnapshotAction::kNoExport);
@@ -274,7 +289,7 @@ void RecordExternalLoad(const LoadOptions& o, pg::Connection& source, pg::Connec
   control::ControlSchema control(target, o.control_schema);
   if (set.restart) DropStaleSlot(o, source, set);
   control.UpsertSet({set.name, report.slot_name, report.publication_name, "", Lsn(), LoadState::kLoading});
-  CreatePublication(source, set);
+  CreatePublication(o, source, set);
   pg::ReplicationConnection repl = pg::ReplicationConnection::Open(o.source);
   pg::CreatedSlot slot = repl.CreateLogicalSlot(report.slot_name, pg::SnapshotAction::kNoExport);
   const Lsn start = *o.cdc_start_lsn;

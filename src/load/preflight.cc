@@ -4,6 +4,7 @@
 
 #include "assess/server_facts.h"
 #include "common/process.h"
+#include "control/truncate_capture.h"
 #include "load/schema.h"
 #include "sql/sql.h"
 
@@ -40,6 +41,27 @@ void CheckServers(pg::Connection& source, pg::Connection& target, size_t new_slo
     throw Error(ErrorKind::kPrecondition, "cannot run pg_dump: " + dump.output)
         .WithHint("install the PostgreSQL client programs (postgresql-client-15 or newer)");
   }
+}
+
+// The load creates walferry's partition TRUNCATE trigger on every leaf partition (control/truncate_capture.h):
+// refuse now, naming them, when the role may not.
+void CheckTruncateCapture(pg::Connection& source, const std::vector<ResolvedSet>& sets) {
+  if (source.ServerVersionNum() < control::kTruncateCaptureMinVersion) return;
+  std::vector<std::string> oids;
+  for (const auto& set : sets) {
+    for (uint32_t oid : set.relation_oids) oids.push_back(std::to_string(oid));
+  }
+  if (oids.empty()) return;
+  pg::Result r = source.Exec(sql::Get("load/partitions_without_trigger_right"), {pg::Param(pg::TextArray(oids))});
+  if (r.rows() == 0) return;
+  std::string list;
+  for (int i = 0; i < r.rows(); ++i) list += (i ? ", " : "") + std::string(r.Get(i, 0));
+  throw Error(ErrorKind::kPrecondition, "the source role may not create triggers on these partitions: " + list)
+      .WithDetail("with publish_via_partition_root, pgoutput does not send a TRUNCATE of one partition; walferry "
+                  "carries it through a trigger (" + std::string(control::kTruncateTrigger) +
+                  ") on each partition")
+      .WithHint("run walferry as the owner of the partitioned tables or a superuser, or GRANT TRIGGER ON each "
+                "partition TO the role");
 }
 
 // Once the publication exists, the source rejects UPDATE and DELETE on a published table without a replica
@@ -218,6 +240,7 @@ std::vector<ResolvedSet> Preflight(const LoadOptions& o, pg::Connection& source,
       }
     }
     CheckServers(source, target, new_slots);
+    CheckTruncateCapture(source, sets);
     return sets;
   });
 }

@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "common/process.h"
+#include "control/truncate_capture.h"
 #include "pg/conninfo.h"
 #include "testing/local_cluster.h"
 
@@ -87,6 +88,12 @@ bool IsSupportObject(const TocEntry& e, const std::set<uint32_t>& owned_sequence
     }
   }
   return true;
+}
+
+// A TRIGGER entry's tag is "<table> <trigger>": walferry's trigger is the one named kTruncateTrigger.
+bool IsCaptureTrigger(const TocEntry& e) {
+  return StartsWith(e.rest, "TRIGGER ") &&
+         e.rest.find(" " + std::string(control::kTruncateTrigger) + " ") != std::string::npos;
 }
 
 bool IsAlreadyExists(const std::string& psql_output) {
@@ -201,8 +208,17 @@ void SchemaCopier::CopyPostData(const std::vector<pg::TableName>& tables, int jo
     argv.insert(argv.end(), {"-Fc", "-f", dump.string()});
     for (const auto& t : tables) argv.insert(argv.end(), {"-t", t.Quoted()});
     RunTool(argv, "dumping indexes and constraints", source_.env);
+    // walferry's own partition TRUNCATE triggers (control/truncate_capture.h) stay on the source.
+    std::string listing = RunTool({PgProgram("pg_restore"), "-l", dump.string()}, "listing the dump");
+    std::string kept;
+    for (const TocEntry& e : ParseToc(listing)) {
+      if (!IsCaptureTrigger(e)) kept += e.line + "\n";
+    }
+    std::filesystem::path list = tmp_.path() / "post-data.list";
+    WriteFile(list, kept);
     std::vector<std::string> restore = {PgProgram("pg_restore"), "--section=post-data", "--no-owner",
-                                        "--no-privileges", "-j", std::to_string(std::max(1, jobs)), "-d", target_.conninfo};
+                                        "--no-privileges", "-j", std::to_string(std::max(1, jobs)),
+                                        "-L", list.string(), "-d", target_.conninfo};
     if (!resuming) restore.push_back("--exit-on-error");
     restore.push_back(dump.string());
     ProcessOptions restore_options;

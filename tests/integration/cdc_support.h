@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "control/control_schema.h"
+#include "control/truncate_capture.h"
 #include "pg/replication_stream.h"
 #include "support/clusters.h"
 
@@ -57,6 +58,11 @@ struct CdcFixture {
     for (const auto& t : f.tables) list += (list.empty() ? "" : ", ") + t;
     test::Source().Psql(f.db, "CREATE PUBLICATION walferry_" + set + " FOR TABLE " + list +
                                   " WITH (publish_via_partition_root = true)");
+    {
+      // As walferry load does before creating the slot (control/truncate_capture.h).
+      pg::Connection src = test::ConnectSource(f.db);
+      control::InstallTruncateCapture(src, "walferry", "walferry_" + set);
+    }
     auto repl = pg::ReplicationConnection::Open(test::Source().Uri(f.db));
     try {
       repl.DropSlot("walferry_" + set);  // left over by an earlier failed run of this test

@@ -41,6 +41,90 @@ TEST(CdcTruncate, TruncateOnlyOfAnInheritanceParentKeepsItsChildrenAndAPartition
   EXPECT_EQ(Count(t, "parent"), 0);
 }
 
+// With publish_via_partition_root pgoutput sends nothing for a truncated partition; walferry's trigger on each
+// leaf partition announces it (control/truncate_capture.h). Without it the target kept p1's and p3a's rows.
+TEST(CdcTruncate, ATruncateOfOnePartitionIsCarried) {
+  CdcFixture f = CdcFixture::Create(
+      "trpart",
+      "CREATE TABLE p (id int PRIMARY KEY, v text) PARTITION BY RANGE (id); "
+      "CREATE TABLE p1 PARTITION OF p FOR VALUES FROM (0) TO (100); "
+      "CREATE TABLE p2 PARTITION OF p FOR VALUES FROM (100) TO (200); "
+      "CREATE TABLE p3 PARTITION OF p FOR VALUES FROM (200) TO (400) PARTITION BY RANGE (id); "
+      "CREATE TABLE p3a PARTITION OF p3 FOR VALUES FROM (200) TO (300); "
+      "CREATE TABLE p3b PARTITION OF p3 FOR VALUES FROM (300) TO (400); "
+      "CREATE TABLE \"Q\" (id int PRIMARY KEY) PARTITION BY LIST (id); "
+      "CREATE TABLE \"Q one\" PARTITION OF \"Q\" FOR VALUES IN (1); "
+      "CREATE TABLE \"Q two\" PARTITION OF \"Q\" FOR VALUES IN (2)",
+      {"public.p", "public.\"Q\""});
+  pg::Connection src = test::ConnectSource(f.db);
+  EXPECT_EQ(src.Exec("SELECT count(*) FROM pg_trigger WHERE tgname = 'walferry_partition_truncate'").GetInt(0, 0), 6)
+      << "one trigger on each leaf partition (p1, p2, p3a, p3b, \"Q one\", \"Q two\"), none on p or p3";
+  src.Exec("INSERT INTO p SELECT g, 'v' || g FROM generate_series(0, 398, 2) g; INSERT INTO \"Q\" VALUES (1), (2)");
+  // By a role that may only truncate p1: it needs no right on walferry's schema nor to emit logical messages.
+  src.Exec("DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'truncator') THEN "
+           "CREATE ROLE truncator; END IF; END$$; GRANT TRUNCATE ON p1 TO truncator");
+  src.Exec("SET ROLE truncator; TRUNCATE p1; RESET ROLE");
+  // In one transaction, in its order: the new rows of p3a stay.
+  src.Exec("BEGIN; INSERT INTO p VALUES (251, 'gone'); TRUNCATE p3; INSERT INTO p VALUES (253, 'kept'); COMMIT");
+  src.Exec("TRUNCATE \"Q two\"");
+  // A truncate that rolls back is never sent.
+  src.Exec("BEGIN; TRUNCATE p2; ROLLBACK");
+  test::CliResult r = f.Cdc();
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  pg::Connection t = test::ConnectTarget(f.db);
+  EXPECT_EQ(Count(t, "p1"), 0);
+  EXPECT_EQ(Count(t, "p2"), 50);
+  EXPECT_EQ(t.Exec("SELECT string_agg(v, ',' ORDER BY id) FROM p3").Get(0, 0), "kept");
+  EXPECT_EQ(Count(t, "\"Q\""), 1);
+  f.ExpectEqual();
+  // A partition attached later gets its trigger at the next CDC start; then its TRUNCATE is carried as well.
+  src.Exec("CREATE TABLE p4 (id int PRIMARY KEY, v text)");
+  test::Target().Psql(f.db, "CREATE TABLE p4 (id int PRIMARY KEY, v text); "
+                            "ALTER TABLE p ATTACH PARTITION p4 FOR VALUES FROM (400) TO (500)");
+  src.Exec("ALTER TABLE p ATTACH PARTITION p4 FOR VALUES FROM (400) TO (500)");
+  src.Exec("INSERT INTO p VALUES (401, 'x'), (402, 'y')");
+  r = f.Cdc();
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(Count(t, "p4"), 2);
+  src.Exec("TRUNCATE p4; TRUNCATE p");  // the root too: every partition, once more, changes nothing
+  src.Exec("INSERT INTO p VALUES (5, 'after')");
+  f.CatchUpExpectEqualAndDropSlot();
+  EXPECT_EQ(Count(t, "p"), 1);
+}
+
+// Through walferry load: the triggers exist before the slot (a partition truncated right after the load's
+// snapshot is carried) and stay on the source: the target's copy of the partitions has none.
+TEST(CdcTruncate, TheLoadInstallsTheTriggersOnTheSourceOnly) {
+  std::string db = test::FreshDatabase();
+  test::Source().Psql(db, "CREATE TABLE m (id int PRIMARY KEY, v text) PARTITION BY RANGE (id); "
+                          "CREATE TABLE m1 PARTITION OF m FOR VALUES FROM (0) TO (100); "
+                          "CREATE TABLE m2 PARTITION OF m FOR VALUES FROM (100) TO (200); "
+                          "CREATE TRIGGER users_own AFTER TRUNCATE ON m1 FOR EACH STATEMENT "
+                          "EXECUTE FUNCTION suppress_redundant_updates_trigger(); "
+                          "INSERT INTO m SELECT g, 'v' || g FROM generate_series(0, 199) g");
+  std::vector<std::string> conn = {"--source", test::Source().Uri(db), "--target", test::Target().Uri(db)};
+  std::vector<std::string> load = {"load"};
+  load.insert(load.end(), conn.begin(), conn.end());
+  test::CliResult r = test::RunWalferry(load);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  pg::Connection src = test::ConnectSource(db);
+  pg::Connection t = test::ConnectTarget(db);
+  const std::string triggers = "SELECT string_agg(tgname || ' on ' || tgrelid::regclass::text, ', ' ORDER BY 1) "
+                               "FROM pg_trigger WHERE NOT tgisinternal";
+  EXPECT_EQ(src.Exec(triggers).Get(0, 0),
+            "users_own on m1, walferry_partition_truncate on m1, walferry_partition_truncate on m2");
+  EXPECT_EQ(t.Exec(triggers).Get(0, 0), "users_own on m1") << "the user's trigger is copied, walferry's is not";
+  src.Exec("TRUNCATE m2");
+  std::vector<std::string> cdc = {"cdc", "--until-caught-up"};
+  cdc.insert(cdc.end(), conn.begin(), conn.end());
+  r = test::RunWalferry(cdc);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(Count(t, "m2"), 0);
+  EXPECT_EQ(test::DiffTable(src, t, "public.m"), "");
+  auto repl = pg::ReplicationConnection::Open(test::Source().Uri(db));
+  repl.DropSlot("walferry_default", true);
+}
+
 TEST(CdcTruncate, TruncateCascadeEmptiesOnlyTheListedTablesAndATargetForeignKeyStopsLoudly) {
   CdcFixture f = CdcFixture::Create(
       "trcasc", "CREATE TABLE a (id int PRIMARY KEY); CREATE TABLE b (id int PRIMARY KEY, a_id int REFERENCES a)",

@@ -1,0 +1,58 @@
+// control/truncate_capture.h
+//
+// Carrying a TRUNCATE of ONE partition. walferry publishes partitioned tables through their root
+// (publish_via_partition_root), and then pgoutput sends nothing for a truncated partition: its rows would stay on
+// the target silently. So walferry installs, on the SOURCE, a statement trigger walferry_partition_truncate
+// (AFTER TRUNCATE, ENABLE ALWAYS) on every leaf partition of a set's partitioned tables; it emits a transactional
+// logical message naming the partition and its root (src/sql/control/truncate_capture_function.sql), which the
+// set's CDC receives in the truncating transaction, in order, and applies as TRUNCATE ONLY <partition>.
+// Needs PostgreSQL 14+ on the source (pgoutput's `messages` option). A TRUNCATE of the root also fires the
+// partitions' triggers: the target then empties those partitions once more, which changes nothing.
+// Installed by `walferry load` before the set's slot is created (so nothing after the slot's start is missed) and
+// again by each CDC start (for partitions created since). pg_dump copies these triggers with their tables: the
+// load leaves them out of the target's post-data (IsCaptureTrigger). `walferry cleanup` drops them.
+// Not thread-safe per Connection.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pg/connection.h"
+#include "pg/quote.h"
+
+namespace walferry::control {
+
+inline constexpr const char* kTruncateTrigger = "walferry_partition_truncate";
+inline constexpr const char* kTruncateMessagePrefix = "walferry_partition_truncate";
+inline constexpr int kTruncateCaptureMinVersion = 140000;
+
+struct TruncateCaptureResult {
+  bool supported = true;                     // false: the source is older than PostgreSQL 14; nothing installed
+  std::vector<pg::TableName> installed;      // leaf partitions that got the trigger now
+};
+
+// Installs the function (in `schema` on the source) and the trigger on every leaf partition of the partitioned
+// tables of `publication` that lacks it. Idempotent; each trigger in its own short transaction (lock_timeout 5 s,
+// retried: CREATE TRIGGER waits for the partition's open writes). Throws Error(kPrecondition) with the fix when the
+// role may not create them.
+TruncateCaptureResult InstallTruncateCapture(pg::Connection& source, const std::string& schema,
+                                             const std::string& publication);
+
+// Drops the trigger from the leaf partitions of the publication's partitioned tables; returns those partitions.
+std::vector<pg::TableName> DropTruncateTriggers(pg::Connection& source, const std::string& publication);
+// Drops the trigger function with CASCADE (every trigger still calling it) and then walferry's schema on the
+// source if nothing else is in it; returns the function's name, nullopt when there was none.
+std::optional<std::string> DropTruncateFunction(pg::Connection& source, const std::string& schema);
+
+// A partition truncate announced by the trigger.
+struct TruncatedPartition {
+  pg::TableName partition;
+  pg::TableName root;
+};
+
+// Reads a message's content (four zero-terminated UTF-8 names); nullopt when it is not in that form.
+std::optional<TruncatedPartition> ParseTruncateMessage(std::string_view content);
+
+}  // namespace walferry::control
