@@ -1,0 +1,71 @@
+// cli/cleanup.cc: `walferry cleanup` drops the configured sets' slots, publications and partition TRUNCATE
+// triggers on the source (lifecycle/cleanup.h), lists what it dropped, and says what it left.
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "control/control_schema.h"
+#include "lifecycle/cleanup.h"
+
+namespace walferry::cli {
+namespace {
+
+class CleanupCommand : public Command {
+ public:
+  std::string Name() const override { return "cleanup"; }
+  std::string Description() const override {
+    return "Drop walferry's replication slots, publications and triggers on the source (idempotent)";
+  }
+  void Setup(CLI::App& app) override {
+    flags_.Add(app, true, true);
+    app.add_option("--set", set_, "Only this set (default: every configured set)");
+    app.add_flag("--force", force_, "End a walsender that is reading a slot to drop (else cleanup refuses)");
+    app.add_flag("--orphans", orphans_,
+                 "Also drop walferry_* slots and publications that no configured set owns (renamed or removed sets)");
+    app.add_flag("--control-schema", control_schema_,
+                 "Also drop the control schema on the target (every set's state and history)");
+  }
+  void ApplyFlags(Context& ctx) override { flags_.Apply(ctx, true, control_schema_); }
+
+  int Run(Context& ctx) override {
+    lifecycle::CleanupOptions o;
+    o.source = ctx.config.source;
+    o.target = ctx.config.target;
+    o.control_schema = ctx.config.control_schema;
+    for (const auto& s : ctx.config.sets) {
+      if (set_.empty() || s.name == set_) o.sets.push_back(s.name);
+    }
+    if (ctx.config.sets.empty() && (set_.empty() || set_ == "default")) o.sets.push_back("default");
+    if (!set_.empty() && o.sets.empty()) {
+      throw Error(ErrorKind::kConfig, "--set " + set_ + ": no such set in the configuration");
+    }
+    for (const auto& name : o.sets) control::ValidateSetName(name);
+    o.force = force_;
+    o.orphans = orphans_;
+    o.drop_control_schema = control_schema_;
+    lifecycle::CleanupReport r = lifecycle::Cleanup(o);
+    if (ctx.global.json) {
+      std::cout << nlohmann::json{{"dropped", r.dropped}, {"orphans_kept", r.orphans_kept}}.dump(2) << "\n";
+      return kExitOk;
+    }
+    if (r.dropped.empty()) std::cout << "nothing to drop: the sets' slots and publications are gone already\n";
+    for (const auto& d : r.dropped) std::cout << "dropped " << d << "\n";
+    for (const auto& k : r.orphans_kept) {
+      std::cout << "kept " << k << " (no configured set owns it; --orphans drops it)\n";
+    }
+    return kExitOk;
+  }
+
+ private:
+  ConnectionFlags flags_;
+  std::string set_;
+  bool force_ = false;
+  bool orphans_ = false;
+  bool control_schema_ = false;
+};
+
+WALFERRY_REGISTER_COMMAND(CleanupCommand);
+
+}  // namespace
+}  // namespace walferry::cli

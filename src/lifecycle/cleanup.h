@@ -1,0 +1,39 @@
+// lifecycle/cleanup.h
+//
+// `walferry cleanup`: drops what walferry created on the SOURCE for the configured sets -- each set's replication
+// slot walferry_<set>, its publication walferry_<set> and the partition TRUNCATE triggers on its partitions
+// (control/truncate_capture.h); once no walferry publication is left, the trigger function and walferry's schema on
+// the source (if nothing else is in it). A slot left behind retains WAL until the source's disk fills, so this is
+// the last step of every migration that does not end with `cutover`.
+//   - Idempotent: what is already gone is skipped; a second run drops nothing and succeeds.
+//   - Refuses (Error kPrecondition, nothing dropped) while a slot to drop is being read, naming the process;
+//     `force` ends that walsender first.
+//   - `orphans`: also the walferry_* slots and publications of this database that no configured set owns (a
+//     renamed or removed set); without it they are only reported.
+//   - `drop_control_schema`: also the control schema on the TARGET (every set's state and history).
+// Not thread-safe; one call per process.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace walferry::lifecycle {
+
+struct CleanupOptions {
+  std::string source;
+  std::string target;
+  std::string control_schema = "walferry";
+  std::vector<std::string> sets;  // the configured set names
+  bool force = false;
+  bool orphans = false;
+  bool drop_control_schema = false;
+};
+
+struct CleanupReport {
+  std::vector<std::string> dropped;  // "slot walferry_a", "publication walferry_a", ... in the order dropped
+  std::vector<std::string> orphans_kept;  // walferry_* objects no configured set owns, left (no --orphans)
+};
+
+CleanupReport Cleanup(const CleanupOptions& options);
+
+}  // namespace walferry::lifecycle
