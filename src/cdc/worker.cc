@@ -6,6 +6,7 @@
 
 #include "common/log.h"
 #include "control/control_schema.h"
+#include "control/set_status.h"
 #include "control/truncate_capture.h"
 #include "pg/conninfo.h"
 #include "sql/sql.h"
@@ -18,6 +19,8 @@ std::shared_ptr<spdlog::logger> Apply() { return log::For("target_apply"); }
 
 constexpr std::chrono::milliseconds kReadTimeout{200};
 constexpr std::chrono::seconds kFeedbackInterval{1};
+// How often a running worker checks its slot for control::SlotWarnings.
+constexpr std::chrono::seconds kSlotCheckInterval{60};
 // How long a session that ends on purpose waits for the target to flush what it applied before telling the slot.
 constexpr std::chrono::seconds kFinalConfirmWait{10};
 // A replication connection that delivers nothing, not even a keepalive, is asked for one after kPingAfter of
@@ -548,13 +551,29 @@ void Worker::CheckSilence(bool received, std::chrono::steady_clock::duration wai
   }
 }
 
+pg::Connection& Worker::SourceConnection() {
+  if (!heartbeat_conn_) {
+    heartbeat_conn_.emplace(
+        pg::Connection::Open(options_.source, {.role = "source", .response_timeout = kResponseTimeout}));
+  }
+  return *heartbeat_conn_;
+}
+
+void Worker::CheckSlot() {
+  last_slot_check_ = std::chrono::steady_clock::now();
+  std::optional<control::SlotFacts> slot = WithContext("checking the set's slot on the source", [&] {
+    return control::ReadSlot(SourceConnection(), control::SlotName(options_.set_name));
+  });
+  if (!slot) return;  // the session's own read of it fails loudly
+  control::SlotLimits limits{.wal_warn_bytes = options_.cdc.wal_warn_bytes};
+  for (const std::string& w : control::SlotWarnings(control::SlotName(options_.set_name), *slot, std::nullopt, limits)) {
+    Capture()->warn("set {}: {}", options_.set_name, w);
+  }
+}
+
 void Worker::Heartbeat() {
   WithContext("emitting the heartbeat on the source", [&] {
-    if (!heartbeat_conn_) {
-      heartbeat_conn_.emplace(
-          pg::Connection::Open(options_.source, {.role = "source", .response_timeout = kResponseTimeout}));
-    }
-    pg::Result r = heartbeat_conn_->Exec(sql::Get("cdc/heartbeat"), {pg::Param(options_.set_name)});
+    pg::Result r = SourceConnection().Exec(sql::Get("cdc/heartbeat"), {pg::Param(options_.set_name)});
     Capture()->debug("set {}: heartbeat at {}", options_.set_name, r.Get(0, 0));
   });
   last_heartbeat_ = std::chrono::steady_clock::now();
@@ -574,6 +593,7 @@ void Worker::Periodic() {
   if (now - last_status_ >= options_.status_interval) {
     WriteStatus(core_->caught_up() ? "CAUGHT UP" : "CHANGE PROCESSING");
   }
+  if (now - last_slot_check_ >= kSlotCheckInterval) CheckSlot();
 }
 
 void Worker::WriteStatus(const std::string& state, const std::string& error) {

@@ -74,6 +74,10 @@ class Worker {
   // Installs walferry's partition TRUNCATE trigger where the set's partitions lack it (control/truncate_capture.h).
   void CaptureTruncates(pg::Connection& source);
   void OnCommit(const Commit& c);
+  // The plain source connection for heartbeats and slot checks (opened on first use, reset with the session).
+  pg::Connection& SourceConnection();
+  // Logs control::SlotWarnings for the set's slot (WAL retained over cdc.wal_warn, max_slot_wal_keep_size).
+  void CheckSlot();
   // Commits the applier's open group on the target; the core then counts its end as handled (not yet confirmed).
   void CommitGroup();
   void Periodic();
@@ -121,8 +125,9 @@ class Worker {
   std::optional<Applier> applier_;
   std::optional<Decoder> decoder_;
   std::optional<StatusWriter> status_;
-  std::optional<pg::Connection> heartbeat_conn_;  // a plain source connection, opened on the first heartbeat
+  std::optional<pg::Connection> heartbeat_conn_;  // a plain source connection (SourceConnection), opened lazily
   std::chrono::steady_clock::time_point last_heartbeat_{};
+  std::chrono::steady_clock::time_point last_slot_check_{};  // the first check comes with the first Periodic()
   bool want_reply_ = false;
 
   std::string last_commit_time_;  // ISO time of the last applied commit

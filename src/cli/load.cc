@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "config/size.h"
 #include "load/loader.h"
 
 namespace walferry::cli {
@@ -81,23 +82,11 @@ class LoadCommand : public Command {
   }
 
  private:
-  // "123", "512MB", "10GB" (1024-based, units B kB MB GB TB, case-insensitive), as in walferry.yaml.
   static int64_t ParseSize(const std::string& text, const std::string& flag) {
-    size_t digits = 0;
-    while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
-    std::string unit = text.substr(digits);
-    for (char& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    int shift = unit.empty() || unit == "B" ? 0 : unit == "KB" ? 10 : unit == "MB" ? 20 : unit == "GB" ? 30
-              : unit == "TB" ? 40 : -1;
-    if (digits == 0 || digits > 15 || shift < 0) {
-      throw Error(ErrorKind::kUsage, flag + " '" + text + "' is not a size")
-          .WithHint("use bytes or a size like 512MB or 10GB (units B, kB, MB, GB, TB; 1024-based)");
-    }
-    int64_t n = std::stoll(text.substr(0, digits));
-    if (n > (std::numeric_limits<int64_t>::max() >> shift)) {
-      throw Error(ErrorKind::kUsage, flag + " '" + text + "' is too large");
-    }
-    return n << shift;
+    std::string why;
+    std::optional<int64_t> bytes = config::ParseSize(text, &why);
+    if (!bytes) throw Error(ErrorKind::kUsage, flag + " " + why);
+    return *bytes;
   }
 
   static nlohmann::json ToJson(const load::LoadReport& report) {

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "config/size.h"
 #include "control/control_schema.h"
 #include "control/set_status.h"
 #include "pg/quote.h"
@@ -38,8 +39,18 @@ class StatusCommand : public Command {
     app.add_option("--interval", interval_, "Seconds between --watch refreshes (default 2)")->check(CLI::Range(0.1, 3600.0));
     app.add_option("--count", count_, "With --watch: stop after this many reports (default: until Ctrl-C)")
         ->check(CLI::PositiveNumber);
+    app.add_option("--wal-warn", wal_warn_,
+                   "Warn when a slot retains more WAL than this size, e.g. 10GB (default: cdc.wal_warn, 10GB)");
   }
-  void ApplyFlags(Context& ctx) override { flags_.Apply(ctx, true, true); }
+  void ApplyFlags(Context& ctx) override {
+    flags_.Apply(ctx, true, true);
+    if (!wal_warn_.empty()) {
+      std::string why;
+      std::optional<int64_t> bytes = config::ParseSize(wal_warn_, &why);
+      if (!bytes) throw Error(ErrorKind::kUsage, "--wal-warn " + why);
+      ctx.config.cdc.wal_warn_bytes = *bytes;
+    }
+  }
 
   int Run(Context& ctx) override {
     pg::Connection target = pg::Connection::Open(ctx.config.target, {.role = "target"});
@@ -69,6 +80,7 @@ class StatusCommand : public Command {
   nlohmann::json Collect(const Context& ctx, pg::Connection& target, pg::Connection& source) const {
     nlohmann::json out = nlohmann::json::array();
     const std::string& schema = ctx.config.control_schema;
+    const control::SlotLimits limits{.wal_warn_bytes = ctx.config.cdc.wal_warn_bytes};
     std::vector<control::SetStatusRow> sets = control::ReadSetStatuses(target, schema, source);
     if (sets.empty()) return out;
     // Made by walferry cdc; absent when cdc never ran with this version.
@@ -90,10 +102,13 @@ class StatusCommand : public Command {
         j["slot_retained_wal_bytes"] =
             s.slot->retained_wal_bytes ? nlohmann::json(*s.slot->retained_wal_bytes) : nlohmann::json();
         j["slot_active"] = s.slot->active;
+        j["slot_wal_status"] = OptJson(s.slot->wal_status);
+        j["slot_safe_wal_bytes"] = s.slot->safe_wal_bytes ? nlohmann::json(*s.slot->safe_wal_bytes) : nlohmann::json();
       } else {
         j["slot_confirmed_lsn"] = "slot missing";
       }
       j["suspended_tables"] = has_suspended ? SuspendedTables(target, schema, s.set_name) : nlohmann::json::array();
+      j["warnings"] = control::SetWarnings(s, limits);
       out.push_back(j);
     }
     return out;
@@ -130,6 +145,7 @@ class StatusCommand : public Command {
                 << "  rows/s               " << Text(s["rows_per_second"]) << "\n"
                 << "  apply exceptions     " << Text(s["exceptions"]) << "\n";
       if (!s["last_error"].is_null()) std::cout << "  last error           " << Text(s["last_error"]) << "\n";
+      for (const auto& w : s["warnings"]) std::cout << "  WARNING " << Text(w) << "\n";
       for (const auto& t : s["suspended_tables"]) {
         std::cout << "  SUSPENDED " << Text(t["table"]) << " since " << Text(t["since_lsn"]) << ": "
                   << Text(t["error"]) << "\n";
@@ -141,6 +157,7 @@ class StatusCommand : public Command {
   bool watch_ = false;
   double interval_ = 2.0;
   int count_ = 0;
+  std::string wal_warn_;
 };
 
 WALFERRY_REGISTER_COMMAND(StatusCommand);

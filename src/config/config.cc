@@ -162,7 +162,7 @@ void ParseLoad(const YamlReader& r, const YAML::Node& node, LoadSettings& load) 
 
 void ParseCdc(const YamlReader& r, const YAML::Node& node, CdcSettings& cdc) {
   Fields f = r.Map(node, "cdc", {"heartbeat_seconds", "synchronous_commit", "error_policy", "max_retries",
-                                 "retry_for", "lock_timeout_seconds", "statement_timeout_seconds"});
+                                 "retry_for", "lock_timeout_seconds", "statement_timeout_seconds", "wal_warn"});
   ReadInt(r, f, "heartbeat_seconds", 0, 86400, cdc.heartbeat_seconds);
   ReadOneOf(r, f, "synchronous_commit", kSyncCommits, cdc.synchronous_commit);
   ReadOneOf(r, f, "error_policy", kErrorPolicies, cdc.error_policy);
@@ -170,6 +170,7 @@ void ParseCdc(const YamlReader& r, const YAML::Node& node, CdcSettings& cdc) {
   if (f.Has("retry_for")) cdc.retry_for_seconds = r.Seconds(f.At("retry_for").value, "cdc.retry_for", 1, 7 * 86400);
   ReadInt(r, f, "lock_timeout_seconds", 0, 86400, cdc.lock_timeout_seconds);
   ReadInt(r, f, "statement_timeout_seconds", 0, 86400, cdc.statement_timeout_seconds);
+  if (f.Has("wal_warn")) cdc.wal_warn_bytes = r.Size(f.At("wal_warn").value, "cdc.wal_warn");
 }
 
 void ParseLog(const YamlReader& r, const YAML::Node& node, Config& config) {

@@ -77,6 +77,8 @@ struct CdcSettings {
   // The apply session's lock_timeout and statement_timeout, in seconds; 0: off. A change that hits one is retried.
   int lock_timeout_seconds = 60;
   int statement_timeout_seconds = 0;
+  // cdc.wal_warn: a running CDC (and `walferry status`) warns when a set's slot retains more WAL than this.
+  int64_t wal_warn_bytes = int64_t{10} << 30;
 
   bool operator==(const CdcSettings&) const = default;
 };

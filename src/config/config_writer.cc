@@ -117,6 +117,7 @@ std::string ToYaml(const Config& config) {
   out << "  retry_for: " << config.cdc.retry_for_seconds << "s\n";
   out << "  lock_timeout_seconds: " << config.cdc.lock_timeout_seconds << "\n";
   out << "  statement_timeout_seconds: " << config.cdc.statement_timeout_seconds << "\n";
+  out << "  wal_warn: " << Size(config.cdc.wal_warn_bytes) << "\n";
   out << "log:\n";
   out << "  level: " << Quote(config.log_level) << "\n";
   out << "  format: " << Quote(config.log_format) << "\n";

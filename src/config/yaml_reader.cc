@@ -1,11 +1,13 @@
 #include "config/yaml_reader.h"
 
+#include "config/size.h"
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <limits>
 
 #include "common/error.h"
+#include "config/size.h"
 
 namespace walferry::config::detail {
 
@@ -170,26 +172,14 @@ std::string YamlReader::OneOf(const YAML::Node& node, const std::string& key,
 }
 
 int64_t YamlReader::Size(const YAML::Node& node, const std::string& key) const {
-  const std::string usage = "use bytes (e.g. 1073741824) or a size like \"512MB\" or \"10GB\" (units B, kB, MB, "
-                            "GB, TB; 1024-based)";
-  if (!node.IsScalar()) Fail(node, key, std::string("expected a size, found ") + Describe(node) + "; " + usage);
-  std::string text = node.Scalar();
-  size_t digits = 0;
-  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
-  std::string unit = text.substr(digits);
-  unit.erase(0, unit.find_first_not_of(' '));
-  for (char& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  static const std::vector<std::pair<std::string, int>> kUnits = {
-      {"", 0}, {"B", 0}, {"KB", 10}, {"MB", 20}, {"GB", 30}, {"TB", 40}};
-  auto unit_it = std::find_if(kUnits.begin(), kUnits.end(), [&](const auto& u) { return u.first == unit; });
-  int64_t number = 0;
-  if (digits == 0 || unit_it == kUnits.end() || !ParseInt(std::string_view(text).substr(0, digits), number)) {
-    Fail(node, key, "'" + text + "' is not a size; " + usage);
+  if (!node.IsScalar()) {
+    Fail(node, key, std::string("expected a size, found ") + Describe(node) + "; use bytes (e.g. 1073741824) or a "
+                    "size like \"512MB\" or \"10GB\" (units B, kB, MB, GB, TB; 1024-based)");
   }
-  if (number > (std::numeric_limits<int64_t>::max() >> unit_it->second)) {
-    Fail(node, key, "'" + text + "' is too large");
-  }
-  return number << unit_it->second;
+  std::string why;
+  std::optional<int64_t> bytes = ParseSize(node.Scalar(), &why);
+  if (!bytes) Fail(node, key, why);
+  return *bytes;
 }
 
 int YamlReader::Seconds(const YAML::Node& node, const std::string& key, int min, int max) const {

@@ -92,6 +92,44 @@ TEST(CdcStatus, MigrateStatusLinesAgreeWithStatusOnAFinishedRun) {
   f.DropSlot();
 }
 
+// A slot that retains more WAL than cdc.wal_warn, or that nobody has read for 10 minutes, is warned about by
+// status (text and --json) and, for the WAL, in the log of a running CDC.
+TEST(CdcStatus, WarnsAboutRetainedWalAndAnUnreadSlot) {
+  CdcFixture f = CdcFixture::Create("walwarn", "CREATE TABLE t (id int PRIMARY KEY, v text)", {"public.t"});
+  pg::Connection src = test::ConnectSource(f.db);
+  src.Exec("INSERT INTO t SELECT g, repeat('x', 100) FROM generate_series(1, 1000) g");
+  ASSERT_EQ(f.Cdc().exit_code, 0);
+  auto warnings = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {"-c", f.config_path, "--json", "status"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto st = test::RunWalferry(args);
+    EXPECT_EQ(st.exit_code, 0) << st.output;
+    return nlohmann::json::parse(st.output)[0]["warnings"];
+  };
+  EXPECT_TRUE(warnings({}).empty()) << "10 GB by default; the status row is fresh";
+  EXPECT_EQ(nlohmann::json::parse(test::RunWalferry({"-c", f.config_path, "--json", "status"}).output)[0]
+                ["slot_wal_status"], "reserved");
+  // The slot keeps WAL from its restart_lsn on: new writes nobody consumes add to it.
+  src.Exec("INSERT INTO t SELECT g, repeat('y', 100) FROM generate_series(1001, 3000) g");
+  auto w = warnings({"--wal-warn", "64kB"});
+  ASSERT_EQ(w.size(), 1u) << w.dump();
+  EXPECT_NE(w[0].get<std::string>().find("slot walferry_walwarn retains"), std::string::npos) << w.dump();
+  EXPECT_NE(test::RunWalferry({"-c", f.config_path, "status", "--wal-warn", "1.5GB"}).exit_code, 0);
+  // Nobody has read the slot since the last status write, 20 minutes ago.
+  test::ConnectTarget(f.db).Exec("UPDATE walferry.status SET status_time = now() - interval '20 minutes'");
+  auto text = test::RunWalferry({"-c", f.config_path, "status"});
+  ASSERT_EQ(text.exit_code, 0) << text.output;
+  EXPECT_NE(text.output.find("WARNING slot walferry_walwarn has not been read for 20 minutes"), std::string::npos)
+      << text.output;
+  // A running CDC checks its slot and logs the same WAL warning.
+  f.AppendConfig("cdc:\n  wal_warn: 64kB\n");
+  auto r = f.Cdc();
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("slot walferry_walwarn retains"), std::string::npos) << r.output;
+  f.ExpectEqual();
+  f.DropSlot();
+}
+
 TEST(CdcStatus, WatchWithCountPrintsThatManyReports) {
   CdcFixture f = CdcFixture::Create("watch", "CREATE TABLE t (id int PRIMARY KEY)", {"public.t"});
   test::ConnectSource(f.db).Exec("INSERT INTO t VALUES (1)");

@@ -48,6 +48,7 @@ cdc:
   retry_for: 2m
   lock_timeout_seconds: 5
   statement_timeout_seconds: 600
+  wal_warn: 2GB
 log:
   level: debug
   format: json
@@ -99,6 +100,7 @@ TEST(Config, ParsesEveryKey) {
   EXPECT_EQ(c.cdc.retry_for_seconds, 120);
   EXPECT_EQ(c.cdc.lock_timeout_seconds, 5);
   EXPECT_EQ(c.cdc.statement_timeout_seconds, 600);
+  EXPECT_EQ(c.cdc.wal_warn_bytes, int64_t{2} << 30);
   EXPECT_EQ(c.log_level, "debug");
   EXPECT_EQ(c.log_format, "json");
 }

@@ -3,6 +3,7 @@
 -- few seconds; a killed one leaves it to age).
 SELECT s.task_name, s.task_status, s.status_time::text,
        extract(epoch FROM now() - s.status_time) <= $1::float8 AS fresh,
+       extract(epoch FROM now() - s.status_time)::float8 AS status_age_seconds,
        COALESCE(c.applied_lsn, s.applied_lsn)::text AS applied_lsn,
        COALESCE(c.applied_commit_time, s.source_timestamp_applied)::text AS applied_commit_time,
        s.latency_seconds, s.rows_per_second, s.last_error,
