@@ -2,11 +2,10 @@
 // (src/cdc/worker.h). One worker thread per set. Ctrl-C / SIGTERM: each worker finishes its open transaction,
 // records its position and the command exits 0. Exit 1 when a worker FAILED.
 #include <iostream>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
-#include "cdc/worker.h"
+#include "cdc/run_sets.h"
 #include "cli/command.h"
 #include "common/cancel.h"
 #include "common/log.h"
@@ -40,25 +39,8 @@ class CdcCommand : public Command {
     }
     std::vector<cdc::WorkerOptions> workers = Plan(ctx);
     InstallCancelHandlers();
-    std::vector<cdc::WorkerOutcome> outcomes(workers.size());
-    std::vector<std::optional<Error>> errors(workers.size());
-    std::vector<std::thread> threads;
-    for (size_t i = 0; i < workers.size(); ++i) {
-      threads.emplace_back([&, i] {
-        // Every exception ends here, never in std::terminate: the other sets' workers keep running.
-        try {
-          outcomes[i] = cdc::Worker(workers[i], CancelFlag()).Run();
-        } catch (const Error& e) {
-          errors[i] = e;
-        } catch (const std::exception& e) {
-          errors[i] = Error(ErrorKind::kInternal, e.what());
-        } catch (...) {
-          errors[i] = Error(ErrorKind::kInternal, "unknown exception in the worker of set " + workers[i].set_name);
-        }
-      });
-    }
-    for (auto& t : threads) t.join();
-    return Report(ctx, workers, outcomes, errors);
+    std::vector<cdc::SetRun> runs = cdc::RunSets(workers, CancelFlag());
+    return Report(ctx, workers, runs);
   }
 
  private:
@@ -74,13 +56,7 @@ class CdcCommand : public Command {
         log::For("target_apply")->info("set {}: batch apply is not implemented yet; applying transactionally "
                                        "(same results, source commit order)", name);
       }
-      cdc::WorkerOptions w;
-      w.set_name = name;
-      w.source = ctx.config.source;
-      w.target = ctx.config.target;
-      w.control_schema = ctx.config.control_schema;
-      w.dms_compatible_views = ctx.config.dms_compatible_views;
-      w.cdc = ctx.config.cdc;
+      cdc::WorkerOptions w = cdc::ConfiguredWorker(ctx.config, name);
       if (!start_lsn_.empty()) w.start_lsn = Lsn::Parse(start_lsn_);
       if (!until_lsn_.empty()) w.until_lsn = Lsn::Parse(until_lsn_);
       w.until_caught_up = until_caught_up_;
@@ -91,17 +67,17 @@ class CdcCommand : public Command {
   }
 
   int Report(const Context& ctx, const std::vector<cdc::WorkerOptions>& workers,
-             const std::vector<cdc::WorkerOutcome>& outcomes, const std::vector<std::optional<Error>>& errors) const {
+             const std::vector<cdc::SetRun>& runs) const {
     int code = kExitOk;
     nlohmann::json out = nlohmann::json::array();
     for (size_t i = 0; i < workers.size(); ++i) {
-      if (errors[i]) {
-        if (code == kExitOk) code = ExitCodeFor(*errors[i]);
-        out.push_back({{"set", workers[i].set_name}, {"state", "FAILED"}, {"error", errors[i]->what()}});
-        if (!ctx.global.json) std::cout << workers[i].set_name << ": FAILED\n  " << errors[i]->what() << "\n";
+      if (const auto& error = runs[i].error) {
+        if (code == kExitOk) code = ExitCodeFor(*error);
+        out.push_back({{"set", workers[i].set_name}, {"state", "FAILED"}, {"error", error->what()}});
+        if (!ctx.global.json) std::cout << workers[i].set_name << ": FAILED\n  " << error->what() << "\n";
         continue;
       }
-      const auto& o = outcomes[i];
+      const auto& o = runs[i].outcome;
       if (!o.ok()) code = kExitFailure;
       out.push_back({{"set", workers[i].set_name}, {"state", o.state}, {"applied_lsn", o.applied_lsn.ToString()},
                      {"rows_applied", o.rows_applied}, {"error", o.error}});

@@ -83,6 +83,12 @@ class StatusCommand : public Command {
     const control::SlotLimits limits{.wal_warn_bytes = ctx.config.cdc.wal_warn_bytes};
     std::vector<control::SetStatusRow> sets = control::ReadSetStatuses(target, schema, source);
     if (sets.empty()) return out;
+    // walferry cutover's progress: from its first step on, the source database is read-only for new sessions.
+    nlohmann::json cutover;
+    if (target.Exec(sql::Get("control/table_exists"), {pg::Param(schema), pg::Param("cutover")}).GetBool(0, 0)) {
+      pg::Result c = target.Exec("SELECT step FROM " + pg::QuoteIdent(schema) + ".cutover");
+      if (c.rows() == 1) cutover = std::string(c.Get(0, 0));
+    }
     // Made by walferry cdc; absent when cdc never ran with this version.
     bool has_suspended =
         target.Exec(sql::Get("control/table_exists"), {pg::Param(schema), pg::Param("suspended_tables")}).GetBool(0, 0);
@@ -109,6 +115,7 @@ class StatusCommand : public Command {
       }
       j["suspended_tables"] = has_suspended ? SuspendedTables(target, schema, s.set_name) : nlohmann::json::array();
       j["warnings"] = control::SetWarnings(s, limits);
+      j["cutover_step"] = cutover;
       out.push_back(j);
     }
     return out;
@@ -135,6 +142,16 @@ class StatusCommand : public Command {
 
   static void Print(const nlohmann::json& sets) {
     if (sets.empty()) std::cout << "no set has run CDC yet (no status rows in the control schema)\n";
+    if (!sets.empty() && sets[0]["cutover_step"].is_string()) {
+      std::string step = sets[0]["cutover_step"].get<std::string>();
+      if (step == "aborted") {
+        std::cout << "cutover: aborted (the source takes writes again)\n";
+      } else {
+        std::cout << "cutover: " << (step == "done" ? "done" : "in progress, last step " + step)
+                  << ": the source database is READ-ONLY for new sessions"
+                  << (step == "done" ? "\n" : " (walferry cutover continues it; --abort makes it writable)\n");
+      }
+    }
     for (const auto& s : sets) {
       std::cout << Text(s["set"]) << ": " << Text(s["state"]) << "\n"
                 << "  applied LSN          " << Text(s["applied_lsn"]) << "\n"

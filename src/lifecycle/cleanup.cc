@@ -50,6 +50,8 @@ std::vector<std::string> ListPublications(pg::Connection& source) {
 CleanupReport Cleanup(const CleanupOptions& o) {
   CleanupReport report;
   pg::Connection source = pg::Connection::Open(o.source, {.role = "source"});
+  // After a cutover the source database is read-only for new sessions: walferry's own objects still go.
+  source.Exec("SET default_transaction_read_only = off");
   std::set<std::string> owned;
   for (const std::string& set : o.sets) owned.insert(control::SlotName(set));  // slot and publication share it
   std::vector<Slot> slots = ListSlots(source);

@@ -14,7 +14,8 @@ namespace {
 
 constexpr int64_t kChunkBytes = 1024 * 1024;
 
-// Copies one large object's contents chunk by chunk; returns its size. Hex keeps the bytes exact in text params.
+}  // namespace
+
 int64_t CopyContents(pg::Connection& source, pg::Connection& target, const std::string& oid) {
   int64_t offset = 0;
   for (;;) {
@@ -30,8 +31,6 @@ int64_t CopyContents(pg::Connection& source, pg::Connection& target, const std::
     if (n < kChunkBytes) return offset;
   }
 }
-
-}  // namespace
 
 LargeObjectResult CopyLargeObjects(const std::string& source_conninfo, const std::string& target_conninfo,
                                    const std::string& snapshot) {

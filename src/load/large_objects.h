@@ -13,7 +13,13 @@
 #include <cstdint>
 #include <string>
 
+#include "pg/connection.h"
+
 namespace walferry::load {
+
+// Copies the contents of large object `oid` from source to target (where it exists, created and empty) in 1 MB
+// chunks; returns its size. Hex keeps the bytes exact in text parameters.
+int64_t CopyContents(pg::Connection& source, pg::Connection& target, const std::string& oid);
 
 struct LargeObjectResult {
   int64_t count = 0;

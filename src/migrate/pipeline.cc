@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "catalog/catalog.h"
+#include "cdc/run_sets.h"
 #include "common/cancel.h"
 #include "common/log.h"
 #include "control/control_schema.h"
@@ -68,13 +69,7 @@ std::optional<load::LoadReport> LoadPending(const config::Config& config, const 
 std::vector<cdc::WorkerOptions> CdcWorkers(const config::Config& config, bool until_caught_up) {
   std::vector<cdc::WorkerOptions> out;
   for (const auto& name : SetNames(config)) {
-    cdc::WorkerOptions w;
-    w.set_name = name;
-    w.source = config.source;
-    w.target = config.target;
-    w.control_schema = config.control_schema;
-    w.dms_compatible_views = config.dms_compatible_views;
-    w.cdc = config.cdc;
+    cdc::WorkerOptions w = cdc::ConfiguredWorker(config, name);
     w.until_caught_up = until_caught_up;
     out.push_back(std::move(w));
   }

@@ -177,11 +177,15 @@ SetResult RunSet(const Options& options, const SetTables& set) {
   PrepareSession(run.source_now);
   OpenWorkers(run, result);
   PrepareTables(run, set);
-  result.applied_lsn = WaitForCheckpoint(*run.control, options.source, set.set_name, result.snapshot_lsn, options.wait);
+  if (!options.source_frozen) {
+    result.applied_lsn =
+        WaitForCheckpoint(*run.control, options.source, set.set_name, result.snapshot_lsn, options.wait);
+  }
   log::For("validate")->info("set {}: comparing the source as of {} with the target{}", set.set_name,
                              result.snapshot_lsn.ToString(),
-                             result.applied_lsn ? " (CDC applied through " + result.applied_lsn->ToString() + ")"
-                                                : " (no CDC checkpoint: the target as it is now)");
+                             options.source_frozen ? " (writes stopped, CDC caught up: the target as it is now)"
+                             : result.applied_lsn  ? " (CDC applied through " + result.applied_lsn->ToString() + ")"
+                                                   : " (no CDC checkpoint: the target as it is now)");
   for (TableWork& work : run.tables) {
     if (work.sql) CompareTable(run, work);
   }

@@ -39,6 +39,9 @@ struct Options {
   std::chrono::milliseconds wait = std::chrono::seconds(300);  // for the CDC checkpoint to pass the snapshot
   int rechecks = 10;  // rounds; each retries only the rows whose source row changed during the previous one
   int64_t max_differences = 10000;  // per table; beyond it the table is marked truncated
+  // The source takes no writes (walferry cutover stopped them and CDC has applied everything up to that point):
+  // the target is compared as it is, without waiting for a CDC checkpoint, and a difference is final.
+  bool source_frozen = false;
 };
 
 // The sets to compare: the config's sets (or, with none configured, one set "default" of all selected tables),

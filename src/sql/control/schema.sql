@@ -90,3 +90,19 @@ CREATE TABLE IF NOT EXISTS @SCHEMA@.suspended_tables (
   statement text NOT NULL,
   PRIMARY KEY (task_name, table_owner, table_name)
 );
+
+-- walferry cutover: one row, the switch's progress, so that a rerun continues where an interrupted one stopped
+-- (lifecycle/cutover.h). step: stopping_writes -> writes_stopped -> caught_up -> sequences -> large_objects ->
+-- validated -> target_ready -> done, or aborted (cutover --abort). final_lsn: the source's WAL position once
+-- writes were stopped; every set is applied up to it.
+CREATE TABLE IF NOT EXISTS @SCHEMA@.cutover (
+  id int PRIMARY KEY DEFAULT 1 CHECK (id = 1),
+  step text NOT NULL,
+  source_database text NOT NULL,
+  final_lsn pg_lsn,
+  started_at timestamptz NOT NULL DEFAULT now(),
+  writes_stopped_at timestamptz,
+  ready_at timestamptz,
+  finished_at timestamptz,
+  details jsonb NOT NULL DEFAULT '{}'
+);

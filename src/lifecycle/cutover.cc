@@ -1,0 +1,426 @@
+#include "lifecycle/cutover.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "catalog/catalog.h"
+#include "cdc/run_sets.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "control/control_schema.h"
+#include "control/set_status.h"
+#include "lifecycle/cleanup.h"
+#include "load/large_objects.h"
+#include "pg/connection.h"
+#include "sql/sql.h"
+#include "validate/validator.h"
+
+namespace walferry::lifecycle {
+namespace {
+
+std::shared_ptr<spdlog::logger> Log() { return log::For("cutover"); }
+
+// The steps in order; the cutover row holds the last one completed.
+const std::vector<std::string> kSteps = {"stopping_writes", "writes_stopped", "caught_up",    "sequences",
+                                         "large_objects",   "validated",      "target_ready", "done"};
+
+int StepIndex(const std::string& step) {
+  auto it = std::find(kSteps.begin(), kSteps.end(), step);
+  return it == kSteps.end() ? -1 : static_cast<int>(it - kSteps.begin());
+}
+
+std::vector<std::string> SetNames(const config::Config& c) {
+  std::vector<std::string> out;
+  for (const auto& s : c.sets) out.push_back(s.name);
+  if (out.empty()) out.push_back("default");
+  return out;
+}
+
+// For the fault tests (docs/testing.md): WALFERRY_CUTOVER_KILL_AFTER=<step> ends the process with SIGKILL right
+// after that step is recorded, as a crash there would.
+void KillPointAfter(const std::string& step) {
+  const char* at = std::getenv("WALFERRY_CUTOVER_KILL_AFTER");
+  if (at && step == at) kill(getpid(), SIGKILL);
+}
+
+struct Row {
+  std::string step;
+  std::string source_database;
+  std::optional<Lsn> final_lsn;
+};
+
+class Cutter {
+ public:
+  Cutter(const CutoverOptions& o, const std::atomic<bool>& stop)
+      : o_(o), stop_(stop), sets_(SetNames(o.config)),
+        target_(pg::Connection::Open(o.config.target, {.role = "target", .application_name = "walferry cutover"})),
+        source_(pg::Connection::Open(o.config.source, {.role = "source", .application_name = "walferry cutover"})),
+        control_(target_, o.config.control_schema) {
+    // A rerun finds the source database read-only for new sessions; this session only changes that setting and
+    // ends sessions, never data.
+    source_.Exec("SET default_transaction_read_only = off");
+  }
+
+  // Every error after the source became read-only says so, and how to go on.
+  CutoverReport Run() {
+    try {
+      return RunSteps();
+    } catch (Error& e) {
+      if (read_only_ && e.detail().find("READ-ONLY") == std::string::npos) {
+        e.WithDetail((e.detail().empty() ? "" : e.detail() + "; ") + "the source database " +
+                     report_.source_database + " is READ-ONLY for new sessions");
+        if (e.hint().empty()) {
+          e.WithHint("run walferry cutover again to continue where it stopped, or walferry cutover --abort to make "
+                     "the source writable again");
+        }
+      }
+      throw;
+    }
+  }
+
+ private:
+  CutoverReport RunSteps() {
+    control_.Ensure();
+    report_.source_database = std::string(source_.Exec("SELECT current_database()").Get(0, 0));
+    std::optional<Row> row = ReadRow();
+    int done = -1;  // index of the last completed step
+    if (row && row->step == "done") {
+      report_.already_done = true;
+      report_.final_lsn = row->final_lsn ? row->final_lsn->ToString() : "";
+      report_.downtime_seconds = Downtime();
+      return report_;
+    }
+    if (row && row->step != "aborted") {
+      read_only_ = true;
+      done = StepIndex(row->step);
+      if (done < 0) throw Error(ErrorKind::kData, "the cutover row's step '" + row->step + "' is not known");
+      if (row->final_lsn) final_lsn_ = *row->final_lsn;
+      Log()->info("continuing the cutover of database {} after step {}", row->source_database, row->step);
+    } else {
+      Preflight();
+      CatchUp(std::nullopt);
+    }
+    if (done < StepIndex("writes_stopped")) StopWrites();
+    if (done < StepIndex("caught_up")) {
+      CatchUp(final_lsn_);
+      Record("caught_up");
+    }
+    if (done < StepIndex("sequences")) {
+      Sequences();
+      Record("sequences");
+    }
+    if (done < StepIndex("large_objects")) {
+      LargeObjects();
+      Record("large_objects");
+    }
+    if (done < StepIndex("validated")) {
+      if (o_.validate) Validate();
+      Record("validated");
+    }
+    if (done < StepIndex("target_ready")) {
+      Analyze();
+      Record("target_ready", ", ready_at = now()");
+    }
+    if (!o_.keep_slots) {
+      CleanupOptions c{o_.config.source, o_.config.target, o_.config.control_schema, sets_, false, false, false};
+      report_.dropped = Cleanup(c).dropped;
+    }
+    Record("done", ", finished_at = now()");
+    report_.final_lsn = final_lsn_.ToString();
+    report_.downtime_seconds = Downtime();
+    return report_;
+  }
+
+  std::string Control(const std::string& table) const { return control_.Table(table); }
+
+  std::optional<Row> ReadRow() {
+    pg::Result r = target_.Exec("SELECT step, source_database, final_lsn::text FROM " + Control("cutover"));
+    if (r.rows() == 0) return std::nullopt;
+    Row row{std::string(r.Get(0, 0)), std::string(r.Get(0, 1)), std::nullopt};
+    if (auto lsn = r.GetOpt(0, 2)) row.final_lsn = Lsn::Parse(*lsn);
+    return row;
+  }
+
+  void Record(const std::string& step, const std::string& extra = "") {
+    target_.Exec("UPDATE " + Control("cutover") + " SET step = $1" + extra, {pg::Param(step)});
+    Log()->info("cutover step done: {}", step);
+    KillPointAfter(step);
+  }
+
+  double Downtime() {
+    pg::Result r = target_.Exec("SELECT extract(epoch FROM ready_at - writes_stopped_at)::float8 FROM " +
+                                Control("cutover") + " WHERE ready_at IS NOT NULL AND writes_stopped_at IS NOT NULL");
+    return r.rows() == 1 && !r.IsNull(0, 0) ? std::stod(std::string(r.Get(0, 0))) : 0;
+  }
+
+  [[noreturn]] void Refuse(const std::string& what, const std::string& hint) {
+    throw Error(ErrorKind::kPrecondition, what)
+        .WithDetail("nothing was changed: the source is writable as before")
+        .WithHint(hint);
+  }
+
+  void Preflight() {
+    if (!control_.Exists()) Refuse("the target has no control schema", "load the sets first (walferry load)");
+    std::vector<control::SetStatusRow> statuses = control::ReadSetStatuses(target_, o_.config.control_schema, source_);
+    bool has_suspended = target_
+                             .Exec(sql::Get("control/table_exists"),
+                                   {pg::Param(o_.config.control_schema), pg::Param("suspended_tables")})
+                             .GetBool(0, 0);
+    for (const std::string& set : sets_) {
+      auto row = control_.GetSet(set);
+      if (!row || row->load_state != control::LoadState::kLoaded) {
+        Refuse("set " + set + " is not loaded (" + (row ? control::ToString(row->load_state) : "never loaded") + ")",
+               "finish walferry load for it first");
+      }
+      std::optional<control::SlotFacts> slot = control::ReadSlot(source_, control::SlotName(set));
+      if (!slot) {
+        Refuse("set " + set + ": its slot " + control::SlotName(set) + " is missing on the source",
+               "the set cannot be caught up without it: load the set again");
+      }
+      if (slot->active) {
+        Refuse("set " + set + ": its slot " + control::SlotName(set) +
+                   " is being read (walferry cdc or migrate runs for it)",
+               "stop that process first (Ctrl-C); cutover runs the final catch-up itself");
+      }
+      for (const auto& s : statuses) {
+        if (s.set_name == set && s.state == control::TaskState::kFailed) {
+          Refuse("set " + set + " is FAILED: " + s.last_error.value_or(""),
+                 "fix the cause and run walferry cdc until the set is healthy, then cut over");
+        }
+      }
+      if (has_suspended && !o_.allow_suspended) {
+        pg::Result su = target_.Exec(control::WithSchema(sql::Get("cdc/list_suspended"), o_.config.control_schema),
+                                     {pg::Param(set)});
+        if (su.rows() > 0) {
+          Refuse("set " + set + " has " + std::to_string(su.rows()) + " suspended tables (first: " +
+                     std::string(su.Get(0, 0)) + "." + std::string(su.Get(0, 1)) + ")",
+                 "reload them and lift the suspension (docs/cdc.md), or pass --allow-suspended to switch with "
+                 "them as they are");
+        }
+      }
+    }
+  }
+
+  // Every set applied up to `until` (the final LSN), or, before writes stop, up to the source's position now.
+  void CatchUp(std::optional<Lsn> until) {
+    std::vector<cdc::WorkerOptions> workers;
+    for (const std::string& set : sets_) {
+      cdc::WorkerOptions w = cdc::ConfiguredWorker(o_.config, set);
+      w.until_lsn = until;
+      w.until_caught_up = !until;
+      workers.push_back(std::move(w));
+    }
+    Log()->info(until ? "catching every set up to the final position " + until->ToString()
+                      : std::string("catching every set up while the application still writes"));
+    std::vector<cdc::SetRun> runs = cdc::RunSets(workers, stop_);
+    for (size_t i = 0; i < runs.size(); ++i) {
+      if (runs[i].error) throw Error(*runs[i].error).AddContext("catching set " + sets_[i] + " up");
+      if (!runs[i].outcome.ok()) {
+        throw Error(ErrorKind::kSql, "set " + sets_[i] + " FAILED while catching up: " + runs[i].outcome.error);
+      }
+      if (runs[i].outcome.state != "CAUGHT UP") {
+        throw Error(ErrorKind::kCancelled, "interrupted while catching set " + sets_[i] + " up");
+      }
+    }
+  }
+
+  void StopWrites() {
+    const std::string db = report_.source_database;
+    target_.Exec("INSERT INTO " + Control("cutover") +
+                     " (id, step, source_database) VALUES (1, 'stopping_writes', $1) ON CONFLICT (id) DO UPDATE SET "
+                     "step = 'stopping_writes', source_database = $1, final_lsn = NULL, started_at = now(), "
+                     "writes_stopped_at = NULL, ready_at = NULL, finished_at = NULL, details = '{}'",
+                 {pg::Param(db)});
+    read_only_ = true;
+    WithContext("making database " + db + " read-only on the source", [&] {
+      source_.Exec("ALTER DATABASE " + pg::QuoteIdent(db) + " SET default_transaction_read_only = on");
+    });
+    Log()->warn("the source database {} is READ-ONLY for new sessions from now on (walferry cutover --abort makes it "
+                "writable again)",
+                db);
+    std::string stopped_at(source_.Exec("SELECT now()::text").Get(0, 0));
+    KillPointAfter("stopping_writes");
+    if (o_.writes_stopped) {
+      Log()->info("--writes-stopped: taking the operator's word that the application no longer writes");
+    } else {
+      WaitForOldSessions(stopped_at);
+    }
+    final_lsn_ = Lsn::Parse(source_.Exec("SELECT pg_current_wal_insert_lsn()::text").Get(0, 0));
+    target_.Exec("UPDATE " + Control("cutover") +
+                     " SET step = 'writes_stopped', final_lsn = $1::pg_lsn, writes_stopped_at = now()",
+                 {pg::Param(final_lsn_.ToString())});
+    Log()->info("writes stopped on {}; final position {}", db, final_lsn_.ToString());
+    KillPointAfter("writes_stopped");
+  }
+
+  // Sessions connected before the switch keep default_transaction_read_only = off and could still write: end them
+  // (terminate_sessions) or wait until they are gone.
+  void WaitForOldSessions(const std::string& stopped_at) {
+    auto deadline = std::chrono::steady_clock::now() + o_.timeout;
+    auto next_log = std::chrono::steady_clock::now();
+    for (;;) {
+      pg::Result r = source_.Exec(sql::Get("lifecycle/other_sessions"), {pg::Param(stopped_at)});
+      if (r.rows() == 0) return;
+      std::string list;
+      for (int i = 0; i < r.rows(); ++i) {
+        list += std::string(i ? "; " : "") + "pid " + std::string(r.Get(i, 0)) + " (" + std::string(r.Get(i, 1)) +
+                ", application '" + std::string(r.Get(i, 2)) + "', " + std::string(r.Get(i, 3)) +
+                (r.GetBool(i, 4) ? ", in a write transaction" : "") + ")";
+      }
+      if (o_.terminate_sessions) {
+        Log()->warn("--terminate-sessions: ending {} sessions: {}", r.rows(), list);
+        for (int i = 0; i < r.rows(); ++i) {
+          source_.Exec("SELECT pg_terminate_backend($1::int)", {pg::Param(std::string(r.Get(i, 0)))});
+        }
+      } else if (std::chrono::steady_clock::now() >= deadline || stop_.load()) {
+        throw Error(ErrorKind::kTimeout, std::to_string(r.rows()) +
+                                             " sessions that connected before writes were stopped are still there "
+                                             "(they could still write): " + list)
+            .WithDetail("the source database " + report_.source_database +
+                        " is READ-ONLY for new sessions; the cutover has not passed this step")
+            .WithHint("stop the application and run walferry cutover again, or run it with --terminate-sessions; "
+                      "walferry cutover --abort makes the source writable again");
+      } else if (std::chrono::steady_clock::now() >= next_log) {
+        Log()->info("waiting for {} sessions from before the switch to end: {}", r.rows(), list);
+        next_log = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+
+  std::vector<validate::SetTables> SetTables() {
+    return validate::ResolveSets(o_.config, catalog::ListTables(source_, o_.config.control_schema), "", {});
+  }
+
+  void Sequences() {
+    std::set<std::string> schemas;
+    for (const auto& set : SetTables()) {
+      for (const auto& t : set.tables) schemas.insert(t.name.schema);
+    }
+    pg::Result seqs = source_.Exec(sql::Get("lifecycle/sequences"),
+                                   {pg::Param(pg::TextArray({schemas.begin(), schemas.end()}))});
+    for (int i = 0; i < seqs.rows(); ++i) {
+      pg::TableName seq{std::string(seqs.Get(i, 0)), std::string(seqs.Get(i, 1))};
+      WithContext("setting sequence " + seq.Display() + " on the target", [&] {
+        pg::Result v = source_.Exec("SELECT last_value::text, is_called FROM " + seq.Quoted());
+        pg::Result t = target_.Exec("SELECT to_regclass($1) IS NOT NULL", {pg::Param(seq.Quoted())});
+        if (!t.GetBool(0, 0)) {
+          throw Error(ErrorKind::kPrecondition, "sequence " + seq.Display() + " is missing on the target")
+              .WithHint("create it on the target (as the source has it) and run walferry cutover again");
+        }
+        target_.Exec("SELECT pg_catalog.setval($1::regclass, $2::bigint, $3::bool)",
+                     {pg::Param(seq.Quoted()), pg::Param(std::string(v.Get(0, 0))),
+                      pg::Param(v.GetBool(0, 1) ? "true" : "false")});
+      });
+      ++report_.sequences;
+    }
+    Log()->info("set {} sequences on the target to the source's values", report_.sequences);
+  }
+
+  void LargeObjects() {
+    auto digests = [](pg::Connection& c) {
+      std::map<std::string, std::string> out;
+      pg::Result r = c.Exec(sql::Get("lifecycle/large_object_digests"));
+      for (int i = 0; i < r.rows(); ++i) out[std::string(r.Get(i, 0))] = std::string(r.Get(i, 1));
+      return out;
+    };
+    std::map<std::string, std::string> src = digests(source_);
+    std::map<std::string, std::string> dst = digests(target_);
+    pg::InTransaction(target_, [&] {
+      for (const auto& [oid, md5] : src) {
+        auto it = dst.find(oid);
+        if (it != dst.end() && it->second == md5) continue;
+        WithContext("copying large object " + oid, [&] {
+          if (it != dst.end()) target_.Exec("SELECT pg_catalog.lo_unlink($1::oid)", {pg::Param(oid)});
+          target_.Exec("SELECT pg_catalog.lo_create($1::oid)", {pg::Param(oid)});
+          load::CopyContents(source_, target_, oid);
+        });
+        ++report_.large_objects_copied;
+      }
+      for (const auto& [oid, md5] : dst) {
+        if (src.contains(oid)) continue;
+        target_.Exec("SELECT pg_catalog.lo_unlink($1::oid)", {pg::Param(oid)});
+        ++report_.large_objects_unlinked;
+      }
+    });
+    Log()->info("large objects: {} on the source; {} copied or replaced on the target, {} unlinked there", src.size(),
+                report_.large_objects_copied, report_.large_objects_unlinked);
+  }
+
+  void Validate() {
+    validate::Options v;
+    v.source = o_.config.source;
+    v.target = o_.config.target;
+    v.control_schema = o_.config.control_schema;
+    v.jobs = o_.validate_jobs;
+    v.repair = o_.repair;
+    v.source_frozen = true;
+    validate::Report r = validate::Run(v, SetTables());
+    report_.validated = true;
+    if (r.Equal()) return;
+    int64_t differences = 0;
+    for (const auto& set : r.sets) {
+      for (const auto& t : set.tables) {
+        differences += static_cast<int64_t>(t.repair_ran ? t.remaining.size() : t.mismatches.size());
+        if (!t.problem.empty()) ++differences;
+      }
+    }
+    throw Error(ErrorKind::kData, "the final validation found " + std::to_string(differences) +
+                                      " differences between the frozen source and the target")
+        .WithDetail("the source database " + report_.source_database +
+                    " stays READ-ONLY; the differences are in " + Control("validation_failures"))
+        .WithHint("run walferry cutover --on-difference repair to rewrite them from the frozen source, or "
+                  "walferry cutover --abort to make the source writable again");
+  }
+
+  void Analyze() {
+    for (const auto& set : SetTables()) {
+      for (const auto& t : set.tables) {
+        WithContext("analyzing " + t.name.Display() + " on the target", [&] { target_.Exec("ANALYZE " + t.name.Quoted()); });
+      }
+    }
+  }
+
+  const CutoverOptions& o_;
+  const std::atomic<bool>& stop_;
+  std::vector<std::string> sets_;
+  pg::Connection target_;
+  pg::Connection source_;
+  control::ControlSchema control_;
+  Lsn final_lsn_;
+  CutoverReport report_;
+  bool read_only_ = false;  // the source database may be read-only now (StopWrites began, or a rerun)
+};
+
+}  // namespace
+
+CutoverReport Cutover(const CutoverOptions& options, const std::atomic<bool>& stop) {
+  return Cutter(options, stop).Run();
+}
+
+std::string AbortCutover(const CutoverOptions& o) {
+  pg::Connection target = pg::Connection::Open(o.config.target, {.role = "target"});
+  pg::Connection source = pg::Connection::Open(o.config.source, {.role = "source"});
+  control::ControlSchema control(target, o.config.control_schema);
+  control.Ensure();
+  source.Exec("SET default_transaction_read_only = off");  // the database's default is what --abort resets
+  std::string db(source.Exec("SELECT current_database()").Get(0, 0));
+  pg::Result r = target.Exec("SELECT step FROM " + control.Table("cutover"));
+  if (r.rows() == 1 && r.Get(0, 0) == "done") {
+    throw Error(ErrorKind::kPrecondition, "the cutover is complete: the slots are dropped and CDC cannot resume")
+        .WithHint("if the old source must take writes again, run ALTER DATABASE " + pg::QuoteIdent(db) +
+                  " RESET default_transaction_read_only on it yourself");
+  }
+  source.Exec("ALTER DATABASE " + pg::QuoteIdent(db) + " RESET default_transaction_read_only");
+  if (r.rows() == 1) target.Exec("UPDATE " + control.Table("cutover") + " SET step = 'aborted'");
+  Log()->info("cutover aborted: the source database {} takes writes again (new sessions); CDC can resume", db);
+  return db;
+}
+
+}  // namespace walferry::lifecycle

@@ -1,0 +1,69 @@
+// lifecycle/cutover.h
+//
+// `walferry cutover`: the switch, as one command that is safe to interrupt and to rerun. Each step is logged and
+// recorded in the control schema's cutover row (src/sql/control/schema.sql) before the next begins, so a rerun
+// continues where an interrupted run stopped:
+//   preflight   every set loaded, its slot present and not being read (cutover runs the catch-up itself: stop
+//               `walferry cdc`/`migrate` first), not FAILED, no suspended table (unless allow_suspended); then
+//               every set is caught up while the application still writes, so the pause below is short.
+//   stopping_writes / writes_stopped
+//               ALTER DATABASE <source db> SET default_transaction_read_only = on (new sessions cannot write);
+//               the sessions connected before keep their old default: with terminate_sessions they are ended,
+//               else cutover waits (at most `timeout`) until they are gone, naming them; `writes_stopped` (the
+//               operator stopped the application) skips both. Then final_lsn = the source's WAL insert position.
+//   caught_up   every set applied up to final_lsn (cdc::RunSets with until_lsn).
+//   sequences   every sequence of the sets' schemas set on the target to the source's last_value / is_called.
+//   large_objects
+//               the target's large objects made equal to the source's (created, changed, unlinked; same OIDs).
+//   validated   every set compared with the frozen source (validate, source_frozen); with repair the
+//               differences are rewritten and checked again. Differences left: Error, the source stays read-only.
+//   target_ready
+//               ANALYZE of every table of the sets on the target.
+//   done        the sets' slots, publications and triggers dropped (lifecycle::Cleanup) unless keep_slots.
+// The source is left read-only by design (the application must now use the target); every exit path says so.
+// Abort() (cutover --abort) makes the source writable again (ALTER DATABASE ... RESET) and marks the cutover
+// aborted; CDC can resume from where it was. Not thread-safe; one call per process.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+
+namespace walferry::lifecycle {
+
+struct CutoverOptions {
+  config::Config config;  // source, target, control schema, sets, cdc settings
+  bool writes_stopped = false;
+  bool terminate_sessions = false;
+  std::chrono::seconds timeout{60};  // waiting for the sessions from before the switch to end
+  bool allow_suspended = false;
+  bool validate = true;
+  bool repair = false;      // --on-difference repair
+  bool keep_slots = false;
+  int validate_jobs = 2;
+};
+
+struct CutoverReport {
+  std::string source_database;
+  std::string final_lsn;
+  double downtime_seconds = 0;  // writes stopped -> target ready
+  int64_t sequences = 0;
+  int64_t large_objects_copied = 0;
+  int64_t large_objects_unlinked = 0;
+  bool validated = false;
+  std::vector<std::string> dropped;  // by the final cleanup
+  bool already_done = false;         // an earlier run had finished it
+};
+
+// Runs (or continues) the cutover. Throws Error on failure; the message says whether the source is read-only.
+CutoverReport Cutover(const CutoverOptions& options, const std::atomic<bool>& stop);
+
+// cutover --abort: the source writable again, the cutover row marked aborted. Returns the source database.
+// Throws Error(kPrecondition) when the cutover is done already (the slots are gone).
+std::string AbortCutover(const CutoverOptions& options);
+
+}  // namespace walferry::lifecycle

@@ -1,0 +1,224 @@
+// walferry cutover: the switch under a writer (its session ended by --terminate-sessions), with owned, identity and
+// standalone sequences and large objects created, changed and unlinked after the load; killed after each step and
+// rerun; --abort from two points. Each test ends with every table, every sequence and every large object compared
+// source vs target, the slots gone and the source read-only.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <atomic>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "pg/quote.h"
+#include "support/clusters.h"
+
+namespace walferry {
+namespace {
+
+int64_t Count(pg::Connection& c, const std::string& sql) { return c.Exec(sql).GetInt(0, 0); }
+std::string Text(pg::Connection& c, const std::string& sql) { return std::string(c.Exec(sql).Get(0, 0)); }
+std::string Text(pg::Connection&& c, const std::string& sql) { return Text(c, sql); }
+
+const char* kSchema =
+    "CREATE TABLE orders (id bigserial PRIMARY KEY, v text); "
+    "CREATE TABLE items (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v text); "
+    "CREATE SEQUENCE tickets START 100; "
+    "CREATE TABLE docs (id int PRIMARY KEY, lo oid); "
+    "INSERT INTO orders (v) SELECT 'o' || g FROM generate_series(1, 100) g; "
+    "INSERT INTO items (v) SELECT 'i' || g FROM generate_series(1, 100) g; "
+    "SELECT nextval('tickets'); "
+    "INSERT INTO docs SELECT g, lo_from_bytea(0, convert_to(repeat('doc' || g, 1000), 'UTF8')) "
+    "FROM generate_series(1, 5) g";
+
+// Writes of every kind the cutover must carry: rows, the three kinds of sequence, large objects created, changed
+// and unlinked.
+void Write(pg::Connection& src, int round) {
+  std::string r = std::to_string(round);
+  src.Exec("INSERT INTO orders (v) SELECT 'w" + r + "-' || g FROM generate_series(1, 20) g");
+  src.Exec("INSERT INTO items (v) SELECT 'w" + r + "-' || g FROM generate_series(1, 20) g");
+  src.Exec("SELECT nextval('tickets') FROM generate_series(1, 7)");
+  src.Exec("INSERT INTO docs VALUES (100 + " + r + ", lo_from_bytea(0, '\\x0001ff'::bytea || '" + r + "'::bytea))");
+  src.Exec("SELECT lo_put(lo, 0, '\\x42'::bytea) FROM docs WHERE id = 1");
+  src.Exec("SELECT lo_unlink(lo) FROM docs WHERE id = " + std::to_string(1 + round % 4 + 1));
+  src.Exec("DELETE FROM docs WHERE id = " + std::to_string(1 + round % 4 + 1));
+}
+
+struct Migration {
+  std::string db;
+  std::string config;
+
+  std::string a, b;  // set names: slots are cluster-wide, so each test has its own
+
+  static Migration Loaded(const std::string& prefix) {
+    Migration m;
+    m.a = prefix + "a";
+    m.b = prefix + "b";
+    m.db = test::FreshDatabase();
+    test::Source().Psql(m.db, kSchema);
+    m.config = "/tmp/walferry-" + m.db + ".yaml";
+    std::ofstream y(m.config);
+    y << "version: 1\nsource: \"" << test::Source().Uri(m.db) << "\"\ntarget: \"" << test::Target().Uri(m.db)
+      << "\"\nsets:\n  - name: " << m.a << "\n    tables:\n      - name: public.orders\n      - name: public.items\n"
+      << "  - name: " << m.b << "\n    tables:\n      - name: public.docs\n";
+    y.close();
+    test::CliResult r = test::RunWalferry({"-c", m.config, "load"});
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    return m;
+  }
+
+  test::CliResult Cutover(std::vector<std::string> extra, std::vector<std::string> env = {}) const {
+    std::vector<std::string> args = {"-c", config, "cutover"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return test::RunWalferry(args, env);
+  }
+
+  // Every table, sequence and large object, source vs target; the slots gone; the source read-only.
+  void ExpectSwitched() const {
+    pg::Connection s = test::ConnectSource(db);
+    pg::Connection t = test::ConnectTarget(db);
+    for (const char* table : {"public.orders", "public.items", "public.docs"}) {
+      EXPECT_EQ(test::DiffTable(s, t, table), "") << table;
+    }
+    for (const char* seq : {"orders_id_seq", "items_id_seq", "tickets"}) {
+      std::string q = std::string("SELECT last_value || '/' || is_called FROM ") + seq;
+      EXPECT_EQ(Text(s, q), Text(t, q)) << seq;
+    }
+    const std::string los = "SELECT coalesce(string_agg(m.oid::text || ':' || md5(lo_get(m.oid)), ',' ORDER BY m.oid), "
+                            "'') FROM pg_largeobject_metadata m";
+    EXPECT_EQ(Text(s, los), Text(t, los));
+    EXPECT_EQ(Count(s, "SELECT count(*) FROM pg_replication_slots WHERE slot_name IN ('walferry_" + a +
+                           "', 'walferry_" + b + "')"), 0);
+    EXPECT_EQ(Count(s, "SELECT count(*) FROM pg_publication"), 0);
+    pg::Connection fresh = test::ConnectSource(db);
+    EXPECT_EQ(Text(fresh, "SHOW default_transaction_read_only"), "on");
+    EXPECT_TRUE(test::PollUntil([&] {
+      return Count(t, "SELECT count(*) FROM pg_stat_user_tables WHERE relname IN ('orders', 'items', 'docs') "
+                      "AND last_analyze IS NOT NULL") == 3;
+    }, std::chrono::seconds(30))) << "the target's tables are analyzed";
+  }
+
+  void MakeSourceWritable() const {
+    pg::Connection s = test::ConnectSource(db);
+    s.Exec("SET default_transaction_read_only = off");
+    s.Exec("ALTER DATABASE " + pg::QuoteIdent(db) + " RESET default_transaction_read_only");
+  }
+};
+
+TEST(Cutover, UnderAWriterCarriesSequencesAndLargeObjectsAndLeavesTheSourceReadOnly) {
+  Migration m = Migration::Loaded("w");
+  {
+    pg::Connection src = test::ConnectSource(m.db);
+    for (int round = 1; round <= 3; ++round) Write(src, round);
+  }
+  // CDC has run for a while (and stopped); a writer keeps writing through a session from before the switch.
+  ASSERT_EQ(test::RunWalferry({"-c", m.config, "cdc", "--until-caught-up"}).exit_code, 0);
+  std::atomic<bool> stop{false};
+  std::atomic<int> written{0};
+  std::thread writer([&] {
+    try {
+      pg::Connection w = test::ConnectSource(m.db);
+      while (!stop) {
+        w.Exec("INSERT INTO orders (v) VALUES ('live'); SELECT nextval('tickets')");
+        ++written;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+    } catch (const Error&) {
+      // --terminate-sessions ended this session: the application is cut off, as intended.
+    }
+  });
+  ASSERT_TRUE(test::PollUntil([&] { return written.load() > 20; }));
+  test::CliResult r = m.Cutover({"--terminate-sessions"});
+  stop = true;
+  writer.join();
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("cutover complete"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("downtime (writes stopped -> target ready)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("stays READ-ONLY"), std::string::npos) << r.output;
+  m.ExpectSwitched();
+  pg::Connection fresh = test::ConnectSource(m.db);
+  EXPECT_THROW(fresh.Exec("INSERT INTO orders (v) VALUES ('too late')"), Error);
+  // Rerun: nothing left to do.
+  r = m.Cutover({});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("completed by an earlier run"), std::string::npos) << r.output;
+  // The application's identity column still works on the target (its sequence was set).
+  pg::Connection t = test::ConnectTarget(m.db);
+  t.Exec("INSERT INTO items (v) VALUES ('after the switch'); INSERT INTO orders (v) VALUES ('after')");
+  m.MakeSourceWritable();
+}
+
+TEST(Cutover, KilledAfterEachStepContinuesAndAbortMakesTheSourceWritable) {
+  Migration m = Migration::Loaded("k");
+  int round = 0;
+  auto write = [&] {
+    pg::Connection src = test::ConnectSource(m.db);
+    Write(src, ++round);
+  };
+  auto killed_after = [&](const std::string& step) {
+    test::CliResult r = m.Cutover({"--writes-stopped"}, {"WALFERRY_CUTOVER_KILL_AFTER=" + step});
+    EXPECT_NE(r.exit_code, 0) << step << ": " << r.output;
+    pg::Connection t = test::ConnectTarget(m.db);
+    EXPECT_EQ(Text(t, "SELECT step FROM walferry.cutover"), step);
+  };
+  write();
+  killed_after("stopping_writes");
+  EXPECT_EQ(Text(test::ConnectSource(m.db), "SHOW default_transaction_read_only"), "on");
+  test::CliResult st = test::RunWalferry({"-c", m.config, "status"});
+  EXPECT_NE(st.output.find("cutover: in progress, last step stopping_writes: the source database is READ-ONLY"),
+            std::string::npos)
+      << st.output;
+  // --abort: writable again, and the migration goes on.
+  test::CliResult r = m.Cutover({"--abort"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(Text(test::ConnectSource(m.db), "SHOW default_transaction_read_only"), "off");
+  write();
+  killed_after("writes_stopped");
+  killed_after("caught_up");
+  // --abort from a later point: CDC resumes from where it was.
+  ASSERT_EQ(m.Cutover({"--abort"}).exit_code, 0);
+  write();
+  ASSERT_EQ(test::RunWalferry({"-c", m.config, "cdc", "--until-caught-up"}).exit_code, 0);
+  write();
+  killed_after("sequences");
+  killed_after("large_objects");
+  killed_after("validated");
+  killed_after("target_ready");
+  r = m.Cutover({"--writes-stopped"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  m.ExpectSwitched();
+  r = m.Cutover({"--abort"});
+  EXPECT_EQ(r.exit_code, 2) << "after the switch the slots are gone: --abort refuses\n" << r.output;
+  m.MakeSourceWritable();
+}
+
+TEST(Cutover, PreflightRefusesWhileASetStreamsAndChangesNothing) {
+  Migration m = Migration::Loaded("p");
+  pid_t cdc = test::SpawnWalferry({"-c", m.config, "cdc", "--set", m.a});
+  pg::Connection src = test::ConnectSource(m.db);
+  ASSERT_TRUE(test::PollUntil([&] {
+    return Count(src, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'walferry_" + m.a + "' AND active") == 1;
+  }));
+  test::CliResult r = m.Cutover({"--writes-stopped"});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("is being read"), std::string::npos) << r.output;
+  EXPECT_EQ(Text(test::ConnectSource(m.db), "SHOW default_transaction_read_only"), "off");
+  kill(cdc, SIGTERM);
+  int status = 0;
+  waitpid(cdc, &status, 0);
+  r = m.Cutover({"--writes-stopped", "--keep-slots", "--no-validate"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(Count(src, "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'walferry_p%'"), 2)
+      << "--keep-slots";
+  pg::Connection t = test::ConnectTarget(m.db);
+  for (const char* table : {"public.orders", "public.items", "public.docs"}) {
+    EXPECT_EQ(test::DiffTable(src, t, table), "") << table;
+  }
+  ASSERT_EQ(test::RunWalferry({"-c", m.config, "cleanup"}).exit_code, 0);
+  m.MakeSourceWritable();
+}
+
+}  // namespace
+}  // namespace walferry
