@@ -10,10 +10,78 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/load_output.h"
 #include "config/size.h"
 #include "load/loader.h"
 
 namespace walferry::cli {
+
+nlohmann::json LoadReportJson(const load::LoadReport& report) {
+  nlohmann::json out;
+  out["wall_seconds"] = report.wall_seconds;
+  out["sets"] = nlohmann::json::array();
+  for (const auto& s : report.sets) {
+    nlohmann::json js = {{"set", s.set_name},
+                         {"outcome", s.outcome},
+                         {"slot", s.slot_name},
+                         {"publication", s.publication_name},
+                         {"start_lsn", s.start_lsn.ToString()},
+                         {"snapshot", s.snapshot_name},
+                         {"sequences_set", s.sequences_set},
+                         {"large_objects", {{"count", s.large_objects.count},
+                                            {"bytes", s.large_objects.bytes},
+                                            {"replaced", s.large_objects.replaced},
+                                            {"seconds", s.large_objects.seconds}}},
+                         {"schema_seconds", s.schema_seconds},
+                         {"copy_seconds", s.copy_seconds},
+                         {"index_seconds", s.index_seconds}};
+    js["tables"] = nlohmann::json::array();
+    for (const auto& t : s.tables) {
+      js["tables"].push_back({{"schema", t.table.schema},
+                              {"table", t.table.name},
+                              {"part", t.part},
+                              {"parts", t.parts},
+                              {"rows", t.rows},
+                              {"bytes", t.bytes},
+                              {"seconds", t.seconds},
+                              {"format", t.binary ? "binary" : "text"}});
+    }
+    js["skipped_already_copied"] = nlohmann::json::array();
+    for (const auto& t : s.skipped) js["skipped_already_copied"].push_back({{"schema", t.schema}, {"table", t.name}});
+    out["sets"].push_back(js);
+  }
+  return out;
+}
+
+void PrintLoadReport(const load::LoadReport& report) {
+  for (const auto& s : report.sets) {
+    std::cout << "set " << s.set_name << ": " << s.outcome << "; slot " << s.slot_name << ", publication "
+              << s.publication_name << "; CDC starts at " << s.start_lsn.ToString() << "\n";
+    std::cout << fmt::format("  {:<40} {:>12} {:>14} {:>10} {:>7}\n", "table", "rows", "bytes", "seconds", "format");
+    int64_t rows = 0, bytes = 0;
+    for (const auto& t : s.tables) {
+      std::string name = t.table.Display();
+      if (t.parts > 1) name += fmt::format(" [{}/{}]", t.part + 1, t.parts);
+      std::cout << fmt::format("  {:<40} {:>12} {:>14} {:>10.2f} {:>7}\n", name, t.rows, t.bytes,
+                               t.seconds, t.binary ? "binary" : "text");
+      rows += t.rows;
+      bytes += t.bytes;
+    }
+    for (const auto& t : s.skipped) {
+      std::cout << fmt::format("  {:<40} {:>12}\n", t.Display(), "(copied by an earlier run)");
+    }
+    std::cout << fmt::format("  {:<40} {:>12} {:>14}\n", "total", rows, bytes);
+    std::cout << fmt::format("  steps: schema {:.2f} s, copy {:.2f} s, indexes and constraints {:.2f} s; "
+                             "{} sequences set\n",
+                             s.schema_seconds, s.copy_seconds, s.index_seconds, s.sequences_set);
+    if (s.large_objects.count > 0) {
+      std::cout << fmt::format("  large objects: {} ({} bytes) in {:.2f} s\n", s.large_objects.count,
+                               s.large_objects.bytes, s.large_objects.seconds);
+    }
+  }
+  std::cout << fmt::format("total wall time {:.2f} s\n", report.wall_seconds);
+}
+
 namespace {
 
 class LoadCommand : public Command {
@@ -56,27 +124,20 @@ class LoadCommand : public Command {
   }
 
   int Run(Context& ctx) override {
-    load::LoadOptions o;
-    o.source = ctx.config.source;
-    o.target = ctx.config.target;
-    o.control_schema = ctx.config.control_schema;
-    o.rules = ctx.config.rules;
-    o.sets = ctx.config.sets;
+    load::LoadOptions o = load::ConfiguredLoad(ctx.config);
     o.only_set = set_;
-    int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    o.table_jobs = table_jobs_ > 0 ? table_jobs_ : (ctx.config.load.table_jobs > 0 ? ctx.config.load.table_jobs : cores);
-    o.index_jobs = index_jobs_ > 0 ? index_jobs_ : ctx.config.load.index_jobs;
-    o.target_prep = target_prep_.empty() ? ctx.config.load.target_prep : target_prep_;
+    if (table_jobs_ > 0) o.table_jobs = table_jobs_;
+    if (index_jobs_ > 0) o.index_jobs = index_jobs_;
+    if (!target_prep_.empty()) o.target_prep = target_prep_;
     o.resume = resume_;
     if (!cdc_start_lsn_.empty()) o.cdc_start_lsn = Lsn::Parse(cdc_start_lsn_);
     o.from_standby = from_standby_;
-    o.split_tables_larger_than =
-        split_.empty() ? ctx.config.load.split_tables_larger_than_bytes : ParseSize(split_, "--split-tables-larger-than");
+    if (!split_.empty()) o.split_tables_larger_than = ParseSize(split_, "--split-tables-larger-than");
     load::LoadReport report = load::RunLoad(o);
     if (ctx.global.json) {
-      std::cout << ToJson(report).dump(2) << "\n";
+      std::cout << LoadReportJson(report).dump(2) << "\n";
     } else {
-      Print(report);
+      PrintLoadReport(report);
     }
     return kExitOk;
   }
@@ -89,71 +150,6 @@ class LoadCommand : public Command {
     return *bytes;
   }
 
-  static nlohmann::json ToJson(const load::LoadReport& report) {
-    nlohmann::json out;
-    out["wall_seconds"] = report.wall_seconds;
-    out["sets"] = nlohmann::json::array();
-    for (const auto& s : report.sets) {
-      nlohmann::json js = {{"set", s.set_name},
-                           {"outcome", s.outcome},
-                           {"slot", s.slot_name},
-                           {"publication", s.publication_name},
-                           {"start_lsn", s.start_lsn.ToString()},
-                           {"snapshot", s.snapshot_name},
-                           {"sequences_set", s.sequences_set},
-                           {"large_objects", {{"count", s.large_objects.count},
-                                              {"bytes", s.large_objects.bytes},
-                                              {"replaced", s.large_objects.replaced},
-                                              {"seconds", s.large_objects.seconds}}},
-                           {"schema_seconds", s.schema_seconds},
-                           {"copy_seconds", s.copy_seconds},
-                           {"index_seconds", s.index_seconds}};
-      js["tables"] = nlohmann::json::array();
-      for (const auto& t : s.tables) {
-        js["tables"].push_back({{"schema", t.table.schema},
-                                {"table", t.table.name},
-                                {"part", t.part},
-                                {"parts", t.parts},
-                                {"rows", t.rows},
-                                {"bytes", t.bytes},
-                                {"seconds", t.seconds},
-                                {"format", t.binary ? "binary" : "text"}});
-      }
-      js["skipped_already_copied"] = nlohmann::json::array();
-      for (const auto& t : s.skipped) js["skipped_already_copied"].push_back({{"schema", t.schema}, {"table", t.name}});
-      out["sets"].push_back(js);
-    }
-    return out;
-  }
-
-  static void Print(const load::LoadReport& report) {
-    for (const auto& s : report.sets) {
-      std::cout << "set " << s.set_name << ": " << s.outcome << "; slot " << s.slot_name << ", publication "
-                << s.publication_name << "; CDC starts at " << s.start_lsn.ToString() << "\n";
-      std::cout << fmt::format("  {:<40} {:>12} {:>14} {:>10} {:>7}\n", "table", "rows", "bytes", "seconds", "format");
-      int64_t rows = 0, bytes = 0;
-      for (const auto& t : s.tables) {
-        std::string name = t.table.Display();
-        if (t.parts > 1) name += fmt::format(" [{}/{}]", t.part + 1, t.parts);
-        std::cout << fmt::format("  {:<40} {:>12} {:>14} {:>10.2f} {:>7}\n", name, t.rows, t.bytes,
-                                 t.seconds, t.binary ? "binary" : "text");
-        rows += t.rows;
-        bytes += t.bytes;
-      }
-      for (const auto& t : s.skipped) {
-        std::cout << fmt::format("  {:<40} {:>12}\n", t.Display(), "(copied by an earlier run)");
-      }
-      std::cout << fmt::format("  {:<40} {:>12} {:>14}\n", "total", rows, bytes);
-      std::cout << fmt::format("  steps: schema {:.2f} s, copy {:.2f} s, indexes and constraints {:.2f} s; "
-                               "{} sequences set\n",
-                               s.schema_seconds, s.copy_seconds, s.index_seconds, s.sequences_set);
-      if (s.large_objects.count > 0) {
-        std::cout << fmt::format("  large objects: {} ({} bytes) in {:.2f} s\n", s.large_objects.count,
-                                 s.large_objects.bytes, s.large_objects.seconds);
-      }
-    }
-    std::cout << fmt::format("total wall time {:.2f} s\n", report.wall_seconds);
-  }
 
   ConnectionFlags flags_;
   std::string set_;

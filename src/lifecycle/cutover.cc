@@ -241,6 +241,8 @@ class Cutter {
     WithContext("making database " + db + " read-only on the source", [&] {
       source_.Exec("ALTER DATABASE " + pg::QuoteIdent(db) + " SET default_transaction_read_only = on");
     });
+    // The downtime starts here: from now on the application's new sessions cannot write.
+    target_.Exec("UPDATE " + Control("cutover") + " SET writes_stopped_at = now()");
     Log()->warn("the source database {} is READ-ONLY for new sessions from now on (walferry cutover --abort makes it "
                 "writable again)",
                 db);
@@ -253,7 +255,7 @@ class Cutter {
     }
     final_lsn_ = Lsn::Parse(source_.Exec("SELECT pg_current_wal_insert_lsn()::text").Get(0, 0));
     target_.Exec("UPDATE " + Control("cutover") +
-                     " SET step = 'writes_stopped', final_lsn = $1::pg_lsn, writes_stopped_at = now()",
+                     " SET step = 'writes_stopped', final_lsn = $1::pg_lsn",
                  {pg::Param(final_lsn_.ToString())});
     Log()->info("writes stopped on {}; final position {}", db, final_lsn_.ToString());
     KillPointAfter("writes_stopped");

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 
 #include "common/log.h"
 #include "control/control_schema.h"
@@ -477,6 +478,21 @@ LoadReport RunLoad(const LoadOptions& o) {
   }
   report.wall_seconds = Since(start);
   return report;
+}
+
+LoadOptions ConfiguredLoad(const config::Config& config) {
+  LoadOptions o;
+  o.source = config.source;
+  o.target = config.target;
+  o.control_schema = config.control_schema;
+  o.rules = config.rules;
+  o.sets = config.sets;
+  int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  o.table_jobs = config.load.table_jobs > 0 ? config.load.table_jobs : cores;
+  o.index_jobs = config.load.index_jobs;
+  o.target_prep = config.load.target_prep;
+  o.split_tables_larger_than = config.load.split_tables_larger_than_bytes;
+  return o;
 }
 
 }  // namespace walferry::load

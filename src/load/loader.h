@@ -89,4 +89,8 @@ struct LoadReport {
 // set's state left in the control schema for --resume or a restart.
 LoadReport RunLoad(const LoadOptions& options);
 
+// The load as walferry.yaml configures it: connections, control schema, selection, sets, and the load section
+// (table_jobs 0 = the number of cores, index_jobs, target_prep, split_tables_larger_than). Flags go on top.
+LoadOptions ConfiguredLoad(const config::Config& config);
+
 }  // namespace walferry::load

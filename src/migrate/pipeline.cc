@@ -50,17 +50,11 @@ std::optional<load::LoadReport> LoadPending(const config::Config& config, const 
     }
   }
   if (pending.empty()) return std::nullopt;
-  load::LoadOptions o;
-  o.source = config.source;
-  o.target = config.target;
-  o.control_schema = config.control_schema;
-  o.rules = config.rules;
-  o.sets = config.sets;
-  int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  o.table_jobs = settings.table_jobs > 0 ? settings.table_jobs
-                                         : (config.load.table_jobs > 0 ? config.load.table_jobs : cores);
-  o.index_jobs = settings.index_jobs > 0 ? settings.index_jobs : config.load.index_jobs;
-  o.target_prep = settings.target_prep.empty() ? config.load.target_prep : settings.target_prep;
+  // Every load setting of walferry.yaml (split_tables_larger_than too), then migrate's flags.
+  load::LoadOptions o = load::ConfiguredLoad(config);
+  if (settings.table_jobs > 0) o.table_jobs = settings.table_jobs;
+  if (settings.index_jobs > 0) o.index_jobs = settings.index_jobs;
+  if (!settings.target_prep.empty()) o.target_prep = settings.target_prep;
   // An earlier run left state behind: let the loader skip what is done and finish or redo the rest.
   o.resume = any_row;
   return load::RunLoad(o);

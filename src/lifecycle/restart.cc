@@ -1,0 +1,88 @@
+#include "lifecycle/restart.h"
+
+#include <algorithm>
+
+#include "catalog/catalog.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "control/control_schema.h"
+#include "lifecycle/cleanup.h"
+#include "pg/connection.h"
+#include "sql/sql.h"
+#include "validate/validator.h"
+
+namespace walferry::lifecycle {
+
+load::LoadReport RestartSets(const config::Config& config, const std::vector<std::string>& names) {
+  std::vector<std::string> configured;
+  for (const auto& s : config.sets) configured.push_back(s.name);
+  if (configured.empty()) configured.push_back("default");
+  for (const std::string& name : names) {
+    control::ValidateSetName(name);
+    if (std::find(configured.begin(), configured.end(), name) == configured.end()) {
+      throw Error(ErrorKind::kConfig, "--set " + name + ": no such set in the configuration");
+    }
+  }
+  const bool every_set = names.size() == configured.size();
+  const std::string what = every_set ? "every set" : "set " + names.front();
+  // The sets' tables (roots: a partition's rows are its root's) and who references them on the target.
+  std::vector<std::string> quoted;
+  {
+    pg::Connection source = pg::Connection::Open(config.source, {.role = "source"});
+    std::vector<catalog::TableInfo> all = catalog::ListTables(source, config.control_schema);
+    for (const std::string& name : names) {
+      for (const auto& set : validate::ResolveSets(config, all, name, {})) {
+        for (const auto& t : set.tables) quoted.push_back(t.name.Quoted());
+      }
+    }
+  }
+  pg::Connection target = pg::Connection::Open(config.target, {.role = "target"});
+  pg::Result fks = WithContext("looking for foreign keys into the set's tables on the target", [&] {
+    return target.Exec(sql::Get("lifecycle/foreign_keys_into"), {pg::Param(pg::TextArray(quoted))});
+  });
+  if (fks.rows() > 0) {
+    std::string list;
+    for (int i = 0; i < fks.rows(); ++i) {
+      list += std::string(i ? "; " : "") + std::string(fks.Get(i, 0)) + " (" + std::string(fks.Get(i, 1)) +
+              ") references " + std::string(fks.Get(i, 2));
+    }
+    throw Error(ErrorKind::kPrecondition, what + ": tables outside it reference its tables: " + list)
+        .WithDetail("restarting the set empties its tables, which those references forbid; nothing was changed")
+        .WithHint("restart the referencing tables' sets too (walferry reset for all), or drop those foreign keys on "
+                  "the target for the migration and create them again after the switch");
+  }
+  log::For("restart")->info("{}: dropping the slots, publications and triggers on the source", what);
+  Cleanup({config.source, config.target, config.control_schema, names, false, false, false});
+  control::ControlSchema control(target, config.control_schema);
+  if (control.Exists()) {
+    pg::InTransaction(target, [&] {
+      for (const std::string& name : names) {
+        control.DeleteSet(name);
+        target.Exec("DELETE FROM " + control.Table("checkpoint") + " WHERE set_name = $1", {pg::Param(name)});
+        target.Exec("DELETE FROM " + control.Table("status") + " WHERE task_name = $1", {pg::Param(name)});
+        target.Exec("DELETE FROM " + control.Table("suspended_tables") + " WHERE task_name = $1", {pg::Param(name)});
+      }
+    });
+  }
+  // The sets' tables go in ONE statement, so references between them (also across the sets being restarted) do not
+  // matter; references from outside were refused above. The load creates them again, then their keys.
+  std::vector<std::string> existing;
+  for (const std::string& q : quoted) {
+    if (target.Exec("SELECT to_regclass($1) IS NOT NULL", {pg::Param(q)}).GetBool(0, 0)) existing.push_back(q);
+  }
+  if (!existing.empty()) {
+    std::string list;
+    for (const std::string& q : existing) list += (list.empty() ? "" : ", ") + q;
+    WithContext("dropping the tables to load again on the target", [&] { target.Exec("DROP TABLE " + list); });
+  }
+  log::For("restart")->info("{}: loading again from a new snapshot ({} tables dropped on the target first)", what,
+                            existing.size());
+  load::LoadOptions o = load::ConfiguredLoad(config);
+  if (!every_set) o.only_set = names.front();
+  // Not truncate: a TRUNCATE of a referenced table is refused even when it is empty. drop also covers the tables an
+  // interrupted restart had created again.
+  o.target_prep = "drop";
+  return load::RunLoad(o);
+}
+
+}  // namespace walferry::lifecycle
