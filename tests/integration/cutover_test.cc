@@ -1,6 +1,6 @@
 // walferry cutover: the switch under a writer (its session ended by --terminate-sessions), with owned, identity and
 // standalone sequences and large objects created, changed and unlinked after the load; killed after each step and
-// rerun; --abort from two points. Each test ends with every table, every sequence and every large object compared
+// rerun; --abort after every step. Each test ends with every table, every sequence and every large object compared
 // source vs target, the slots gone and the source read-only.
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -191,6 +191,36 @@ TEST(Cutover, KilledAfterEachStepContinuesAndAbortMakesTheSourceWritable) {
   m.ExpectSwitched();
   r = m.Cutover({"--abort"});
   EXPECT_EQ(r.exit_code, 2) << "after the switch the slots are gone: --abort refuses\n" << r.output;
+  m.MakeSourceWritable();
+}
+
+// --abort from every point before the end: the source takes writes again and CDC goes on from where it was.
+TEST(Cutover, AbortAfterAnyStepMakesTheSourceWritableAndCdcResumes) {
+  Migration m = Migration::Loaded("x");
+  int round = 0;
+  for (const char* step : {"stopping_writes", "writes_stopped", "caught_up", "sequences", "large_objects",
+                           "validated", "target_ready"}) {
+    {
+      pg::Connection src = test::ConnectSource(m.db);
+      Write(src, ++round);
+    }
+    test::CliResult r = m.Cutover({"--writes-stopped"}, {std::string("WALFERRY_CUTOVER_KILL_AFTER=") + step});
+    EXPECT_NE(r.exit_code, 0) << step << ": " << r.output;
+    r = m.Cutover({"--abort"});
+    ASSERT_EQ(r.exit_code, 0) << step << ": " << r.output;
+    pg::Connection src = test::ConnectSource(m.db);
+    EXPECT_EQ(Text(src, "SHOW default_transaction_read_only"), "off") << step;
+    src.Exec("INSERT INTO orders (v) VALUES ('after abort')");
+    r = test::RunWalferry({"-c", m.config, "cdc", "--until-caught-up"});
+    ASSERT_EQ(r.exit_code, 0) << step << ": " << r.output;
+    pg::Connection t = test::ConnectTarget(m.db);
+    for (const char* table : {"public.orders", "public.items", "public.docs"}) {
+      EXPECT_EQ(test::DiffTable(src, t, table), "") << step << " " << table;
+    }
+  }
+  test::CliResult r = m.Cutover({"--writes-stopped"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  m.ExpectSwitched();
   m.MakeSourceWritable();
 }
 
