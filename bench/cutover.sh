@@ -49,7 +49,7 @@ walferry_run() {
   "$WALFERRY" -c "$cfg" --log-level warn load >/dev/null
   start_load
   "$WALFERRY" -c "$cfg" --log-level warn cdc --until-caught-up >/dev/null
-  "$WALFERRY" -c "$cfg" --log-level warn --json cutover --terminate-sessions "$@" > "$BENCH_TMP/$name.json"
+  "$WALFERRY" -c "$cfg" --json cutover --terminate-sessions "$@" > "$BENCH_TMP/$name.json" 2> "${CUTOVER_LOG_DIR:-$BENCH_TMP}/cutover-$name.log"
   stop_load
   python3 -c "import json; print(f\"{json.load(open('$BENCH_TMP/$name.json'))['downtime_seconds']:.2f}\")"
 }
@@ -73,7 +73,7 @@ PSQL "$src" bench -c "ALTER DATABASE bench SET default_transaction_read_only = o
 PSQL "$src" bench -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = 'bench' AND backend_type = 'client backend' AND pid <> pg_backend_pid()" >/dev/null
 final=$(PSQL "$src" bench -c "SELECT pg_current_wal_insert_lsn()")
 until [ "$(PSQL "$src" bench -c "SELECT confirmed_flush_lsn >= '$final' FROM pg_replication_slots WHERE slot_name = 'native_sub'")" = t ]; do sleep 0.05; done
-PSQL "$src" bench -c "SELECT format('SELECT setval(%L, %s, %s);', format('%I.%I', schemaname, sequencename), last_value, last_value IS NOT NULL) FROM pg_sequences WHERE last_value IS NOT NULL" | PSQL "$dst" t_native >/dev/null
+PSQL "$src" bench -c "SELECT format('SELECT setval(%L, %s, true);', format('%I.%I', schemaname, sequencename), last_value) FROM pg_sequences WHERE last_value IS NOT NULL" | PSQL "$dst" t_native >/dev/null
 PSQL "$dst" t_native -c "ANALYZE"
 native=$(elapsed "$t0")
 stop_load

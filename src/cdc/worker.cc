@@ -566,7 +566,8 @@ void Worker::CheckSlot() {
   });
   if (!slot) return;  // the session's own read of it fails loudly
   control::SlotLimits limits{.wal_warn_bytes = options_.cdc.wal_warn_bytes};
-  for (const std::string& w : control::SlotWarnings(control::SlotName(options_.set_name), *slot, std::nullopt, limits)) {
+  const std::string name = control::SlotName(options_.set_name);
+  for (const std::string& w : control::SlotWarnings(name, *slot, std::nullopt, limits)) {
     Capture()->warn("set {}: {}", options_.set_name, w);
   }
 }
@@ -586,8 +587,13 @@ void Worker::Periodic() {
       now - last_heartbeat_ >= std::chrono::seconds(options_.cdc.heartbeat_seconds)) {
     Heartbeat();
   }
-  if (now - last_feedback_ >= kFeedbackInterval || want_reply_) {
-    Feedback(want_reply_ || (core_->idle() && core_->stop_at().has_value()));
+  // Nothing left to apply and a stop position to reach (--until-*, cutover): ask the walsender where it is every
+  // read timeout, so that passing the position is noticed within ~kReadTimeout, not the feedback interval (each
+  // second of it is downtime in a cutover).
+  const bool awaiting_stop = core_->idle() && core_->stop_at().has_value();
+  if (now - last_feedback_ >= kFeedbackInterval || want_reply_ ||
+      (awaiting_stop && now - last_feedback_ >= kReadTimeout)) {
+    Feedback(want_reply_ || awaiting_stop);
     want_reply_ = false;
   }
   if (now - last_status_ >= options_.status_interval) {

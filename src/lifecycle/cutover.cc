@@ -384,7 +384,8 @@ class Cutter {
   void Analyze() {
     for (const auto& set : SetTables()) {
       for (const auto& t : set.tables) {
-        WithContext("analyzing " + t.name.Display() + " on the target", [&] { target_.Exec("ANALYZE " + t.name.Quoted()); });
+        WithContext("analyzing " + t.name.Display() + " on the target",
+                    [&] { target_.Exec("ANALYZE " + t.name.Quoted()); });
       }
     }
   }
