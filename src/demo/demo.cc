@@ -13,6 +13,7 @@
 #include "config/config.h"
 #include "demo/sample_db.h"
 #include "demo/writer.h"
+#include "lifecycle/cutover.h"
 #include "migrate/pipeline.h"
 #include "plan/from_assessment.h"
 #include "plan/set_planner.h"
@@ -128,6 +129,18 @@ int RunDemo(const DemoOptions& options, std::ostream& out) {
   ThrowIfCancelled("waiting for CDC to catch up");
   if (!report) throw Error(ErrorKind::kInternal, "CDC stopped before catching up");
 
+  // The switch: the application has stopped (--writes-stopped), and every table was just compared.
+  Heading(out, "walferry cutover --writes-stopped --no-validate");
+  lifecycle::CutoverOptions switch_options;
+  switch_options.config = cfg;
+  switch_options.writes_stopped = true;
+  switch_options.validate = false;
+  lifecycle::CutoverReport switched = lifecycle::Cutover(switch_options, CancelFlag());
+  out << fmt::format("the target is ready: every set applied up to {}, {} sequences set, {} large objects copied; "
+                     "downtime {:.2f} s; the source is read-only now, its slots and publications are dropped\n",
+                     switched.final_lsn, switched.sequences, switched.large_objects_copied,
+                     switched.downtime_seconds);
+
   size_t differences = 0, tables = 0;
   for (const auto& s : report->sets) {
     for (const auto& t : s.tables) differences += t.mismatches.size() + (t.problem.empty() ? 0 : 1), ++tables;
@@ -139,9 +152,11 @@ int RunDemo(const DemoOptions& options, std::ostream& out) {
       << fmt::format("changes streamed:    {} row changes from {} application transactions\n", changes,
                      writer.transactions())
       << fmt::format("differences:         {}\n", differences)
+      << fmt::format("switch downtime:     {:.2f} s (writes stopped -> target ready)\n", switched.downtime_seconds)
       << fmt::format("total time:          {:.1f} s\n", Since(started))
-      << "\nNext: docs/cli.md for every command; `walferry demo --keep` leaves the clusters running so you can try\n"
-         "walferry status -c " << yaml_path << " and walferry validate -c " << yaml_path << " yourself.\n";
+      << "\nNext: docs/runbook.md for a production migration, docs/cli.md for every command; `walferry demo --keep`\n"
+         "leaves the clusters running so you can try walferry status -c " << yaml_path << " and walferry validate -c "
+      << yaml_path << " yourself.\n";
   if (options.keep) {
     out << "\nClusters kept running:\n  source " << source.Uri("shop") << "\n  target " << target.Uri("shop")
         << "\nPress Ctrl-C to stop and remove them." << std::endl;

@@ -3,7 +3,8 @@
 // `walferry demo`: a whole migration on this machine. Starts a source and a target PostgreSQL cluster, creates the
 // sample shop database on the source, starts an application writer that keeps changing it, then runs what an
 // operator would: assess, plan (2 replication sets), migrate (load, CDC with status while the writer runs, stop
-// the writer, catch up), validate, and prints a summary. The clusters are removed at the end unless `keep`.
+// the writer, catch up), validate, cutover (--writes-stopped --no-validate), and prints a summary. The clusters are
+// removed at the end unless `keep`.
 #pragma once
 
 #include <ostream>

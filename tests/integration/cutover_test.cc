@@ -140,6 +140,9 @@ TEST(Cutover, UnderAWriterCarriesSequencesAndLargeObjectsAndLeavesTheSourceReadO
   m.ExpectSwitched();
   pg::Connection fresh = test::ConnectSource(m.db);
   EXPECT_THROW(fresh.Exec("INSERT INTO orders (v) VALUES ('too late')"), Error);
+  // validate after the switch compares the frozen source as it is (no CDC, no slot to wait for).
+  r = test::RunWalferry({"-c", m.config, "validate", "--wait-seconds", "5"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
   // Rerun: nothing left to do.
   r = m.Cutover({});
   ASSERT_EQ(r.exit_code, 0) << r.output;
