@@ -2,6 +2,12 @@
 // replication sets by write rate (or the sets of DMS mapping files / pglogical), apply modes, LOB settings.
 // Read-only on every server; writes only the files it is asked to (never over an existing one without --force).
 // Exit 0 on success, 2 on bad input or a source that fails preflight, 1 on runtime failure. See docs/plan.md.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -13,6 +19,7 @@
 #include "cli/assess_flags.h"
 #include "cli/command.h"
 #include "common/log.h"
+#include "pg/conninfo.h"
 #include "plan/dms_mapping.h"
 #include "plan/pglogical_sets.h"
 #include "plan/from_assessment.h"
@@ -25,14 +32,25 @@ namespace {
 namespace fs = std::filesystem;
 using Groups = std::vector<std::pair<std::string, std::vector<plan::TableStats>>>;
 
+// Written with mode 0600: it names servers and roles, and nobody else needs to read it.
 void WriteFileAtomically(const fs::path& path, const std::string& text) {
   fs::path tmp = path;
   tmp += ".tmp";
   {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.close();
-    if (!out) throw Error(ErrorKind::kIo, "cannot write " + tmp.string());
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) throw Error(ErrorKind::kIo, "cannot create " + tmp.string() + ": " + std::strerror(errno));
+    ::fchmod(fd, 0600);  // an old .tmp file keeps its mode through O_TRUNC
+    size_t done = 0;
+    while (done < text.size()) {
+      ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        ::close(fd);
+        throw Error(ErrorKind::kIo, "cannot write " + tmp.string() + ": " + std::strerror(errno));
+      }
+      done += static_cast<size_t>(n);
+    }
+    if (::close(fd) != 0) throw Error(ErrorKind::kIo, "cannot write " + tmp.string() + ": " + std::strerror(errno));
   }
   std::error_code ec;
   fs::rename(tmp, path, ec);
@@ -182,7 +200,19 @@ class PlanCommand : public Command {
     config::Config cfg = ctx.config;
     cfg.rules = options.rules;
     cfg.sets = p.Configs();
+    // Never a password in a file: walferry.yaml gets the connections without their secrets.
+    std::vector<std::string> left_out;
+    for (std::string* conninfo : {&cfg.source, &cfg.target}) {
+      std::vector<std::string> removed;
+      if (!conninfo->empty()) *conninfo = pg::WithoutSecrets(*conninfo, &removed);
+      left_out.insert(left_out.end(), removed.begin(), removed.end());
+    }
     WriteOutputs(cfg, p);
+    if (!left_out.empty()) {
+      log::For("plan")->warn("{} was left out of {}: give it with PGPASSWORD, ~/.pgpass or PGSERVICE (or the whole "
+                             "connection in WALFERRY_SOURCE / WALFERRY_TARGET) when running walferry",
+                             left_out.front(), out_);
+    }
     if (ctx.global.json) {
       std::cout << PlanJson(p, out_).dump(2) << "\n";
     } else {

@@ -93,10 +93,13 @@ std::string ScrubPassword(std::string_view text, std::string_view conninfo) {
   return out;
 }
 
-ChildConnection ForChildProcess(const std::string& conninfo) {
+namespace {
+
+using ParsedOptions = std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)>;
+
+ParsedOptions ParseOptions(const std::string& conninfo) {
   char* err = nullptr;
-  std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> opts(PQconninfoParse(conninfo.c_str(), &err),
-                                                                     &PQconninfoFree);
+  ParsedOptions opts(PQconninfoParse(conninfo.c_str(), &err), &PQconninfoFree);
   if (!opts) {
     std::string msg = err ? err : "unparsable connection string";
     if (err != nullptr) PQfreemem(err);
@@ -104,6 +107,23 @@ ChildConnection ForChildProcess(const std::string& conninfo) {
     throw Error(ErrorKind::kConfig, "invalid connection string " + RedactConninfo(conninfo) + ": " +
                                         ScrubPassword(msg, conninfo));
   }
+  return opts;
+}
+
+void AppendKeyValue(std::string& out, std::string_view key, const char* value) {
+  if (!out.empty()) out += ' ';
+  out += std::string(key) + "='";
+  for (const char* c = value; *c != '\0'; ++c) {
+    if (*c == '\'' || *c == '\\') out += '\\';
+    out += *c;
+  }
+  out += '\'';
+}
+
+}  // namespace
+
+ChildConnection ForChildProcess(const std::string& conninfo) {
+  ParsedOptions opts = ParseOptions(conninfo);
   ChildConnection child;
   for (auto* o = opts.get(); o->keyword != nullptr; ++o) {
     if (o->val == nullptr) continue;
@@ -112,15 +132,26 @@ ChildConnection ForChildProcess(const std::string& conninfo) {
       child.env.push_back(std::string("PGPASSWORD=") + o->val);
       continue;
     }
-    if (!child.conninfo.empty()) child.conninfo += ' ';
-    child.conninfo += std::string(key) + "='";
-    for (const char* c = o->val; *c != '\0'; ++c) {
-      if (*c == '\'' || *c == '\\') child.conninfo += '\\';
-      child.conninfo += *c;
-    }
-    child.conninfo += '\'';
+    AppendKeyValue(child.conninfo, key, o->val);
   }
   return child;
+}
+
+std::string WithoutSecrets(const std::string& conninfo, std::vector<std::string>* removed) {
+  ParsedOptions opts = ParseOptions(conninfo);
+  std::string out;
+  std::vector<std::string> left_out;
+  for (auto* o = opts.get(); o->keyword != nullptr; ++o) {
+    if (o->val == nullptr) continue;
+    // libpq's display character "*" marks a secret option ("password", "sslpassword").
+    if (o->dispchar != nullptr && std::string_view(o->dispchar) == "*") {
+      left_out.emplace_back(o->keyword);
+      continue;
+    }
+    AppendKeyValue(out, o->keyword, o->val);
+  }
+  if (removed) *removed = left_out;
+  return left_out.empty() ? conninfo : out;
 }
 
 std::string RedactConninfo(std::string_view conninfo) {

@@ -27,4 +27,9 @@ struct ChildConnection {
 };
 ChildConnection ForChildProcess(const std::string& conninfo);
 
+// The conninfo without the options libpq marks as secret (password, sslpassword, ...), rebuilt as key=value when
+// one was there, else returned as it was; for files walferry writes (walferry.yaml). `removed` (if given) lists the
+// keywords left out. Throws Error(kConfig) when the conninfo does not parse.
+std::string WithoutSecrets(const std::string& conninfo, std::vector<std::string>* removed = nullptr);
+
 }  // namespace walferry::pg

@@ -136,6 +136,35 @@ TEST(Plan, BalancesWriteRatesMarksPkAndUniqueAndCarriesLobLimits) {
   fs::remove_all(dir);
 }
 
+// Never a password in a file: walferry.yaml gets the connections without their secrets (password, sslpassword)
+// and mode 0600; the run says how to supply them.
+TEST(Plan, LeavesSecretsOutOfTheFileAndWritesItForTheOwnerOnly) {
+  std::string db = test::FreshDatabase();
+  test::Source().Psql(db, "CREATE TABLE t (id int PRIMARY KEY)");
+  fs::path dir = TempDir();
+  std::string out = (dir / "walferry.yaml").string();
+  std::string source = "postgresql://postgres:Pw-In-Uri-31@127.0.0.1:" + std::to_string(test::Source().port()) +
+                       "/" + db + "?sslmode=disable";
+  std::string target = "host=127.0.0.1 port=" + std::to_string(test::Target().port()) + " dbname=" + db +
+                       " user=postgres password='Pw-Key-Value-47' sslpassword=Ssl-Pw-53";
+  auto r = test::RunWalferry({"plan", "--source", source, "--target", target, "--sets", "1", "--out", out});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream in(out);
+  std::string yaml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const char* secret : {"Pw-In-Uri-31", "Pw-Key-Value-47", "Ssl-Pw-53"}) {
+    EXPECT_EQ(yaml.find(secret), std::string::npos) << secret << " in\n" << yaml;
+    EXPECT_EQ(r.output.find(secret), std::string::npos) << secret << " in\n" << r.output;
+  }
+  EXPECT_NE(r.output.find("PGPASSWORD"), std::string::npos) << r.output;
+  EXPECT_EQ(fs::status(out).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
+  config::Config c = config::Load(out);
+  EXPECT_NE(c.source.find("dbname='" + db + "'"), std::string::npos) << c.source;
+  EXPECT_NE(c.source.find("sslmode='disable'"), std::string::npos) << c.source;
+  // The file still works: the trust-authenticated test clusters need no password.
+  EXPECT_EQ(test::RunWalferry({"-c", out, "ping"}).exit_code, 0);
+  fs::remove_all(dir);
+}
+
 TEST(Plan, DmsMappingRoundTripsThroughTheCli) {
   std::string db = test::FreshDatabase();
   test::Source().Psql(db, std::string("CREATE SCHEMA \"Mixed\";") + kFixture);
