@@ -27,7 +27,7 @@ struct ColumnInfo {
   bool not_null = false;
   bool generated = false;    // GENERATED ALWAYS AS (...) STORED: the target computes it
   char identity = 0;         // 'a' GENERATED ALWAYS AS IDENTITY, 'd' BY DEFAULT, 0 none
-  bool has_binary_io = true;
+  bool has_binary_io = true;  // binary I/O that means the same on another server (not the OID-valued reg* types)
 };
 
 struct TableInfo {

@@ -285,6 +285,27 @@ TEST_F(Load, CdcStartLsnRecordsAnExternalLoadWithoutCopying) {
   EXPECT_NE(r.output.find("missing on the target"), std::string::npos) << r.output;
 }
 
+// reg* values are OIDs in binary form: copied in binary they kept the source's OIDs, naming nothing or another
+// object on the target. Copied as text, they are resolved by name on the target.
+TEST_F(Load, RegTypesAreCarriedByNameNotByOid) {
+  std::string db = test::FreshDatabase();
+  // Objects only on the target first, so that the same names get other OIDs there.
+  test::Target().Psql(db, "CREATE SEQUENCE pad1; CREATE SEQUENCE pad2; CREATE TYPE pad3 AS (x int);");
+  test::Source().Psql(db, "CREATE TYPE mood AS ENUM ('ok'); "
+                          "CREATE TABLE refs (id int PRIMARY KEY, r regclass, t regtype, rs regclass[], n regnamespace); "
+                          "INSERT INTO refs VALUES (1, 'refs', 'mood', '{refs,refs}', 'public')");
+  test::CliResult r = test::RunWalferry(LoadArgs(db));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  pg::Connection s = test::ConnectSource(db);
+  pg::Connection t = ConnectTarget(db);
+  ASSERT_NE(s.Exec("SELECT 'refs'::regclass::oid::text").Get(0, 0), t.Exec("SELECT 'refs'::regclass::oid::text").Get(0, 0))
+      << "the test needs the table to have another OID on the target";
+  EXPECT_EQ(t.Exec("SELECT r::text || ' ' || t::text || ' ' || rs::text || ' ' || n::text FROM refs").Get(0, 0),
+            "refs mood {refs,refs} public");
+  ExpectSame(db, {"refs"});
+  DropSlots();
+}
+
 TEST_F(Load, RefusesTablesAlreadyOnTheTargetAndChangesNothing) {
   std::string db = test::FreshDatabase();
   test::Source().Psql(db, "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'one');");
