@@ -1,5 +1,6 @@
 #include "load/preflight.h"
 
+#include <algorithm>
 #include <map>
 
 #include "assess/server_facts.h"
@@ -75,6 +76,21 @@ void CheckReplicaIdentity(const catalog::TableInfo& t) {
         .WithDetail("once walferry's publication includes it, the source would reject its UPDATEs and DELETEs")
         .WithHint("add a primary key, or run ALTER TABLE " + t.name.Quoted() +
                   " REPLICA IDENTITY FULL on the source, or exclude the table in walferry.yaml");
+  }
+  // pgoutput never sends generated columns, not even as the key of an UPDATE or DELETE: such a key cannot be
+  // matched on the target, and CDC would stop at the table's first UPDATE.
+  if (t.replica_identity == 'd') {
+    for (const auto& c : t.columns) {
+      if (!c.generated || std::find(t.primary_key.begin(), t.primary_key.end(), c.name) == t.primary_key.end()) {
+        continue;
+      }
+      throw Error(ErrorKind::kPrecondition, "table " + t.name.Display() + ": its primary key includes the generated "
+                                                "column " + pg::QuoteIdent(c.name))
+          .WithDetail("logical replication (pgoutput) never sends generated columns, so UPDATEs and DELETEs of this "
+                      "table could not be matched on the target")
+          .WithHint("run ALTER TABLE " + t.name.Quoted() + " REPLICA IDENTITY FULL on the source (or USING INDEX a "
+                    "unique index over columns that are not generated), or exclude the table in walferry.yaml");
+    }
   }
 }
 

@@ -363,6 +363,12 @@ TEST_F(Load, BadInputExitsTwoAndChangesNothing) {
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("REPLICA IDENTITY"), std::string::npos) << r.output;
   test::Source().Psql(db, "DROP TABLE nokey;");
+  // A generated primary key: pgoutput never sends it, so no UPDATE or DELETE could be matched on the target.
+  test::Source().Psql(db, "CREATE TABLE genkey (a int NOT NULL, k int GENERATED ALWAYS AS (a * 2) STORED PRIMARY KEY);");
+  r = test::RunWalferry(LoadArgs(db));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("primary key includes the generated column \"k\""), std::string::npos) << r.output;
+  test::Source().Psql(db, "DROP TABLE genkey;");
   r = test::RunWalferry(LoadArgs(db, {"--set", "nosuchset"}));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("unknown set"), std::string::npos) << r.output;
