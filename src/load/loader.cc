@@ -196,14 +196,17 @@ void EmptyForRestart(const LoadOptions& o, pg::Connection& target, const Resolve
   for (int i = 0; i < progress.rows(); ++i) {
     if (progress.Get(i, 2) == "copied") touched.push_back({std::string(progress.Get(i, 0)), std::string(progress.Get(i, 1))});
   }
-  std::vector<pg::TableName> empty;
+  std::string empty;
+  size_t emptied = 0;
   for (const auto& t : set.tables) {
     bool was_copied = std::find(touched.begin(), touched.end(), t.name) != touched.end();
-    if (was_copied || o.target_prep != "do-nothing") empty.push_back(t.name);
+    if (!was_copied && o.target_prep == "do-nothing") continue;
+    empty += (empty.empty() ? "" : ", ") + TruncateName(t);
+    ++emptied;
   }
   if (empty.empty()) return;
-  WithContext("emptying the set's tables before starting it over", [&] { target.Exec("TRUNCATE " + JoinQuoted(empty)); });
-  Log()->info("set {}: emptied {} tables ({} had been copied from the old snapshot)", set.name, empty.size(),
+  WithContext("emptying the set's tables before starting it over", [&] { target.Exec("TRUNCATE " + empty); });
+  Log()->info("set {}: emptied {} tables ({} had been copied from the old snapshot)", set.name, emptied,
               touched.size());
 }
 

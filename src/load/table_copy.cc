@@ -26,6 +26,10 @@ std::string ControlSql(std::string_view name, const std::string& control_schema)
   return text;
 }
 
+std::string TruncateName(const catalog::TableInfo& table) {
+  return (table.relkind == 'p' ? "" : "ONLY ") + table.name.Quoted();
+}
+
 TablePlan PlanTable(const catalog::TableInfo& table, int64_t size_bytes) {
   TablePlan plan;
   plan.table = table;
@@ -75,7 +79,8 @@ std::vector<TablePlan> SplitPlan(const TablePlan& whole, int64_t heap_blocks, in
     if (k + 1 < parts) {
       where += " AND ctid < " + pg::QuoteLiteral("(" + std::to_string((k + 1) * per_part) + ",0)") + "::tid";
     }
-    plan.copy_out_sql = "COPY (SELECT " + (cols.empty() ? std::string() : cols + " ") + "FROM " +
+    // ONLY: a legacy-inheritance parent's own rows, never its children's (COPY t TO reads t alone too).
+    plan.copy_out_sql = "COPY (SELECT " + (cols.empty() ? std::string() : cols + " ") + "FROM ONLY " +
                         whole.table.name.Quoted() + " WHERE " + where + ") TO STDOUT (FORMAT " + format + ")";
     plan.copy_in_freeze_sql = plan.copy_in_sql;  // the table was truncated in an earlier transaction
     out.push_back(std::move(plan));
@@ -87,7 +92,7 @@ void PrepareSplitTable(pg::Connection& target, const std::string& control_schema
                        const pg::TableName& table, int parts, bool truncate) {
   WithContext("preparing the split copy of " + table.Display(), [&] {
     pg::InTransaction(target, [&] {
-      if (truncate) target.Exec("TRUNCATE " + table.Quoted());
+      if (truncate) target.Exec("TRUNCATE ONLY " + table.Quoted());  // a split table is never partitioned
       target.Exec("DELETE FROM " + pg::QuoteIdent(control_schema) +
                       ".load_progress WHERE set_name = $1 AND table_schema = $2 AND table_name = $3",
                   {pg::Param(set_name), pg::Param(table.schema), pg::Param(table.name)});
@@ -141,7 +146,7 @@ TableResult CopyTable(const TablePlan& plan, pg::Connection& source, pg::Connect
     result.parts = plan.parts;
     // One target transaction: the rows and the "copied" mark commit together, or neither does.
     pg::InTransaction(target, [&] {
-      if (truncate_first) target.Exec("TRUNCATE " + name.Quoted());
+      if (truncate_first) target.Exec("TRUNCATE " + TruncateName(plan.table));
       result.rows = pg::CopyBetween(source, plan.copy_out_sql, target,
                                     truncate_first ? plan.copy_in_freeze_sql : plan.copy_in_sql, &result.bytes);
       result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -45,6 +45,10 @@ std::vector<TablePlan> SplitPlan(const TablePlan& whole, int64_t heap_blocks, in
 // Before the parts of a split table: in one target transaction, TRUNCATE it (when `truncate`) and reset its
 // load_progress rows to `parts` pending parts. A split table whose parts were not all copied is redone whole
 // this way: a part's rows cannot be told apart from another part's on the target.
+// The table as TRUNCATE names it: ONLY, so that emptying a legacy-inheritance parent never empties its children
+// (copied on their own); a partitioned table plainly (ONLY is an error there; its partitions are its rows).
+std::string TruncateName(const catalog::TableInfo& table);
+
 void PrepareSplitTable(pg::Connection& target, const std::string& control_schema, const std::string& set_name,
                        const pg::TableName& table, int parts, bool truncate);
 

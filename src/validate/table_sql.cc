@@ -105,7 +105,7 @@ std::string TableSql::KeyEquals(const KeyValues& key, std::vector<pg::Param>& pa
 
 std::string TableSql::Checksum(const KeyRange& range, std::vector<pg::Param>& params) const {
   std::string where = keyed() ? RangeWhere(range, params) : "TRUE";
-  return Fill("validate/range_checksum", {{"@TABLE@", table_.name.Quoted()}, {"@ROW@", row_}, {"@WHERE@", where}});
+  return Fill("validate/range_checksum", {{"@TABLE@", Scan()}, {"@ROW@", row_}, {"@WHERE@", where}});
 }
 
 std::string TableSql::Boundaries(const KeyRange& range, int64_t step, std::vector<pg::Param>& params) const {
@@ -114,18 +114,18 @@ std::string TableSql::Boundaries(const KeyRange& range, int64_t step, std::vecto
   std::string skeys;
   for (size_t i = 0; i < key_.size(); ++i) skeys += (i ? ", s." : "s.") + pg::QuoteIdent(key_[i]);
   return Fill("validate/boundaries", {{"@SKEYS@", skeys}, {"@KEYS@", KeyList()}, {"@ORDER@", OrderList()},
-                                      {"@TABLE@", table_.name.Quoted()}, {"@WHERE@", where}});
+                                      {"@TABLE@", Scan()}, {"@WHERE@", where}});
 }
 
 std::string TableSql::LeafRows(const KeyRange& range, std::vector<pg::Param>& params) const {
   std::string where = RangeWhere(range, params);
-  return Fill("validate/leaf_rows", {{"@KEYS@", KeyList()}, {"@ROW@", row_}, {"@TABLE@", table_.name.Quoted()},
+  return Fill("validate/leaf_rows", {{"@KEYS@", KeyList()}, {"@ROW@", row_}, {"@TABLE@", Scan()},
                                      {"@WHERE@", where}, {"@ORDER@", OrderList()}});
 }
 
 std::string TableSql::RowHashByKey(const KeyValues& key, std::vector<pg::Param>& params) const {
   std::string eq = KeyEquals(key, params);
-  return Fill("validate/row_hash_by_key", {{"@ROW@", row_}, {"@TABLE@", table_.name.Quoted()}, {"@KEYEQ@", eq}});
+  return Fill("validate/row_hash_by_key", {{"@ROW@", row_}, {"@TABLE@", Scan()}, {"@KEYEQ@", eq}});
 }
 
 namespace {
@@ -141,28 +141,28 @@ std::string ColumnList(const std::vector<const catalog::ColumnInfo*>& cols, bool
 std::string TableSql::RowByKey(const KeyValues& key, std::vector<pg::Param>& params) const {
   std::string eq = KeyEquals(key, params);
   return Fill("validate/row_by_key", {{"@ROW@", row_}, {"@COLS@", ColumnList(insertable_, true)},
-                                      {"@TABLE@", table_.name.Quoted()}, {"@KEYEQ@", eq}});
+                                      {"@TABLE@", Scan()}, {"@KEYEQ@", eq}});
 }
 
 std::string TableSql::RowByHash(const std::string& hash, std::vector<pg::Param>& params) const {
   params.push_back(hash);
   return Fill("validate/row_by_hash",
-              {{"@ROW@", row_}, {"@COLS@", ColumnList(insertable_, true)}, {"@TABLE@", table_.name.Quoted()}});
+              {{"@ROW@", row_}, {"@COLS@", ColumnList(insertable_, true)}, {"@TABLE@", Scan()}});
 }
 
 std::string TableSql::Multiset() const {
-  return Fill("validate/multiset", {{"@ROW@", row_}, {"@TABLE@", table_.name.Quoted()}});
+  return Fill("validate/multiset", {{"@ROW@", row_}, {"@TABLE@", Scan()}});
 }
 
 std::string TableSql::DeleteKey(const KeyValues& key, std::vector<pg::Param>& params) const {
   std::string eq = KeyEquals(key, params);
-  return Fill("validate/repair_delete_key", {{"@TABLE@", table_.name.Quoted()}, {"@KEYEQ@", eq}});
+  return Fill("validate/repair_delete_key", {{"@TABLE@", Scan()}, {"@KEYEQ@", eq}});
 }
 
 std::string TableSql::DeleteCopies(const std::string& hash, int64_t copies, std::vector<pg::Param>& params) const {
   params.push_back(hash);
   params.push_back(std::to_string(copies));
-  return Fill("validate/repair_delete_copies", {{"@TABLE@", table_.name.Quoted()}, {"@ROW@", row_}});
+  return Fill("validate/repair_delete_copies", {{"@TABLE@", Scan()}, {"@ROW@", row_}});
 }
 
 std::string TableSql::Insert(const std::vector<pg::Param>& values, std::vector<pg::Param>& params) const {
@@ -185,7 +185,7 @@ std::string TableSql::Update(const KeyValues& key, const std::vector<pg::Param>&
   }
   if (set.empty()) return "";
   std::string eq = KeyEquals(key, params);
-  return Fill("validate/repair_update", {{"@TABLE@", table_.name.Quoted()}, {"@SET@", set}, {"@KEYEQ@", eq}});
+  return Fill("validate/repair_update", {{"@TABLE@", Scan()}, {"@SET@", set}, {"@KEYEQ@", eq}});
 }
 
 }  // namespace walferry::validate

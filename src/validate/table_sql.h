@@ -65,6 +65,9 @@ class TableSql {
   std::string KeyEquals(const KeyValues& key, std::vector<pg::Param>& params) const;
   std::string Cast(size_t param_number, const catalog::ColumnInfo& column) const;
 
+  // The table as reads, UPDATE and DELETE name it: ONLY, so that a legacy-inheritance parent is never its children
+  // (a partitioned table's rows are its partitions', so it is named plainly). INSERT names table_ itself.
+  std::string Scan() const { return (table_.relkind == 'p' ? "" : "ONLY ") + table_.name.Quoted(); }
   catalog::TableInfo table_;
   std::vector<std::string> key_;
   std::vector<const catalog::ColumnInfo*> key_info_;
