@@ -33,10 +33,9 @@ class CleanupCommand : public Command {
     o.source = ctx.config.source;
     o.target = ctx.config.target;
     o.control_schema = ctx.config.control_schema;
-    for (const auto& s : ctx.config.sets) {
-      if (set_.empty() || s.name == set_) o.sets.push_back(s.name);
+    for (const auto& name : config::SetNames(ctx.config)) {
+      if (set_.empty() || name == set_) o.sets.push_back(name);
     }
-    if (ctx.config.sets.empty() && (set_.empty() || set_ == "default")) o.sets.push_back("default");
     if (!set_.empty() && o.sets.empty()) {
       throw Error(ErrorKind::kConfig, "--set " + set_ + ": no such set in the configuration");
     }

@@ -42,7 +42,7 @@ class MigrateCommand : public Command {
     InstallCancelHandlers();
     auto logger = log::For("migrate");
     nlohmann::json out;
-    logger->info("step 1/3: full load of the sets not loaded yet ({})", fmt::join(migrate::SetNames(ctx.config), ", "));
+    logger->info("step 1/3: full load of the sets not loaded yet ({})", fmt::join(config::SetNames(ctx.config), ", "));
     if (auto report = migrate::LoadPending(ctx.config, load_)) {
       out["load"] = LoadSummary(*report, ctx.global.json);
     } else {

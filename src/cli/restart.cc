@@ -56,10 +56,7 @@ class ResetCommand : public Command {
     }
   }
   int Run(Context& ctx) override {
-    std::vector<std::string> names;
-    for (const auto& s : ctx.config.sets) names.push_back(s.name);
-    if (names.empty()) names.push_back("default");
-    return Report(ctx, lifecycle::RestartSets(ctx.config, names));
+    return Report(ctx, lifecycle::RestartSets(ctx.config, config::SetNames(ctx.config)));
   }
 
  private:

@@ -85,10 +85,7 @@ class StatusCommand : public Command {
     if (sets.empty()) return out;
     // walferry cutover's progress: from its first step on, the source database is read-only for new sessions.
     nlohmann::json cutover;
-    if (target.Exec(sql::Get("control/table_exists"), {pg::Param(schema), pg::Param("cutover")}).GetBool(0, 0)) {
-      pg::Result c = target.Exec("SELECT step FROM " + pg::QuoteIdent(schema) + ".cutover");
-      if (c.rows() == 1) cutover = std::string(c.Get(0, 0));
-    }
+    if (auto step = control::ControlSchema(target, schema).CutoverStep()) cutover = *step;
     // Made by walferry cdc; absent when cdc never ran with this version.
     bool has_suspended =
         target.Exec(sql::Get("control/table_exists"), {pg::Param(schema), pg::Param("suspended_tables")}).GetBool(0, 0);

@@ -9,7 +9,7 @@
 #include "catalog/catalog.h"
 #include "cli/command.h"
 #include "pg/connection.h"
-#include "sql/sql.h"
+#include "control/control_schema.h"
 #include "validate/report_text.h"
 #include "validate/validator.h"
 
@@ -65,12 +65,7 @@ class ValidateCommand : public Command {
   // for a CDC that no longer runs.
   static bool CutoverDone(const config::Config& config) {
     pg::Connection target = pg::Connection::Open(config.target, {.role = "target"});
-    if (!target.Exec(sql::Get("control/table_exists"), {pg::Param(config.control_schema), pg::Param("cutover")})
-             .GetBool(0, 0)) {
-      return false;
-    }
-    pg::Result r = target.Exec("SELECT step FROM " + pg::QuoteIdent(config.control_schema) + ".cutover");
-    return r.rows() == 1 && r.Get(0, 0) == "done";
+    return control::ControlSchema(target, config.control_schema).CutoverStep() == "done";
   }
 
   ConnectionFlags flags_;

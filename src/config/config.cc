@@ -290,4 +290,11 @@ bool Selected(const std::vector<SelectionRule>& rules, const pg::TableName& tabl
   return included || !any_include;
 }
 
+std::vector<std::string> SetNames(const Config& config) {
+  std::vector<std::string> names;
+  for (const auto& s : config.sets) names.push_back(s.name);
+  if (names.empty()) names.push_back("default");
+  return names;
+}
+
 }  // namespace walferry::config

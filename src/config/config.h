@@ -116,4 +116,7 @@ bool WildcardMatch(std::string_view pattern, std::string_view name);
 // not matter. With no include rules at all, every table is a candidate (so `exclude:` alone means "all but").
 bool Selected(const std::vector<SelectionRule>& rules, const pg::TableName& table);
 
+// The set names a configuration describes: its sets, or "default" (every selected table) when it has none.
+std::vector<std::string> SetNames(const Config& config);
+
 }  // namespace walferry::config

@@ -50,6 +50,15 @@ bool ControlSchema::Exists() {
       .GetBool(0, 0);
 }
 
+std::optional<std::string> ControlSchema::CutoverStep() {
+  if (!conn_.Exec(sql::Get("control/table_exists"), {pg::Param(schema_), pg::Param("cutover")}).GetBool(0, 0)) {
+    return std::nullopt;
+  }
+  pg::Result r = conn_.Exec("SELECT step FROM " + Table("cutover"));
+  if (r.rows() == 0) return std::nullopt;
+  return std::string(r.Get(0, 0));
+}
+
 std::optional<ControlSchema::SetRow> ControlSchema::GetSet(const std::string& set_name) {
   pg::Result r = conn_.Exec(Sql("control/get_set"), {pg::Param(set_name)});
   if (r.rows() == 0) return std::nullopt;

@@ -35,6 +35,8 @@ class ControlSchema {
   // Creates the schema and tables if missing (idempotent).
   void Ensure();
   bool Exists();
+  // walferry cutover's last recorded step (lifecycle/cutover.h): nullopt when no cutover was ever started here.
+  std::optional<std::string> CutoverStep();
   // "schema".table for SQL.
   std::string Table(const std::string& table) const;
 

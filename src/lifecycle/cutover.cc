@@ -35,13 +35,6 @@ int StepIndex(const std::string& step) {
   return it == kSteps.end() ? -1 : static_cast<int>(it - kSteps.begin());
 }
 
-std::vector<std::string> SetNames(const config::Config& c) {
-  std::vector<std::string> out;
-  for (const auto& s : c.sets) out.push_back(s.name);
-  if (out.empty()) out.push_back("default");
-  return out;
-}
-
 // For the fault tests (docs/testing.md): WALFERRY_CUTOVER_KILL_AFTER=<step> ends the process with SIGKILL right
 // after that step is recorded, as a crash there would.
 void KillPointAfter(const std::string& step) {
@@ -58,7 +51,7 @@ struct Row {
 class Cutter {
  public:
   Cutter(const CutoverOptions& o, const std::atomic<bool>& stop)
-      : o_(o), stop_(stop), sets_(SetNames(o.config)),
+      : o_(o), stop_(stop), sets_(config::SetNames(o.config)),
         target_(pg::Connection::Open(o.config.target, {.role = "target", .application_name = "walferry cutover"})),
         source_(pg::Connection::Open(o.config.source, {.role = "source", .application_name = "walferry cutover"})),
         control_(target_, o.config.control_schema) {
@@ -414,14 +407,14 @@ std::string AbortCutover(const CutoverOptions& o) {
   control.Ensure();
   source.Exec("SET default_transaction_read_only = off");  // the database's default is what --abort resets
   std::string db(source.Exec("SELECT current_database()").Get(0, 0));
-  pg::Result r = target.Exec("SELECT step FROM " + control.Table("cutover"));
-  if (r.rows() == 1 && r.Get(0, 0) == "done") {
+  std::optional<std::string> step = control.CutoverStep();
+  if (step == "done") {
     throw Error(ErrorKind::kPrecondition, "the cutover is complete: the slots are dropped and CDC cannot resume")
         .WithHint("if the old source must take writes again, run ALTER DATABASE " + pg::QuoteIdent(db) +
                   " RESET default_transaction_read_only on it yourself");
   }
   source.Exec("ALTER DATABASE " + pg::QuoteIdent(db) + " RESET default_transaction_read_only");
-  if (r.rows() == 1) target.Exec("UPDATE " + control.Table("cutover") + " SET step = 'aborted'");
+  if (step) target.Exec("UPDATE " + control.Table("cutover") + " SET step = 'aborted'");
   Log()->info("cutover aborted: the source database {} takes writes again (new sessions); CDC can resume", db);
   return db;
 }

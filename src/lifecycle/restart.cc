@@ -14,9 +14,7 @@
 namespace walferry::lifecycle {
 
 load::LoadReport RestartSets(const config::Config& config, const std::vector<std::string>& names) {
-  std::vector<std::string> configured;
-  for (const auto& s : config.sets) configured.push_back(s.name);
-  if (configured.empty()) configured.push_back("default");
+  const std::vector<std::string> configured = config::SetNames(config);
   for (const std::string& name : names) {
     control::ValidateSetName(name);
     if (std::find(configured.begin(), configured.end(), name) == configured.end()) {

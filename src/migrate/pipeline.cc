@@ -16,12 +16,7 @@
 
 namespace walferry::migrate {
 
-std::vector<std::string> SetNames(const config::Config& config) {
-  std::vector<std::string> names;
-  for (const auto& s : config.sets) names.push_back(s.name);
-  if (names.empty()) names.push_back("default");
-  return names;
-}
+using config::SetNames;
 
 void WarnAboutLobPolicies(const config::Config& config) {
   for (const auto& set : config.sets) {

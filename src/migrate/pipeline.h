@@ -31,8 +31,6 @@ struct LoadSettings {
   std::string target_prep;    // empty: config load.target_prep
 };
 
-// The set names the config describes: its sets, or "default" (all selected tables) when it has none.
-std::vector<std::string> SetNames(const config::Config& config);
 
 // Logs a warning per table whose lob policy is truncate (a DMS-only setting: walferry never truncates).
 void WarnAboutLobPolicies(const config::Config& config);
