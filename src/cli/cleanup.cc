@@ -43,6 +43,8 @@ class CleanupCommand : public Command {
     o.force = force_;
     o.orphans = orphans_;
     o.drop_control_schema = control_schema_;
+    // The fallback's slot on the target (walferry cutover --fallback) goes with a cleanup of every set.
+    o.fallback = set_.empty() && !ctx.config.target.empty();
     lifecycle::CleanupReport r = lifecycle::Cleanup(o);
     if (ctx.global.json) {
       std::cout << nlohmann::json{{"dropped", r.dropped}, {"orphans_kept", r.orphans_kept}}.dump(2) << "\n";

@@ -28,6 +28,10 @@ class CutoverCommand : public Command {
                  "End the source database's sessions that connected before writes were stopped");
     app.add_option("--timeout", timeout_, "Seconds to wait for those sessions to end (default 60)")
         ->check(CLI::Range(1, 86400));
+    app.add_option("--max-lag", max_lag_,
+                   "Seconds a catch-up round before the switch may take at most (default 30): the pause with writes "
+                   "stopped is about that long")
+        ->check(CLI::Range(1, 86400));
     app.add_flag("--allow-suspended", allow_suspended_, "Switch even with suspended tables (cdc suspend-table)");
     app.add_flag("--no-validate", no_validate_, "Skip the final comparison of every table");
     app.add_option("--on-difference", on_difference_,
@@ -36,6 +40,9 @@ class CutoverCommand : public Command {
         ->check(CLI::IsMember({"abort", "repair"}));
     app.add_option("--jobs", jobs_, "Connection pairs of the final validation (default 2)")->check(CLI::Range(1, 256));
     app.add_flag("--keep-slots", keep_slots_, "Keep the source's slots and publications after the switch");
+    app.add_flag("--fallback", fallback_,
+                 "Also prepare a way back: a slot on the target from the switch on, streamed back to the old source "
+                 "by walferry fallback (the target needs wal_level=logical)");
     app.add_flag("--abort", abort_, "Make the source writable again and end an unfinished cutover (CDC can resume)");
   }
   void ApplyFlags(Context& ctx) override { flags_.Apply(ctx, true, true); }
@@ -47,10 +54,12 @@ class CutoverCommand : public Command {
     o.terminate_sessions = terminate_;
     o.timeout = std::chrono::seconds(timeout_);
     o.allow_suspended = allow_suspended_;
+    o.max_lag = std::chrono::seconds(max_lag_);
     o.validate = !no_validate_;
     o.repair = on_difference_ == "repair";
     o.validate_jobs = jobs_;
     o.keep_slots = keep_slots_;
+    o.fallback = fallback_;
     if (abort_) {
       std::string db = lifecycle::AbortCutover(o);
       if (ctx.global.json) {
@@ -72,7 +81,9 @@ class CutoverCommand : public Command {
                                   {"large_objects_unlinked", r.large_objects_unlinked},
                                   {"validated", r.validated},
                                   {"dropped", r.dropped},
-                                  {"already_done", r.already_done}}
+                                  {"already_done", r.already_done},
+                                  {"fallback_set", r.fallback ? r.fallback->set_name : ""},
+                                  {"fallback_start_lsn", r.fallback ? r.fallback->start.ToString() : ""}}
                        .dump(2)
                 << "\n";
       return kExitOk;
@@ -86,6 +97,11 @@ class CutoverCommand : public Command {
                 << ", unlinked: " << r.large_objects_unlinked << "\n"
                 << "  final validation: " << (r.validated ? "every table equal" : "skipped (--no-validate)") << "\n";
       for (const auto& d : r.dropped) std::cout << "  dropped " << d << "\n";
+      if (r.fallback) {
+        std::cout << "  fallback: the target's changes from " << r.fallback->start.ToString()
+                  << " on are kept in its slot walferry_" << r.fallback->set_name
+                  << "; start walferry fallback now to carry them back to the old source\n";
+      }
     }
     std::cout << "next: point the application at the target. The source database " << r.source_database
               << " stays READ-ONLY; if it must take writes again: ALTER DATABASE \"" << r.source_database
@@ -98,11 +114,13 @@ class CutoverCommand : public Command {
   bool writes_stopped_ = false;
   bool terminate_ = false;
   int timeout_ = 60;
+  int max_lag_ = 30;
   bool allow_suspended_ = false;
   bool no_validate_ = false;
   std::string on_difference_ = "abort";
   int jobs_ = 2;
   bool keep_slots_ = false;
+  bool fallback_ = false;
   bool abort_ = false;
 };
 

@@ -23,8 +23,10 @@ const std::vector<std::string> kErrorPolicies = {"stop", "log-and-continue", "su
 const std::vector<std::string> kLogLevels = {"trace", "debug", "info", "warn", "error", "off"};
 const std::vector<std::string> kLogFormats = {"text", "json"};
 
-// Slot names allow [a-z0-9_] and 63 bytes; the set name follows the "walferry_" prefix.
-constexpr size_t kMaxSetName = 63 - 9;
+// Names derived from a set name must fit PostgreSQL's 63 bytes: the longest is its apply session's application_name
+// "walferry_apply_<set>" (a longer one is cut by the server, and the fence that ends a dead connection's apply
+// session would no longer find it: cdc/worker.h EndStaleAppliers).
+constexpr size_t kMaxSetName = 63 - 15;
 
 ApplyMode ParseApply(const YamlReader& r, const YAML::Node& node, const std::string& key) {
   return r.OneOf(node, key, kApplyModes) == "batch" ? ApplyMode::kBatch : ApplyMode::kTransactional;

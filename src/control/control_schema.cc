@@ -9,11 +9,11 @@ std::string SlotName(const std::string& set_name) { return "walferry_" + set_nam
 std::string PublicationName(const std::string& set_name) { return "walferry_" + set_name; }
 
 void ValidateSetName(const std::string& set_name) {
-  bool ok = !set_name.empty() && set_name.size() <= 54;
+  bool ok = !set_name.empty() && set_name.size() <= 48;
   for (char c : set_name) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
   if (!ok) {
     throw Error(ErrorKind::kConfig, "invalid set name '" + set_name + "'")
-        .WithHint("set names are 1-54 characters of a-z, 0-9 and _ (they name replication slots)");
+        .WithHint("set names are 1-48 characters of a-z, 0-9 and _ (they name replication slots)");
   }
 }
 

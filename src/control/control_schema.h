@@ -18,10 +18,11 @@
 
 namespace walferry::control {
 
-// Slot and publication names for a set: "walferry_<set>" (set names are validated to [a-z0-9_]{1,40}).
+// Slot and publication names for a set: "walferry_<set>" (set names are validated to [a-z0-9_]{1,48}: its apply
+// session's application_name "walferry_apply_<set>" must fit 63 bytes).
 std::string SlotName(const std::string& set_name);
 std::string PublicationName(const std::string& set_name);
-// Throws Error(kConfig) unless the name is 1-54 characters of [a-z0-9_].
+// Throws Error(kConfig) unless the name is 1-48 characters of [a-z0-9_].
 void ValidateSetName(const std::string& set_name);
 
 // Replaces every @SCHEMA@ in sql (a src/sql/ query) with the quoted schema name.
@@ -52,7 +53,8 @@ class ControlSchema {
   std::optional<SetRow> GetSet(const std::string& set_name);
   void UpsertSet(const SetRow& row);
   void SetLoadState(const std::string& set_name, LoadState state);
-  // Forgets the set (after its slot and publication were dropped).
+  // Forgets the set entirely (after its slot and publication were dropped): its row, checkpoint, status row and
+  // suspended tables.
   void DeleteSet(const std::string& set_name);
 
   // The CDC checkpoint; nullopt before the first applied transaction.

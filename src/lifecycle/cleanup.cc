@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "control/control_schema.h"
 #include "control/truncate_capture.h"
+#include "lifecycle/fallback.h"
 #include "pg/connection.h"
 #include "pg/replication_stream.h"
 #include "sql/sql.h"
@@ -49,8 +50,9 @@ std::vector<std::string> ListPublications(pg::Connection& source) {
 
 CleanupReport Cleanup(const CleanupOptions& o) {
   CleanupReport report;
-  pg::Connection source = pg::Connection::Open(o.source, {.role = "source"});
-  // After a cutover the source database is read-only for new sessions: walferry's own objects still go.
+  pg::Connection source = pg::Connection::Open(o.source, {.role = o.server});
+  auto on = [&](const std::string& what) { return o.server == "source" ? what : what + " on the " + o.server; };
+  // After a cutover (or a switch back) the database is read-only for new sessions: walferry's own objects still go.
   source.Exec("SET default_transaction_read_only = off");
   std::set<std::string> owned;
   for (const std::string& set : o.sets) owned.insert(control::SlotName(set));  // slot and publication share it
@@ -60,10 +62,10 @@ CleanupReport Cleanup(const CleanupOptions& o) {
   // What goes: the configured sets' objects, and with --orphans every other walferry_* one.
   auto goes = [&](const std::string& name) { return owned.contains(name) || o.orphans; };
   for (const Slot& s : slots) {
-    if (!goes(s.name)) report.orphans_kept.push_back("slot " + s.name);
+    if (!goes(s.name)) report.orphans_kept.push_back(on("slot " + s.name));
   }
   for (const std::string& p : publications) {
-    if (!goes(p)) report.orphans_kept.push_back("publication " + p);
+    if (!goes(p)) report.orphans_kept.push_back(on("publication " + p));
   }
 
   // Refuse before dropping anything while a slot to drop is read.
@@ -72,7 +74,7 @@ CleanupReport Cleanup(const CleanupOptions& o) {
     if (goes(s.name) && s.active) busy += (busy.empty() ? "" : "; ") + s.name + " by " + s.reader;
   }
   if (!busy.empty() && !o.force) {
-    throw Error(ErrorKind::kPrecondition, "slots being read: " + busy)
+    throw Error(ErrorKind::kPrecondition, "slots being read on the " + o.server + ": " + busy)
         .WithDetail("nothing was dropped")
         .WithHint("stop walferry cdc / migrate for those sets first (Ctrl-C or SIGTERM), then run cleanup again; "
                   "or pass --force to end the reading walsender");
@@ -81,31 +83,31 @@ CleanupReport Cleanup(const CleanupOptions& o) {
   for (const std::string& pub : publications) {
     if (!goes(pub)) continue;
     for (const pg::TableName& leaf : control::DropTruncateTriggers(source, pub)) {
-      report.dropped.push_back("trigger " + std::string(control::kTruncateTrigger) + " on " + leaf.Display());
+      report.dropped.push_back(on("trigger " + std::string(control::kTruncateTrigger) + " on " + leaf.Display()));
     }
-    WithContext("dropping publication " + pub + " on the source",
+    WithContext("dropping publication " + pub + " on the " + o.server,
                 [&] { source.Exec("DROP PUBLICATION IF EXISTS " + pg::QuoteIdent(pub)); });
-    report.dropped.push_back("publication " + pub);
+    report.dropped.push_back(on("publication " + pub));
   }
   for (const Slot& s : slots) {
     if (!goes(s.name)) continue;
-    WithContext("dropping slot " + s.name + " on the source", [&] {
+    WithContext("dropping slot " + s.name + " on the " + o.server, [&] {
       if (s.active && s.pid) {
         Log()->warn("--force: ending the walsender of slot {} ({})", s.name, s.reader);
         source.Exec("SELECT pg_terminate_backend($1::int)", {pg::Param(*s.pid)});
       }
-      pg::ReplicationConnection repl = pg::ReplicationConnection::Open(o.source);
+      pg::ReplicationConnection repl = pg::ReplicationConnection::Open(o.source, o.server);
       try {
         repl.DropSlot(s.name, /*wait=*/true);
       } catch (const Error& e) {
         if (e.sqlstate() != "42704") throw;  // undefined_object: dropped meanwhile
       }
     });
-    report.dropped.push_back("slot " + s.name);
+    report.dropped.push_back(on("slot " + s.name));
   }
   if (ListPublications(source).empty()) {
     if (auto function = control::DropTruncateFunction(source, o.control_schema)) {
-      report.dropped.push_back("function " + *function + " (and the triggers calling it)");
+      report.dropped.push_back(on("function " + *function + " (and the triggers calling it)"));
     }
   }
   if (o.drop_control_schema) {
@@ -117,6 +119,18 @@ CleanupReport Cleanup(const CleanupOptions& o) {
     }
   }
   for (const std::string& d : report.dropped) Log()->info("dropped {}", d);
+  if (o.fallback) {  // logs its own
+    pg::Connection target = pg::Connection::Open(o.target, {.role = "target"});
+    CleanupOptions f;
+    f.source = o.target;
+    f.target = o.target;  // only used for the control schema, which stays
+    f.control_schema = o.control_schema;
+    f.sets = {FallbackSetName(target)};
+    f.force = o.force;
+    f.server = "target";
+    CleanupReport fr = WithContext("dropping the fallback's objects on the target", [&] { return Cleanup(f); });
+    report.dropped.insert(report.dropped.end(), fr.dropped.begin(), fr.dropped.end());
+  }
   return report;
 }
 

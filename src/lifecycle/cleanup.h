@@ -11,6 +11,9 @@
 //   - `orphans`: also the walferry_* slots and publications of this database that no configured set owns (a
 //     renamed or removed set); without it they are only reported.
 //   - `drop_control_schema`: also the control schema on the TARGET (every set's state and history).
+//   - `fallback`: also the fallback's slot, publication and triggers on the TARGET (lifecycle/fallback.h), after
+//     the source's; refused in the same way while `walferry fallback` reads that slot.
+// `server` names the server the slots are on in messages: cleanup of the fallback runs with source = the target.
 // Not thread-safe; one call per process.
 #pragma once
 
@@ -27,6 +30,8 @@ struct CleanupOptions {
   bool force = false;
   bool orphans = false;
   bool drop_control_schema = false;
+  bool fallback = false;
+  std::string server = "source";
 };
 
 struct CleanupReport {

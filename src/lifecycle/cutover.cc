@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <map>
@@ -16,6 +18,7 @@
 #include "control/control_schema.h"
 #include "control/set_status.h"
 #include "lifecycle/cleanup.h"
+#include "lifecycle/fallback.h"
 #include "load/large_objects.h"
 #include "pg/connection.h"
 #include "sql/sql.h"
@@ -27,8 +30,9 @@ namespace {
 std::shared_ptr<spdlog::logger> Log() { return log::For("cutover"); }
 
 // The steps in order; the cutover row holds the last one completed.
-const std::vector<std::string> kSteps = {"stopping_writes", "writes_stopped", "caught_up",    "sequences",
-                                         "large_objects",   "validated",      "target_ready", "done"};
+const std::vector<std::string> kSteps = {"stopping_writes", "writes_stopped", "caught_up",      "sequences",
+                                         "large_objects",   "validated",      "target_ready",   "fallback_ready",
+                                         "done"};
 
 int StepIndex(const std::string& step) {
   auto it = std::find(kSteps.begin(), kSteps.end(), step);
@@ -51,9 +55,9 @@ struct Row {
 class Cutter {
  public:
   Cutter(const CutoverOptions& o, const std::atomic<bool>& stop)
-      : o_(o), stop_(stop), sets_(config::SetNames(o.config)),
-        target_(pg::Connection::Open(o.config.target, {.role = "target", .application_name = "walferry cutover"})),
-        source_(pg::Connection::Open(o.config.source, {.role = "source", .application_name = "walferry cutover"})),
+      : o_(o), names_(o.names), stop_(stop), sets_(config::SetNames(o.config)),
+        target_(pg::Connection::Open(o.config.target, {.role = o.names.target, .application_name = "walferry cutover"})),
+        source_(pg::Connection::Open(o.config.source, {.role = o.names.source, .application_name = "walferry cutover"})),
         control_(target_, o.config.control_schema) {
     // A rerun finds the source database read-only for new sessions; this session only changes that setting and
     // ends sessions, never data.
@@ -66,11 +70,11 @@ class Cutter {
       return RunSteps();
     } catch (Error& e) {
       if (read_only_ && e.detail().find("READ-ONLY") == std::string::npos) {
-        e.WithDetail((e.detail().empty() ? "" : e.detail() + "; ") + "the source database " +
+        e.WithDetail((e.detail().empty() ? "" : e.detail() + "; ") + "the " + names_.source + " database " +
                      report_.source_database + " is READ-ONLY for new sessions");
         if (e.hint().empty()) {
-          e.WithHint("run walferry cutover again to continue where it stopped, or walferry cutover --abort to make "
-                     "the source writable again");
+          e.WithHint("run " + names_.command + " again to continue where it stopped, or " + names_.command +
+                     " --abort to make the " + names_.source + " writable again");
         }
       }
       throw;
@@ -97,7 +101,7 @@ class Cutter {
       Log()->info("continuing the cutover of database {} after step {}", row->source_database, row->step);
     } else {
       Preflight();
-      CatchUp(std::nullopt);
+      CatchUpBeforeTheSwitch();
     }
     if (done < StepIndex("writes_stopped")) StopWrites();
     if (done < StepIndex("caught_up")) {
@@ -118,10 +122,17 @@ class Cutter {
     }
     if (done < StepIndex("target_ready")) {
       Analyze();
+      if (o_.make_target_writable) MakeTargetWritable();
       Record("target_ready", ", ready_at = now()");
     }
+    if (done < StepIndex("fallback_ready")) {
+      // After the validation (whose repairs must not flow back) and before the application is told to switch.
+      if (o_.fallback) report_.fallback = PrepareFallback(o_.config, target_);
+      Record("fallback_ready");
+    }
     if (!o_.keep_slots) {
-      CleanupOptions c{o_.config.source, o_.config.target, o_.config.control_schema, sets_, false, false, false};
+      CleanupOptions c{o_.config.source, o_.config.target, o_.config.control_schema, sets_};
+      c.server = names_.source;
       report_.dropped = Cleanup(c).dropped;
     }
     Record("done", ", finished_at = now()");
@@ -154,12 +165,22 @@ class Cutter {
 
   [[noreturn]] void Refuse(const std::string& what, const std::string& hint) {
     throw Error(ErrorKind::kPrecondition, what)
-        .WithDetail("nothing was changed: the source is writable as before")
+        .WithDetail("nothing was changed: the " + names_.source + " is writable as before")
         .WithHint(hint);
   }
 
+  // The switch back (fallback --switch-back): the old source takes writes again, for every session.
+  void MakeTargetWritable() {
+    std::string db(target_.Exec("SELECT current_database()").Get(0, 0));
+    target_.Exec("ALTER DATABASE " + pg::QuoteIdent(db) + " RESET default_transaction_read_only");
+    Log()->info("the {} database {} takes writes again (new sessions)", names_.target, db);
+  }
+
   void Preflight() {
-    if (!control_.Exists()) Refuse("the target has no control schema", "load the sets first (walferry load)");
+    if (!control_.Exists()) {
+      Refuse("the " + names_.target + " has no control schema", "load the sets first (walferry load)");
+    }
+    if (o_.fallback) CheckFallbackPossible(o_.config, target_);
     std::vector<control::SetStatusRow> statuses = control::ReadSetStatuses(target_, o_.config.control_schema, source_);
     bool has_suspended = target_
                              .Exec(sql::Get("control/table_exists"),
@@ -173,7 +194,7 @@ class Cutter {
       }
       std::optional<control::SlotFacts> slot = control::ReadSlot(source_, control::SlotName(set));
       if (!slot) {
-        Refuse("set " + set + ": its slot " + control::SlotName(set) + " is missing on the source",
+        Refuse("set " + set + ": its slot " + control::SlotName(set) + " is missing on the " + names_.source,
                "the set cannot be caught up without it: load the set again");
       }
       if (slot->active) {
@@ -197,6 +218,27 @@ class Cutter {
                  "them as they are");
         }
       }
+    }
+  }
+
+  // While the application still writes: rounds of catching every set up to the source's position at the round's
+  // start, until one round takes at most max_lag (the final catch-up, with writes stopped, is then about as short).
+  // Three rounds over it: refused, nothing changed on the source.
+  void CatchUpBeforeTheSwitch() {
+    constexpr int kRounds = 3;
+    for (int round = 1;; ++round) {
+      auto started = std::chrono::steady_clock::now();
+      CatchUp(std::nullopt);
+      double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      if (took <= static_cast<double>(o_.max_lag.count())) return;
+      if (round == kRounds) {
+        Refuse(fmt::format("the sets are still {:.1f} s behind after {} rounds of catching up (--max-lag {} s)", took,
+                           kRounds, o_.max_lag.count()),
+               "run walferry cdc until walferry status shows a small latency (or lower the write load), then cut "
+               "over; or raise --max-lag to accept a longer pause");
+      }
+      Log()->info("catching up took {:.1f} s, over --max-lag {} s: one more round before writes are stopped", took,
+                  o_.max_lag.count());
     }
   }
 
@@ -231,14 +273,13 @@ class Cutter {
                      "writes_stopped_at = NULL, ready_at = NULL, finished_at = NULL, details = '{}'",
                  {pg::Param(db)});
     read_only_ = true;
-    WithContext("making database " + db + " read-only on the source", [&] {
+    WithContext("making database " + db + " read-only on the " + names_.source, [&] {
       source_.Exec("ALTER DATABASE " + pg::QuoteIdent(db) + " SET default_transaction_read_only = on");
     });
     // The downtime starts here: from now on the application's new sessions cannot write.
     target_.Exec("UPDATE " + Control("cutover") + " SET writes_stopped_at = now()");
-    Log()->warn("the source database {} is READ-ONLY for new sessions from now on (walferry cutover --abort makes it "
-                "writable again)",
-                db);
+    Log()->warn("the {} database {} is READ-ONLY for new sessions from now on ({} --abort makes it writable again)",
+                names_.source, db, names_.command);
     std::string stopped_at(source_.Exec("SELECT now()::text").Get(0, 0));
     KillPointAfter("stopping_writes");
     if (o_.writes_stopped) {
@@ -277,10 +318,11 @@ class Cutter {
         throw Error(ErrorKind::kTimeout, std::to_string(r.rows()) +
                                              " sessions that connected before writes were stopped are still there "
                                              "(they could still write): " + list)
-            .WithDetail("the source database " + report_.source_database +
+            .WithDetail("the " + names_.source + " database " + report_.source_database +
                         " is READ-ONLY for new sessions; the cutover has not passed this step")
-            .WithHint("stop the application and run walferry cutover again, or run it with --terminate-sessions; "
-                      "walferry cutover --abort makes the source writable again");
+            .WithHint("stop the application and run " + names_.command + " again, or run it with "
+                      "--terminate-sessions; " + names_.command + " --abort makes the " + names_.source +
+                      " writable again");
       } else if (std::chrono::steady_clock::now() >= next_log) {
         Log()->info("waiting for {} sessions from before the switch to end: {}", r.rows(), list);
         next_log = std::chrono::steady_clock::now() + std::chrono::seconds(5);
@@ -302,12 +344,12 @@ class Cutter {
                                    {pg::Param(pg::TextArray({schemas.begin(), schemas.end()}))});
     for (int i = 0; i < seqs.rows(); ++i) {
       pg::TableName seq{std::string(seqs.Get(i, 0)), std::string(seqs.Get(i, 1))};
-      WithContext("setting sequence " + seq.Display() + " on the target", [&] {
+      WithContext("setting sequence " + seq.Display() + " on the " + names_.target, [&] {
         pg::Result v = source_.Exec("SELECT last_value::text, is_called FROM " + seq.Quoted());
         pg::Result t = target_.Exec("SELECT to_regclass($1) IS NOT NULL", {pg::Param(seq.Quoted())});
         if (!t.GetBool(0, 0)) {
-          throw Error(ErrorKind::kPrecondition, "sequence " + seq.Display() + " is missing on the target")
-              .WithHint("create it on the target (as the source has it) and run walferry cutover again");
+          throw Error(ErrorKind::kPrecondition, "sequence " + seq.Display() + " is missing on the " + names_.target)
+              .WithHint("create it there (as the " + names_.source + " has it) and run " + names_.command + " again");
         }
         target_.Exec("SELECT pg_catalog.setval($1::regclass, $2::bigint, $3::bool)",
                      {pg::Param(seq.Quoted()), pg::Param(std::string(v.Get(0, 0))),
@@ -315,37 +357,48 @@ class Cutter {
       });
       ++report_.sequences;
     }
-    Log()->info("set {} sequences on the target to the source's values", report_.sequences);
+    Log()->info("set {} sequences on the {} to the {}'s values", report_.sequences, names_.target, names_.source);
   }
 
   void LargeObjects() {
+    struct Digest {
+      std::string md5;
+      std::string owner;
+    };
     auto digests = [](pg::Connection& c) {
-      std::map<std::string, std::string> out;
+      std::map<std::string, Digest> out;
       pg::Result r = c.Exec(sql::Get("lifecycle/large_object_digests"));
-      for (int i = 0; i < r.rows(); ++i) out[std::string(r.Get(i, 0))] = std::string(r.Get(i, 1));
+      for (int i = 0; i < r.rows(); ++i) out[std::string(r.Get(i, 0))] = {std::string(r.Get(i, 1)), std::string(r.Get(i, 3))};
       return out;
     };
-    std::map<std::string, std::string> src = digests(source_);
-    std::map<std::string, std::string> dst = digests(target_);
+    std::map<std::string, Digest> src = digests(source_);
+    std::map<std::string, Digest> dst = digests(target_);
     pg::InTransaction(target_, [&] {
-      for (const auto& [oid, md5] : src) {
+      for (const auto& [oid, digest] : src) {
         auto it = dst.find(oid);
-        if (it != dst.end() && it->second == md5) continue;
-        WithContext("copying large object " + oid, [&] {
-          if (it != dst.end()) target_.Exec("SELECT pg_catalog.lo_unlink($1::oid)", {pg::Param(oid)});
-          target_.Exec("SELECT pg_catalog.lo_create($1::oid)", {pg::Param(oid)});
-          load::CopyContents(source_, target_, oid);
+        bool same_contents = it != dst.end() && it->second.md5 == digest.md5;
+        if (!same_contents) {
+          WithContext("copying large object " + oid, [&] {
+            if (it != dst.end()) target_.Exec("SELECT pg_catalog.lo_unlink($1::oid)", {pg::Param(oid)});
+            target_.Exec("SELECT pg_catalog.lo_create($1::oid)", {pg::Param(oid)});
+            load::CopyContents(source_, target_, oid);
+          });
+          ++report_.large_objects_copied;
+        }
+        if (same_contents && it->second.owner == digest.owner) continue;
+        // The owner as on the source (lo_create made walferry's role the owner).
+        WithContext("giving large object " + oid + " to its owner " + digest.owner + " on the " + names_.target, [&] {
+          target_.Exec("ALTER LARGE OBJECT " + oid + " OWNER TO " + pg::QuoteIdent(digest.owner));
         });
-        ++report_.large_objects_copied;
       }
-      for (const auto& [oid, md5] : dst) {
+      for (const auto& [oid, digest] : dst) {
         if (src.contains(oid)) continue;
         target_.Exec("SELECT pg_catalog.lo_unlink($1::oid)", {pg::Param(oid)});
         ++report_.large_objects_unlinked;
       }
     });
-    Log()->info("large objects: {} on the source; {} copied or replaced on the target, {} unlinked there", src.size(),
-                report_.large_objects_copied, report_.large_objects_unlinked);
+    Log()->info("large objects: {} on the {}; {} copied or replaced on the {}, {} unlinked there", src.size(),
+                names_.source, report_.large_objects_copied, names_.target, report_.large_objects_unlinked);
   }
 
   void Validate() {
@@ -367,23 +420,25 @@ class Cutter {
       }
     }
     throw Error(ErrorKind::kData, "the final validation found " + std::to_string(differences) +
-                                      " differences between the frozen source and the target")
-        .WithDetail("the source database " + report_.source_database +
+                                      " differences between the frozen " + names_.source + " and the " + names_.target)
+        .WithDetail("the " + names_.source + " database " + report_.source_database +
                     " stays READ-ONLY; the differences are in " + Control("validation_failures"))
-        .WithHint("run walferry cutover --on-difference repair to rewrite them from the frozen source, or "
-                  "walferry cutover --abort to make the source writable again");
+        .WithHint("run " + names_.command + " --on-difference repair to rewrite them from the frozen " +
+                  names_.source + ", or " + names_.command + " --abort to make the " + names_.source +
+                  " writable again");
   }
 
   void Analyze() {
     for (const auto& set : SetTables()) {
       for (const auto& t : set.tables) {
-        WithContext("analyzing " + t.name.Display() + " on the target",
+        WithContext("analyzing " + t.name.Display() + " on the " + names_.target,
                     [&] { target_.Exec("ANALYZE " + t.name.Quoted()); });
       }
     }
   }
 
   const CutoverOptions& o_;
+  const CutoverNames& names_;
   const std::atomic<bool>& stop_;
   std::vector<std::string> sets_;
   pg::Connection target_;
@@ -401,21 +456,22 @@ CutoverReport Cutover(const CutoverOptions& options, const std::atomic<bool>& st
 }
 
 std::string AbortCutover(const CutoverOptions& o) {
-  pg::Connection target = pg::Connection::Open(o.config.target, {.role = "target"});
-  pg::Connection source = pg::Connection::Open(o.config.source, {.role = "source"});
+  pg::Connection target = pg::Connection::Open(o.config.target, {.role = o.names.target});
+  pg::Connection source = pg::Connection::Open(o.config.source, {.role = o.names.source});
   control::ControlSchema control(target, o.config.control_schema);
   control.Ensure();
   source.Exec("SET default_transaction_read_only = off");  // the database's default is what --abort resets
   std::string db(source.Exec("SELECT current_database()").Get(0, 0));
   std::optional<std::string> step = control.CutoverStep();
   if (step == "done") {
-    throw Error(ErrorKind::kPrecondition, "the cutover is complete: the slots are dropped and CDC cannot resume")
-        .WithHint("if the old source must take writes again, run ALTER DATABASE " + pg::QuoteIdent(db) +
+    throw Error(ErrorKind::kPrecondition, "the switch is complete: the slots are dropped and replication cannot resume")
+        .WithHint("if the " + o.names.source + " must take writes again, run ALTER DATABASE " + pg::QuoteIdent(db) +
                   " RESET default_transaction_read_only on it yourself");
   }
   source.Exec("ALTER DATABASE " + pg::QuoteIdent(db) + " RESET default_transaction_read_only");
   if (step) target.Exec("UPDATE " + control.Table("cutover") + " SET step = 'aborted'");
-  Log()->info("cutover aborted: the source database {} takes writes again (new sessions); CDC can resume", db);
+  Log()->info("{} aborted: the {} database {} takes writes again (new sessions); replication can resume",
+              o.names.command, o.names.source, db);
   return db;
 }
 

@@ -5,7 +5,8 @@
 // continues where an interrupted run stopped:
 //   preflight   every set loaded, its slot present and not being read (cutover runs the catch-up itself: stop
 //               `walferry cdc`/`migrate` first), not FAILED, no suspended table (unless allow_suspended); then
-//               every set is caught up while the application still writes, so the pause below is short.
+//               every set is caught up while the application still writes, in rounds until one round takes at
+//               most max_lag (three rounds over it: refused, the source untouched), so the pause below is short.
 //   stopping_writes / writes_stopped
 //               ALTER DATABASE <source db> SET default_transaction_read_only = on (new sessions cannot write);
 //               the sessions connected before keep their old default: with terminate_sessions they are ended,
@@ -18,9 +19,14 @@
 //   validated   every set compared with the frozen source (validate, source_frozen); with repair the
 //               differences are rewritten and checked again. Differences left: Error, the source stays read-only.
 //   target_ready
-//               ANALYZE of every table of the sets on the target.
+//               ANALYZE of every table of the sets on the target (with make_target_writable, the switch back,
+//               the target database's default_transaction_read_only reset too).
+//   fallback_ready
+//               with `fallback`: reverse replication prepared at this point (lifecycle/fallback.h), after the
+//               validation's repairs and before the application is told to use the target.
 //   done        the sets' slots, publications and triggers dropped (lifecycle::Cleanup) unless keep_slots.
 // The source is left read-only by design (the application must now use the target); every exit path says so.
+// `walferry fallback --switch-back` runs the same steps in the other direction (FallbackConfig, names).
 // Abort() (cutover --abort) makes the source writable again (ALTER DATABASE ... RESET) and marks the cutover
 // aborted; CDC can resume from where it was. Not thread-safe; one call per process.
 #pragma once
@@ -32,19 +38,31 @@
 #include <vector>
 
 #include "config/config.h"
+#include "lifecycle/fallback.h"
 
 namespace walferry::lifecycle {
+
+// How messages name the two servers and the command (the switch back swaps them).
+struct CutoverNames {
+  std::string source = "source";
+  std::string target = "target";
+  std::string command = "walferry cutover";
+};
 
 struct CutoverOptions {
   config::Config config;  // source, target, control schema, sets, cdc settings
   bool writes_stopped = false;
   bool terminate_sessions = false;
   std::chrono::seconds timeout{60};  // waiting for the sessions from before the switch to end
+  std::chrono::seconds max_lag{30};  // a catch-up round before the switch must take at most this long
   bool allow_suspended = false;
   bool validate = true;
   bool repair = false;      // --on-difference repair
   bool keep_slots = false;
   int validate_jobs = 2;
+  bool fallback = false;              // --fallback: prepare reverse replication (step fallback_ready)
+  bool make_target_writable = false;  // the switch back: the old source takes writes again at target_ready
+  CutoverNames names;
 };
 
 struct CutoverReport {
@@ -57,6 +75,7 @@ struct CutoverReport {
   bool validated = false;
   std::vector<std::string> dropped;  // by the final cleanup
   bool already_done = false;         // an earlier run had finished it
+  std::optional<FallbackPrepared> fallback;  // prepared by this run
 };
 
 // Runs (or continues) the cutover. Throws Error on failure; the message says whether the source is read-only.

@@ -54,12 +54,7 @@ load::LoadReport RestartSets(const config::Config& config, const std::vector<std
   control::ControlSchema control(target, config.control_schema);
   if (control.Exists()) {
     pg::InTransaction(target, [&] {
-      for (const std::string& name : names) {
-        control.DeleteSet(name);
-        target.Exec("DELETE FROM " + control.Table("checkpoint") + " WHERE set_name = $1", {pg::Param(name)});
-        target.Exec("DELETE FROM " + control.Table("status") + " WHERE task_name = $1", {pg::Param(name)});
-        target.Exec("DELETE FROM " + control.Table("suspended_tables") + " WHERE task_name = $1", {pg::Param(name)});
-      }
+      for (const std::string& name : names) control.DeleteSet(name);
     });
   }
   // The sets' tables go in ONE statement, so references between them (also across the sets being restarted) do not

@@ -154,6 +154,23 @@ std::string WithoutSecrets(const std::string& conninfo, std::vector<std::string>
   return left_out.empty() ? conninfo : out;
 }
 
+std::string WithServerSetting(const std::string& conninfo, const std::string& name, const std::string& value) {
+  ParsedOptions opts = ParseOptions(conninfo);
+  std::string out;
+  std::string options;
+  for (auto* o = opts.get(); o->keyword != nullptr; ++o) {
+    if (o->val == nullptr) continue;
+    if (std::string_view(o->keyword) == "options") {
+      options = o->val;
+      continue;
+    }
+    AppendKeyValue(out, o->keyword, o->val);
+  }
+  options += (options.empty() ? "" : " ") + std::string("-c ") + name + "=" + value;
+  AppendKeyValue(out, "options", options.c_str());
+  return out;
+}
+
 std::string RedactConninfo(std::string_view conninfo) {
   std::string redacted = IsUri(conninfo) ? RedactUri(conninfo) : RedactKeyValue(conninfo);
   // Belt and braces: whatever form the password took (percent-encoded, odd quoting), its decoded value never

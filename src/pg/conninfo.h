@@ -32,4 +32,11 @@ ChildConnection ForChildProcess(const std::string& conninfo);
 // keywords left out. Throws Error(kConfig) when the conninfo does not parse.
 std::string WithoutSecrets(const std::string& conninfo, std::vector<std::string>* removed = nullptr);
 
+// The conninfo rebuilt as key=value with `-c name=value` added to its `options` (after any the user gave), so every
+// session opened with it starts with that server setting, whatever the database's default. Used for walferry's own
+// sessions on a database that cutover made read-only (default_transaction_read_only = on): the old source that the
+// fallback writes back to. An explicit `options` replaces PGOPTIONS and a service file's options, so those are not
+// merged. `value` must not contain spaces. Throws Error(kConfig) when the conninfo does not parse.
+std::string WithServerSetting(const std::string& conninfo, const std::string& name, const std::string& value);
+
 }  // namespace walferry::pg

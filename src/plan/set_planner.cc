@@ -212,7 +212,7 @@ std::string SetNameFrom(const std::string& text) {
     char l = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     out += ((l >= 'a' && l <= 'z') || (l >= '0' && l <= '9')) ? l : '_';
   }
-  if (out.size() > 54) out.resize(54);
+  if (out.size() > 48) out.resize(48);
   return out.empty() ? "set" : out;
 }
 

@@ -60,7 +60,7 @@ struct SetPlan {
 // there are no groups, a group is empty, or a table is in two groups; Error(kData) as PlanSets.
 [[nodiscard]] SetPlan PlanGivenSets(const std::vector<std::pair<std::string, std::vector<TableStats>>>& groups);
 
-// A valid set name (lower case [a-z0-9_], at most 54 characters, not empty) made from any text, e.g. a file name.
+// A valid set name (lower case [a-z0-9_], at most 48 characters, not empty) made from any text, e.g. a file name.
 [[nodiscard]] std::string SetNameFrom(const std::string& text);
 
 // The plan as a table for people: per set its apply mode, totals and each table's apply, rate, size and reason,

@@ -53,5 +53,17 @@ TEST(ForChildProcess, QuotesValuesSoTheyParseBack) {
   EXPECT_THROW(ForChildProcess("host='unterminated"), Error);
 }
 
+TEST(WithServerSetting, AddsTheSettingAfterTheUsersOptionsAndKeepsEverythingElse) {
+  std::string c = WithServerSetting("postgresql://app:pw@db.example:6432/shop?sslmode=require&options=-c%20work_mem%3D64MB",
+                                    "default_transaction_read_only", "off");
+  EXPECT_NE(c.find("options='-c work_mem=64MB -c default_transaction_read_only=off'"), std::string::npos) << c;
+  EXPECT_NE(c.find("password='pw'"), std::string::npos) << c;
+  EXPECT_NE(c.find("sslmode='require'"), std::string::npos) << c;
+  EXPECT_NE(c.find("dbname='shop'"), std::string::npos) << c;
+  EXPECT_EQ(RedactConninfo(c).find("pw'"), std::string::npos) << RedactConninfo(c);
+  EXPECT_EQ(WithServerSetting("", "a", "b"), "options='-c a=b'");
+  EXPECT_THROW(WithServerSetting("host='unterminated", "a", "b"), Error);
+}
+
 }  // namespace
 }  // namespace walferry::pg

@@ -1,0 +1,205 @@
+#include "lifecycle/fallback.h"
+
+#include <fmt/format.h>
+
+#include <functional>
+
+#include "assess/server_facts.h"
+#include "catalog/catalog.h"
+#include "cdc/run_sets.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "control/control_schema.h"
+#include "control/set_status.h"
+#include "control/truncate_capture.h"
+#include "pg/conninfo.h"
+#include "pg/replication_stream.h"
+#include "validate/validator.h"
+
+namespace walferry::lifecycle {
+namespace {
+
+std::shared_ptr<spdlog::logger> Log() { return log::For("fallback"); }
+
+constexpr size_t kNameRoom = 39;  // set names are at most 48 characters; "fallback_" takes 9
+
+std::string Database(pg::Connection& c) { return std::string(c.Exec("SELECT current_database()").Get(0, 0)); }
+
+// The old source for walferry's sessions: writable for them although cutover made the database read-only.
+std::string OldSource(const config::Config& forward) {
+  return pg::WithServerSetting(forward.source, "default_transaction_read_only", "off");
+}
+
+}  // namespace
+
+std::string FallbackSetName(const std::string& target_database) {
+  std::string name;
+  for (char c : target_database) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    name += (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ? c : '_';
+  }
+  if (name.size() > kNameRoom) {
+    // Shortened names of different databases must not meet: the whole name's hash tells them apart.
+    name = name.substr(0, kNameRoom - 9) + fmt::format("_{:08x}", std::hash<std::string>{}(target_database) & 0xffffffffu);
+  }
+  return "fallback_" + name;
+}
+
+std::string FallbackSetName(pg::Connection& target) { return FallbackSetName(Database(target)); }
+
+config::Config FallbackConfig(const config::Config& forward, pg::Connection& target, const std::string& set_name) {
+  config::Config fb = forward;
+  fb.source = forward.target;
+  fb.target = OldSource(forward);
+  fb.rules.clear();
+  config::SetConfig set{set_name, config::ApplyMode::kBatch, {}};
+  for (const validate::SetTables& s :
+       validate::ResolveSets(forward, catalog::ListTables(target, forward.control_schema), "", {})) {
+    const config::SetConfig* configured = nullptr;
+    for (const auto& c : forward.sets) {
+      if (c.name == s.set_name) configured = &c;
+    }
+    if (configured && configured->apply == config::ApplyMode::kTransactional) {
+      set.apply = config::ApplyMode::kTransactional;
+    }
+    for (const catalog::TableInfo& t : s.tables) {
+      config::TableConfig table{t.name, std::nullopt, {}, "fallback of set " + s.set_name};
+      if (configured) {
+        for (const auto& c : configured->tables) {
+          if (c.name == t.name) table = c;
+        }
+        table.apply = table.apply.value_or(configured->apply);
+      }
+      set.tables.push_back(std::move(table));
+    }
+  }
+  fb.sets = {std::move(set)};
+  return fb;
+}
+
+void CheckFallbackPossible(const config::Config& forward, pg::Connection& target) {
+  const std::string set = FallbackSetName(target);
+  auto refuse = [](const std::string& what, const std::string& hint) {
+    throw Error(ErrorKind::kPrecondition, "--fallback: " + what)
+        .WithDetail("nothing was changed: the source is writable as before")
+        .WithHint(hint);
+  };
+  for (const std::string& name : config::SetNames(forward)) {
+    if (name == set) {
+      refuse("a configured set is named " + set + ", the name of the fallback set",
+             "rename that set in walferry.yaml (walferry restart --set) or cut over without --fallback");
+    }
+  }
+  assess::ServerFacts t = assess::GatherServerFacts(target);
+  if (t.wal_level != "logical") {
+    refuse("the target's wal_level is '" + t.wal_level + "': the reverse slot needs 'logical'",
+           "ALTER SYSTEM SET wal_level = logical on the target and restart it (on a managed service: its logical "
+           "replication parameter), then run walferry cutover --fallback");
+  }
+  if (!t.CanCreateReplicationSlots()) {
+    refuse("the target role " + t.role_name + " cannot create replication slots",
+           "ALTER ROLE " + pg::QuoteIdent(t.role_name) + " REPLICATION on the target (or connect as a superuser)");
+  }
+  if (!t.CanCreatePublications()) {
+    refuse("the target role " + t.role_name + " cannot create publications",
+           "GRANT CREATE ON DATABASE " + pg::QuoteIdent(t.database) + " TO " + pg::QuoteIdent(t.role_name));
+  }
+  bool ours = control::ReadSlot(target, control::SlotName(set)).has_value();
+  if (!ours && t.max_replication_slots - t.slots_used < 1) {
+    refuse("the target has no free replication slot (max_replication_slots = " +
+               std::to_string(t.max_replication_slots) + ")",
+           "raise max_replication_slots on the target (restart needed) or drop an unused slot");
+  }
+  if (t.max_wal_senders < 1) {
+    refuse("the target has max_wal_senders = 0: the fallback cannot read its slot",
+           "raise max_wal_senders on the target (restart needed)");
+  }
+}
+
+FallbackPrepared PrepareFallback(const config::Config& forward, pg::Connection& target) {
+  FallbackPrepared out;
+  out.set_name = FallbackSetName(target);
+  const std::string slot = control::SlotName(out.set_name);
+  const std::string pub = control::PublicationName(out.set_name);
+  config::Config fb = FallbackConfig(forward, target, out.set_name);
+  pg::Connection old_source =
+      pg::Connection::Open(fb.target, {.role = "old source", .application_name = "walferry cutover"});
+  control::ControlSchema control(old_source, fb.control_schema);
+  control.Ensure();
+  std::optional<control::ControlSchema::SetRow> row = control.GetSet(out.set_name);
+  bool slot_exists = control::ReadSlot(target, slot).has_value();
+  if (slot_exists && row && row->start_lsn.valid()) {
+    out.start = row->start_lsn;
+    out.existed = true;
+    return out;
+  }
+  if (slot_exists && !row) {
+    throw Error(ErrorKind::kPrecondition, "the target already has a replication slot " + slot +
+                                              " that no fallback recorded on the old source")
+        .WithDetail("walferry drops only slots it knows it created")
+        .WithHint("if it is left over from an earlier migration, drop it on the target (SELECT "
+                  "pg_drop_replication_slot('" + slot + "')) and run walferry cutover again");
+  }
+  // The row first: a slot walferry creates is always known to the control schema.
+  control.DeleteSet(out.set_name);
+  control.UpsertSet({out.set_name, slot, pub, "", Lsn(), control::LoadState::kLoading});
+  pg::ReplicationConnection repl = pg::ReplicationConnection::Open(forward.target, "target");
+  if (slot_exists) repl.DropSlot(slot, /*wait=*/true);  // ours, from a run interrupted before it was recorded
+  std::string tables;
+  for (const auto& t : fb.sets.front().tables) tables += (tables.empty() ? "" : ", ") + t.name.Quoted();
+  WithContext("creating publication " + pub + " on the target", [&] {
+    target.Exec("DROP PUBLICATION IF EXISTS " + pg::QuoteIdent(pub));
+    target.Exec("CREATE PUBLICATION " + pg::QuoteIdent(pub) + " FOR TABLE " + tables +
+                " WITH (publish_via_partition_root = true)");
+  });
+  // Before the slot, so that a TRUNCATE of one partition after its start is carried.
+  control::InstallTruncateCapture(target, fb.control_schema, pub);
+  pg::CreatedSlot created = repl.CreateLogicalSlot(slot, pg::SnapshotAction::kNoExport);
+  control.UpsertSet({out.set_name, slot, pub, "", created.consistent_point, control::LoadState::kLoaded});
+  out.start = created.consistent_point;
+  Log()->info("fallback prepared: slot {} on the target from {}; walferry fallback streams the target's changes back "
+              "to the old source",
+              slot, out.start.ToString());
+  return out;
+}
+
+cdc::WorkerOptions FallbackWorker(const config::Config& forward) {
+  pg::Connection target = pg::Connection::Open(forward.target, {.role = "target"});
+  const std::string set = FallbackSetName(target);
+  config::Config fb = FallbackConfig(forward, target, set);
+  pg::Connection old_source = pg::Connection::Open(fb.target, {.role = "old source"});
+  control::ControlSchema control(old_source, fb.control_schema);
+  std::optional<control::ControlSchema::SetRow> row = control.Exists() ? control.GetSet(set) : std::nullopt;
+  if (row && control.CutoverStep() == "done") {
+    throw Error(ErrorKind::kPrecondition, "the switch back is complete: the old source is the primary again and the "
+                                          "fallback's slot is gone")
+        .WithHint("to migrate again, start over (walferry reset)");
+  }
+  if (!row || row->load_state != control::LoadState::kLoaded || !row->start_lsn.valid()) {
+    throw Error(ErrorKind::kPrecondition, "no fallback is prepared for this migration (set " + set +
+                                              " is not on the old source)")
+        .WithHint("walferry cutover --fallback prepares it at the switch; it cannot be added afterwards, because "
+                  "the target's changes since the switch are not in any slot");
+  }
+  return cdc::ConfiguredWorker(fb, set);
+}
+
+CleanupReport EndFallback(const config::Config& forward, bool force) {
+  pg::Connection target = pg::Connection::Open(forward.target, {.role = "target"});
+  const std::string set = FallbackSetName(target);
+  CleanupOptions c;
+  c.source = forward.target;
+  c.target = OldSource(forward);
+  c.control_schema = forward.control_schema;
+  c.sets = {set};
+  c.force = force;
+  c.server = "target";
+  CleanupReport report = Cleanup(c);
+  pg::Connection old_source = pg::Connection::Open(c.target, {.role = "old source"});
+  control::ControlSchema control(old_source, forward.control_schema);
+  if (control.Exists()) control.DeleteSet(set);
+  Log()->info("fallback ended: set {} forgotten on the old source", set);
+  return report;
+}
+
+}  // namespace walferry::lifecycle
