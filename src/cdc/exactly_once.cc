@@ -26,6 +26,8 @@ Lsn ExactlyOnce::StartSession(Lsn checkpoint) {
   return skip_before_;
 }
 
+void ExactlyOnce::StopAt(Lsn stop) { stop_at_ = stop_at_ ? std::min(*stop_at_, stop) : stop; }
+
 BeginAction ExactlyOnce::OnBegin(Lsn final_lsn) {
   if (in_txn_) throw Error(ErrorKind::kProtocol, "Begin inside an open transaction");
   if (stop_at_ && final_lsn >= *stop_at_ && final_lsn >= skip_before_) {

@@ -105,6 +105,10 @@ class ExactlyOnce {
   // Whether something handled is not confirmed yet (a probe would move `confirmed`).
   bool unconfirmed() const { return confirmed_ < handled_; }
 
+  // A stop position learned while running (a cutover's final LSN): the earlier of it and the one given before.
+  // Transactions committing at or after it are left for the next run, as with stop_at.
+  void StopAt(Lsn stop);
+
   enum class SessionState { kRunning, kStopRequested, kReachedStop };
   SessionState State(bool stop_requested) const;
 

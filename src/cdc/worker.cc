@@ -78,6 +78,7 @@ void Worker::PrepareOnce() {
   } else {
     start = std::max(start, set->start_lsn);
   }
+  std::optional<Lsn> cutover_final = CutoverFinalLsn(target);
   if (options_.dms_compatible_views) StatusWriter(std::move(target), options_.control_schema, "").CreateDmsViews();
   pg::Connection source = pg::Connection::Open(options_.source, {.role = "source"});
   CaptureTruncates(source);
@@ -86,10 +87,26 @@ void Worker::PrepareOnce() {
     Lsn now = Lsn::Parse(source.Exec("SELECT pg_current_wal_insert_lsn()::text").Get(0, 0));
     stop_at = stop_at ? std::min(*stop_at, now) : now;
   }
+  if (cutover_final) stop_at = stop_at ? std::min(*stop_at, *cutover_final) : *cutover_final;
   core_.emplace(start, stop_at, GroupLimits{},
                 RetryLimits{std::chrono::seconds(options_.cdc.retry_for_seconds), options_.cdc.max_retries});
   Capture()->info("set {}: CDC start {}{}", options_.set_name, start.ToString(),
                   stop_at ? ", stopping at " + stop_at->ToString() : "");
+}
+
+std::optional<Lsn> Worker::CutoverFinalLsn(pg::Connection& target) {
+  pg::Result r = target.Exec(control::WithSchema(sql::Get("cdc/cutover_final_lsn"), options_.control_schema));
+  if (r.rows() == 0) return std::nullopt;
+  return Lsn::Parse(r.Get(0, 0));
+}
+
+void Worker::FollowCutover() {
+  std::optional<Lsn> final_lsn = CutoverFinalLsn(status_->connection());
+  if (!final_lsn || (core_->stop_at() && *core_->stop_at() <= *final_lsn)) return;
+  core_->StopAt(*final_lsn);
+  Capture()->warn("set {}: walferry cutover stopped writes on the source; stopping at its final position {} so that "
+                  "the cutover can finish",
+                  options_.set_name, final_lsn->ToString());
 }
 
 void Worker::CaptureTruncates(pg::Connection& source) {
@@ -598,6 +615,7 @@ void Worker::Periodic() {
   }
   if (now - last_status_ >= options_.status_interval) {
     WriteStatus(core_->caught_up() ? "CAUGHT UP" : "CHANGE PROCESSING");
+    if (status_) FollowCutover();
   }
   if (now - last_slot_check_ >= kSlotCheckInterval) CheckSlot();
 }

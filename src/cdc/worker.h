@@ -6,7 +6,7 @@
 // transactions when the core says so, probes the target's WAL so the slot is told only what the target has
 // durably flushed, answers keepalives, keeps the control status row current, reconnects after a failure (every
 // target and source connection; for cdc.retry_for), and stops on request (finishing the open transaction first)
-// or at a stop position. Resume rules and the durability rule: docs/design/resume.md.
+// or at a stop position (also one that walferry cutover records while the worker runs). Resume rules and the durability rule: docs/design/resume.md.
 //
 // Ownership: owns its connections (a replication connection to the source, an apply and a status connection to
 // the target), all reopened after a failure. Thread safety: Run() on one thread; `stop` may be set from any
@@ -73,6 +73,11 @@ class Worker {
   void OnLogicalMessage(const LogicalMessage& m);
   // Installs walferry's partition TRUNCATE trigger where the set's partitions lack it (control/truncate_capture.h).
   void CaptureTruncates(pg::Connection& source);
+  // A cutover in progress (src/sql/cdc/cutover_final_lsn.sql): its final position, read through `target`.
+  std::optional<Lsn> CutoverFinalLsn(pg::Connection& target);
+  // With every status write: a cutover's final position becomes the stop position (the worker ends there, CAUGHT
+  // UP, and `walferry cdc`/`migrate` go on as after --until-lsn).
+  void FollowCutover();
   void OnCommit(const Commit& c);
   // The plain source connection for heartbeats and slot checks (opened on first use, reset with the session).
   pg::Connection& SourceConnection();

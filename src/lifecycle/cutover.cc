@@ -198,9 +198,15 @@ class Cutter {
                "the set cannot be caught up without it: load the set again");
       }
       if (slot->active) {
-        Refuse("set " + set + ": its slot " + control::SlotName(set) +
-                   " is being read (walferry cdc or migrate runs for it)",
-               "stop that process first (Ctrl-C); cutover runs the final catch-up itself");
+        // Streamed by walferry cdc/migrate elsewhere: that worker is told the final position through the control
+        // schema and stops there. Only a reader that keeps the set's status current is such a worker.
+        bool reported = false;
+        for (const auto& s : statuses) reported = reported || (s.set_name == set && s.running);
+        if (!reported) {
+          Refuse("set " + set + ": its slot " + control::SlotName(set) +
+                     " is being read by a process that does not keep the set's status current",
+                 "stop that process; walferry cdc and migrate may run during the cutover, other readers may not");
+        }
       }
       for (const auto& s : statuses) {
         if (s.set_name == set && s.state == control::TaskState::kFailed) {
@@ -243,9 +249,24 @@ class Cutter {
   }
 
   // Every set applied up to `until` (the final LSN), or, before writes stop, up to the source's position now.
+  // A set whose slot a walferry process elsewhere reads: before the switch its lag is checked (its own worker keeps
+  // up); after it, that worker stops at the final position (cdc/worker.h FollowCutover), is waited for, and the
+  // rest is caught up here.
   void CatchUp(std::optional<Lsn> until) {
-    std::vector<cdc::WorkerOptions> workers;
+    std::vector<std::string> here;
     for (const std::string& set : sets_) {
+      std::optional<control::SlotFacts> slot = control::ReadSlot(source_, control::SlotName(set));
+      if (slot && slot->active) {
+        if (!until) {
+          CheckLagElsewhere(set);
+          continue;
+        }
+        AwaitReaderElsewhere(set);
+      }
+      here.push_back(set);
+    }
+    std::vector<cdc::WorkerOptions> workers;
+    for (const std::string& set : here) {
       cdc::WorkerOptions w = cdc::ConfiguredWorker(o_.config, set);
       w.until_lsn = until;
       w.until_caught_up = !until;
@@ -255,13 +276,52 @@ class Cutter {
                       : std::string("catching every set up while the application still writes"));
     std::vector<cdc::SetRun> runs = cdc::RunSets(workers, stop_);
     for (size_t i = 0; i < runs.size(); ++i) {
-      if (runs[i].error) throw Error(*runs[i].error).AddContext("catching set " + sets_[i] + " up");
+      if (runs[i].error) throw Error(*runs[i].error).AddContext("catching set " + here[i] + " up");
       if (!runs[i].outcome.ok()) {
-        throw Error(ErrorKind::kSql, "set " + sets_[i] + " FAILED while catching up: " + runs[i].outcome.error);
+        throw Error(ErrorKind::kSql, "set " + here[i] + " FAILED while catching up: " + runs[i].outcome.error);
       }
       if (runs[i].outcome.state != "CAUGHT UP") {
-        throw Error(ErrorKind::kCancelled, "interrupted while catching set " + sets_[i] + " up");
+        throw Error(ErrorKind::kCancelled, "interrupted while catching set " + here[i] + " up");
       }
+    }
+  }
+
+  void CheckLagElsewhere(const std::string& set) {
+    for (const auto& s : control::ReadSetStatuses(target_, o_.config.control_schema, source_)) {
+      if (s.set_name != set) continue;
+      if (!s.running || s.state == control::TaskState::kFailed) {
+        Refuse("set " + set + " is " + control::DisplayState(s) + " in the process that reads its slot",
+               "fix that process (walferry status), then cut over");
+      }
+      if (s.latency_seconds && *s.latency_seconds > static_cast<double>(o_.max_lag.count())) {
+        Refuse(fmt::format("set {} is {:.1f} s behind the {} (--max-lag {} s)", set, *s.latency_seconds,
+                           names_.source, o_.max_lag.count()),
+               "wait until walferry status shows a small latency for it, or raise --max-lag");
+      }
+      Log()->info("set {} is streamed by another walferry process ({:.1f} s behind); it will stop at the final "
+                  "position",
+                  set, s.latency_seconds.value_or(0));
+    }
+  }
+
+  // After the switch: the process elsewhere reads the final position from the control schema within about a
+  // second, applies up to it and releases the slot.
+  void AwaitReaderElsewhere(const std::string& set) {
+    const std::string slot = control::SlotName(set);
+    Log()->info("set {}: waiting for the walferry process reading slot {} to stop at the final position {}", set,
+                slot, final_lsn_.ToString());
+    auto deadline = std::chrono::steady_clock::now() + o_.timeout;
+    while (true) {
+      std::optional<control::SlotFacts> facts = control::ReadSlot(source_, slot);
+      if (!facts || !facts->active) return;
+      if (std::chrono::steady_clock::now() >= deadline || stop_.load()) {
+        throw Error(ErrorKind::kTimeout, "set " + set + ": slot " + slot + " is still being read " +
+                                             std::to_string(o_.timeout.count()) +
+                                             " s after writes were stopped")
+            .WithHint("stop the walferry cdc or migrate process of that set (Ctrl-C) and run " + names_.command +
+                      " again; it continues where it stopped");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
   }
 

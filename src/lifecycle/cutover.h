@@ -3,8 +3,10 @@
 // `walferry cutover`: the switch, as one command that is safe to interrupt and to rerun. Each step is logged and
 // recorded in the control schema's cutover row (src/sql/control/schema.sql) before the next begins, so a rerun
 // continues where an interrupted run stopped:
-//   preflight   every set loaded, its slot present and not being read (cutover runs the catch-up itself: stop
-//               `walferry cdc`/`migrate` first), not FAILED, no suspended table (unless allow_suspended); then
+//   preflight   every set loaded, its slot present and either not read (cutover runs the catch-up itself) or read
+//               by a walferry cdc/migrate that keeps the set's status current (it is told the final position
+//               through the control schema and stops there), not FAILED, no suspended table (unless
+//               allow_suspended); then
 //               every set is caught up while the application still writes, in rounds until one round takes at
 //               most max_lag (three rounds over it: refused, the source untouched), so the pause below is short.
 //   stopping_writes / writes_stopped
@@ -12,7 +14,8 @@
 //               the sessions connected before keep their old default: with terminate_sessions they are ended,
 //               else cutover waits (at most `timeout`) until they are gone, naming them; `writes_stopped` (the
 //               operator stopped the application) skips both. Then final_lsn = the source's WAL insert position.
-//   caught_up   every set applied up to final_lsn (cdc::RunSets with until_lsn).
+//   caught_up   every set applied up to final_lsn (cdc::RunSets with until_lsn), after any walferry process
+//               elsewhere has stopped there and released the set's slot (waited for at most `timeout`).
 //   sequences   every sequence of the sets' schemas set on the target to the source's last_value / is_called.
 //   large_objects
 //               the target's large objects made equal to the source's (created, changed, unlinked; same OIDs).

@@ -227,29 +227,64 @@ TEST(Cutover, AbortAfterAnyStepMakesTheSourceWritableAndCdcResumes) {
   m.MakeSourceWritable();
 }
 
-TEST(Cutover, PreflightRefusesWhileASetStreamsAndChangesNothing) {
+// walferry cdc keeps streaming every set in another process while cutover runs under a writer: the cdc process reads
+// the final position from the control schema, stops there and exits; cutover waits for it and finishes.
+TEST(Cutover, ACdcStreamingElsewhereStopsAtTheFinalPositionAndTheCutoverFinishes) {
   Migration m = Migration::Loaded("p");
-  pid_t cdc = test::SpawnWalferry({"-c", m.config, "cdc", "--set", m.a});
+  const std::string log = "/tmp/walferry-" + m.db + "-cdc.log";
+  pid_t cdc = test::SpawnWalferry({"-c", m.config, "cdc"}, false, log);
   pg::Connection src = test::ConnectSource(m.db);
   ASSERT_TRUE(test::PollUntil([&] {
-    return Count(src, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'walferry_" + m.a + "' AND active") == 1;
+    return Count(src, "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'walferry_p%' AND active") == 2;
   }));
-  test::CliResult r = m.Cutover({"--writes-stopped"});
-  EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find("is being read"), std::string::npos) << r.output;
-  EXPECT_EQ(Text(test::ConnectSource(m.db), "SHOW default_transaction_read_only"), "off");
-  kill(cdc, SIGTERM);
-  int status = 0;
-  waitpid(cdc, &status, 0);
-  r = m.Cutover({"--writes-stopped", "--keep-slots", "--no-validate"});
+  std::atomic<bool> stop{false};
+  std::atomic<int> written{0};
+  std::thread writer([&] {
+    try {
+      pg::Connection w = test::ConnectSource(m.db);
+      for (int round = 1; !stop; ++round) {
+        Write(w, round);
+        ++written;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    } catch (const Error&) {
+      // ended by --terminate-sessions
+    }
+  });
+  ASSERT_TRUE(test::PollUntil([&] { return written.load() > 5; }));
+  test::CliResult r = m.Cutover({"--terminate-sessions"});
+  stop = true;
+  writer.join();
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(Count(src, "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'walferry_p%'"), 2)
+  EXPECT_NE(r.output.find("streamed by another walferry process"), std::string::npos) << r.output;
+  int status = -1;
+  ASSERT_TRUE(test::PollUntil([&] { return waitpid(cdc, &status, WNOHANG) == cdc; }, std::chrono::seconds(60)))
+      << "walferry cdc stops by itself at the final position";
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
+  std::ifstream in(log);
+  std::string cdc_log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(cdc_log.find("stopping at its final position"), std::string::npos) << cdc_log;
+  m.ExpectSwitched();
+  m.MakeSourceWritable();
+}
+
+TEST(Cutover, KeepSlotsLeavesThemForCleanup) {
+  Migration m = Migration::Loaded("s");
+  {
+    pg::Connection src = test::ConnectSource(m.db);
+    Write(src, 1);
+  }
+  test::CliResult r = m.Cutover({"--writes-stopped", "--keep-slots", "--no-validate"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  pg::Connection src = test::ConnectSource(m.db);
+  EXPECT_EQ(Count(src, "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'walferry_s%'"), 2)
       << "--keep-slots";
   pg::Connection t = test::ConnectTarget(m.db);
   for (const char* table : {"public.orders", "public.items", "public.docs"}) {
     EXPECT_EQ(test::DiffTable(src, t, table), "") << table;
   }
   ASSERT_EQ(test::RunWalferry({"-c", m.config, "cleanup"}).exit_code, 0);
+  m.ExpectSwitched();
   m.MakeSourceWritable();
 }
 

@@ -255,6 +255,21 @@ TEST(ExactlyOnce, StopPositionEndsBeforeTheFirstTransactionAtOrAfterIt) {
   EXPECT_EQ(core.State(false), ExactlyOnce::SessionState::kReachedStop);
 }
 
+TEST(ExactlyOnce, StopPositionLearnedWhileRunningKeepsTheEarlierOne) {
+  ExactlyOnce core(L(50), std::nullopt);
+  core.StartSession(Lsn{});
+  EXPECT_EQ(core.OnBegin(L(200)), BeginAction::kApply);
+  core.OnCommit(L(208), 1, Clock::time_point{});
+  core.StopAt(L(400));  // a cutover's final position, told while the worker runs
+  core.StopAt(L(500));  // a later one does not move it
+  EXPECT_EQ(core.stop_at(), L(400));
+  EXPECT_EQ(core.OnBegin(L(300)), BeginAction::kApply);
+  core.OnCommit(L(308), 1, Clock::time_point{});
+  EXPECT_EQ(core.OnBegin(L(400)), BeginAction::kStop);
+  core.OnGroupCommitted();
+  EXPECT_EQ(core.State(false), ExactlyOnce::SessionState::kReachedStop);
+}
+
 TEST(ExactlyOnce, IdleKeepalivePastTheStopPositionEndsTheSession) {
   ExactlyOnce core(L(50), L(300));
   core.StartSession(Lsn{});
