@@ -1,7 +1,8 @@
 // cli/status.cc: `walferry status` prints, per set, what the control schema and the source's slot say
 // (control::ReadSetStatuses, whose rule for "running" walferry migrate shares): state, applied LSN, the slot's
 // confirmed LSN, WAL the slot retains, last applied commit time, latency, rows/s, the number of apply exceptions
-// and the suspended tables. Read-only.
+// and the suspended tables; after `walferry cutover --fallback`, the fallback set too (its status on the old source,
+// its slot on the target), also before `walferry fallback` first ran. Read-only.
 #include <csignal>
 #include <iostream>
 #include <thread>
@@ -13,6 +14,7 @@
 #include "config/size.h"
 #include "control/control_schema.h"
 #include "control/set_status.h"
+#include "lifecycle/fallback.h"
 #include "pg/quote.h"
 #include "sql/sql.h"
 
@@ -85,37 +87,77 @@ class StatusCommand : public Command {
     if (sets.empty()) return out;
     // walferry cutover's progress: from its first step on, the source database is read-only for new sessions.
     nlohmann::json cutover;
-    if (auto step = control::ControlSchema(target, schema).CutoverStep()) cutover = *step;
-    // Made by walferry cdc; absent when cdc never ran with this version.
-    bool has_suspended =
-        target.Exec(sql::Get("control/table_exists"), {pg::Param(schema), pg::Param("suspended_tables")}).GetBool(0, 0);
+    std::optional<std::string> step = control::ControlSchema(target, schema).CutoverStep();
+    if (step) cutover = *step;
     for (const control::SetStatusRow& s : sets) {
-      nlohmann::json j = {{"set", s.set_name},
-                          {"state", control::DisplayState(s)},
-                          {"running", s.running},
-                          {"status_time", s.status_time},
-                          {"applied_lsn", OptJson(s.applied_lsn)},
-                          {"last_applied_commit_time", OptJson(s.applied_commit_time)},
-                          {"latency_seconds", OptJson(s.latency_seconds)},
-                          {"rows_per_second", OptJson(s.rows_per_second)},
-                          {"last_error", OptJson(s.last_error)},
-                          {"exceptions", s.exceptions}};
-      if (s.slot) {
-        j["slot_confirmed_lsn"] = OptJson(s.slot->confirmed_lsn);
-        j["slot_retained_wal_bytes"] =
-            s.slot->retained_wal_bytes ? nlohmann::json(*s.slot->retained_wal_bytes) : nlohmann::json();
-        j["slot_active"] = s.slot->active;
-        j["slot_wal_status"] = OptJson(s.slot->wal_status);
-        j["slot_safe_wal_bytes"] = s.slot->safe_wal_bytes ? nlohmann::json(*s.slot->safe_wal_bytes) : nlohmann::json();
-      } else {
-        j["slot_confirmed_lsn"] = "slot missing";
-      }
-      j["suspended_tables"] = has_suspended ? SuspendedTables(target, schema, s.set_name) : nlohmann::json::array();
-      j["warnings"] = control::SetWarnings(s, limits);
+      nlohmann::json j = SetJson(s, target, schema, limits);
+      j["direction"] = "forward";
       j["cutover_step"] = cutover;
       out.push_back(j);
     }
+    if (step == "fallback_ready" || step == "done") {
+      if (auto fallback = Fallback(target, source, schema, limits)) {
+        (*fallback)["cutover_step"] = cutover;
+        out.push_back(*fallback);
+      }
+    }
     return out;
+  }
+
+  // One set's status as JSON; `control` holds its control schema (the target; the old source for the fallback).
+  static nlohmann::json SetJson(const control::SetStatusRow& s, pg::Connection& control, const std::string& schema,
+                                const control::SlotLimits& limits) {
+    nlohmann::json j = {{"set", s.set_name},
+                        {"state", control::DisplayState(s)},
+                        {"running", s.running},
+                        {"status_time", s.status_time},
+                        {"applied_lsn", OptJson(s.applied_lsn)},
+                        {"last_applied_commit_time", OptJson(s.applied_commit_time)},
+                        {"latency_seconds", OptJson(s.latency_seconds)},
+                        {"rows_per_second", OptJson(s.rows_per_second)},
+                        {"last_error", OptJson(s.last_error)},
+                        {"exceptions", s.exceptions}};
+    SlotJson(j, s.slot);
+    // Made by walferry cdc; absent when cdc never ran with this version.
+    bool has_suspended =
+        control.Exec(sql::Get("control/table_exists"), {pg::Param(schema), pg::Param("suspended_tables")}).GetBool(0, 0);
+    j["suspended_tables"] = has_suspended ? SuspendedTables(control, schema, s.set_name) : nlohmann::json::array();
+    j["warnings"] = control::SetWarnings(s, limits);
+    return j;
+  }
+
+  static void SlotJson(nlohmann::json& j, const std::optional<control::SlotFacts>& slot) {
+    if (!slot) {
+      j["slot_confirmed_lsn"] = "slot missing";
+      return;
+    }
+    j["slot_confirmed_lsn"] = OptJson(slot->confirmed_lsn);
+    j["slot_retained_wal_bytes"] = slot->retained_wal_bytes ? nlohmann::json(*slot->retained_wal_bytes) : nlohmann::json();
+    j["slot_active"] = slot->active;
+    j["slot_wal_status"] = OptJson(slot->wal_status);
+    j["slot_safe_wal_bytes"] = slot->safe_wal_bytes ? nlohmann::json(*slot->safe_wal_bytes) : nlohmann::json();
+  }
+
+  // After walferry cutover --fallback: the fallback set (its control schema on the old source, its slot on the
+  // target), also before walferry fallback ever ran, since its slot retains the target's WAL from the switch on.
+  static std::optional<nlohmann::json> Fallback(pg::Connection& target, pg::Connection& old_source,
+                                                const std::string& schema, const control::SlotLimits& limits) {
+    const std::string name = lifecycle::FallbackSetName(target);
+    control::ControlSchema control(old_source, schema);
+    if (!control.Exists() || !control.GetSet(name)) return std::nullopt;
+    for (const control::SetStatusRow& s : control::ReadSetStatuses(old_source, schema, target)) {
+      if (s.set_name != name) continue;
+      nlohmann::json j = SetJson(s, old_source, schema, limits);
+      j["direction"] = "fallback";
+      return j;
+    }
+    std::optional<control::SlotFacts> slot = control::ReadSlot(target, control::SlotName(name));
+    nlohmann::json j = {{"set", name}, {"direction", "fallback"}, {"state", "not started (walferry fallback)"},
+                        {"running", false}, {"suspended_tables", nlohmann::json::array()}};
+    SlotJson(j, slot);
+    j["warnings"] = slot ? control::SlotWarnings(control::SlotName(name), *slot, std::nullopt, limits)
+                         : std::vector<std::string>{};
+    return j;
   }
 
   static nlohmann::json SuspendedTables(pg::Connection& target, const std::string& schema, const std::string& set) {
@@ -150,15 +192,16 @@ class StatusCommand : public Command {
       }
     }
     for (const auto& s : sets) {
-      std::cout << Text(s["set"]) << ": " << Text(s["state"]) << "\n"
-                << "  applied LSN          " << Text(s["applied_lsn"]) << "\n"
+      std::cout << (s.value("direction", "") == "fallback" ? "fallback (target -> old source) " : "") << Text(s["set"])
+                << ": " << Text(s["state"]) << "\n"
+                << "  applied LSN          " << Text(s.value("applied_lsn", nlohmann::json())) << "\n"
                 << "  slot confirmed LSN   " << Text(s["slot_confirmed_lsn"]) << "\n"
                 << "  WAL retained (bytes) " << Text(s.value("slot_retained_wal_bytes", nlohmann::json())) << "\n"
-                << "  last applied commit  " << Text(s["last_applied_commit_time"]) << "\n"
-                << "  latency (s)          " << Text(s["latency_seconds"]) << "\n"
-                << "  rows/s               " << Text(s["rows_per_second"]) << "\n"
-                << "  apply exceptions     " << Text(s["exceptions"]) << "\n";
-      if (!s["last_error"].is_null()) std::cout << "  last error           " << Text(s["last_error"]) << "\n";
+                << "  last applied commit  " << Text(s.value("last_applied_commit_time", nlohmann::json())) << "\n"
+                << "  latency (s)          " << Text(s.value("latency_seconds", nlohmann::json())) << "\n"
+                << "  rows/s               " << Text(s.value("rows_per_second", nlohmann::json())) << "\n"
+                << "  apply exceptions     " << Text(s.value("exceptions", nlohmann::json())) << "\n";
+      if (!s.value("last_error", nlohmann::json()).is_null()) std::cout << "  last error           " << Text(s["last_error"]) << "\n";
       for (const auto& w : s["warnings"]) std::cout << "  WARNING " << Text(w) << "\n";
       for (const auto& t : s["suspended_tables"]) {
         std::cout << "  SUSPENDED " << Text(t["table"]) << " since " << Text(t["since_lsn"]) << ": "

@@ -16,7 +16,7 @@
 namespace walferry {
 namespace {
 
-int64_t Count(pg::Connection& c, const std::string& sql) { return c.Exec(sql).GetInt(0, 0); }
+using test::Count;
 
 std::string Names(pg::Connection& c, const std::string& sql) {
   pg::Result r = c.Exec("SELECT coalesce(string_agg(x, ',' ORDER BY x), '') FROM (" + sql + ") AS q(x)");

@@ -18,9 +18,8 @@
 namespace walferry {
 namespace {
 
-int64_t Count(pg::Connection& c, const std::string& sql) { return c.Exec(sql).GetInt(0, 0); }
-std::string Text(pg::Connection& c, const std::string& sql) { return std::string(c.Exec(sql).Get(0, 0)); }
-std::string Text(pg::Connection&& c, const std::string& sql) { return Text(c, sql); }
+using test::Count;
+using test::Text;
 
 const char* kSchema =
     "CREATE TABLE orders (id bigserial PRIMARY KEY, v text); "

@@ -20,9 +20,8 @@
 namespace walferry {
 namespace {
 
-int64_t Count(pg::Connection& c, const std::string& sql) { return c.Exec(sql).GetInt(0, 0); }
-std::string Text(pg::Connection& c, const std::string& sql) { return std::string(c.Exec(sql).Get(0, 0)); }
-std::string Text(pg::Connection&& c, const std::string& sql) { return Text(c, sql); }
+using test::Count;
+using test::Text;
 
 const char* kSchema =
     "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'lo_keeper') THEN CREATE ROLE lo_keeper; "
@@ -138,6 +137,9 @@ TEST(Fallback, TargetWritesReachTheOldSourceExactlyOnceThroughAKillAndSwitchBack
   m.ExpectEqual("after the switch");
   pg::Connection src = test::ConnectSource(m.db);
   EXPECT_EQ(Text(src, "SHOW default_transaction_read_only"), "on") << "the old source stays read-only";
+  const std::string line = "fallback (target -> old source) " + lifecycle::FallbackSetName(m.db) + ": ";
+  test::CliResult st = m.Run({"status"});
+  EXPECT_NE(st.output.find(line + "not started (walferry fallback)"), std::string::npos) << st.output;
 
   const std::string log = "/tmp/walferry-" + m.db + "-fallback.log";
   pid_t fallback = test::SpawnWalferry({"-c", m.config, "fallback"}, false, log);
@@ -164,22 +166,23 @@ TEST(Fallback, TargetWritesReachTheOldSourceExactlyOnceThroughAKillAndSwitchBack
     t.Exec("TRUNCATE measures_2");  // one partition: carried by the trigger on the target
     t.Exec("ALTER LARGE OBJECT " + Text(t, "SELECT lo::text FROM docs WHERE id = 1") + " OWNER TO lo_keeper");
   }
-  // While the fallback streams, the switch back refuses and changes nothing.
+  // The switch back while walferry fallback streams: the fallback stops at the final position by itself.
   ASSERT_TRUE(test::PollUntil([&] {
     pg::Connection t = test::ConnectTarget(m.db);
     return Count(t, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + m.FallbackSlot() +
                         "' AND active") == 1;
   }));
+  ASSERT_TRUE(test::PollUntil([&] {
+    std::string out = m.Run({"status"}).output;
+    return out.find(line + "CHANGE PROCESSING") != std::string::npos ||
+           out.find(line + "CAUGHT UP") != std::string::npos;
+  })) << m.Run({"status"}).output;
   test::CliResult r = m.Run({"fallback", "--switch-back", "--writes-stopped"});
-  EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find("is being read"), std::string::npos) << r.output;
-  EXPECT_EQ(Text(test::ConnectTarget(m.db), "SHOW default_transaction_read_only"), "off");
-  kill(fallback, SIGTERM);
-  waitpid(fallback, &status, 0);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
-
-  r = m.Run({"fallback", "--switch-back", "--writes-stopped"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("streamed by another walferry process"), std::string::npos) << r.output;
+  ASSERT_TRUE(test::PollUntil([&] { return waitpid(fallback, &status, WNOHANG) == fallback; }, std::chrono::seconds(60)))
+      << "walferry fallback stops by itself at the final position";
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
   EXPECT_NE(r.output.find("switched back"), std::string::npos) << r.output;
   m.ExpectEqual("after the switch back");
   EXPECT_EQ(Count(src, "SELECT count(*) FROM measures_2"), 0) << "the partition's TRUNCATE came back";

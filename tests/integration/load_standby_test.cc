@@ -23,7 +23,7 @@ namespace {
 using test::ConnectSource;
 using test::ConnectTarget;
 
-int64_t Count(pg::Connection& c, const std::string& sql) { return c.Exec(sql).GetInt(0, 0); }
+using test::Count;
 
 // Polled often: the paused state must be seen before a copy of about 100 MB ends.
 bool PollUntil(const std::function<bool()>& done, std::chrono::seconds limit = std::chrono::seconds(120)) {

@@ -36,7 +36,7 @@ void ExpectSame(const std::string& db, const std::vector<std::string>& quoted_ta
   for (const auto& table : quoted_tables) EXPECT_EQ(test::DiffTable(s, t, table), "") << table;
 }
 
-int64_t Count(pg::Connection& c, const std::string& sql) { return c.Exec(sql).GetInt(0, 0); }
+using test::Count;
 
 // Replication slots are cluster-wide and every test's set is "default": each test removes its slot afterwards.
 class Load : public ::testing::Test {

@@ -16,7 +16,7 @@
 namespace walferry {
 namespace {
 
-int64_t Count(pg::Connection& c, const std::string& sql) { return c.Exec(sql).GetInt(0, 0); }
+using test::Count;
 
 std::string Config(const std::string& db, const std::vector<std::pair<std::string, std::string>>& sets) {
   std::string path = "/tmp/walferry-" + db + ".yaml";

@@ -95,6 +95,10 @@ bool PollUntil(const std::function<bool()>& done, std::chrono::seconds limit, st
   return done();
 }
 
+int64_t Count(pg::Connection& c, const std::string& sql) { return c.Exec(sql).GetInt(0, 0); }
+std::string Text(pg::Connection& c, const std::string& sql) { return std::string(c.Exec(sql).Get(0, 0)); }
+std::string Text(pg::Connection&& c, const std::string& sql) { return Text(c, sql); }
+
 std::string DiffTable(pg::Connection& source, pg::Connection& target, const std::string& quoted_table) {
   // Whole rows as text, sorted: a multiset comparison that needs no key and sees every column.
   std::string sql = "SELECT ROW(r.*)::text FROM " + quoted_table + " r ORDER BY 1";

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -46,6 +47,11 @@ pid_t SpawnWalferry(const std::vector<std::string>& args, bool own_group, const 
 // Calls `done` every `interval` until it returns true or `limit` has passed; returns its last answer.
 bool PollUntil(const std::function<bool()>& done, std::chrono::seconds limit = std::chrono::seconds(120),
                std::chrono::milliseconds interval = std::chrono::milliseconds(100));
+
+// The first column of the first row of a query's answer, as a number or as text (NULL is an error).
+int64_t Count(pg::Connection& c, const std::string& sql);
+std::string Text(pg::Connection& c, const std::string& sql);
+std::string Text(pg::Connection&& c, const std::string& sql);
 
 // Every row of `table` on both sides, compared as sorted text; returns "" when equal, else a description of the
 // first difference. Used to end integration tests with proof that source equals target.
