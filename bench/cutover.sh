@@ -4,6 +4,8 @@
 # pgbench write load, for:
 #   walferry cutover --terminate-sessions --no-validate
 #   walferry cutover --terminate-sessions               (with the final validation of every table)
+#   walferry fallback --switch-back --terminate-sessions --no-validate (the way back: after the first cutover, made
+#     with --fallback, pgbench writes on the target while walferry fallback streams back; then the timed switch)
 #   native logical replication, switched the usual way by hand: ALTER DATABASE ... default_transaction_read_only,
 #     end the sessions, wait until the subscription has confirmed the final WAL position, setval every sequence,
 #     ANALYZE (large objects: none in this dataset)
@@ -30,7 +32,8 @@ writable() {
 
 # A steady write load on the source until the cutover ends its sessions (pgbench then stops with an error).
 start_load() {
-  "$PGBIN/pgbench" -h 127.0.0.1 -p "$src" -U postgres -n -c 2 -j 2 -R "$RATE" -T 600 bench >/dev/null 2>&1 &
+  local port=${1:-$src} db=${2:-bench}
+  "$PGBIN/pgbench" -h 127.0.0.1 -p "$port" -U postgres -n -c 2 -j 2 -R "$RATE" -T 600 "$db" >/dev/null 2>&1 &
   LOAD_PID=$!
   sleep 5
 }
@@ -54,8 +57,15 @@ walferry_run() {
   python3 -c "import json; print(f\"{json.load(open('$BENCH_TMP/$name.json'))['downtime_seconds']:.2f}\")"
 }
 
-echo "walferry cutover without validation..." >&2
-nov=$(walferry_run nov --no-validate)
+echo "walferry cutover without validation (with --fallback)..." >&2
+nov=$(walferry_run nov --no-validate --fallback)
+echo "walferry fallback --switch-back without validation..." >&2
+start_load "$dst" t_nov
+"$WALFERRY" -c "$BENCH_TMP/nov.yaml" --log-level warn fallback --until-caught-up >/dev/null
+"$WALFERRY" -c "$BENCH_TMP/nov.yaml" --json fallback --switch-back --terminate-sessions --no-validate \
+  > "$BENCH_TMP/back.json" 2> "${CUTOVER_LOG_DIR:-$BENCH_TMP}/switch-back.log"
+stop_load
+back=$(python3 -c "import json; print(f\"{json.load(open('$BENCH_TMP/back.json'))['downtime_seconds']:.2f}\")")
 writable
 echo "walferry cutover with validation..." >&2
 val=$(walferry_run val)
@@ -85,7 +95,7 @@ machine_line
 echo "dataset: $(db_size "$src" bench), pgbench tpcb-like at $RATE transactions/s until the switch"
 printf '%-58s %12s %16s\n' "method" "downtime (s)" "walferry ratio"
 for row in "native logical replication, switched by hand:$native" "walferry cutover --no-validate:$nov" \
-           "walferry cutover (with final validation):$val"; do
+           "walferry cutover (with final validation):$val" "walferry fallback --switch-back --no-validate:$back"; do
   name=${row%:*}; s=${row##*:}
   printf '%-58s %12s %15.2fx\n' "$name" "$s" "$(python3 -c "print($s / $nov)")"
 done

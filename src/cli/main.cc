@@ -5,13 +5,16 @@
 //   0 success, 1 runtime failure, 2 usage or configuration error (also: a server not set up as required),
 //   130 interrupted (Ctrl-C / SIGTERM) before the work was finished.
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 
 #include "cli/command.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "pg/conninfo.h"
 
 namespace {
 
@@ -41,11 +44,23 @@ void PrepareContext(walferry::cli::Context& ctx, walferry::cli::Command& cmd) {
   cmd.ApplyFlags(ctx);
 }
 
+// A password given with --source/--target stays in this process's argv, which `ps` and /proc/<pid>/cmdline show
+// to every user of the machine: once parsed (CLI11 keeps copies), each secret is overwritten in place.
+void ScrubArguments(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string masked = walferry::pg::MaskSecretsSameLength(argv[i]);
+    if (masked.size() == std::strlen(argv[i]) && masked != argv[i]) std::memcpy(argv[i], masked.data(), masked.size());
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace walferry;
   signal(SIGPIPE, SIG_IGN);
+  // No core files: a core of walferry holds every connection's password and rows of the data it carries.
+  struct rlimit no_core = {0, 0};
+  setrlimit(RLIMIT_CORE, &no_core);
 
   CLI::App app{"walferry: move a live PostgreSQL database to another PostgreSQL server, with proof nothing was lost."};
   app.footer(kFooter);
@@ -73,6 +88,7 @@ int main(int argc, char** argv) {
     int rc = app.exit(e);
     return rc == 0 ? kExitOk : kExitUsage;
   }
+  ScrubArguments(argc, argv);
 
   for (auto& [sub, cmd] : subs) {
     if (!sub->parsed()) continue;

@@ -2,10 +2,12 @@
 //
 // Connection strings as users write them: URIs (postgresql://user:secret@host:5432/db?sslmode=require) or
 // key=value lists ("host=h password=secret"). RedactConninfo is the only way a conninfo reaches a log line, an
-// error or output: it replaces every password with "********", whatever the form. TLS is libpq's business
+// error or output: it replaces every secret option (password, sslpassword: what libpq marks secret) with
+// "********", whatever the form. TLS is libpq's business
 // (sslmode, sslrootcert, ...): walferry passes those through untouched.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,16 +16,25 @@ namespace walferry::pg {
 
 std::string RedactConninfo(std::string_view conninfo);
 
-// Replaces every occurrence of the conninfo's password (if it has one) in `text` by "********". For messages
+// Replaces every occurrence of the conninfo's secrets (password, sslpassword) in `text` by "********". For messages
 // from libpq or a server that might echo part of a connection string back.
 std::string ScrubPassword(std::string_view text, std::string_view conninfo);
 
-// How to hand a connection to a child program (pg_dump, pg_restore, psql) without putting the password on its
-// command line, where `ps` would show it: the conninfo rebuilt as key=value without the password, and the password
-// in PGPASSWORD for the child's environment. Throws Error(kConfig) when the conninfo does not parse.
+// A file holding secrets, removed when the last owner lets go.
+struct SecretFile {
+  std::string path;
+  ~SecretFile();
+};
+
+// How to hand a connection to a child program (pg_dump, pg_restore, psql) without putting a secret on its command
+// line, where `ps` would show it: the conninfo rebuilt as key=value without secrets; the password in PGPASSWORD for
+// the child's environment; any other secret option (sslpassword) in a service file of mode 0600 (PGSERVICEFILE,
+// service=walferry), which lives as long as the ChildConnection (or a copy of it). Throws Error(kConfig) when the
+// conninfo does not parse, or has a service= of its own besides such a secret.
 struct ChildConnection {
   std::string conninfo;
-  std::vector<std::string> env;  // {"PGPASSWORD=..."} or empty
+  std::vector<std::string> env;            // PGPASSWORD=..., PGSERVICEFILE=... or empty
+  std::shared_ptr<SecretFile> secrets;     // the service file, when there is one
 };
 ChildConnection ForChildProcess(const std::string& conninfo);
 
@@ -31,6 +42,11 @@ ChildConnection ForChildProcess(const std::string& conninfo);
 // one was there, else returned as it was; for files walferry writes (walferry.yaml). `removed` (if given) lists the
 // keywords left out. Throws Error(kConfig) when the conninfo does not parse.
 std::string WithoutSecrets(const std::string& conninfo, std::vector<std::string>* removed = nullptr);
+
+// The text with every secret of a connection string in it (password, sslpassword, in a URI or key=value) replaced by
+// as many '*' as it had characters, for the process's own argv, whose size cannot change (`ps` shows it). A leading
+// "--option=" is kept; text that holds no secret comes back unchanged.
+std::string MaskSecretsSameLength(std::string_view arg);
 
 // The conninfo rebuilt as key=value with `-c name=value` added to its `options` (after any the user gave), so every
 // session opened with it starts with that server setting, whatever the database's default. Used for walferry's own

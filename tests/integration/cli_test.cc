@@ -1,5 +1,10 @@
 // The walferry binary itself: help, version, exit codes, ping against real servers, redaction in its output.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <fstream>
 
 #include "support/clusters.h"
 
@@ -62,6 +67,33 @@ TEST(Cli, PingReportsUnreachableServerWithRedactedConninfoAndExitsOne) {
   EXPECT_NE(r.output.find("source: cannot connect"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("T0pS3cret"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("app:********@"), std::string::npos) << r.output;
+}
+
+// ps shows every process's command line to every user: a password given with --source is overwritten there once
+// parsed, and walferry never writes a core file (it would hold the passwords and rows).
+TEST(Cli, PasswordsLeaveTheCommandLineAndNoCoreFileIsWritten) {
+  const std::string port = std::to_string(testing::FreePort());
+  pid_t pid = test::SpawnWalferry({"cdc", "--source", "postgresql://app:T0pS3cret@127.0.0.1:" + port + "/x",
+                                   "--target=host=127.0.0.1 port=" + port + " sslpassword=K3yPass"});
+  auto read = [](const std::string& path) {
+    std::ifstream in(path);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::replace(text.begin(), text.end(), '\0', ' ');
+    return text;
+  };
+  const std::string proc = "/proc/" + std::to_string(pid);
+  std::string cmdline;
+  EXPECT_TRUE(test::PollUntil([&] {
+    cmdline = read(proc + "/cmdline");
+    return cmdline.find("app:*********@") != std::string::npos;
+  }, std::chrono::seconds(30))) << cmdline;
+  EXPECT_EQ(cmdline.find("T0pS3cret"), std::string::npos) << cmdline;
+  EXPECT_EQ(cmdline.find("K3yPass"), std::string::npos) << cmdline;
+  EXPECT_NE(cmdline.find("sslpassword=*******"), std::string::npos) << cmdline;
+  std::string limits = read(proc + "/limits");
+  EXPECT_NE(limits.find("Max core file size        0                    0"), std::string::npos) << limits;
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
 }
 
 TEST(Cli, PingShowsMissingPrivilegesOfAnOrdinaryRole) {

@@ -1,6 +1,10 @@
 #include "pg/conninfo.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <fstream>
 
 #include "common/error.h"
 
@@ -31,6 +35,26 @@ TEST(RedactConninfo, HidesPercentEncodedPasswordToo) {
   EXPECT_EQ(r.find("p@ss"), std::string::npos);
 }
 
+TEST(RedactConninfo, HidesSslpasswordInEveryForm) {
+  EXPECT_EQ(RedactConninfo("host=db sslkey=/k.pem sslpassword=keypass dbname=shop"),
+            "host=db sslkey=/k.pem sslpassword=******** dbname=shop");
+  EXPECT_EQ(RedactConninfo("postgresql://db/shop?sslpassword=keypass&sslmode=require&password=pw"),
+            "postgresql://db/shop?sslpassword=********&sslmode=require&password=********");
+  EXPECT_EQ(ScrubPassword("could not decrypt with keypass", "host=db sslpassword=keypass"),
+            "could not decrypt with ********");
+}
+
+TEST(MaskSecretsSameLength, KeepsTheArgumentsSizeAndHidesEverySecret) {
+  const std::string uri = "postgresql://app:s3cret@db/shop?sslpassword=kp&sslmode=require";
+  std::string m = MaskSecretsSameLength(uri);
+  EXPECT_EQ(m, "postgresql://app:******@db/shop?sslpassword=**&sslmode=require");
+  EXPECT_EQ(m.size(), uri.size());
+  EXPECT_EQ(MaskSecretsSameLength("--source=host=db password='a b'"), "--source=host=db password=*****");
+  EXPECT_EQ(MaskSecretsSameLength("--set"), "--set");
+  EXPECT_EQ(MaskSecretsSameLength("walferry.yaml"), "walferry.yaml");
+  EXPECT_EQ(MaskSecretsSameLength("--table=public.orders"), "--table=public.orders");
+}
+
 TEST(ScrubPassword, RemovesThePasswordFromAnyText) {
   EXPECT_EQ(ScrubPassword("auth failed for hunter2!", "host=db password=hunter2"), "auth failed for ********!");
   EXPECT_EQ(ScrubPassword("no secret here", "host=db"), "no secret here");
@@ -51,6 +75,31 @@ TEST(ForChildProcess, QuotesValuesSoTheyParseBack) {
   EXPECT_NE(c.conninfo.find("dbname='it\\'s db'"), std::string::npos) << c.conninfo;
   EXPECT_TRUE(c.env.empty());
   EXPECT_THROW(ForChildProcess("host='unterminated"), Error);
+}
+
+TEST(ForChildProcess, PutsTheSslpasswordIntoAPrivateServiceFileNotOnTheCommandLine) {
+  std::string path;
+  {
+    ChildConnection c = ForChildProcess("host=db sslkey=/k.pem sslpassword='key pass' password=pw dbname=shop");
+    EXPECT_EQ(c.conninfo.find("key pass"), std::string::npos) << c.conninfo;
+    EXPECT_EQ(c.conninfo.find("pw"), std::string::npos) << c.conninfo;
+    EXPECT_NE(c.conninfo.find("service='walferry'"), std::string::npos) << c.conninfo;
+    EXPECT_NE(c.conninfo.find("sslkey='/k.pem'"), std::string::npos) << c.conninfo;
+    ASSERT_TRUE(c.secrets);
+    path = c.secrets->path;
+    EXPECT_NE(std::find(c.env.begin(), c.env.end(), "PGSERVICEFILE=" + path), c.env.end());
+    EXPECT_NE(std::find(c.env.begin(), c.env.end(), "PGPASSWORD=pw"), c.env.end());
+    struct stat st {};
+    ASSERT_EQ(stat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    std::ifstream in(path);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(text, "[walferry]\nsslpassword=key pass\n");
+  }
+  struct stat st {};
+  EXPECT_NE(stat(path.c_str(), &st), 0) << "removed with the last ChildConnection";
+  EXPECT_THROW(ForChildProcess("service=prod sslpassword=kp"), Error);
+  EXPECT_FALSE(ForChildProcess("host=db password=pw").secrets);
 }
 
 TEST(WithServerSetting, AddsTheSettingAfterTheUsersOptionsAndKeepsEverythingElse) {
