@@ -6,6 +6,7 @@
 #include "assess/server_facts.h"
 #include "common/process.h"
 #include "control/truncate_capture.h"
+#include "load/client_tools.h"
 #include "load/schema.h"
 #include "sql/sql.h"
 
@@ -37,10 +38,9 @@ void CheckServers(pg::Connection& source, pg::Connection& target, size_t new_slo
     throw Error(ErrorKind::kPrecondition, "target role " + t.role_name + " cannot create schemas and tables")
         .WithHint("GRANT CREATE ON DATABASE " + pg::QuoteIdent(t.database) + " TO " + pg::QuoteIdent(t.role_name));
   }
-  ProcessResult dump = RunProcess({PgProgram("pg_dump"), "--version"});
-  if (dump.exit_code != 0) {
-    throw Error(ErrorKind::kPrecondition, "cannot run pg_dump: " + dump.output)
-        .WithHint("install the PostgreSQL client programs (postgresql-client-15 or newer)");
+  // pg_dump, pg_restore and psql that fit the source's version (load/client_tools.h), or a clear error now.
+  for (const char* program : {"pg_dump", "pg_restore", "psql"}) {
+    FindClientProgram(program, source.ServerVersionNum() / 10000);
   }
 }
 

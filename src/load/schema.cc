@@ -12,7 +12,8 @@
 #include "common/process.h"
 #include "control/truncate_capture.h"
 #include "pg/conninfo.h"
-#include "testing/local_cluster.h"
+#include "load/client_tools.h"
+#include "pg/connection.h"
 
 namespace walferry::load {
 
@@ -105,11 +106,6 @@ bool IsAlreadyExists(const std::string& psql_output) {
 
 }  // namespace
 
-std::string PgProgram(const std::string& name) {
-  std::filesystem::path p = std::filesystem::path(testing::LocalCluster::BinDir()) / name;
-  return std::filesystem::exists(p) ? p.string() : name;
-}
-
 TempDir::TempDir() {
   std::string pattern = (std::filesystem::temp_directory_path() / "walferry-load-XXXXXX").string();
   if (mkdtemp(pattern.data()) == nullptr) throw Error(ErrorKind::kIo, "cannot create a temporary directory");
@@ -123,10 +119,13 @@ TempDir::~TempDir() {
 
 SchemaCopier::SchemaCopier(std::string source_conninfo, std::string target_conninfo, std::string control_schema)
     : source_(pg::ForChildProcess(source_conninfo)), target_(pg::ForChildProcess(target_conninfo)),
-      control_schema_(std::move(control_schema)) {}
+      control_schema_(std::move(control_schema)),
+      source_major_(pg::Connection::Open(source_conninfo, {.role = "source"}).ServerVersionNum() / 10000) {}
+
+std::string SchemaCopier::Program(const std::string& name) const { return FindClientProgram(name, source_major_); }
 
 std::vector<std::string> SchemaCopier::DumpArgs(const std::string& section) const {
-  return {PgProgram("pg_dump"), "--schema-only",   "--section=" + section, "--no-owner",
+  return {Program("pg_dump"), "--schema-only",   "--section=" + section, "--no-owner",
           "--no-privileges",    "--no-publications", "--no-subscriptions",   "--no-security-labels",
           "-N",                 pg::QuoteIdent(control_schema_), "-d", source_.conninfo};
 }
@@ -134,7 +133,7 @@ std::vector<std::string> SchemaCopier::DumpArgs(const std::string& section) cons
 std::pair<int, std::string> SchemaCopier::Psql(const std::string& script, bool single_transaction) const {
   std::filesystem::path file = tmp_.path() / "script.sql";
   WriteFile(file, script);
-  std::vector<std::string> argv = {PgProgram("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-v", "VERBOSITY=verbose",
+  std::vector<std::string> argv = {Program("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-v", "VERBOSITY=verbose",
                                    "-d", target_.conninfo, "-f", file.string()};
   if (single_transaction) argv.push_back("--single-transaction");
   ProcessOptions options;
@@ -149,7 +148,7 @@ void SchemaCopier::CopySupportObjects(const std::vector<uint32_t>& owned_sequenc
     std::vector<std::string> argv = DumpArgs("pre-data");
     argv.insert(argv.end(), {"-Fc", "-f", dump.string()});
     RunTool(argv, "dumping the source's pre-data schema", source_.env);
-    std::string listing = RunTool({PgProgram("pg_restore"), "-l", dump.string()}, "listing the dump");
+    std::string listing = RunTool({Program("pg_restore"), "-l", dump.string()}, "listing the dump");
     std::set<uint32_t> owned(owned_sequence_oids.begin(), owned_sequence_oids.end());
     std::vector<TocEntry> entries;
     for (auto& e : ParseToc(listing)) {
@@ -161,7 +160,7 @@ void SchemaCopier::CopySupportObjects(const std::vector<uint32_t>& owned_sequenc
       for (const auto* e : list) text += e->line + "\n";
       WriteFile(tmp_.path() / "entries.list", text);
       std::filesystem::path out = tmp_.path() / "entries.sql";
-      RunTool({PgProgram("pg_restore"), "-L", (tmp_.path() / "entries.list").string(), "-f", out.string(),
+      RunTool({Program("pg_restore"), "-L", (tmp_.path() / "entries.list").string(), "-f", out.string(),
                dump.string()},
               "extracting schema objects", {});
       return ReadFile(out);
@@ -209,14 +208,14 @@ void SchemaCopier::CopyPostData(const std::vector<pg::TableName>& tables, int jo
     for (const auto& t : tables) argv.insert(argv.end(), {"-t", t.Quoted()});
     RunTool(argv, "dumping indexes and constraints", source_.env);
     // walferry's own partition TRUNCATE triggers (control/truncate_capture.h) stay on the source.
-    std::string listing = RunTool({PgProgram("pg_restore"), "-l", dump.string()}, "listing the dump");
+    std::string listing = RunTool({Program("pg_restore"), "-l", dump.string()}, "listing the dump");
     std::string kept;
     for (const TocEntry& e : ParseToc(listing)) {
       if (!IsCaptureTrigger(e)) kept += e.line + "\n";
     }
     std::filesystem::path list = tmp_.path() / "post-data.list";
     WriteFile(list, kept);
-    std::vector<std::string> restore = {PgProgram("pg_restore"), "--section=post-data", "--no-owner",
+    std::vector<std::string> restore = {Program("pg_restore"), "--section=post-data", "--no-owner",
                                         "--no-privileges", "-j", std::to_string(std::max(1, jobs)),
                                         "-L", list.string(), "-d", target_.conninfo};
     if (!resuming) restore.push_back("--exit-on-error");

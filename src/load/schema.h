@@ -23,10 +23,6 @@
 
 namespace walferry::load {
 
-// Path of a PostgreSQL client program (pg_dump, pg_restore, psql): the PostgreSQL 15 bin directory when it has
-// it, else the bare name (searched in PATH).
-std::string PgProgram(const std::string& name);
-
 // A private temporary directory, removed with its contents on destruction.
 class TempDir {
  public:
@@ -42,7 +38,8 @@ class TempDir {
 
 class SchemaCopier {
  public:
-  // Conninfos are passed to the tools as given and appear in messages only redacted.
+  // Conninfos are passed to the tools as given and appear in messages only redacted. Connects to the source once,
+  // for its major version: the client programs are chosen for it (load/client_tools.h).
   SchemaCopier(std::string source_conninfo, std::string target_conninfo, std::string control_schema);
 
   // owned_sequence_oids: pg_class oids (on the source) of sequences owned by a table column (serial, identity);
@@ -54,6 +51,8 @@ class SchemaCopier {
   void CopyPostData(const std::vector<pg::TableName>& tables, int jobs, bool resuming);
 
  private:
+  // The client program `name` (pg_dump, pg_restore, psql) that fits the source.
+  std::string Program(const std::string& name) const;
   std::vector<std::string> DumpArgs(const std::string& section) const;
   // Runs psql on the target with `script`; returns psql's exit code and output.
   std::pair<int, std::string> Psql(const std::string& script, bool single_transaction) const;
@@ -62,6 +61,7 @@ class SchemaCopier {
   pg::ChildConnection source_;
   pg::ChildConnection target_;
   std::string control_schema_;
+  int source_major_ = 0;
   TempDir tmp_;
 };
 

@@ -49,6 +49,22 @@ int64_t RepairCopies(const TableSql& sql, pg::Connection& source, pg::Connection
   return written;
 }
 
+// session_replication_role for the repair's writes; a role that may not set it repairs with triggers on, warned.
+void ReplicaRole(pg::Connection& target, bool on) {
+  if (!on) {
+    target.Exec("RESET session_replication_role");
+    return;
+  }
+  try {
+    target.Exec("SET session_replication_role = replica");
+  } catch (const Error& e) {
+    if (e.sqlstate() != "42501") throw;
+    log::For("validate")->warn("the target role may not set session_replication_role = replica: the repair writes "
+                               "with the target's triggers and foreign-key checks on (they may add or change rows); "
+                               "repair as a superuser to write as CDC does");
+  }
+}
+
 std::string KeyDisplay(const KeyValues& key) {
   std::string out = "(";
   for (size_t i = 0; i < key.size(); ++i) out += (i ? ", " : "") + key[i];
@@ -62,6 +78,9 @@ int64_t RepairTable(const TableSql& sql, pg::Connection& source, pg::Connection&
   std::string table = sql.table().name.Display();
   return WithContext("repairing " + table + " on the target", [&] {
     int64_t written = 0;
+    // As the CDC apply writes (cdc/applier.h): user triggers and foreign-key checks off, so an audit trigger adds
+    // no rows and an updated_at trigger does not rewrite what is repaired. ENABLE ALWAYS triggers still fire.
+    ReplicaRole(target, true);
     target.Exec("BEGIN");
     try {
       for (Mismatch& m : mismatches) {
@@ -72,8 +91,12 @@ int64_t RepairTable(const TableSql& sql, pg::Connection& source, pg::Connection&
         m.repaired = true;
       }
       target.Exec("COMMIT");
+      ReplicaRole(target, false);
     } catch (...) {
-      if (target.IsOk()) target.Exec("ROLLBACK");
+      if (target.IsOk()) {
+        target.Exec("ROLLBACK");
+        ReplicaRole(target, false);
+      }
       for (Mismatch& m : mismatches) m.repaired = false;
       throw;
     }

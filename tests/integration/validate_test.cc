@@ -168,6 +168,37 @@ TEST(Validate, FindsMissingDuplicateInKeylessTableAndDiffsInMixedCaseTable) {
   EXPECT_EQ(test::DiffTable(source, target, R"("Sales Dept"."Order""Items")"), "");
 }
 
+// The target's own triggers (an audit log, an updated_at stamp) and foreign keys do not act on the repair's writes:
+// it writes as the CDC apply does, with session_replication_role = replica.
+TEST(Validate, RepairWritesWithTheTargetsTriggersAndForeignKeysOff) {
+  std::string db = test::FreshDatabase();
+  OnBoth(db, "CREATE TABLE parent (id int PRIMARY KEY); "
+             "CREATE TABLE rows (id int PRIMARY KEY, v text, stamped timestamptz, parent int REFERENCES parent)");
+  test::Source().Psql(db, "INSERT INTO parent VALUES (1), (2); INSERT INTO rows SELECT g, 'v' || g, "
+                          "'2024-01-01', 1 + g % 2 FROM generate_series(1, 100) g");
+  CopyTable(db, "parent");
+  CopyTable(db, "rows");
+  test::Target().Psql(db, R"sql(
+    CREATE TABLE audit (at timestamptz DEFAULT now(), what text);
+    CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS
+      $$ BEGIN NEW.stamped := now(); INSERT INTO audit (what) VALUES (TG_OP); RETURN NEW; END $$;
+    CREATE TRIGGER stamp BEFORE INSERT OR UPDATE ON rows FOR EACH ROW EXECUTE FUNCTION stamp();
+    ALTER TABLE rows DISABLE TRIGGER stamp;
+    UPDATE rows SET v = 'changed' WHERE id = 5;
+    DELETE FROM rows WHERE id = 6;
+    ALTER TABLE rows ENABLE TRIGGER stamp;
+    -- a row whose parent the target does not have yet: the foreign key would refuse the repair's insert
+    DELETE FROM rows WHERE id = 7;
+  )sql");
+  test::Source().Psql(db, "INSERT INTO parent VALUES (3); UPDATE rows SET parent = 3 WHERE id = 7");
+  JsonRun r = Validate(db, {"--repair", "--table", "public.rows"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  pg::Connection s = test::ConnectSource(db);
+  pg::Connection t = test::ConnectTarget(db);
+  EXPECT_EQ(test::DiffTable(s, t, "public.rows"), "");
+  EXPECT_EQ(test::Count(t, "SELECT count(*) FROM audit"), 0) << "the audit trigger did not fire";
+}
+
 TEST(Validate, ReportsATableMissingOnTheTarget) {
   std::string db = test::FreshDatabase();
   test::Source().Psql(db, "CREATE TABLE only_source (id int PRIMARY KEY); INSERT INTO only_source VALUES (1);");
