@@ -1,5 +1,6 @@
 #include "validate/range_checksum.h"
 
+#include <algorithm>
 #include <map>
 
 #include "common/error.h"
@@ -32,7 +33,10 @@ std::vector<KeyValues> RangeChecksum::Boundaries(pg::Connection& conn, const Key
 }
 
 std::vector<KeyRange> RangeChecksum::Split(const KeyRange& range, std::vector<KeyValues> bounds) {
-  // bounds are increasing keys strictly inside range; the last sub-range keeps range's own upper bound.
+  // bounds are non-decreasing keys inside range; the last sub-range keeps range's own upper bound. A key the
+  // sample met several times (a target holding it many times, without the unique index) bounds one range only,
+  // so every sub-range is smaller in keys than `range` and narrowing ends.
+  bounds.erase(std::unique(bounds.begin(), bounds.end()), bounds.end());
   if (range.hi && !bounds.empty() && bounds.back() == *range.hi) bounds.pop_back();
   std::vector<KeyRange> out;
   std::optional<KeyValues> lo = range.lo;

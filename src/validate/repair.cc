@@ -27,9 +27,16 @@ int64_t RepairKey(const TableSql& sql, pg::Connection& source, pg::Connection& t
   std::optional<std::vector<pg::Param>> row = SourceRow(source, select, p);
   std::vector<pg::Param> tp;
   std::string probe = sql.RowHashByKey(key, tp);
-  bool on_target = target.Exec(probe, tp).rows() > 0;
+  int copies = target.Exec(probe, tp).rows();
+  bool on_target = copies > 0;
   std::vector<pg::Param> wp;
   if (!row) return on_target ? Exec(target, sql.DeleteKey(key, wp), wp) : 0;
+  if (copies > 1) {
+    // A target without the key's unique index holds the key several times: one row, the source's, remains.
+    int64_t written = Exec(target, sql.DeleteKey(key, wp), wp);
+    std::vector<pg::Param> ip;
+    return written + Exec(target, sql.Insert(*row, ip), ip);
+  }
   if (!on_target) return Exec(target, sql.Insert(*row, wp), wp);
   std::string update = sql.Update(key, *row, wp);
   return update.empty() ? 0 : Exec(target, update, wp);
