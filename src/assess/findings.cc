@@ -1,6 +1,7 @@
 // assess/findings.cc: per-table and source-wide findings, each with its reason and fix. Pure.
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "assess/assessment.h"
 #include "pg/quote.h"
@@ -35,6 +36,16 @@ void AddCare(TableAssessment& t) {
       add("extension_type", "type from schema " + c.type_schema + ": install its extension on the target first");
     }
   }
+}
+
+// The first generated column of the primary key, if any.
+std::optional<std::string> GeneratedKeyColumn(const catalog::TableInfo& info) {
+  for (const auto& c : info.columns) {
+    if (c.generated && std::find(info.primary_key.begin(), info.primary_key.end(), c.name) != info.primary_key.end()) {
+      return c.name;
+    }
+  }
+  return std::nullopt;
 }
 
 // REPLICA IDENTITY fix: USING INDEX on a unique index over NOT NULL columns when there is one, else FULL.
@@ -120,6 +131,15 @@ void ComputeFindings(TableAssessment& t) {
                           "no primary key and no replica identity: the source rejects UPDATE and DELETE on it once "
                           "it is published, and they cannot be replicated",
                           ReplicaIdentityFix(t)});
+  } else if (info.replica_identity == 'd' && has_pk && GeneratedKeyColumn(info)) {
+    // pgoutput never sends generated columns, not even as the key of an UPDATE or DELETE (walferry load refuses).
+    t.findings.push_back({"generated_key",
+                          "the primary key includes the generated column " + pg::QuoteIdent(*GeneratedKeyColumn(info)) +
+                              ": logical replication never sends generated columns, so UPDATEs and DELETEs of this "
+                              "table cannot be matched on the target (walferry load refuses it)",
+                          "ALTER TABLE " + info.name.Quoted() +
+                              " REPLICA IDENTITY FULL; (or USING INDEX a unique index over columns that are not "
+                              "generated), or exclude the table"});
   } else if (info.replica_identity == 'f') {
     t.findings.push_back({"replica_identity_full",
                           "REPLICA IDENTITY FULL: every UPDATE/DELETE logs the whole old row and the target finds "

@@ -2,6 +2,8 @@
 // set names and given sets.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "assess/assessment.h"
 #include "assess/preflight.h"
 #include "plan/set_planner.h"
@@ -29,6 +31,21 @@ TEST(AssessFindings, NoKeyGetsQuotedReplicaIdentityStatement) {
   t.info.columns[0].not_null = false;  // a unique index over nullable columns cannot be the identity
   assess::ComputeFindings(t);
   EXPECT_NE(t.findings[0].fix.find("REPLICA IDENTITY FULL;"), std::string::npos);
+}
+
+TEST(AssessFindings, APrimaryKeyOverAGeneratedColumnCannotBeReplicated) {
+  auto t = Table("public", "readings");
+  t.info.columns = {{.name = "day", .not_null = true}, {.name = "Key", .not_null = true, .generated = true}};
+  t.info.primary_key = {"day", "Key"};
+  assess::ComputeFindings(t);
+  ASSERT_TRUE(t.HasFinding("generated_key"));
+  EXPECT_FALSE(t.HasFinding("no_replica_identity"));
+  const auto& f = *std::find_if(t.findings.begin(), t.findings.end(), [](const auto& x) { return x.code == "generated_key"; });
+  EXPECT_NE(f.reason.find("\"Key\""), std::string::npos) << f.reason;
+  EXPECT_NE(f.fix.find("ALTER TABLE \"public\".\"readings\" REPLICA IDENTITY FULL;"), std::string::npos) << f.fix;
+  t.info.replica_identity = 'f';  // the fix applied
+  assess::ComputeFindings(t);
+  EXPECT_FALSE(t.HasFinding("generated_key"));
 }
 
 TEST(AssessFindings, PkAndUniqueNeedsBoth) {
