@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <optional>
 #include <thread>
 
 #include "common/log.h"
@@ -10,6 +12,7 @@
 #include "load/copy_scheduler.h"
 #include "load/preflight.h"
 #include "load/schema.h"
+#include "load/snapshot_locks.h"
 #include "load/standby.h"
 #include "pg/replication_stream.h"
 #include "sql/sql.h"
@@ -19,6 +22,14 @@ namespace walferry::load {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// How long the load waits for each table's ACCESS SHARE lock (load/snapshot_locks.h).
+constexpr std::chrono::seconds kLockTimeout{30};
+
+// For the tests (docs/testing.md): env `name`=<seconds> sleeps there, so a test can act at that point.
+void PauseForTests(const char* name) {
+  if (const char* v = std::getenv(name)) std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(v) * 1000));
+}
 using control::LoadState;
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 auto Log() { return log::For("load"); }
@@ -171,14 +182,22 @@ void CopyData(const LoadOptions& o, const ResolvedSet& set, const std::string& s
   job.control_schema = o.control_schema;
   job.set_name = set.name;
   job.jobs = o.table_jobs;
+  std::vector<pg::TableName> to_copy;
   for (size_t i = 0; i < set.tables.size(); ++i) {
     if (std::find(done.begin(), done.end(), set.tables[i].name) != done.end()) {
       report.skipped.push_back(set.tables[i].name);
       continue;
     }
+    to_copy.push_back(set.tables[i].name);
     AddTablePlans(o, source, target, set, i, job);
   }
-  report.tables = RunCopies(job);
+  {
+    // On the source itself (a standby's locks would not hold back the primary's rewrites).
+    std::optional<SnapshotLocks> locks;
+    if (copy_source == o.source && !to_copy.empty()) locks.emplace(o.source, snapshot, to_copy, kLockTimeout);
+    PauseForTests("WALFERRY_LOAD_PAUSE_BEFORE_COPY");
+    report.tables = RunCopies(job);
+  }
   report.sequences_set = CopySequences(copy_source, o.target, snapshot, set.relation_oids);
   if (large_objects_pending) {
     report.large_objects = CopyLargeObjects(copy_source, o.target, snapshot);

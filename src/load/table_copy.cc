@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "load/snapshot_locks.h"
 #include "pg/copy_stream.h"
 #include "pg/quote.h"
 #include "sql/sql.h"
@@ -144,6 +145,8 @@ TableResult CopyTable(const TablePlan& plan, pg::Connection& source, pg::Connect
     result.binary = plan.binary;
     result.part = plan.part;
     result.parts = plan.parts;
+    // The table as the snapshot saw it, or a clear stop when a rewrite is queued (load/snapshot_locks.h).
+    LockForCopy(source, name);
     // One target transaction: the rows and the "copied" mark commit together, or neither does.
     pg::InTransaction(target, [&] {
       if (truncate_first) target.Exec("TRUNCATE " + TruncateName(plan.table));

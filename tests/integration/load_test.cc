@@ -150,6 +150,38 @@ TEST_F(Load, SplitTablesAreCopiedInPartsFromOneSnapshotUnderALiveWriter) {
   EXPECT_EQ(Count(t, "SELECT max(parts) FROM walferry.load_progress WHERE table_name = 'd'"), 1);
 }
 
+// A table rewrite that is not MVCC-safe (ALTER TABLE ... TYPE) committed right after the snapshot would leave the
+// copy an empty table (the rewritten table has no rows older than the snapshot), and the load would say success:
+// walferry holds ACCESS SHARE on the set's tables from the snapshot on, so the rewrite waits, and the copy, which
+// cannot queue behind it, stops with the waiting session named. Started over afterwards, the load is complete.
+TEST_F(Load, ATableRewriteRightAfterTheSnapshotNeverLeavesAnEmptyCopy) {
+  std::string db = test::FreshDatabase();
+  test::Source().Psql(db, "CREATE TABLE r (id int PRIMARY KEY, v int); "
+                          "INSERT INTO r SELECT g, g FROM generate_series(1, 1000) g");
+  test::CliResult r;
+  std::thread load([&] { r = test::RunWalferry(LoadArgs(db), {"WALFERRY_LOAD_PAUSE_BEFORE_COPY=3"}); });
+  pg::Connection s = ConnectSource(db);
+  ASSERT_TRUE(test::PollUntil([&] {
+    return Count(s, "SELECT count(*) FROM pg_replication_slots WHERE database = current_database()") == 1;
+  }));
+  // In the 3 s pause between the snapshot (and walferry's locks, taken right after it) and the first COPY. The
+  // ALTER waits for the load's locks, until the load gives up.
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  s.Exec("ALTER TABLE r ALTER COLUMN v TYPE bigint");
+  load.join();
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("another session wants to rewrite or alter public.r"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("ALTER TABLE r ALTER COLUMN v TYPE bigint"), std::string::npos) << r.output;
+  pg::Connection t = ConnectTarget(db);
+  EXPECT_EQ(Count(t, "SELECT count(*) FROM walferry.load_progress WHERE state = 'copied'"), 0)
+      << "nothing is recorded as copied";
+  // The table changed on the source: its target copy is made again (drop), then the load is complete.
+  r = test::RunWalferry(LoadArgs(db, {"--target-prep", "drop"}));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(Count(t, "SELECT count(*) FROM r"), 1000);
+  EXPECT_EQ(test::DiffTable(s, t, "r"), "");
+}
+
 TEST_F(Load, CarriesEveryTypeExactly) {
   std::string db = test::FreshDatabase();
   const char* ext = "CREATE EXTENSION hstore; CREATE EXTENSION citext;";
