@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "control/control_schema.h"
+#include "control/set_lock.h"
 #include "control/truncate_capture.h"
 #include "load/copy_scheduler.h"
 #include "load/preflight.h"
@@ -446,6 +447,13 @@ LoadReport RunLoad(const LoadOptions& o) {
   auto start = Clock::now();
   pg::Connection source = pg::Connection::Open(o.source, {.role = "source"});
   pg::Connection target = pg::Connection::Open(o.target, {.role = "target"});
+  // One load per set at a time (control/set_lock.h), taken before the preflight looks at the target's tables.
+  std::vector<std::string> names;
+  for (const auto& s : o.sets) {
+    if (o.only_set.empty() || s.name == o.only_set) names.push_back(s.name);
+  }
+  if (o.sets.empty()) names.push_back("default");
+  control::SetLocks locks(o.target, names, "load");
   std::vector<ResolvedSet> sets = Preflight(o, source, target);
   if (!o.from_standby.empty()) CheckStandby(o.from_standby, source);
 

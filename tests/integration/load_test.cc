@@ -182,6 +182,29 @@ TEST_F(Load, ATableRewriteRightAfterTheSnapshotNeverLeavesAnEmptyCopy) {
   EXPECT_EQ(test::DiffTable(s, t, "r"), "");
 }
 
+// Two walferry processes loading the same set: the second is refused, naming the first, and changes nothing; the
+// first completes.
+TEST_F(Load, ASecondLoadOfTheSameSetIsRefusedNamingTheFirst) {
+  std::string db = test::FreshDatabase();
+  test::Source().Psql(db, "CREATE TABLE one (id int PRIMARY KEY); INSERT INTO one SELECT generate_series(1, 100)");
+  test::CliResult first;
+  std::thread load([&] { first = test::RunWalferry(LoadArgs(db), {"WALFERRY_LOAD_PAUSE_BEFORE_COPY=3"}); });
+  pg::Connection s = ConnectSource(db);
+  ASSERT_TRUE(test::PollUntil([&] {
+    return Count(s, "SELECT count(*) FROM pg_replication_slots WHERE database = current_database()") == 1;
+  }));
+  test::CliResult second = test::RunWalferry(LoadArgs(db, {"--resume"}));
+  load.join();
+  EXPECT_EQ(second.exit_code, 2) << second.output;
+  EXPECT_NE(second.output.find("set default is being loaded by another walferry process on the target: process"),
+            std::string::npos)
+      << second.output;
+  EXPECT_NE(second.output.find("application 'walferry load'"), std::string::npos) << second.output;
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  pg::Connection t = ConnectTarget(db);
+  EXPECT_EQ(test::DiffTable(s, t, "one"), "");
+}
+
 TEST_F(Load, CarriesEveryTypeExactly) {
   std::string db = test::FreshDatabase();
   const char* ext = "CREATE EXTENSION hstore; CREATE EXTENSION citext;";
