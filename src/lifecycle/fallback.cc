@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include <functional>
+#include <cstdint>
 
 #include "assess/server_facts.h"
 #include "catalog/catalog.h"
@@ -23,6 +23,14 @@ std::shared_ptr<spdlog::logger> Log() { return log::For("fallback"); }
 
 constexpr size_t kNameRoom = 39;  // set names are at most 48 characters; "fallback_" takes 9
 
+// FNV-1a, 32 bits: the same name on every platform and build (std::hash is not), since `walferry fallback` must
+// find the slot that an earlier `walferry cutover --fallback` named.
+uint32_t StableHash(const std::string& s) {
+  uint32_t h = 2166136261u;
+  for (unsigned char c : s) h = (h ^ c) * 16777619u;
+  return h;
+}
+
 std::string Database(pg::Connection& c) { return std::string(c.Exec("SELECT current_database()").Get(0, 0)); }
 
 // The old source for walferry's sessions: writable for them although cutover made the database read-only.
@@ -40,7 +48,7 @@ std::string FallbackSetName(const std::string& target_database) {
   }
   if (name.size() > kNameRoom) {
     // Shortened names of different databases must not meet: the whole name's hash tells them apart.
-    name = name.substr(0, kNameRoom - 9) + fmt::format("_{:08x}", std::hash<std::string>{}(target_database) & 0xffffffffu);
+    name = name.substr(0, kNameRoom - 9) + fmt::format("_{:08x}", StableHash(target_database));
   }
   return "fallback_" + name;
 }
