@@ -142,11 +142,21 @@ int PartsFor(const LoadOptions& o, const catalog::TableInfo& table, int64_t size
   return static_cast<int>(std::min(kMaxParts, (size_bytes + o.split_tables_larger_than - 1) / o.split_tables_larger_than));
 }
 
+// The set's tables that an earlier run of its load split into parts (load/progress_split.sql).
+std::vector<pg::TableName> SplitBefore(pg::Connection& target, const std::string& schema, const std::string& set) {
+  pg::Result r = target.Exec(ControlSql("load/progress_split", schema), {pg::Param(set)});
+  std::vector<pg::TableName> out;
+  for (int i = 0; i < r.rows(); ++i) out.push_back({std::string(r.Get(i, 0)), std::string(r.Get(i, 1))});
+  return out;
+}
+
 // Adds the plans of one table to `job`: one whole-table plan, or its parts after emptying it once.
+// `walferrys`: the table was emptied by an earlier run (split), so even do-nothing does not keep its rows: a part
+// committed then must not stay under a copy of the whole table.
 void AddTablePlans(const LoadOptions& o, pg::Connection& source, pg::Connection& target, const ResolvedSet& set,
-                   size_t i, CopyJob& job) {
+                   size_t i, bool walferrys, CopyJob& job) {
   const catalog::TableInfo& table = set.tables[i];
-  const bool keep = o.target_prep == "do-nothing" && set.existing.count(table.name) > 0;
+  const bool keep = o.target_prep == "do-nothing" && set.existing.count(table.name) > 0 && !walferrys;
   TablePlan whole = PlanTable(table, set.sizes[i]);
   const int parts = PartsFor(o, table, set.sizes[i], keep);
   if (parts < 2) {
@@ -176,6 +186,7 @@ void CopyData(const LoadOptions& o, const ResolvedSet& set, const std::string& s
               SetReport& report, pg::Connection& source, pg::Connection& target, bool& large_objects_pending) {
   auto start = Clock::now();
   std::vector<pg::TableName> done = CopiedTables(target, o.control_schema, set.name);
+  std::vector<pg::TableName> split_before = SplitBefore(target, o.control_schema, set.name);
   CopyJob job;
   job.source = copy_source;
   job.target = o.target;
@@ -190,7 +201,9 @@ void CopyData(const LoadOptions& o, const ResolvedSet& set, const std::string& s
       continue;
     }
     to_copy.push_back(set.tables[i].name);
-    AddTablePlans(o, source, target, set, i, job);
+    const bool walferrys =
+        std::find(split_before.begin(), split_before.end(), set.tables[i].name) != split_before.end();
+    AddTablePlans(o, source, target, set, i, walferrys, job);
   }
   {
     // On the source itself (a standby's locks would not hold back the primary's rewrites).

@@ -540,6 +540,54 @@ TEST_F(Load, KillDashNineMidCopyLeavesWholeTablesAndRestartsCleanly) {
   EXPECT_NE(r.output.find("already loaded"), std::string::npos) << r.output;
 }
 
+// A split table killed with some parts committed and others not: --resume (also with --target-prep do-nothing,
+// which keeps a table's rows when walferry has no "copied" mark for it) never copies the table on top of its
+// committed parts: every row arrives once.
+TEST_F(Load, KillDashNineOfASplitTableThenResumeCopiesEveryRowOnce) {
+  std::string db = test::FreshDatabase();
+  test::Source().Psql(db,
+                      "CREATE TABLE big (id int NOT NULL, pad text); ALTER TABLE big REPLICA IDENTITY FULL;"  // no key: a doubled row would stay
+                      "INSERT INTO big SELECT g, repeat('x', 300) FROM generate_series(1, 200000) g;");
+  for (const char* prep : {"error", "do-nothing"}) {
+    SCOPED_TRACE(prep);
+    pid_t pid = test::SpawnWalferry(LoadArgs(db, {"--table-jobs", "1", "--split-tables-larger-than", "4MB",
+                                                  "--target-prep", prep}));
+    ASSERT_GT(pid, 0);
+    pg::Connection t = ConnectTarget(db);
+    bool some_parts = false;
+    int early = 0;
+    for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+         !some_parts && std::chrono::steady_clock::now() < deadline;) {
+      ASSERT_EQ(waitpid(pid, &early, WNOHANG), 0) << "walferry load ended early, status " << early;
+      some_parts = Count(t, "SELECT count(*) FROM pg_tables WHERE schemaname = 'walferry' AND tablename = "
+                            "'load_progress'") > 0 &&
+                   Count(t, "SELECT count(*) FROM walferry.load_progress WHERE table_name = 'big' AND "
+                            "state = 'copied'") >= 2;
+    }
+    ASSERT_TRUE(some_parts) << "walferry never committed two parts of big";
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFSIGNALED(status));
+    int64_t parts = Count(t, "SELECT count(*) FROM walferry.load_progress WHERE table_name = 'big'");
+    int64_t copied = Count(t, "SELECT count(*) FROM walferry.load_progress WHERE table_name = 'big' AND "
+                              "state = 'copied'");
+    ASSERT_LT(copied, parts) << "the kill came after the last part";
+    EXPECT_GT(Count(t, "SELECT count(*) FROM big"), 0);  // committed parts are on the target
+
+    test::CliResult r = test::RunWalferry(LoadArgs(db, {"--resume", "--target-prep", prep}));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_EQ(Count(t, "SELECT count(*) FROM big"), 200000);
+    EXPECT_EQ(Count(t, "SELECT count(*) FROM (SELECT id FROM big GROUP BY id HAVING count(*) > 1) d"), 0);
+    ExpectSame(db, {"big"});
+    // Start again from nothing for the next --target-prep.
+    r = test::RunWalferry({"cleanup", "--source", test::Source().Uri(db), "--target", test::Target().Uri(db),
+                           "--control-schema"});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    test::Target().Psql(db, "DROP TABLE big;");
+  }
+}
+
 // Killed while building the indexes (state "indexing"): the data is complete and came from the slot's snapshot, so
 // --resume keeps the data and the start point, and only builds the post-data again.
 TEST_F(Load, KillDuringPostDataResumesTheIndexesKeepingTheStartPoint) {
