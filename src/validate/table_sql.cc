@@ -10,7 +10,8 @@ namespace {
 std::string Col(const std::string& name) { return "t." + pg::QuoteIdent(name); }
 }  // namespace
 
-TableSql::TableSql(const catalog::TableInfo& table, bool c_collation) : table_(table), c_collation_(c_collation) {
+TableSql::TableSql(const catalog::TableInfo& table, bool c_collation, bool hash_as_utf8)
+    : table_(table), c_collation_(c_collation) {
   key_ = table_.KeyColumns();
   for (const auto& k : key_) {
     const catalog::ColumnInfo* c = table_.FindColumn(k);
@@ -26,11 +27,14 @@ TableSql::TableSql(const catalog::TableInfo& table, bool c_collation) : table_(t
     if (!table_.columns[i].generated) insertable_.push_back(&table_.columns[i]);
   }
   row_ += ")";
+  hash_ = hash_as_utf8 ? "md5(pg_catalog.convert_to(" + row_ + "::text, 'UTF8'))" : "md5(" + row_ + "::text)";
 }
 
 std::string TableSql::Fill(std::string_view template_name,
                            const std::vector<std::pair<std::string, std::string>>& subs) const {
   std::string_view text = sql::Get(template_name);
+  std::vector<std::pair<std::string, std::string>> all = subs;
+  all.insert(all.end(), {{"@ROW@", row_}, {"@HASH@", hash_}});
   // Drop the leading comment (it documents the markers) so what the server sees and logs is the statement.
   while (text.starts_with("--")) {
     size_t nl = text.find('\n');
@@ -41,7 +45,7 @@ std::string TableSql::Fill(std::string_view template_name,
   for (size_t pos = 0; pos < text.size();) {
     bool replaced = false;
     if (text[pos] == '@') {
-      for (const auto& [marker, value] : subs) {
+      for (const auto& [marker, value] : all) {
         if (text.substr(pos, marker.size()) == marker) {
           out += value;
           pos += marker.size();
@@ -105,7 +109,7 @@ std::string TableSql::KeyEquals(const KeyValues& key, std::vector<pg::Param>& pa
 
 std::string TableSql::Checksum(const KeyRange& range, std::vector<pg::Param>& params) const {
   std::string where = keyed() ? RangeWhere(range, params) : "TRUE";
-  return Fill("validate/range_checksum", {{"@TABLE@", Scan()}, {"@ROW@", row_}, {"@WHERE@", where}});
+  return Fill("validate/range_checksum", {{"@TABLE@", Scan()}, {"@WHERE@", where}});
 }
 
 std::string TableSql::Boundaries(const KeyRange& range, int64_t step, std::vector<pg::Param>& params) const {
@@ -119,13 +123,13 @@ std::string TableSql::Boundaries(const KeyRange& range, int64_t step, std::vecto
 
 std::string TableSql::LeafRows(const KeyRange& range, std::vector<pg::Param>& params) const {
   std::string where = RangeWhere(range, params);
-  return Fill("validate/leaf_rows", {{"@KEYS@", KeyList()}, {"@ROW@", row_}, {"@TABLE@", Scan()},
+  return Fill("validate/leaf_rows", {{"@KEYS@", KeyList()}, {"@TABLE@", Scan()},
                                      {"@WHERE@", where}, {"@ORDER@", OrderList()}});
 }
 
 std::string TableSql::RowHashByKey(const KeyValues& key, std::vector<pg::Param>& params) const {
   std::string eq = KeyEquals(key, params);
-  return Fill("validate/row_hash_by_key", {{"@ROW@", row_}, {"@TABLE@", Scan()}, {"@KEYEQ@", eq}});
+  return Fill("validate/row_hash_by_key", {{"@TABLE@", Scan()}, {"@KEYEQ@", eq}});
 }
 
 namespace {
@@ -140,18 +144,18 @@ std::string ColumnList(const std::vector<const catalog::ColumnInfo*>& cols, bool
 
 std::string TableSql::RowByKey(const KeyValues& key, std::vector<pg::Param>& params) const {
   std::string eq = KeyEquals(key, params);
-  return Fill("validate/row_by_key", {{"@ROW@", row_}, {"@COLS@", ColumnList(insertable_, true)},
+  return Fill("validate/row_by_key", {{"@COLS@", ColumnList(insertable_, true)},
                                       {"@TABLE@", Scan()}, {"@KEYEQ@", eq}});
 }
 
 std::string TableSql::RowByHash(const std::string& hash, std::vector<pg::Param>& params) const {
   params.push_back(hash);
   return Fill("validate/row_by_hash",
-              {{"@ROW@", row_}, {"@COLS@", ColumnList(insertable_, true)}, {"@TABLE@", Scan()}});
+              {{"@COLS@", ColumnList(insertable_, true)}, {"@TABLE@", Scan()}});
 }
 
 std::string TableSql::Multiset() const {
-  return Fill("validate/multiset", {{"@ROW@", row_}, {"@TABLE@", Scan()}});
+  return Fill("validate/multiset", {{"@TABLE@", Scan()}});
 }
 
 std::string TableSql::DeleteKey(const KeyValues& key, std::vector<pg::Param>& params) const {
@@ -162,7 +166,7 @@ std::string TableSql::DeleteKey(const KeyValues& key, std::vector<pg::Param>& pa
 std::string TableSql::DeleteCopies(const std::string& hash, int64_t copies, std::vector<pg::Param>& params) const {
   params.push_back(hash);
   params.push_back(std::to_string(copies));
-  return Fill("validate/repair_delete_copies", {{"@TABLE@", Scan()}, {"@ROW@", row_}});
+  return Fill("validate/repair_delete_copies", {{"@TABLE@", Scan()}});
 }
 
 std::string TableSql::Insert(const std::vector<pg::Param>& values, std::vector<pg::Param>& params) const {

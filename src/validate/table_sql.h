@@ -28,7 +28,9 @@ class TableSql {
  public:
   // c_collation: compare and order string-typed key columns with COLLATE "C", so a source and a target with
   // different default collations put every row in the same range (at the price of not using the key's index).
-  TableSql(const catalog::TableInfo& table, bool c_collation);
+  // hash_as_utf8: hash each row's text converted to UTF8, so a source and a target in different encodings hash
+  // equal characters to equal bytes (each server would otherwise hash its own encoding's bytes).
+  TableSql(const catalog::TableInfo& table, bool c_collation, bool hash_as_utf8);
   TableSql(const TableSql&) = delete;  // holds pointers into its own copy of the table
   TableSql& operator=(const TableSql&) = delete;
 
@@ -72,7 +74,8 @@ class TableSql {
   std::vector<std::string> key_;
   std::vector<const catalog::ColumnInfo*> key_info_;
   std::vector<const catalog::ColumnInfo*> insertable_;
-  std::string row_;  // ROW(t."c1", ...)
+  std::string row_;   // ROW(t."c1", ...)
+  std::string hash_;  // md5 of row_'s text, converted to UTF8 first when hash_as_utf8
   bool c_collation_;
 };
 

@@ -56,9 +56,15 @@ std::vector<SetTables> ResolveSets(const config::Config& config, const std::vect
 
 namespace {
 
-std::string DefaultCollation(pg::Connection& conn) {
-  return std::string(
-      conn.Exec("SELECT datcollate || '/' || datctype FROM pg_database WHERE datname = current_database()").Get(0, 0));
+struct DatabaseText {
+  std::string collation;  // datcollate/datctype
+  std::string encoding;
+};
+
+DatabaseText TextSettings(pg::Connection& conn) {
+  pg::Result r = conn.Exec("SELECT datcollate || '/' || datctype, pg_catalog.pg_encoding_to_char(encoding) "
+                           "FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()");
+  return {std::string(r.Get(0, 0)), std::string(r.Get(0, 1))};
 }
 
 // A table the target cannot be compared on (absent, or lacking a column) is a difference of its own.
@@ -151,17 +157,28 @@ void PrepareTables(SetRun& run, const SetTables& set) {
   pg::Connection& source = run.workers[0].source;
   pg::Connection& target = run.workers[0].target;
   std::vector<catalog::TableInfo> target_tables = catalog::ListTables(target, run.options.control_schema);
-  bool c_collation = DefaultCollation(source) != DefaultCollation(target);
+  DatabaseText source_text = TextSettings(source), target_text = TextSettings(target);
+  // Different encodings: each row's text is hashed as UTF8 (equal characters, equal bytes), and text keys are
+  // ordered by COLLATE "C" (byte order, which for LATIN1 and UTF8 is code point order on both).
+  bool hash_as_utf8 = source_text.encoding != target_text.encoding;
+  bool c_collation = source_text.collation != target_text.collation || hash_as_utf8;
   if (c_collation) {
-    log::For("validate")->warn("source and target databases have different default collations: text keys are "
-                               "compared with COLLATE \"C\", which cannot use their indexes (slower)");
+    log::For("validate")->warn("source and target databases have different default collations or encodings "
+                               "({} {}, {} {}): text keys are compared with COLLATE \"C\", which cannot use their "
+                               "indexes (slower)",
+                               source_text.collation, source_text.encoding, target_text.collation,
+                               target_text.encoding);
+  }
+  if (hash_as_utf8) {
+    log::For("validate")->info("the source database is {}, the target {}: rows are hashed as UTF8 on both",
+                               source_text.encoding, target_text.encoding);
   }
   for (const auto& info : set.tables) {
     TableWork work;
     work.result.table = info.name;
     work.result.key_columns = info.KeyColumns();
     work.result.problem = TargetProblem(info, target_tables);
-    if (work.result.problem.empty()) work.sql = std::make_unique<TableSql>(info, c_collation);
+    if (work.result.problem.empty()) work.sql = std::make_unique<TableSql>(info, c_collation, hash_as_utf8);
     run.tables.push_back(std::move(work));
   }
 }

@@ -8,3 +8,5 @@ SET TimeZone = 'UTC';
 SET bytea_output = 'hex';
 SET lc_monetary = 'C';
 SET statement_timeout = 0;
+-- Values travel between the servers (--repair, the report) as UTF8 text, whatever each database's encoding.
+SET client_encoding = 'UTF8';
