@@ -51,6 +51,7 @@ class ValidateCommand : public Command {
       return validate::ResolveSets(ctx.config, catalog::ListTables(source, options_.control_schema), set_, filter);
     });
     options_.source_frozen = CutoverDone(ctx.config);
+    options_.large_objects = tables_.empty();  // they belong to no set: compared when every table is
     validate::Report report = validate::Run(options_, sets);
     if (ctx.global.json) {
       std::cout << validate::ReportJson(report).dump(2) << "\n";

@@ -150,11 +150,16 @@ void Describe(SetRun& run) {
   }
 }
 
-void Store(SetRun& run) {
-  std::string sql(run.control->Table("validation_failures"));
+std::string StoreFailureSql(const control::ControlSchema& control) {
   std::string insert(sql::Get("validate/store_failure"));
-  insert.replace(insert.find("@SCHEMA@.validation_failures"), std::string("@SCHEMA@.validation_failures").size(), sql);
-  WithContext("storing differences in " + sql, [&] {
+  const std::string marker = "@SCHEMA@.validation_failures";
+  insert.replace(insert.find(marker), marker.size(), control.Table("validation_failures"));
+  return insert;
+}
+
+void Store(SetRun& run) {
+  std::string insert = StoreFailureSql(*run.control);
+  WithContext("storing differences in " + run.control->Table("validation_failures"), [&] {
     pg::Connection& c = run.control_conn;
     c.Exec("BEGIN");
     for (const TableWork& work : run.tables) {

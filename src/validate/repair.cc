@@ -2,6 +2,8 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "control/control_schema.h"
+#include "sql/sql.h"
 
 namespace walferry::validate {
 
@@ -79,6 +81,24 @@ std::string KeyDisplay(const KeyValues& key) {
 }
 
 }  // namespace
+
+void RefuseWhileCdcReads(pg::Connection& source, const std::string& set_name) {
+  const std::string slot = control::SlotName(set_name);
+  pg::Result r = source.Exec(sql::Get("validate/slot_reader"), {pg::Param(slot)});
+  if (r.rows() == 0) return;
+  const std::string pid(r.Get(0, 0));
+  throw Error(ErrorKind::kPrecondition, "set " + set_name + ": --repair refused: the set's slot " + slot +
+                                            " is being read (pid " + pid + ", application '" +
+                                            std::string(r.Get(0, 1)) + "', client " + std::string(r.Get(0, 2)) +
+                                            ", since " + std::string(r.Get(0, 3)) + ")")
+      .WithDetail("a repair writes each row as the source has it now, while CDC may still apply an older change of "
+                  "the same row after it (leaving the older value) or insert a row the repair inserted (and stop); "
+                  "nothing was compared or written")
+      .WithHint("stop the set's CDC first, once it has applied everything (Ctrl-C or kill -TERM the walferry "
+                "cdc/migrate process: it resumes exactly where it stopped); validate then checks that no change of "
+                "the set waits in its slot. Run walferry validate --repair, then start CDC again. Or repair at the "
+                "switch: walferry cutover --on-difference repair");
+}
 
 int64_t RepairTable(const TableSql& sql, pg::Connection& source, pg::Connection& target,
                     std::vector<Mismatch>& mismatches) {

@@ -33,7 +33,7 @@ bool Report::Equal() const {
   for (const auto& s : sets) {
     if (!s.Equal()) return false;
   }
-  return true;
+  return !objects || objects->Equal();
 }
 
 }  // namespace walferry::validate

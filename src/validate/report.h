@@ -62,8 +62,31 @@ struct SetResult {
   bool Equal() const;
 };
 
+// A sequence or large object that differs (validate/database_objects.h).
+struct ObjectDifference {
+  std::string kind;     // SEQUENCE_BEHIND | LO_DIFF
+  std::string name;     // the sequence's quoted name, or the large object's OID
+  std::string details;  // both values
+  // Where validation_failures stores it: the sequence's schema and name, or pg_catalog.pg_largeobject and the OID.
+  pg::TableName stored_as;
+  std::optional<std::string> key;
+};
+
+struct ObjectsResult {
+  int64_t sequences = 0;               // compared (those of the compared tables' schemas on the source)
+  bool large_objects_compared = false;  // only when every table is compared (no --table): they belong to no set
+  int64_t large_objects = 0;           // on the source
+  std::vector<ObjectDifference> differences;
+  // The source takes no writes: a difference counts (makes the report unequal). Otherwise it is expected until
+  // walferry cutover sets sequences and large objects, and only reported.
+  bool final = false;
+
+  bool Equal() const { return !final || differences.empty(); }
+};
+
 struct Report {
   std::vector<SetResult> sets;
+  std::optional<ObjectsResult> objects;
   double seconds = 0;
   bool Equal() const;
 };

@@ -42,6 +42,16 @@ nlohmann::json ReportJson(const Report& report) {
     for (const auto& t : s.tables) sj["tables"].push_back(TableJson(t));
     j["sets"].push_back(std::move(sj));
   }
+  if (report.objects) {
+    const ObjectsResult& o = *report.objects;
+    nlohmann::json oj = {{"sequences", o.sequences}, {"final", o.final}, {"equal", o.Equal()},
+                         {"differences", nlohmann::json::array()}};
+    oj["large_objects"] = o.large_objects_compared ? nlohmann::json(o.large_objects) : nlohmann::json();
+    for (const auto& d : o.differences) {
+      oj["differences"].push_back({{"kind", d.kind}, {"name", d.name}, {"details", d.details}});
+    }
+    j["objects"] = std::move(oj);
+  }
   return j;
 }
 
@@ -91,6 +101,22 @@ void PrintReport(std::ostream& out, const Report& report, const std::string& con
       differences += t.mismatches.size() + (t.problem.empty() ? 0 : 1);
       if (!t.Equal()) ++unequal;
     }
+  }
+  if (report.objects) {
+    const ObjectsResult& o = *report.objects;
+    out << "sequences: " << o.sequences << " compared";
+    if (o.large_objects_compared) out << "; large objects: " << o.large_objects << " on the source";
+    out << (o.differences.empty() ? ", equal\n"
+            : o.final            ? ", DIFFERENT\n"
+                                 : " (CDC carries neither: walferry cutover sets them once writes stopped; until then "
+                                   "these are expected)\n");
+    for (size_t i = 0; i < o.differences.size() && i < kPrintedDifferences; ++i) {
+      out << fmt::format("      {:<16} {}  {}\n", o.differences[i].kind, o.differences[i].name, o.differences[i].details);
+    }
+    if (o.differences.size() > kPrintedDifferences) {
+      out << "      ... and " << o.differences.size() - kPrintedDifferences << " more (all in --json)\n";
+    }
+    if (o.final) differences += o.differences.size();
   }
   out << fmt::format("{}: {} table(s) compared in {:.1f} s, {} difference(s) found", report.Equal() ? "EQUAL" : "DIFFERENT",
                            tables, report.seconds, differences);

@@ -40,6 +40,9 @@ struct SetRun {
 void Recheck(SetRun& run, SetResult& result);
 void Describe(SetRun& run);
 void Store(SetRun& run);
+// validate/store_failure.sql for `control`'s validation_failures ($1 set, $2 schema, $3 table, $4 key, $5 kind,
+// $6 details).
+std::string StoreFailureSql(const control::ControlSchema& control);
 void Repair(SetRun& run);
 
 }  // namespace walferry::validate::internal

@@ -2,11 +2,15 @@
 
 #include <atomic>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "common/log.h"
+#include "control/set_lock.h"
+#include "validate/database_objects.h"
 #include "validate/multiset.h"
 #include "validate/range_checksum.h"
+#include "validate/repair.h"
 #include "validate/set_run.h"
 #include "validate/snapshot.h"
 
@@ -192,6 +196,12 @@ SetResult RunSet(const Options& options, const SetTables& set) {
   run.control->Ensure();
   run.source_now = pg::Connection::Open(options.source, {.role = "source", .application_name = "walferry validate"});
   PrepareSession(run.source_now);
+  // --repair never races the set's CDC, nor a load or another repair of the set (validate/repair.h).
+  std::optional<control::SetLocks> repair_lock;
+  if (options.repair) {
+    repair_lock.emplace(options.target, std::vector<std::string>{set.set_name}, "validate --repair");
+    RefuseWhileCdcReads(run.source_now, set.set_name);
+  }
   OpenWorkers(run, result);
   PrepareTables(run, set);
   if (!options.source_frozen) {
@@ -210,9 +220,43 @@ SetResult RunSet(const Options& options, const SetTables& set) {
   if (result.applied_lsn) internal::Recheck(run, result);
   internal::Describe(run);
   internal::Store(run);
-  if (options.repair) internal::Repair(run);
+  if (options.repair) {
+    RefuseWhileCdcReads(run.source_now, set.set_name);  // CDC may have started during the comparison
+    internal::Repair(run);
+  }
   for (TableWork& work : run.tables) result.tables.push_back(std::move(work.result));
   return result;
+}
+
+}  // namespace
+
+namespace {
+
+// Sequences of the compared tables' schemas and (options.large_objects) the large objects, stored in
+// validation_failures under the set name "(database)" when they count.
+ObjectsResult RunObjects(const Options& options, const std::vector<SetTables>& sets) {
+  std::set<std::string> schemas;
+  for (const auto& set : sets) {
+    for (const auto& t : set.tables) schemas.insert(t.name.schema);
+  }
+  pg::Connection source = pg::Connection::Open(options.source, {.role = "source", .application_name = "walferry validate"});
+  pg::Connection target = pg::Connection::Open(options.target, {.role = "target", .application_name = "walferry validate"});
+  ObjectsResult r = CompareDatabaseObjects(source, target, {schemas.begin(), schemas.end()}, options.large_objects);
+  r.final = options.source_frozen;
+  if (r.final && !r.differences.empty()) {
+    std::string insert = internal::StoreFailureSql(control::ControlSchema(target, options.control_schema));
+    pg::InTransaction(target, [&] {
+      for (const auto& d : r.differences) {
+        target.Exec(insert, {"(database)", d.stored_as.schema, d.stored_as.name, d.key, d.kind, d.details});
+      }
+    });
+  }
+  log::For("validate")->info("{} sequence(s){}: {} {}", r.sequences,
+                             r.large_objects_compared ? " and " + std::to_string(r.large_objects) + " large object(s)"
+                                                      : "",
+                             r.differences.size(),
+                             r.final ? "difference(s)" : "expected difference(s) (walferry cutover sets them)");
+  return r;
 }
 
 }  // namespace
@@ -223,6 +267,7 @@ Report Run(const Options& options, const std::vector<SetTables>& sets) {
   for (const SetTables& set : sets) {
     report.sets.push_back(WithContext("validating set " + set.set_name, [&] { return RunSet(options, set); }));
   }
+  report.objects = WithContext("comparing sequences and large objects", [&] { return RunObjects(options, sets); });
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
 }

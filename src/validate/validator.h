@@ -10,7 +10,8 @@
 //      the target holds the value the source had at either end of the window, different when it does not and the
 //      source row stayed unchanged over the window, and is tried again otherwise;
 //   5. describe each difference (which columns differ), store it in the control schema's validation_failures;
-//   6. with `repair`: rewrite the differing rows from the source (validate/repair.h) and check those rows again.
+//   6. with `repair`: rewrite the differing rows from the source (validate/repair.h) and check those rows again;
+//   7. once for all sets: sequences and large objects (validate/database_objects.h).
 // Owns its connections for the duration of Run(). Not thread-safe; it runs its own worker threads.
 #pragma once
 
@@ -42,6 +43,8 @@ struct Options {
   // The source takes no writes (walferry cutover stopped them and CDC has applied everything up to that point):
   // the target is compared as it is, without waiting for a CDC checkpoint, and a difference is final.
   bool source_frozen = false;
+  // Also compare the database's large objects (they belong to no set): only when every table is compared.
+  bool large_objects = true;
 };
 
 // The sets to compare: the config's sets (or, with none configured, one set "default" of all selected tables),

@@ -220,6 +220,74 @@ TEST(Validate, ManyCopiesOfOneKeyOnTheTargetAreReportedAndRepaired) {
   EXPECT_EQ(test::DiffTable(s, t, "k"), "");
 }
 
+// Sequences and large objects: CDC carries neither, so while the source takes writes validate lists the sequences
+// behind and the large objects that differ as expected (exit 0); once the source is frozen (a completed cutover)
+// each is a difference (exit 1, stored in validation_failures), until the target has them.
+TEST(Validate, SequencesBehindAndLargeObjectsThatDifferAreReported) {
+  std::string db = test::FreshDatabase();
+  const char* ddl = R"sql(
+    CREATE TABLE items (id serial PRIMARY KEY, v text);
+    CREATE SEQUENCE "Order Seq";
+    CREATE SEQUENCE down INCREMENT BY -1 MAXVALUE -1;
+    CREATE SEQUENCE level;
+    SELECT lo_from_bytea(7001, 'same'), lo_from_bytea(7003, 'source bytes');
+  )sql";
+  OnBoth(db, ddl);
+  test::Source().Psql(db, "INSERT INTO items (v) SELECT 'v' || g FROM generate_series(1, 50) g; "
+                          "SELECT nextval('\"Order Seq\"'), nextval('down'), nextval('down'); "
+                          "SELECT lo_from_bytea(7002, 'only on the source'); SELECT lo_put(7003, 0, 'SOURCE');");
+  CopyTable(db, "items");
+  test::Target().Psql(db, "SELECT setval('items_id_seq', 40); SELECT nextval('\"Order Seq\"'); "
+                          "SELECT lo_from_bytea(7004, 'only on the target'); SELECT nextval('level')");
+  auto kinds = [](const nlohmann::json& doc) {
+    std::set<std::pair<std::string, std::string>> out;
+    for (const auto& d : doc["objects"]["differences"]) out.emplace(d["kind"], d["name"]);
+    return out;
+  };
+  const std::set<std::pair<std::string, std::string>> want = {
+      {"SEQUENCE_BEHIND", R"("public"."items_id_seq")"}, {"SEQUENCE_BEHIND", R"("public"."Order Seq")"},
+      {"SEQUENCE_BEHIND", R"("public"."down")"},         {"LO_DIFF", "7002"},
+      {"LO_DIFF", "7003"},                               {"LO_DIFF", "7004"}};
+  // "Order Seq": nextval once on each side, equal; "level" is ahead on the target: neither is listed.
+  JsonRun live = Validate(db, {});
+  EXPECT_EQ(live.exit_code, 0) << live.output;
+  EXPECT_EQ(live.doc["objects"]["final"], false) << live.output;
+  EXPECT_EQ(live.doc["objects"]["sequences"], 4) << live.output;
+  EXPECT_EQ(live.doc["objects"]["large_objects"], 3) << live.output;
+  std::set<std::pair<std::string, std::string>> want_live = want;
+  want_live.erase({"SEQUENCE_BEHIND", R"("public"."Order Seq")"});
+  EXPECT_EQ(kinds(live.doc), want_live) << live.output;
+
+  // Frozen: the source takes no writes (a cutover is done); now they count.
+  test::Source().Psql(db, "SELECT nextval('\"Order Seq\"')");
+  test::Target().Psql(db, "INSERT INTO walferry.cutover (step, source_database) VALUES ('done', current_database())");
+  JsonRun frozen = Validate(db, {});
+  EXPECT_EQ(frozen.exit_code, 1) << frozen.output;
+  EXPECT_EQ(frozen.doc["equal"], false) << frozen.output;
+  EXPECT_EQ(kinds(frozen.doc), want) << frozen.output;
+  pg::Connection t = test::ConnectTarget(db);
+  EXPECT_EQ(test::Count(t, "SELECT count(*) FROM walferry.validation_failures WHERE task_name = '(database)' "
+                           "AND failure_type IN ('SEQUENCE_BEHIND', 'LO_DIFF')"),
+            6);
+  test::CliResult text = test::RunWalferry({"validate", "--source", test::Source().Uri(db), "--target",
+                                           test::Target().Uri(db)});
+  EXPECT_EQ(text.exit_code, 1) << text.output;
+  EXPECT_NE(text.output.find("LO_DIFF          7003  contents differ"), std::string::npos) << text.output;
+
+  // The target set as the cutover sets it: equal.
+  pg::Connection s = test::ConnectSource(db);
+  for (const char* seq : {"items_id_seq", "\"Order Seq\"", "down"}) {
+    pg::Result v = s.Exec(std::string("SELECT last_value::text, is_called FROM ") + seq);
+    t.Exec("SELECT setval($1::regclass, $2::bigint, $3::bool)",
+           {pg::Param(seq), pg::Param(std::string(v.Get(0, 0))), pg::Param(v.GetBool(0, 1) ? "true" : "false")});
+  }
+  t.Exec("SELECT lo_unlink(7004), lo_from_bytea(7002, 'only on the source'), lo_put(7003, 0, 'SOURCE')");
+  JsonRun fixed = Validate(db, {});
+  EXPECT_EQ(fixed.exit_code, 0) << fixed.output;
+  EXPECT_EQ(fixed.doc["objects"]["differences"].size(), 0u) << fixed.output;
+  EXPECT_EQ(test::DiffTable(s, t, "items"), "");
+}
+
 TEST(Validate, ReportsATableMissingOnTheTarget) {
   std::string db = test::FreshDatabase();
   test::Source().Psql(db, "CREATE TABLE only_source (id int PRIMARY KEY); INSERT INTO only_source VALUES (1);");
