@@ -12,6 +12,7 @@ WorkerOptions ConfiguredWorker(const config::Config& config, const std::string& 
   w.control_schema = config.control_schema;
   w.dms_compatible_views = config.dms_compatible_views;
   w.cdc = config.cdc;
+  w.apply_exceptions_retention = std::chrono::seconds(config.retention.apply_exceptions_seconds);
   return w;
 }
 

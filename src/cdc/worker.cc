@@ -6,6 +6,7 @@
 
 #include "common/log.h"
 #include "control/control_schema.h"
+#include "control/retention.h"
 #include "control/set_status.h"
 #include "control/truncate_capture.h"
 #include "pg/conninfo.h"
@@ -36,6 +37,8 @@ constexpr std::chrono::seconds kApplyCheckAfter{10};
 // A walsender on the set's slot whose client has not answered for this long is a dead connection's: walferry
 // answers every second. Ended so the slot can be read again without waiting for wal_sender_timeout.
 constexpr std::chrono::seconds kStaleReader{15};
+// How often a running worker deletes its set's expired apply exceptions (retention.apply_exceptions).
+constexpr std::chrono::hours kExpiryInterval{1};
 
 }  // namespace
 
@@ -334,6 +337,7 @@ Worker::SessionEnd Worker::RunSession() {
                   start.ToString(),
                   core_->stop_at() ? ", stopping at " + core_->stop_at()->ToString() : "");
   WriteStatus("CHANGE PROCESSING");
+  ExpireExceptions();
   while (true) {
     if (core_->GroupDue(Clock::now(), stop_.load())) CommitGroup();
     switch (core_->State(stop_.load())) {
@@ -618,6 +622,26 @@ void Worker::Periodic() {
     if (status_) FollowCutover();
   }
   if (now - last_slot_check_ >= kSlotCheckInterval) CheckSlot();
+  if (expiry_backlog_ || now - last_expiry_ >= kExpiryInterval) ExpireExceptions();
+}
+
+void Worker::ExpireExceptions() {
+  last_expiry_ = std::chrono::steady_clock::now();
+  expiry_backlog_ = false;
+  if (!status_ || options_.apply_exceptions_retention.count() <= 0) return;
+  try {
+    int64_t n = control::ExpireRows(status_->connection(), options_.control_schema, control::Retained::kApplyExceptions,
+                                    options_.set_name, options_.apply_exceptions_retention);
+    expiry_backlog_ = n == control::kExpireBatch;
+    if (n > 0) {
+      Apply()->info("set {}: removed {} apply exceptions older than {} (retention.apply_exceptions){}",
+                    options_.set_name, n,
+                    config::FormatDuration(static_cast<int>(options_.apply_exceptions_retention.count())),
+                    expiry_backlog_ ? "; more follow" : "");
+    }
+  } catch (const Error& e) {
+    Apply()->warn("set {}: old apply exceptions were not removed: {}", options_.set_name, e.what());
+  }
 }
 
 void Worker::WriteStatus(const std::string& state, const std::string& error) {

@@ -40,6 +40,9 @@ struct WorkerOptions {
   std::optional<Lsn> until_lsn;  // stop before the first transaction committing at or after it
   bool until_caught_up = false;  // until_lsn = the source's pg_current_wal_lsn() when Run() starts
   std::chrono::milliseconds status_interval{1000};
+  // retention.apply_exceptions: the set's exceptions older than this are deleted at each session start and hourly
+  // (control/retention.h); 0 keeps them all.
+  std::chrono::seconds apply_exceptions_retention{config::RetentionSettings::kDefaultSeconds};
 };
 
 struct WorkerOutcome {
@@ -83,6 +86,10 @@ class Worker {
   pg::Connection& SourceConnection();
   // Logs control::SlotWarnings for the set's slot (WAL retained over cdc.wal_warn, max_slot_wal_keep_size).
   void CheckSlot();
+  // retention.apply_exceptions: one batch of the set's expired exceptions deleted through the status connection
+  // (autocommit, never the apply transaction); a full batch leaves a backlog for the next Periodic(). A failure is
+  // logged, not fatal: CDC does not stop for housekeeping.
+  void ExpireExceptions();
   // Commits the applier's open group on the target; the core then counts its end as handled (not yet confirmed).
   void CommitGroup();
   void Periodic();
@@ -133,6 +140,8 @@ class Worker {
   std::optional<pg::Connection> heartbeat_conn_;  // a plain source connection (SourceConnection), opened lazily
   std::chrono::steady_clock::time_point last_heartbeat_{};
   std::chrono::steady_clock::time_point last_slot_check_{};  // the first check comes with the first Periodic()
+  std::chrono::steady_clock::time_point last_expiry_{};      // ExpireExceptions: at each session start, then hourly
+  bool expiry_backlog_ = false;                               // the last batch was full: more to delete
   bool want_reply_ = false;
 
   std::string last_commit_time_;  // ISO time of the last applied commit

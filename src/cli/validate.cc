@@ -44,6 +44,7 @@ class ValidateCommand : public Command {
     options_.target = ctx.config.target;
     options_.control_schema = ctx.config.control_schema;
     options_.wait = std::chrono::seconds(wait_seconds_);
+    options_.failures_retention = std::chrono::seconds(ctx.config.retention.validation_failures_seconds);
     std::vector<pg::TableName> filter;
     for (const auto& t : tables_) filter.push_back(pg::TableName::Parse(t));
     std::vector<validate::SetTables> sets = WithContext("reading the source's tables", [&] {

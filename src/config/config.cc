@@ -175,6 +175,21 @@ void ParseCdc(const YamlReader& r, const YAML::Node& node, CdcSettings& cdc) {
   if (f.Has("wal_warn")) cdc.wal_warn_bytes = r.Size(f.At("wal_warn").value, "cdc.wal_warn");
 }
 
+// Ten years: a longer retention is "forever", which is written 0.
+constexpr int kMaxRetentionSeconds = 3650 * 86400;
+
+void ParseRetention(const YamlReader& r, const YAML::Node& node, RetentionSettings& retention) {
+  Fields f = r.Map(node, "retention", {"apply_exceptions", "validation_failures"});
+  if (f.Has("apply_exceptions")) {
+    retention.apply_exceptions_seconds =
+        r.Seconds(f.At("apply_exceptions").value, "retention.apply_exceptions", 0, kMaxRetentionSeconds);
+  }
+  if (f.Has("validation_failures")) {
+    retention.validation_failures_seconds =
+        r.Seconds(f.At("validation_failures").value, "retention.validation_failures", 0, kMaxRetentionSeconds);
+  }
+}
+
 void ParseLog(const YamlReader& r, const YAML::Node& node, Config& config) {
   Fields f = r.Map(node, "log", {"level", "format"});
   ReadOneOf(r, f, "level", kLogLevels, config.log_level);
@@ -184,7 +199,7 @@ void ParseLog(const YamlReader& r, const YAML::Node& node, Config& config) {
 Config ParseDocument(const YamlReader& r, const YAML::Node& root, const std::string& path) {
   if (root.IsNull()) r.Fail(root, "", "the document is empty; it needs at least 'version: 1'");
   Fields f = r.Map(root, "", {"version", "source", "target", "control", "include", "exclude", "sets", "load", "cdc",
-                              "log"});
+                              "retention", "log"});
   Config config;
   config.path = path;
   r.Int(r.Require(f, "version"), "version", 1, 1);
@@ -197,6 +212,7 @@ Config ParseDocument(const YamlReader& r, const YAML::Node& root, const std::str
   if (f.Has("sets")) ParseSets(r, f.At("sets").value, config);
   if (f.Has("load")) ParseLoad(r, f.At("load").value, config.load);
   if (f.Has("cdc")) ParseCdc(r, f.At("cdc").value, config.cdc);
+  if (f.Has("retention")) ParseRetention(r, f.At("retention").value, config.retention);
   if (f.Has("log")) ParseLog(r, f.At("log").value, config);
   return config;
 }

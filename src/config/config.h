@@ -83,6 +83,16 @@ struct CdcSettings {
   bool operator==(const CdcSettings&) const = default;
 };
 
+// retention: how long the control tables that grow with every failure keep a row, in seconds; 0 keeps every row.
+// apply_exceptions is pruned by each set's running CDC worker, validation_failures by validate (control/retention.h).
+struct RetentionSettings {
+  static constexpr int kDefaultSeconds = 30 * 86400;  // 30 days
+  int apply_exceptions_seconds = kDefaultSeconds;
+  int validation_failures_seconds = kDefaultSeconds;
+
+  bool operator==(const RetentionSettings&) const = default;
+};
+
 struct Config {
   std::string path;  // the file it came from, empty when none
   std::string source;
@@ -93,6 +103,7 @@ struct Config {
   std::vector<SetConfig> sets;
   LoadSettings load;
   CdcSettings cdc;
+  RetentionSettings retention;
   std::string log_level = "info";
   std::string log_format = "text";  // text | json
 
@@ -109,6 +120,9 @@ void ApplyEnvironment(Config& config);
 // Renders YAML that Parse reads back to an equal Config, for any Config that Parse could have produced (include
 // rules before exclude rules). Each table's reason is written as its `reason:` key and as a comment people see.
 std::string ToYaml(const Config& config);
+
+// A duration as walferry.yaml writes it, in the largest unit that divides it: "30d", "2h", "15m", "90s" or "0".
+std::string FormatDuration(int seconds);
 
 // True when `name` matches the SQL-LIKE-style pattern where '%' matches any run of characters ('_' is literal).
 bool WildcardMatch(std::string_view pattern, std::string_view name);

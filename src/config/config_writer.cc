@@ -92,6 +92,14 @@ void WriteSets(std::ostream& out, const std::vector<SetConfig>& sets) {
 
 }  // namespace
 
+std::string FormatDuration(int seconds) {
+  static const std::pair<const char*, int> kUnits[] = {{"d", 86400}, {"h", 3600}, {"m", 60}};
+  for (const auto& [unit, scale] : kUnits) {
+    if (seconds != 0 && seconds % scale == 0) return std::to_string(seconds / scale) + unit;
+  }
+  return seconds == 0 ? "0" : std::to_string(seconds) + "s";
+}
+
 std::string ToYaml(const Config& config) {
   std::ostringstream out;
   out << "# walferry configuration; format: docs/config.md\n";
@@ -118,6 +126,9 @@ std::string ToYaml(const Config& config) {
   out << "  lock_timeout_seconds: " << config.cdc.lock_timeout_seconds << "\n";
   out << "  statement_timeout_seconds: " << config.cdc.statement_timeout_seconds << "\n";
   out << "  wal_warn: " << Size(config.cdc.wal_warn_bytes) << "\n";
+  out << "retention:  # 0 keeps every row\n";
+  out << "  apply_exceptions: " << FormatDuration(config.retention.apply_exceptions_seconds) << "\n";
+  out << "  validation_failures: " << FormatDuration(config.retention.validation_failures_seconds) << "\n";
   out << "log:\n";
   out << "  level: " << Quote(config.log_level) << "\n";
   out << "  format: " << Quote(config.log_format) << "\n";

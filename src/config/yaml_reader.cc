@@ -183,14 +183,14 @@ int64_t YamlReader::Size(const YAML::Node& node, const std::string& key) const {
 }
 
 int YamlReader::Seconds(const YAML::Node& node, const std::string& key, int min, int max) const {
-  const std::string usage = "use seconds (e.g. 900) or a duration like \"90s\", \"15m\" or \"2h\"";
+  const std::string usage = "use seconds (e.g. 900) or a duration like \"90s\", \"15m\", \"2h\" or \"30d\"";
   if (!node.IsScalar()) Fail(node, key, std::string("expected a duration, found ") + Describe(node) + "; " + usage);
   std::string text = node.Scalar();
   size_t digits = 0;
   while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
   std::string unit = text.substr(digits);
   static const std::vector<std::pair<std::string, int64_t>> kUnits = {
-      {"", 1}, {"s", 1}, {"m", 60}, {"min", 60}, {"h", 3600}};
+      {"", 1}, {"s", 1}, {"m", 60}, {"min", 60}, {"h", 3600}, {"d", 86400}};
   auto unit_it = std::find_if(kUnits.begin(), kUnits.end(), [&](const auto& u) { return u.first == unit; });
   int64_t number = 0;
   if (digits == 0 || digits > 9 || unit_it == kUnits.end() ||

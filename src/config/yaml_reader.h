@@ -52,7 +52,7 @@ class YamlReader {
   std::string OneOf(const YAML::Node& node, const std::string& key, const std::vector<std::string>& allowed) const;
   // Bytes as an integer or "<integer><unit>" with unit B, kB/KB, MB, GB, TB (1024-based, case-insensitive).
   int64_t Size(const YAML::Node& node, const std::string& key) const;
-  // Seconds as an integer or "<integer><unit>" with unit s, m(in) or h, within [min, max] seconds.
+  // Seconds as an integer or "<integer><unit>" with unit s, m(in), h or d, within [min, max] seconds.
   int Seconds(const YAML::Node& node, const std::string& key, int min, int max) const;
 
   static std::string Child(const std::string& parent, const std::string& name);

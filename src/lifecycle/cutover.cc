@@ -466,6 +466,7 @@ class Cutter {
     v.source = o_.config.source;
     v.target = o_.config.target;
     v.control_schema = o_.config.control_schema;
+    v.failures_retention = std::chrono::seconds(o_.config.retention.validation_failures_seconds);
     v.jobs = o_.validate_jobs;
     v.repair = o_.repair;
     v.source_frozen = true;

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -13,7 +14,9 @@
 #include "control/truncate_capture.h"
 #include "pg/conninfo.h"
 #include "load/client_tools.h"
+#include "load/restore_list.h"
 #include "pg/connection.h"
+#include "sql/sql.h"
 
 namespace walferry::load {
 
@@ -48,31 +51,6 @@ std::string RunTool(const std::vector<std::string>& argv, const std::string& doi
   return r.output;
 }
 
-// A pg_restore --list line: "ID; CLASSOID OBJOID DESC SCHEMA NAME OWNER". Comment lines start with ';'.
-struct TocEntry {
-  std::string line;
-  uint32_t objid = 0;
-  std::string rest;  // from DESC on
-};
-
-std::vector<TocEntry> ParseToc(const std::string& listing) {
-  std::vector<TocEntry> out;
-  std::istringstream in(listing);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == ';') continue;
-    TocEntry e;
-    e.line = line;
-    std::istringstream fields(line);
-    std::string id, classid, objid;
-    fields >> id >> classid >> objid;
-    e.objid = static_cast<uint32_t>(std::strtoul(objid.c_str(), nullptr, 10));
-    std::getline(fields >> std::ws, e.rest);
-    out.push_back(std::move(e));
-  }
-  return out;
-}
-
 bool StartsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
 // Entries that belong to tables (created by CopyTables) or to views (which need the tables, and are not ours to
@@ -97,11 +75,18 @@ bool IsCaptureTrigger(const TocEntry& e) {
          e.rest.find(" " + std::string(control::kTruncateTrigger) + " ") != std::string::npos;
 }
 
+// Whether the error that stopped a psql script says the object exists already: duplicate_object, duplicate_schema,
+// duplicate_function or duplicate_table, by SQLSTATE (the message text follows the target's lc_messages).
 bool IsAlreadyExists(const std::string& psql_output) {
-  for (const char* code : {"ERROR:  42710", "ERROR:  42P06", "ERROR:  42723", "ERROR:  42P07"}) {
-    if (psql_output.find(code) != std::string::npos) return true;
-  }
-  return false;
+  std::optional<std::string> code = StoppingSqlState(psql_output);
+  return code && (*code == "42710" || *code == "42P06" || *code == "42723" || *code == "42P07");
+}
+
+// Every object a resumed post-data step must not create again is named here, with the reason.
+std::string JoinLines(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& l : lines) out += "  " + l + "\n";
+  return out;
 }
 
 }  // namespace
@@ -118,7 +103,8 @@ TempDir::~TempDir() {
 }
 
 SchemaCopier::SchemaCopier(std::string source_conninfo, std::string target_conninfo, std::string control_schema)
-    : source_(pg::ForChildProcess(source_conninfo)), target_(pg::ForChildProcess(target_conninfo)),
+    : source_conninfo_(source_conninfo), target_conninfo_(target_conninfo),
+      source_(pg::ForChildProcess(source_conninfo)), target_(pg::ForChildProcess(target_conninfo)),
       control_schema_(std::move(control_schema)),
       source_major_(pg::Connection::Open(source_conninfo, {.role = "source"}).ServerVersionNum() / 10000) {}
 
@@ -199,6 +185,45 @@ void SchemaCopier::CopyTables(const std::vector<pg::TableName>& tables) {
   });
 }
 
+std::vector<TocEntry> SchemaCopier::NotOnTarget(const std::vector<pg::TableName>& tables,
+                                                std::vector<TocEntry> toc) const {
+  std::vector<std::string> schemas, names;
+  for (const auto& t : tables) {
+    schemas.push_back(t.schema);
+    names.push_back(t.name);
+  }
+  auto read = [&](const std::string& conninfo, const char* role) {
+    pg::Connection c = pg::Connection::Open(conninfo, {.role = role});
+    c.Exec("SET search_path = pg_catalog");  // definitions name every object with its schema, on both servers
+    return c.Exec(sql::Get("load/post_data_objects"), {pg::Param(pg::TextArray(schemas)), pg::Param(pg::TextArray(names))});
+  };
+  auto object = [](const pg::Result& r, int row) {
+    return CatalogObject{std::string(r.Get(row, 2)), std::string(r.Get(row, 3)), std::string(r.Get(row, 4))};
+  };
+  SourceObjects source;
+  pg::Result s = read(source_conninfo_, "source");
+  for (int i = 0; i < s.rows(); ++i) {
+    source[{static_cast<uint32_t>(s.GetInt(i, 0)), static_cast<uint32_t>(s.GetInt(i, 1))}] = object(s, i);
+  }
+  TargetObjects target;
+  pg::Result t = read(target_conninfo_, "target");
+  for (int i = 0; i < t.rows(); ++i) {
+    CatalogObject o = object(t, i);
+    target[o.Address()] = o.definition;
+  }
+  ResumedPostData plan = PlanResumedPostData(toc, source, target);
+  if (!plan.conflicts.empty()) {
+    throw Error(ErrorKind::kPrecondition, "the target has indexes, constraints or triggers under the source's names "
+                                          "but with other definitions:\n" + JoinLines(plan.conflicts))
+        .WithHint("drop or rename them on the target, then run walferry load --resume again");
+  }
+  if (!plan.kept.empty()) {
+    Log()->info("kept {} indexes, constraints and triggers the interrupted load had created", plan.kept.size());
+    for (const auto& address : plan.kept) Log()->debug("kept {}", address);
+  }
+  return std::move(plan.restore);
+}
+
 void SchemaCopier::CopyPostData(const std::vector<pg::TableName>& tables, int jobs, bool resuming) {
   if (tables.empty()) return;
   WithContext("creating indexes, constraints and triggers on the target", [&] {
@@ -209,33 +234,21 @@ void SchemaCopier::CopyPostData(const std::vector<pg::TableName>& tables, int jo
     RunTool(argv, "dumping indexes and constraints", source_.env);
     // walferry's own partition TRUNCATE triggers (control/truncate_capture.h) stay on the source.
     std::string listing = RunTool({Program("pg_restore"), "-l", dump.string()}, "listing the dump");
-    std::string kept;
-    for (const TocEntry& e : ParseToc(listing)) {
-      if (!IsCaptureTrigger(e)) kept += e.line + "\n";
+    std::vector<TocEntry> entries;
+    for (TocEntry& e : ParseToc(listing)) {
+      if (!IsCaptureTrigger(e)) entries.push_back(std::move(e));
     }
+    // Resuming: what the interrupted run created is left out by the catalogs, never by error messages, so every
+    // error pg_restore reports below is real.
+    if (resuming) entries = NotOnTarget(tables, std::move(entries));
+    if (entries.empty()) return;
+    std::string kept;
+    for (const TocEntry& e : entries) kept += e.line + "\n";
     std::filesystem::path list = tmp_.path() / "post-data.list";
     WriteFile(list, kept);
-    std::vector<std::string> restore = {Program("pg_restore"), "--section=post-data", "--no-owner",
-                                        "--no-privileges", "-j", std::to_string(std::max(1, jobs)),
-                                        "-L", list.string(), "-d", target_.conninfo};
-    if (!resuming) restore.push_back("--exit-on-error");
-    restore.push_back(dump.string());
-    ProcessOptions restore_options;
-    restore_options.env = target_.env;
-    ProcessResult r = RunProcess(restore, restore_options);
-    if (r.exit_code == 0) return;
-    // Resuming: objects made by the interrupted run already exist; every other error is real.
-    std::istringstream lines(r.output);
-    std::string line, real;
-    while (std::getline(lines, line)) {
-      if (line.find("ERROR:") != std::string::npos && line.find("already exists") == std::string::npos &&
-          line.find("multiple primary keys") == std::string::npos) {
-        real += line + "\n";
-      }
-    }
-    if (!resuming || !real.empty()) {
-      throw Error(ErrorKind::kSql, "pg_restore failed:\n" + (real.empty() ? r.output : real));
-    }
+    RunTool({Program("pg_restore"), "--section=post-data", "--no-owner", "--no-privileges", "--exit-on-error", "-j",
+             std::to_string(std::max(1, jobs)), "-L", list.string(), "-d", target_.conninfo, dump.string()},
+            "creating indexes, constraints and triggers", target_.env);
   });
 }
 

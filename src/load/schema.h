@@ -8,7 +8,10 @@
 //      any other error stops the load.
 //   2. CopyTables: the tables' pre-data (CREATE TABLE, owned sequences, identity, defaults, ATTACH PARTITION) in one
 //      target transaction, before any data.
-//   3. CopyPostData: indexes, primary/unique/foreign keys, triggers, rules, after the data, with pg_restore -j.
+//   3. CopyPostData: indexes, primary/unique/foreign keys, triggers, rules, after the data, with pg_restore -j
+//      --exit-on-error. Resuming, the objects an interrupted run created are found in the target's catalog and left
+//      out (load/restore_list.h); one the target holds under the same name with another definition stops the load.
+// Errors are recognized by SQLSTATE or catalog, never by message text (which follows the server's lc_messages).
 // Ownership and privileges are not carried (--no-owner --no-privileges): target roles differ from the source's.
 // It never reads or writes table data. Not thread-safe; one instance per load.
 #pragma once
@@ -16,9 +19,10 @@
 #include <filesystem>
 #include <string>
 
-#include "pg/conninfo.h"
 #include <vector>
 
+#include "load/restore_list.h"
+#include "pg/conninfo.h"
 #include "pg/quote.h"
 
 namespace walferry::load {
@@ -47,7 +51,9 @@ class SchemaCopier {
   void CopySupportObjects(const std::vector<uint32_t>& owned_sequence_oids);
   // tables: every relation to create, partitions included (pg_dump -t takes no children by itself).
   void CopyTables(const std::vector<pg::TableName>& tables);
-  // After the data. resuming: objects already created by an interrupted run are tolerated.
+  // After the data. resuming: objects an interrupted run created (same name, same definition as on the source) are
+  // kept; throws Error(kPrecondition) listing the objects whose name the target uses with another definition, and
+  // Error(kIo) with pg_restore's output when it fails.
   void CopyPostData(const std::vector<pg::TableName>& tables, int jobs, bool resuming);
 
  private:
@@ -56,7 +62,13 @@ class SchemaCopier {
   std::vector<std::string> DumpArgs(const std::string& section) const;
   // Runs psql on the target with `script`; returns psql's exit code and output.
   std::pair<int, std::string> Psql(const std::string& script, bool single_transaction) const;
+  // Resuming: the entries of a post-data table of contents whose objects the target does not have yet, from both
+  // catalogs (src/sql/load/post_data_objects.sql).
+  std::vector<TocEntry> NotOnTarget(const std::vector<pg::TableName>& tables, std::vector<TocEntry> toc) const;
 
+  // For walferry's own catalog queries.
+  std::string source_conninfo_;
+  std::string target_conninfo_;
   // Conninfos for pg_dump / pg_restore / psql: password moved to PGPASSWORD, never on a command line.
   pg::ChildConnection source_;
   pg::ChildConnection target_;

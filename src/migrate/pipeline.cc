@@ -173,6 +173,7 @@ validate::Report Validate(const config::Config& config) {
   o.source = config.source;
   o.target = config.target;
   o.control_schema = config.control_schema;
+  o.failures_retention = std::chrono::seconds(config.retention.validation_failures_seconds);
   return validate::Run(o, sets);
 }
 

@@ -2,6 +2,7 @@
 #include <map>
 
 #include "common/log.h"
+#include "control/retention.h"
 #include "sql/sql.h"
 #include "validate/multiset.h"
 #include "validate/range_checksum.h"
@@ -150,6 +151,21 @@ void Describe(SetRun& run) {
   }
 }
 
+namespace {
+
+// retention.validation_failures: the set's expired differences go before this run's are stored.
+void Expire(SetRun& run) {
+  std::chrono::seconds age = run.options.failures_retention;
+  int64_t n = control::ExpireAllRows(run.control_conn, run.options.control_schema,
+                                     control::Retained::kValidationFailures, run.set_name, age);
+  if (n > 0) {
+    log::For("validate")->info("set {}: removed {} validation failures older than {} (retention.validation_failures)",
+                               run.set_name, n, config::FormatDuration(static_cast<int>(age.count())));
+  }
+}
+
+}  // namespace
+
 std::string StoreFailureSql(const control::ControlSchema& control) {
   std::string insert(sql::Get("validate/store_failure"));
   const std::string marker = "@SCHEMA@.validation_failures";
@@ -158,6 +174,7 @@ std::string StoreFailureSql(const control::ControlSchema& control) {
 }
 
 void Store(SetRun& run) {
+  Expire(run);
   std::string insert = StoreFailureSql(*run.control);
   WithContext("storing differences in " + run.control->Table("validation_failures"), [&] {
     pg::Connection& c = run.control_conn;

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "common/log.h"
+#include "control/retention.h"
 #include "control/set_lock.h"
 #include "validate/database_objects.h"
 #include "validate/multiset.h"
@@ -243,6 +244,9 @@ ObjectsResult RunObjects(const Options& options, const std::vector<SetTables>& s
   pg::Connection target = pg::Connection::Open(options.target, {.role = "target", .application_name = "walferry validate"});
   ObjectsResult r = CompareDatabaseObjects(source, target, {schemas.begin(), schemas.end()}, options.large_objects);
   r.final = options.source_frozen;
+  // The "(database)" rows age like a set's (retention.validation_failures).
+  control::ExpireAllRows(target, options.control_schema, control::Retained::kValidationFailures, "(database)",
+                         options.failures_retention);
   if (r.final && !r.differences.empty()) {
     std::string insert = internal::StoreFailureSql(control::ControlSchema(target, options.control_schema));
     pg::InTransaction(target, [&] {

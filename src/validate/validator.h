@@ -9,7 +9,8 @@
 //   4. with CDC: re-check each differing row up to `rechecks` times at a later snapshot; a row is consistent when
 //      the target holds the value the source had at either end of the window, different when it does not and the
 //      source row stayed unchanged over the window, and is tried again otherwise;
-//   5. describe each difference (which columns differ), store it in the control schema's validation_failures;
+//   5. describe each difference (which columns differ), store it in the control schema's validation_failures
+//      (first deleting the set's rows older than `failures_retention`);
 //   6. with `repair`: rewrite the differing rows from the source (validate/repair.h) and check those rows again;
 //   7. once for all sets: sequences and large objects (validate/database_objects.h).
 // Owns its connections for the duration of Run(). Not thread-safe; it runs its own worker threads.
@@ -45,6 +46,9 @@ struct Options {
   bool source_frozen = false;
   // Also compare the database's large objects (they belong to no set): only when every table is compared.
   bool large_objects = true;
+  // retention.validation_failures: before a set's differences are stored, its stored ones older than this are
+  // deleted (control/retention.h); 0 keeps them all.
+  std::chrono::seconds failures_retention{config::RetentionSettings::kDefaultSeconds};
 };
 
 // The sets to compare: the config's sets (or, with none configured, one set "default" of all selected tables),

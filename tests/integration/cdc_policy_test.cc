@@ -118,5 +118,37 @@ TEST(CdcPolicy, SuspendTableRecordsItsLaterChangesAndOtherTablesContinue) {
   f.CatchUpExpectEqualAndDropSlot();
 }
 
+// retention.apply_exceptions: a running CDC deletes its set's exceptions recorded longer ago than the retention
+// (at each session start, then hourly), and keeps recent ones, another set's and the one this run records.
+TEST(CdcPolicy, CdcDeletesTheSetsApplyExceptionsOlderThanTheRetention) {
+  CdcFixture f = CdcFixture::Create("retain", kTwoTables, {"public.t", "public.u"}, kRejectBig);
+  f.AppendConfig("cdc:\n  error_policy: log-and-continue\nretention:\n  apply_exceptions: 7d\n");
+  pg::Connection t = test::ConnectTarget(f.db);
+  auto add = [&](const std::string& set, const std::string& statement, const std::string& age) {
+    t.Exec("INSERT INTO walferry.apply_exceptions (task_name, table_owner, table_name, statement, error, error_time) "
+           "VALUES ($1, 'public', 't', $2, 'rejected', now() - $3::interval)",
+           {pg::Param(set), pg::Param(statement), pg::Param(age)});
+  };
+  add("retain", "old 1", "8 days");
+  add("retain", "old 2", "300 days");
+  add("retain", "recent", "6 days");
+  add("other", "other set, old", "300 days");
+  pg::Connection src = test::ConnectSource(f.db);
+  src.Exec("INSERT INTO t VALUES (1, 1), (2, 200)");
+  auto r = f.Cdc();
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("set retain: removed 2 apply exceptions older than 7d (retention.apply_exceptions)"),
+            std::string::npos)
+      << r.output;
+  pg::Result left = t.Exec("SELECT task_name, statement FROM walferry.apply_exceptions ORDER BY id");
+  ASSERT_EQ(left.rows(), 3);
+  EXPECT_EQ(left.Get(0, 1), "recent");
+  EXPECT_EQ(left.Get(1, 1), "other set, old");
+  EXPECT_EQ(left.Get(2, 0), "retain");
+  EXPECT_NE(std::string(left.Get(2, 1)).find("$2='200'"), std::string::npos) << left.Get(2, 1);
+  EXPECT_EQ(test::Count(t, "SELECT count(*) FROM t"), 1);
+  f.DropSlot();
+}
+
 }  // namespace
 }  // namespace walferry

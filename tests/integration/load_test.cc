@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -632,6 +633,93 @@ TEST_F(Load, KillDuringPostDataResumesTheIndexesKeepingTheStartPoint) {
   pg::Connection s = ConnectSource(db);
   EXPECT_EQ(std::string(s.Exec("SELECT confirmed_flush_lsn::text FROM pg_replication_slots "
                                "WHERE slot_name = 'walferry_default'").Get(0, 0)), start);
+}
+
+// A target cluster whose server speaks German (lc_messages C.UTF-8 and LANGUAGE=de, which gettext honours outside
+// the plain C locale): "Relation »t« existiert bereits" where an English server says "relation "t" already exists".
+// nullopt when this machine has no German translation of PostgreSQL's messages.
+std::optional<testing::LocalCluster> GermanTarget(const std::string& db) {
+  setenv("LANGUAGE", "de", 1);
+  testing::LocalCluster c = testing::LocalCluster::Create({.name = "german"});
+  unsetenv("LANGUAGE");
+  c.CreateDatabase(db);
+  try {
+    pg::Connection::Open(c.Uri(db)).Exec("SELECT 1/0");
+  } catch (const Error& e) {
+    if (e.message().find("Division durch Null") == std::string::npos) return std::nullopt;
+  }
+  return c;
+}
+
+// A set loaded into `target`, then put back to "indexing" as if the load had been killed while creating its
+// indexes (without the timing of a kill: KillDuringPostDataResumesTheIndexesKeepingTheStartPoint does that).
+std::vector<std::string> LoadedToIndexing(const std::string& db, testing::LocalCluster& target) {
+  test::Source().Psql(db, R"SQL(
+    CREATE TABLE t (id int PRIMARY KEY, v text, w int UNIQUE);
+    INSERT INTO t SELECT g, 'v' || g, g FROM generate_series(1, 1000) g;
+    CREATE INDEX t_v ON t (v);
+    CREATE TABLE c (k int PRIMARY KEY, id int REFERENCES t (id));
+    CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
+    CREATE TRIGGER c_stamp BEFORE INSERT ON c FOR EACH ROW EXECUTE FUNCTION stamp();
+  )SQL");
+  std::vector<std::string> args = {"load", "--source", test::Source().Uri(db), "--target", target.Uri(db)};
+  test::CliResult r = test::RunWalferry(args);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  target.Psql(db, "UPDATE walferry.sets SET load_state = 'indexing'");
+  args.push_back("--resume");
+  return args;
+}
+
+// Resuming the post-data step leaves out what the interrupted run created by reading the catalogs, not the server's
+// messages: under a German-speaking target the resume creates the missing index and keeps the rest.
+TEST_F(Load, ResumedPostDataKeepsWhatExistsWhateverLanguageTheTargetSpeaks) {
+  std::string db = test::FreshDatabase();
+  std::optional<testing::LocalCluster> german = GermanTarget(db);
+  if (!german) GTEST_SKIP() << "no German translation of PostgreSQL's messages on this machine";
+  std::vector<std::string> resume = LoadedToIndexing(db, *german);
+  german->Psql(db, "DROP INDEX t_v; ALTER TABLE c DROP CONSTRAINT c_id_fkey");
+  test::CliResult r = test::RunWalferry(resume);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("kept 4 indexes, constraints and triggers"), std::string::npos) << r.output;
+  pg::Connection t = pg::Connection::Open(german->Uri(db));
+  EXPECT_EQ(Count(t, "SELECT count(*) FROM pg_indexes WHERE tablename = 't'"), 3);  // t_pkey, t_w_key, t_v
+  EXPECT_EQ(Count(t, "SELECT count(*) FROM pg_constraint WHERE conname = 'c_id_fkey'"), 1);
+  EXPECT_EQ(Count(t, "SELECT count(*) FROM pg_trigger WHERE tgname = 'c_stamp'"), 1);
+  EXPECT_EQ(test::Text(t, "SELECT load_state FROM walferry.sets"), "loaded");
+  pg::Connection s = ConnectSource(db);
+  EXPECT_EQ(test::DiffTable(s, t, "t"), "");
+}
+
+// A real error during a resumed post-data step is reported, never taken for "created by the interrupted run": a
+// primary key of another name on the target (pg_restore fails: a table has one primary key), and an index named
+// like the source's but on another column (walferry names it).
+TEST_F(Load, ResumedPostDataReportsObjectsThatAreNotTheSources) {
+  std::string db = test::FreshDatabase();
+  std::optional<testing::LocalCluster> german = GermanTarget(db);
+  if (!german) GTEST_SKIP() << "no German translation of PostgreSQL's messages on this machine";
+  std::vector<std::string> resume = LoadedToIndexing(db, *german);
+  german->Psql(db, "ALTER TABLE c DROP CONSTRAINT c_id_fkey; ALTER TABLE t DROP CONSTRAINT t_pkey; "
+                   "ALTER TABLE t ADD CONSTRAINT t_other_pkey PRIMARY KEY (w)");
+  test::CliResult r = test::RunWalferry(resume);
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("pg_restore exited"), std::string::npos) << r.output;
+  EXPECT_EQ(test::Text(pg::Connection::Open(german->Uri(db)), "SELECT load_state FROM walferry.sets"), "indexing");
+
+  german->Psql(db, "ALTER TABLE t DROP CONSTRAINT t_other_pkey; DROP INDEX t_v; CREATE INDEX t_v ON t (w)");
+  r = test::RunWalferry(resume);
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("index {public,t_v}: the target has `CREATE INDEX t_v ON public.t USING btree (w)`"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("drop or rename them on the target"), std::string::npos) << r.output;
+
+  german->Psql(db, "DROP INDEX t_v");
+  r = test::RunWalferry(resume);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  pg::Connection t = pg::Connection::Open(german->Uri(db));
+  EXPECT_EQ(test::Text(t, "SELECT pg_get_indexdef('t_v'::regclass)"), "CREATE INDEX t_v ON public.t USING btree (v)");
+  EXPECT_EQ(test::Text(t, "SELECT conname FROM pg_constraint WHERE contype = 'p' AND conrelid = 't'::regclass"),
+            "t_pkey");
 }
 
 }  // namespace

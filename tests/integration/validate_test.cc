@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <deque>
+#include <fstream>
 #include <mutex>
 #include <random>
 #include <set>
@@ -300,6 +303,42 @@ TEST(Validate, ReportsATableMissingOnTheTarget) {
   EXPECT_NE(text.output.find("table does not exist on the target"), std::string::npos) << text.output;
   EXPECT_NE(text.output.find("DIFFERENT: 1 table(s) compared"), std::string::npos) << text.output;
   EXPECT_NE(text.output.find("no CDC checkpoint for this set"), std::string::npos) << text.output;
+}
+
+// retention.validation_failures: before a run stores its differences, the set's stored ones older than the
+// retention are deleted (default 30 days); recent ones and other sets' stay; 0 keeps every row.
+TEST(Validate, DeletesTheSetsValidationFailuresOlderThanTheRetention) {
+  std::string db = test::FreshDatabase();
+  OnBoth(db, "CREATE TABLE kept (id int PRIMARY KEY); INSERT INTO kept VALUES (1);");
+  pg::Connection t = test::ConnectTarget(db);
+  control::ControlSchema(t, "walferry").Ensure();
+  auto add = [&](const std::string& set, const std::string& key, const std::string& age) {
+    t.Exec("INSERT INTO walferry.validation_failures (task_name, table_owner, table_name, key, failure_type, "
+           "failure_time) VALUES ($1, 'public', 'kept', $2, 'RECORD_DIFF', now() - $3::interval)",
+           {pg::Param(set), pg::Param(key), pg::Param(age)});
+  };
+  add("default", "old1", "40 days");
+  add("default", "old2", "31 days");
+  add("default", "recent", "29 days");
+  add("other", "other_old", "400 days");
+  std::vector<std::string> args = {"validate", "--source", test::Source().Uri(db), "--target", test::Target().Uri(db)};
+  test::CliResult r = test::RunWalferry(args);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("set default: removed 2 validation failures older than 30d (retention.validation_failures)"),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(test::Text(t, "SELECT string_agg(key, ',' ORDER BY key) FROM walferry.validation_failures"),
+            "other_old,recent");
+
+  std::string config = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + "/" + db + ".yaml";
+  std::ofstream(config) << "version: 1\nretention:\n  validation_failures: 0\n";
+  add("default", "old3", "4000 days");
+  args.insert(args.begin(), {"--config", config});
+  r = test::RunWalferry(args);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.find("removed"), std::string::npos) << r.output;
+  EXPECT_EQ(test::Count(t, "SELECT count(*) FROM walferry.validation_failures"), 3);
+  std::remove(config.c_str());
 }
 
 // Stands in for `walferry cdc` (pending, written by another developer): a writer changes random rows on the source

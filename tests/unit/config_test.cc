@@ -49,6 +49,9 @@ cdc:
   lock_timeout_seconds: 5
   statement_timeout_seconds: 600
   wal_warn: 2GB
+retention:
+  apply_exceptions: 7d
+  validation_failures: 0
 log:
   level: debug
   format: json
@@ -101,6 +104,8 @@ TEST(Config, ParsesEveryKey) {
   EXPECT_EQ(c.cdc.lock_timeout_seconds, 5);
   EXPECT_EQ(c.cdc.statement_timeout_seconds, 600);
   EXPECT_EQ(c.cdc.wal_warn_bytes, int64_t{2} << 30);
+  EXPECT_EQ(c.retention.apply_exceptions_seconds, 7 * 86400);
+  EXPECT_EQ(c.retention.validation_failures_seconds, 0);
   EXPECT_EQ(c.log_level, "debug");
   EXPECT_EQ(c.log_format, "json");
 }
@@ -260,7 +265,43 @@ TEST(Config, EnumSettingsRejectUnknownValues) {
   EXPECT_NE(ParseError("version: 1\nlog: {format: xml}\n").find("use text or json"), std::string::npos);
   EXPECT_NE(ParseError("version: 1\ncdc: {retry_for: 10 minutes}\n").find("is not a duration"), std::string::npos);
   EXPECT_NE(ParseError("version: 1\ncdc: {retry_for: 0}\n").find("out of range"), std::string::npos);
-  EXPECT_NE(ParseError("version: 1\ncdc: {retry_for: 8d}\n").find("is not a duration"), std::string::npos);
+  EXPECT_NE(ParseError("version: 1\ncdc: {retry_for: 8d}\n").find("out of range"), std::string::npos);
+  EXPECT_NE(ParseError("version: 1\ncdc: {retry_for: 2w}\n").find("is not a duration"), std::string::npos);
+}
+
+TEST(Config, RetentionDefaultsToThirtyDaysAndZeroKeepsEveryRow) {
+  Config defaults = Parse("version: 1\n", "walferry.yaml");
+  EXPECT_EQ(defaults.retention.apply_exceptions_seconds, 30 * 86400);
+  EXPECT_EQ(defaults.retention.validation_failures_seconds, 30 * 86400);
+  Config c = Parse("version: 1\nretention: {apply_exceptions: 0, validation_failures: 12h}\n", "walferry.yaml");
+  EXPECT_EQ(c.retention.apply_exceptions_seconds, 0);
+  EXPECT_EQ(c.retention.validation_failures_seconds, 12 * 3600);
+  EXPECT_EQ(Parse("version: 1\nretention: {apply_exceptions: 3650d}\n", "f").retention.apply_exceptions_seconds,
+            3650 * 86400);
+}
+
+TEST(Config, RetentionRejectsWhatIsNoDuration) {
+  EXPECT_EQ(ParseError("version: 1\nretention:\n  apply_exceptions: 1 month\n"),
+            "walferry.yaml:3: key 'retention.apply_exceptions': '1 month' is not a duration; use seconds (e.g. 900) "
+            "or a duration like \"90s\", \"15m\", \"2h\" or \"30d\"");
+  EXPECT_NE(ParseError("version: 1\nretention: {validation_failures: -1d}\n").find("is not a duration"),
+            std::string::npos);
+  EXPECT_NE(ParseError("version: 1\nretention: {validation_failures: 3651d}\n")
+                .find("key 'retention.validation_failures': '3651d' is out of range (0 to"),
+            std::string::npos);
+  EXPECT_NE(ParseError("version: 1\nretention: {apply_exception: 30d}\n").find("apply_exceptions"), std::string::npos);
+  EXPECT_NE(ParseError("version: 1\nretention: 30d\n").find("key 'retention'"), std::string::npos);
+}
+
+TEST(Config, ToYamlWritesRetentionInTheLargestUnit) {
+  Config c;
+  c.retention.apply_exceptions_seconds = 90;
+  c.retention.validation_failures_seconds = 0;
+  std::string yaml = ToYaml(c);
+  EXPECT_NE(yaml.find("  apply_exceptions: 90s\n"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("  validation_failures: 0\n"), std::string::npos) << yaml;
+  EXPECT_NE(ToYaml(Config{}).find("  apply_exceptions: 30d\n"), std::string::npos);
+  EXPECT_EQ(Parse(yaml, "").retention, c.retention);
 }
 
 TEST(Config, RetryForTakesSecondsOrUnits) {

@@ -106,3 +106,8 @@ CREATE TABLE IF NOT EXISTS @SCHEMA@.cutover (
   finished_at timestamptz,
   details jsonb NOT NULL DEFAULT '{}'
 );
+
+-- Retention (config retention.*, control/retention.h) deletes a set's oldest rows of these two tables; these
+-- indexes keep each deletion to the rows it removes. Created here for control schemas made before them too.
+CREATE INDEX IF NOT EXISTS apply_exceptions_task_time ON @SCHEMA@.apply_exceptions (task_name, error_time);
+CREATE INDEX IF NOT EXISTS validation_failures_task_time ON @SCHEMA@.validation_failures (task_name, failure_time);

@@ -1,0 +1,76 @@
+#include "load/restore_list.h"
+
+#include <cstdlib>
+#include <sstream>
+
+namespace walferry::load {
+
+std::vector<TocEntry> ParseToc(const std::string& listing) {
+  std::vector<TocEntry> out;
+  std::istringstream in(listing);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == ';') continue;
+    TocEntry e;
+    e.line = line;
+    std::istringstream fields(line);
+    std::string id, classid, objid;
+    fields >> id >> classid >> objid;
+    e.classid = static_cast<uint32_t>(std::strtoul(classid.c_str(), nullptr, 10));
+    e.objid = static_cast<uint32_t>(std::strtoul(objid.c_str(), nullptr, 10));
+    std::getline(fields >> std::ws, e.rest);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+ResumedPostData PlanResumedPostData(const std::vector<TocEntry>& toc, const SourceObjects& source,
+                                    const TargetObjects& target) {
+  ResumedPostData plan;
+  for (const TocEntry& e : toc) {
+    auto named = source.find({e.classid, e.objid});
+    auto there = named == source.end() ? target.end() : target.find(named->second.Address());
+    if (there == target.end()) {
+      plan.restore.push_back(e);
+    } else if (there->second == named->second.definition) {
+      plan.kept.push_back(there->first);
+    } else {
+      plan.conflicts.push_back(there->first + ": the target has `" + there->second + "`, the source `" +
+                               named->second.definition + "`");
+    }
+  }
+  return plan;
+}
+
+namespace {
+
+bool IsSqlState(std::string_view s) {
+  if (s.size() != 5) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<std::string> StoppingSqlState(std::string_view psql_output) {
+  std::optional<std::string_view> last;  // psql's last message line
+  size_t start = 0;
+  while (start < psql_output.size()) {
+    size_t end = psql_output.find('\n', start);
+    if (end == std::string_view::npos) end = psql_output.size();
+    std::string_view line = psql_output.substr(start, end - start);
+    if (line.starts_with("psql:")) last = line;
+    start = end + 1;
+  }
+  if (!last) return std::nullopt;
+  // "<SEVERITY>:  <SQLSTATE>: ": the first colon followed by two spaces ends the (translated) severity.
+  size_t severity_end = last->find(":  ");
+  if (severity_end == std::string_view::npos) return std::nullopt;
+  std::string_view code = last->substr(severity_end + 3, 6);
+  if (code.size() != 6 || code[5] != ':' || !IsSqlState(code.substr(0, 5))) return std::nullopt;
+  return std::string(code.substr(0, 5));
+}
+
+}  // namespace walferry::load

@@ -1,0 +1,119 @@
+// load/restore_list.h: a resumed post-data step leaves out what the target has, by catalog, and the SQLSTATE that
+// stopped a psql script is read whatever language the server speaks. Listings as pg_restore 15 prints them.
+#include "load/restore_list.h"
+
+#include <gtest/gtest.h>
+
+namespace walferry::load {
+namespace {
+
+const char* kListing =
+    ";\n"
+    "; Archive created at 2026-12-02 16:20:19 UTC\n"
+    ";\n"
+    "3211; 2606 16390 CONSTRAINT public t t_pkey postgres\n"
+    "3212; 1259 16393 INDEX public t_v postgres\n"
+    "3376; 0 0 COMMENT public INDEX t_v postgres\n"
+    "3217; 0 0 INDEX ATTACH public p1_a_idx postgres\n"
+    "3220; 2620 16403 TRIGGER public t trg postgres\n"
+    "3219; 2606 16397 FK CONSTRAINT public c c_id_fkey postgres\n"
+    "\n";
+
+SourceObjects Source() {
+  return {
+      {{2606, 16390}, {"table constraint", "{public,t,t_pkey}", "PRIMARY KEY (id)"}},
+      {{1259, 16393}, {"index", "{public,t_v}", "CREATE INDEX t_v ON public.t USING btree (v)"}},
+      {{2620, 16403}, {"trigger", "{public,t,trg}", "CREATE TRIGGER trg BEFORE INSERT ON public.t ..."}},
+      {{2606, 16397}, {"table constraint", "{public,c,c_id_fkey}", "FOREIGN KEY (id) REFERENCES public.t(id)"}},
+  };
+}
+
+std::vector<std::string> Lines(const std::vector<TocEntry>& entries) {
+  std::vector<std::string> out;
+  for (const auto& e : entries) out.push_back(e.rest);
+  return out;
+}
+
+TEST(RestoreList, ParsesCatalogAndOidOfEachEntryAndSkipsComments) {
+  std::vector<TocEntry> toc = ParseToc(kListing);
+  ASSERT_EQ(toc.size(), 6u);
+  EXPECT_EQ(toc[0].classid, 2606u);
+  EXPECT_EQ(toc[0].objid, 16390u);
+  EXPECT_EQ(toc[0].rest, "CONSTRAINT public t t_pkey postgres");
+  EXPECT_EQ(toc[0].line, "3211; 2606 16390 CONSTRAINT public t t_pkey postgres");
+  EXPECT_EQ(toc[2].classid, 0u);
+  EXPECT_EQ(toc[2].rest, "COMMENT public INDEX t_v postgres");
+}
+
+TEST(RestoreList, NothingOnTheTargetRestoresEveryEntry) {
+  std::vector<TocEntry> toc = ParseToc(kListing);
+  ResumedPostData plan = PlanResumedPostData(toc, Source(), {});
+  EXPECT_EQ(plan.restore.size(), toc.size());
+  EXPECT_TRUE(plan.kept.empty());
+  EXPECT_TRUE(plan.conflicts.empty());
+}
+
+TEST(RestoreList, LeavesOutWhatTheTargetHasWithTheSameDefinition) {
+  TargetObjects target = {
+      {"table constraint {public,t,t_pkey}", "PRIMARY KEY (id)"},
+      {"index {public,t_pkey}", "CREATE UNIQUE INDEX t_pkey ON public.t USING btree (id)"},  // the key's index
+      {"index {public,t_v}", "CREATE INDEX t_v ON public.t USING btree (v)"},
+  };
+  ResumedPostData plan = PlanResumedPostData(ParseToc(kListing), Source(), target);
+  // Comments and INDEX ATTACH are no catalog objects here; restoring them again changes nothing.
+  EXPECT_EQ(Lines(plan.restore),
+            (std::vector<std::string>{"COMMENT public INDEX t_v postgres", "INDEX ATTACH public p1_a_idx postgres",
+                                      "TRIGGER public t trg postgres", "FK CONSTRAINT public c c_id_fkey postgres"}));
+  EXPECT_EQ(plan.kept, (std::vector<std::string>{"table constraint {public,t,t_pkey}", "index {public,t_v}"}));
+  EXPECT_TRUE(plan.conflicts.empty());
+}
+
+// An index named like the source's primary key is no primary key: the constraint is still created (and fails
+// loudly on the target), and a target key of another name is never taken for the source's.
+TEST(RestoreList, ASameNamedObjectOfAnotherKindIsNotTheSourcesObject) {
+  TargetObjects target = {
+      {"index {public,t_pkey}", "CREATE UNIQUE INDEX t_pkey ON public.t USING btree (id)"},
+      {"table constraint {public,t,t_other_pkey}", "PRIMARY KEY (id)"},
+  };
+  ResumedPostData plan = PlanResumedPostData(ParseToc(kListing), Source(), target);
+  EXPECT_EQ(plan.restore.size(), 6u);
+  EXPECT_TRUE(plan.kept.empty());
+}
+
+TEST(RestoreList, TheSameNameWithAnotherDefinitionIsAConflict) {
+  TargetObjects target = {{"index {public,t_v}", "CREATE INDEX t_v ON public.t USING btree (id)"}};
+  ResumedPostData plan = PlanResumedPostData(ParseToc(kListing), Source(), target);
+  ASSERT_EQ(plan.conflicts.size(), 1u);
+  EXPECT_NE(plan.conflicts[0].find("index {public,t_v}"), std::string::npos) << plan.conflicts[0];
+  EXPECT_NE(plan.conflicts[0].find("btree (id)"), std::string::npos) << plan.conflicts[0];
+  EXPECT_NE(plan.conflicts[0].find("btree (v)"), std::string::npos) << plan.conflicts[0];
+  EXPECT_EQ(plan.restore.size(), 5u);
+}
+
+TEST(RestoreList, StoppingSqlStateIsReadInAnyLanguage) {
+  EXPECT_EQ(StoppingSqlState("psql:/tmp/x/script.sql:2: ERROR:  42P07: relation \"t\" already exists\n"
+                             "LOCATION:  heap_create_with_catalog, heap.c:1164\n"),
+            "42P07");
+  EXPECT_EQ(StoppingSqlState("psql:/tmp/x/script.sql:2: FEHLER:  42710: Typ »mood« existiert bereits\n"), "42710");
+  EXPECT_EQ(StoppingSqlState("psql:/tmp/x/script.sql:2: エラー:  42P06: スキーマ\"s\"はすでに存在します\n"), "42P06");
+}
+
+// A notice with an "exists" SQLSTATE (CREATE ... IF NOT EXISTS) before the error that stopped the script is not
+// that error.
+TEST(RestoreList, StoppingSqlStateIsTheLastMessagesNotAnEarlierNotices) {
+  std::string out =
+      "psql:/tmp/x/script.sql:1: HINWEIS:  42P07: Relation »t« existiert bereits, wird übersprungen\n"
+      "LOCATION:  transformCreateStmt, parse_utilcmd.c:207\n"
+      "psql:/tmp/x/script.sql:2: FEHLER:  42883: Funktion f() existiert nicht\n"
+      "LOCATION:  LookupFuncName, parse_func.c:2210\n";
+  EXPECT_EQ(StoppingSqlState(out), "42883");
+  // An error of psql itself carries no SQLSTATE: not an "exists" error, whatever came before.
+  EXPECT_EQ(StoppingSqlState("psql:/tmp/x/script.sql:1: HINWEIS:  42P07: existiert bereits\n"
+                             "psql:/tmp/x/script.sql:3: error: invalid command \\foo\n"),
+            std::nullopt);
+  EXPECT_EQ(StoppingSqlState("psql: error: connection to server at \"127.0.0.1\", port 1 failed\n"), std::nullopt);
+  EXPECT_EQ(StoppingSqlState(""), std::nullopt);
+}
+
+}  // namespace
+}  // namespace walferry::load
