@@ -70,6 +70,7 @@ std::optional<ControlSchema::SetRow> ControlSchema::GetSet(const std::string& se
   if (auto lsn = r.GetOpt(0, 4)) row.start_lsn = Lsn::Parse(*lsn);
   row.load_state = WithContext("reading set '" + set_name + "' from the control schema",
                                [&] { return ParseLoadState(r.Get(0, 5)); });
+  row.external_load = r.GetBool(0, 6);
   return row;
 }
 
@@ -78,7 +79,7 @@ void ControlSchema::UpsertSet(const SetRow& row) {
              {pg::Param(row.set_name), pg::Param(row.slot_name), pg::Param(row.publication_name),
               row.snapshot_name.empty() ? pg::Param() : pg::Param(row.snapshot_name),
               row.start_lsn.valid() ? pg::Param(row.start_lsn.ToString()) : pg::Param(),
-              pg::Param(ToString(row.load_state))});
+              pg::Param(ToString(row.load_state)), pg::Param(row.external_load ? "true" : "false")});
 }
 
 void ControlSchema::SetLoadState(const std::string& set_name, LoadState state) {

@@ -48,6 +48,7 @@ class ControlSchema {
     std::string snapshot_name;
     Lsn start_lsn;
     LoadState load_state = LoadState::kPending;
+    bool external_load = false;  // walferry load --cdc-start-lsn: the user loaded the tables
   };
   // Throws Error(kData) when the row's load_state is not one this version knows.
   std::optional<SetRow> GetSet(const std::string& set_name);

@@ -320,16 +320,39 @@ bool ResumeCopy(const LoadOptions& o, pg::Connection& source, pg::Connection& ta
   return LoadFromNewSlot(o, source, target, set, /*resumed=*/true, report, large_objects_pending);
 }
 
-// --cdc-start-lsn: the user loaded the target; walferry only creates the slot and records where CDC starts.
+// The consistent point of a slot no process has read yet (its confirmed position), if it exists.
+std::optional<Lsn> UnreadSlotStart(pg::Connection& source, const std::string& slot) {
+  pg::Result r = source.Exec("SELECT confirmed_flush_lsn::text FROM pg_catalog.pg_replication_slots "
+                             "WHERE slot_name = $1 AND NOT active",
+                             {pg::Param(slot)});
+  if (r.rows() == 0 || !r.GetOpt(0, 0)) return std::nullopt;
+  return Lsn::Parse(r.Get(0, 0));
+}
+
+// --cdc-start-lsn: the user loaded the target; walferry only creates the slot and records where CDC starts
+// (`start`). The row says so before anything is created (external_load), so an interrupted run is finished by
+// recording it again, never by a copy. A slot and publication the interrupted run created are kept when the slot
+// starts at or before `start` (the publication was created before it); otherwise both are made anew.
 void RecordExternalLoad(const LoadOptions& o, pg::Connection& source, pg::Connection& target, const ResolvedSet& set,
-                        SetReport& report) {
+                        Lsn start, SetReport& report) {
   control::ControlSchema control(target, o.control_schema);
-  if (set.restart) DropStaleSlot(o, source, set);
-  control.UpsertSet({set.name, report.slot_name, report.publication_name, "", Lsn(), LoadState::kLoading});
+  const bool interrupted = set.restart || set.row;
+  if (interrupted && set.publication_exists) {
+    if (std::optional<Lsn> kept = UnreadSlotStart(source, report.slot_name); kept && *kept <= start) {
+      report.start_lsn = start;
+      control.UpsertSet({set.name, report.slot_name, report.publication_name, "", start, LoadState::kLoaded, true});
+      Log()->info("set {}: loaded by other means; kept the interrupted run's slot {} (created at {}); CDC will "
+                  "start at {}",
+                  set.name, report.slot_name, kept->ToString(), start.ToString());
+      return;
+    }
+  }
+  if (interrupted) DropStaleSlot(o, source, set);
+  control.UpsertSet({set.name, report.slot_name, report.publication_name, "", start, LoadState::kLoading, true});
   CreatePublication(o, source, set);
+  PauseForTests("WALFERRY_LOAD_PAUSE_BEFORE_SLOT");
   pg::ReplicationConnection repl = pg::ReplicationConnection::Open(o.source);
   pg::CreatedSlot slot = repl.CreateLogicalSlot(report.slot_name, pg::SnapshotAction::kNoExport);
-  const Lsn start = *o.cdc_start_lsn;
   if (start < slot.consistent_point) {
     repl.DropSlot(report.slot_name, /*wait=*/true);
     source.Exec("DROP PUBLICATION IF EXISTS " + pg::QuoteIdent(report.publication_name));
@@ -344,7 +367,7 @@ void RecordExternalLoad(const LoadOptions& o, pg::Connection& source, pg::Connec
                   "creating a slot), or let walferry load copy the data itself");
   }
   report.start_lsn = start;
-  control.UpsertSet({set.name, report.slot_name, report.publication_name, "", start, LoadState::kLoaded});
+  control.UpsertSet({set.name, report.slot_name, report.publication_name, "", start, LoadState::kLoaded, true});
   Log()->info("set {}: loaded by other means; slot {} created at {}; CDC will start at {} (--cdc-start-lsn: "
               "transactions committed before it are taken to be in the target already)",
               set.name, report.slot_name, slot.consistent_point.ToString(), start.ToString());
@@ -373,8 +396,8 @@ SetReport LoadSet(const LoadOptions& o, pg::Connection& source, pg::Connection& 
     report.start_lsn = set.row->start_lsn;
     return report;
   }
-  if (o.cdc_start_lsn) {
-    RecordExternalLoad(o, source, target, set, report);
+  if (o.cdc_start_lsn || (o.resume && state == LoadState::kLoading && set.row->external_load)) {
+    RecordExternalLoad(o, source, target, set, o.cdc_start_lsn ? *o.cdc_start_lsn : set.row->start_lsn, report);
     report.outcome = "loaded by other means (--cdc-start-lsn)";
     return report;
   }

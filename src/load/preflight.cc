@@ -175,6 +175,13 @@ void CheckSetState(const LoadOptions& o, pg::Connection& source, ResolvedSet& se
   set.publication_exists = source.Exec("SELECT 1 FROM pg_publication WHERE pubname = $1", {pg::Param(pub)}).rows() > 0;
   using control::LoadState;
   const LoadState state = set.row ? set.row->load_state : LoadState::kPending;
+  // An interrupted --cdc-start-lsn run: the tables are the user's; finishing it only records it again (a rerun
+  // with --cdc-start-lsn, or --resume with the LSN it recorded), never a copy that would empty them first.
+  const bool external = set.row && set.row->external_load && state == LoadState::kLoading;
+  if (external && o.cdc_start_lsn) {
+    set.restart = true;
+    return;
+  }
   if (o.resume) {
     if (!set.row || (state != LoadState::kLoading && state != LoadState::kIndexing && state != LoadState::kLoaded)) {
       throw Error(ErrorKind::kPrecondition, "set '" + set.name + "' has no interrupted load to resume")
@@ -197,6 +204,13 @@ void CheckSetState(const LoadOptions& o, pg::Connection& source, ResolvedSet& se
   }
   if (set.row) {
     // An earlier load of this set did not finish. Its slot has never fed CDC (CDC starts from loaded sets only).
+    if (external && o.target_prep != "truncate" && o.target_prep != "drop") {
+      throw Error(ErrorKind::kPrecondition, "an earlier walferry load --cdc-start-lsn " + set.row->start_lsn.ToString() +
+                                                " of set '" + set.name + "' (loaded by other means) was interrupted")
+          .WithHint("finish it with walferry load --resume (it records the load again and copies nothing), or "
+                    "--cdc-start-lsn LSN for another position; --target-prep truncate (or drop) would empty the "
+                    "tables and copy them from the source instead");
+    }
     if (o.target_prep != "truncate" && o.target_prep != "drop") {
       throw Error(ErrorKind::kPrecondition, "an earlier load of set '" + set.name + "' was interrupted (state " +
                                                 control::ToString(state) + ")")

@@ -346,6 +346,51 @@ TEST_F(Load, CdcStartLsnRecordsAnExternalLoadWithoutCopying) {
 
 // reg* values are OIDs in binary form: copied in binary they kept the source's OIDs, naming nothing or another
 // object on the target. Copied as text, they are resolved by name on the target.
+// walferry load --cdc-start-lsn killed after recording the set and before its slot: the tables are the user's, so
+// --resume records the load again and copies nothing (it used to start the set over as a copy: the user's rows
+// were emptied and replaced by the source's, or under --target-prep do-nothing copied on top of them).
+TEST_F(Load, AnInterruptedCdcStartLsnLoadIsResumedWithoutTouchingTheTables) {
+  std::string db = test::FreshDatabase();
+  test::Source().Psql(db, "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'source');");
+  test::Target().Psql(db, "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'user loaded');");
+  pg::Connection s = ConnectSource(db);
+  pg::Connection t = ConnectTarget(db);
+  std::string lsn(s.Exec("SELECT (pg_current_wal_lsn() + 16777216)::text").Get(0, 0));
+  setenv("WALFERRY_LOAD_PAUSE_BEFORE_SLOT", "60", 1);
+  pid_t pid = test::SpawnWalferry(LoadArgs(db, {"--cdc-start-lsn", lsn}));
+  unsetenv("WALFERRY_LOAD_PAUSE_BEFORE_SLOT");
+  ASSERT_GT(pid, 0);
+  ASSERT_TRUE(test::PollUntil([&] {
+    return Count(s, "SELECT count(*) FROM pg_publication WHERE pubname = 'walferry_default'") == 1;
+  }));
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  EXPECT_EQ(std::string(t.Exec("SELECT load_state FROM walferry.sets").Get(0, 0)), "loading");
+
+  // A plain load is refused and says how to finish it.
+  test::CliResult r = test::RunWalferry(LoadArgs(db));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("loaded by other means"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("walferry load --resume"), std::string::npos) << r.output;
+
+  for (const char* prep : {"do-nothing", "error"}) {
+    r = test::RunWalferry(LoadArgs(db, {"--resume", "--target-prep", prep}));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("loaded by other means"), std::string::npos) << r.output;
+    pg::Result set = t.Exec("SELECT start_lsn::text, load_state FROM walferry.sets");
+    EXPECT_EQ(std::string(set.Get(0, 0)), lsn);
+    EXPECT_EQ(std::string(set.Get(0, 1)), "loaded");
+    EXPECT_EQ(Count(t, "SELECT count(*) FROM t"), 1);
+    EXPECT_EQ(std::string(t.Exec("SELECT v FROM t").Get(0, 0)), "user loaded");  // never emptied, never copied
+    EXPECT_EQ(Count(s, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'walferry_default' "
+                       "AND confirmed_flush_lsn <= '" + lsn + "'::pg_lsn"), 1);
+    // Again, as if this run had been killed before marking the set loaded: the slot it made is kept.
+    t.Exec("UPDATE walferry.sets SET load_state = 'loading'");
+  }
+}
+
 TEST_F(Load, RegTypesAreCarriedByNameNotByOid) {
   std::string db = test::FreshDatabase();
   // Objects only on the target first, so that the same names get other OIDs there.

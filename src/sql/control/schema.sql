@@ -13,6 +13,9 @@ CREATE TABLE IF NOT EXISTS @SCHEMA@.sets (
   created_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now()
 );
+-- true: loaded by other means (walferry load --cdc-start-lsn); walferry never copied into or emptied its tables, and
+-- an interrupted run is finished by recording it again, never by a copy.
+ALTER TABLE @SCHEMA@.sets ADD COLUMN IF NOT EXISTS external_load boolean NOT NULL DEFAULT false;
 
 -- Per table (or per part of a split table) load progress; a part is all-or-nothing.
 CREATE TABLE IF NOT EXISTS @SCHEMA@.load_progress (
