@@ -53,7 +53,8 @@ void RecheckKeys(SetRun& run, TableWork& work, std::vector<Mismatch>& pending, s
 
 // Multiset tables: one more full comparison at the re-check snapshot; differences must appear in both.
 void RecheckMultiset(SetRun& run, TableWork& work) {
-  MultisetResult again = CompareMultiset(*work.sql, run.workers[0].source, run.workers[0].target);
+  MultisetResult again =
+      CompareMultiset(*work.sql, run.workers[0].source, run.workers[0].target, run.options.max_differences);
   std::map<std::pair<MismatchKind, std::string>, int64_t> now;
   for (const auto& m : again.mismatches) now[{m.kind, m.row_hash}] = m.copies;
   std::vector<Mismatch> kept;

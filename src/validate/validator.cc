@@ -133,10 +133,12 @@ void CompareTable(SetRun& run, TableWork& work) {
     if (work.sql->keyed()) {
       CompareKeyed(run, work);
     } else {
-      MultisetResult m = CompareMultiset(*work.sql, run.workers[0].source, run.workers[0].target);
+      MultisetResult m =
+          CompareMultiset(*work.sql, run.workers[0].source, run.workers[0].target, run.options.max_differences);
       r.source_rows = m.counts.source_rows;
       r.target_rows = m.counts.target_rows;
       r.mismatches = std::move(m.mismatches);
+      r.truncated = m.truncated;
     }
   });
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
