@@ -79,6 +79,7 @@ struct TableAssessment {
   std::optional<int64_t> rows_over_limit;
   std::vector<CareColumn> care;
   std::vector<Finding> findings;
+  std::vector<pg::TableName> references;  // tables its foreign keys point at (itself excluded), in name order
 
   bool HasFinding(const std::string& code) const;
   // Largest LOB value of the table in bytes (0 without LOB columns or measurement).

@@ -51,6 +51,22 @@ std::map<uint32_t, Activity> ReadActivity(pg::Connection& conn, std::vector<Tabl
   return out;
 }
 
+// Which tables each table's foreign keys point at (a partition's key belongs to its root: partitions are carried
+// through their roots, so a reference to or from a partition counts as one to or from the root).
+void ReadReferences(pg::Connection& conn, std::vector<TableAssessment>& tables) {
+  std::map<pg::TableName, TableAssessment*> by_name;
+  for (auto& t : tables) by_name[t.info.name] = &t;
+  pg::Result r = conn.Exec(sql::Get("assess/foreign_keys"));
+  for (int i = 0; i < r.rows(); ++i) {
+    pg::TableName from{std::string(r.Get(i, 0)), std::string(r.Get(i, 1))};
+    pg::TableName to{std::string(r.Get(i, 2)), std::string(r.Get(i, 3))};
+    auto it = by_name.find(from);
+    if (from == to || it == by_name.end()) continue;
+    auto& refs = it->second->references;
+    if (std::find(refs.begin(), refs.end(), to) == refs.end()) refs.push_back(to);
+  }
+}
+
 // Write activity: two samples `interval` apart, or the counters averaged over their age.
 void MeasureWrites(pg::Connection& conn, std::vector<TableAssessment>& tables, const AssessOptions& options,
                    Assessment& a) {
@@ -156,6 +172,7 @@ Assessment Assess(pg::Connection& source, const AssessOptions& options) {
     a.tables.push_back(std::move(t));
   }
   WithContext("reading write activity", [&] { MeasureWrites(source, a.tables, options, a); });
+  WithContext("reading foreign keys", [&] { ReadReferences(source, a.tables); });
   for (auto& t : a.tables) {
     if (t.selected && t.can_select) {
       WithContext("measuring LOB sizes of " + t.info.name.Display(),

@@ -163,7 +163,9 @@ nlohmann::json TableJson(const TableAssessment& t) {
                    {"rows_over_limit", t.rows_over_limit ? nlohmann::json(*t.rows_over_limit) : nullptr},
                    {"recommended_lob_max_kb", nullptr},
                    {"care_columns", nlohmann::json::array()},
-                   {"findings", nlohmann::json::array()}};
+                   {"findings", nlohmann::json::array()},
+                   {"references", nlohmann::json::array()}};
+  for (const auto& ref : t.references) j["references"].push_back(ref.Display());
   if (auto rec = t.RecommendedLob()) j["recommended_lob_max_kb"] = *rec->max_kb;
   for (const auto& u : t.unique_indexes) {
     j["unique_indexes"].push_back({{"name", u.name}, {"columns", u.columns}, {"constraint", u.is_constraint}});

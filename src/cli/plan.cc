@@ -151,6 +151,7 @@ nlohmann::json PlanJson(const plan::SetPlan& p, const std::string& out) {
     }
     j["sets"].push_back(set);
   }
+  j["notes"] = p.notes;
   return j;
 }
 

@@ -4,6 +4,7 @@ namespace walferry::plan {
 
 TableStats StatsFrom(const assess::TableAssessment& t) {
   TableStats s{t.info.name, t.write_rate, t.info.total_bytes(), t.HasFinding("pk_and_unique")};
+  s.references = t.references;
   auto rec = t.RecommendedLob();
   if (rec && t.HasFinding("lob")) {
     s.lob = *rec;

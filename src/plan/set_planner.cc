@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <numeric>
 #include <set>
 
@@ -54,6 +55,43 @@ size_t LightestSet(const std::vector<PlannedSet>& sets, const TableStats& table)
     if (rate_less || (rate_equal && s.total_bytes < b.total_bytes)) best = i;
   }
   return best;
+}
+
+// Tables linked by foreign keys, directly or through others (references to tables not planned are ignored).
+// `sum` carries the group's total write rate and size, and its first table's name for a stable order.
+struct Group {
+  TableStats sum;
+  std::vector<TableStats> tables;
+};
+
+std::vector<Group> LinkedGroups(const std::vector<TableStats>& tables) {
+  std::map<pg::TableName, size_t> index;
+  for (size_t i = 0; i < tables.size(); ++i) index[tables[i].name] = i;
+  std::vector<size_t> parent(tables.size());
+  std::iota(parent.begin(), parent.end(), size_t{0});
+  auto root = [&](size_t i) {
+    while (parent[i] != i) i = parent[i] = parent[parent[i]];
+    return i;
+  };
+  for (size_t i = 0; i < tables.size(); ++i) {
+    for (const auto& ref : tables[i].references) {
+      auto it = index.find(ref);
+      if (it != index.end()) parent[root(i)] = root(it->second);
+    }
+  }
+  std::map<size_t, Group> by_root;
+  for (size_t i = 0; i < tables.size(); ++i) by_root[root(i)].tables.push_back(tables[i]);
+  std::vector<Group> out;
+  for (auto& [r, g] : by_root) {
+    std::sort(g.tables.begin(), g.tables.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    g.sum.name = g.tables.front().name;
+    for (const auto& t : g.tables) {
+      g.sum.write_rate += t.write_rate;
+      g.sum.total_bytes += t.total_bytes;
+    }
+    out.push_back(std::move(g));
+  }
+  return out;
 }
 
 std::string Reason(const TableStats& t) {
@@ -144,15 +182,22 @@ std::vector<config::SetConfig> SetPlan::Configs() const {
 
 SetPlan PlanSets(const std::vector<TableStats>& tables, int set_count) {
   CheckInput(tables, set_count);
-  std::vector<TableStats> order = tables;
-  std::sort(order.begin(), order.end(), HeavierFirst);
+  std::vector<Group> groups = LinkedGroups(tables);
+  std::sort(groups.begin(), groups.end(), [](const Group& a, const Group& b) { return HeavierFirst(a.sum, b.sum); });
   SetPlan plan;
-  plan.sets.resize(static_cast<size_t>(set_count));
-  for (auto& t : order) {
-    PlannedSet& target = plan.sets[LightestSet(plan.sets, t)];
-    target.write_rate += t.write_rate;
-    target.total_bytes += t.total_bytes;
-    target.tables.push_back(std::move(t));
+  size_t sets = std::min(static_cast<size_t>(set_count), groups.size());
+  if (sets < static_cast<size_t>(set_count)) {
+    plan.notes.push_back("asked for " + std::to_string(set_count) + " sets, planned " + std::to_string(sets) +
+                         ": foreign keys link the " + std::to_string(tables.size()) + " tables into " +
+                         std::to_string(groups.size()) + " group(s), and tables linked by a foreign key stay in one "
+                         "set (their changes apply in one stream, in commit order)");
+  }
+  plan.sets.resize(sets);
+  for (auto& g : groups) {
+    PlannedSet& target = plan.sets[LightestSet(plan.sets, g.sum)];
+    target.write_rate += g.sum.write_rate;
+    target.total_bytes += g.sum.total_bytes;
+    for (auto& t : g.tables) target.tables.push_back(std::move(t));
   }
   for (size_t i = 0; i < plan.sets.size(); ++i) Finish(plan.sets[i], i);
   plan.imbalance = Imbalance(plan.sets);
@@ -179,7 +224,9 @@ std::string ExplainPlan(const SetPlan& plan) {
   }
   char tail[128];
   std::snprintf(tail, sizeof tail, "imbalance: busiest set is %.1f%% above an even split\n", plan.imbalance * 100);
-  return out + tail;
+  out += tail;
+  for (const auto& note : plan.notes) out += "note: " + note + "\n";
+  return out;
 }
 
 SetPlan PlanGivenSets(const std::vector<std::pair<std::string, std::vector<TableStats>>>& groups) {
@@ -203,6 +250,23 @@ SetPlan PlanGivenSets(const std::vector<std::pair<std::string, std::vector<Table
     plan.sets.push_back(std::move(set));
   }
   plan.imbalance = Imbalance(plan.sets);
+  std::map<pg::TableName, std::string> set_of;
+  for (const auto& set : plan.sets) {
+    for (const auto& t : set.tables) set_of[t.name] = set.config.name;
+  }
+  for (const auto& set : plan.sets) {
+    for (const auto& t : set.tables) {
+      for (const auto& ref : t.references) {
+        auto it = set_of.find(ref);
+        if (it == set_of.end() || it->second == set.config.name) continue;
+        plan.notes.push_back("foreign key from " + t.name.Display() + " (set " + set.config.name + ") to " +
+                             ref.Display() + " (set " + it->second + "): the two sets apply at their own pace, so "
+                             "until both have caught up the target may hold a row whose referenced row has not "
+                             "arrived (CDC applies without foreign-key checks; cutover catches every set up before "
+                             "the switch). Put both tables in one set to avoid it");
+      }
+    }
+  }
   return plan;
 }
 

@@ -10,6 +10,12 @@
 // change no set's rate, so they go to the set with the smallest total size instead (idle tables spread out rather
 // than piling onto one set). When one table writes more than an even share, that table alone bounds the balance.
 //
+// Foreign keys: tables linked by foreign keys (directly or through others) form one group, and a group is placed
+// whole, as one unit of the balancing: their changes then apply in one stream in commit order, so the target never
+// holds a row whose referenced row another set has not applied yet. With fewer groups than sets asked for, fewer
+// sets are planned and a note says why. Sets given elsewhere (PlanGivenSets) are kept, with a note per foreign key
+// that crosses two of them.
+//
 // Apply modes: a table with a primary key and a separate unique constraint gets apply: transactional (applying its
 // changes out of order can violate the unique constraint), with reason "pk_and_unique -> transactional". A set is
 // transactional only when all its tables are; otherwise it stays batch and those tables override it. This keeps
@@ -32,6 +38,7 @@ struct TableStats {
   bool pk_and_unique = false;
   config::LobSettings lob;  // recommendation from assess; the default means "no limit"
   std::string lob_reason;   // why assess recommends `lob` (e.g. "largest value 1.1 MB"); may be empty
+  std::vector<pg::TableName> references;  // tables its foreign keys point at; those not planned are ignored
 };
 
 struct PlannedSet {
@@ -46,11 +53,13 @@ struct SetPlan {
   // How far the busiest set exceeds an even split: max_rate / mean_rate - 1 (0 is perfect; 0.2 is 20% over).
   // When every rate is 0 the same measure is taken over total_bytes.
   double imbalance = 0;
+  std::vector<std::string> notes;  // for people: why fewer sets were planned, foreign keys across given sets
 
   std::vector<config::SetConfig> Configs() const;
 };
 
-// Partitions `tables` into `set_count` sets named set_1..set_N. Within a set tables are ordered by name.
+// Partitions `tables` into `set_count` sets named set_1..set_N (fewer when foreign keys link the tables into fewer
+// groups; see above). Within a set tables are ordered by name.
 // Throws Error(kConfig) when set_count < 1 or > tables.size(), and Error(kData) for a duplicate table, a negative
 // or non-finite write rate, or a negative size.
 [[nodiscard]] SetPlan PlanSets(const std::vector<TableStats>& tables, int set_count);

@@ -138,6 +138,34 @@ TEST(Plan, BalancesWriteRatesMarksPkAndUniqueAndCarriesLobLimits) {
 
 // Never a password in a file: walferry.yaml gets the connections without their secrets (password, sslpassword)
 // and mode 0600; the run says how to supply them.
+// Foreign keys from the source's catalog keep linked tables (a quoted mixed-case parent, a chain, a partitioned
+// child) in one set; with fewer groups than sets the plan says why it planned fewer.
+TEST(Plan, KeepsTablesLinkedByForeignKeysInOneSet) {
+  std::string db = test::FreshDatabase();
+  test::Source().Psql(db, R"sql(
+    CREATE TABLE "Customers" (id int PRIMARY KEY);
+    CREATE TABLE orders (id int PRIMARY KEY, customer int REFERENCES "Customers");
+    CREATE TABLE lines (id int, order_id int REFERENCES orders, PRIMARY KEY (id, order_id)) PARTITION BY HASH (id);
+    CREATE TABLE lines_0 PARTITION OF lines FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+    CREATE TABLE lines_1 PARTITION OF lines FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+    CREATE TABLE audit (id int PRIMARY KEY);
+  )sql");
+  fs::path dir = TempDir();
+  std::string out = (dir / "walferry.yaml").string();
+  test::CliResult r = test::RunWalferry({"--json", "--log-level", "off", "plan", "--source", test::Source().Uri(db),
+                                         "--sets", "3", "--out", out});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  json plan = ParseJson(r.output);
+  ASSERT_EQ(plan.at("sets").size(), 2u) << plan.dump(2);
+  ASSERT_EQ(plan.at("notes").size(), 1u) << plan.dump(2);
+  EXPECT_NE(plan["notes"][0].get<std::string>().find("asked for 3 sets, planned 2"), std::string::npos);
+  auto sets = SetOf(config::Load(out));
+  ASSERT_EQ(sets.size(), 4u);
+  EXPECT_EQ(sets["public.\"Customers\""], sets["public.orders"]);
+  EXPECT_EQ(sets["public.orders"], sets["public.lines"]);
+  EXPECT_NE(sets["public.orders"], sets["public.audit"]);
+}
+
 TEST(Plan, LeavesSecretsOutOfTheFileAndWritesItForTheOwnerOnly) {
   std::string db = test::FreshDatabase();
   test::Source().Psql(db, "CREATE TABLE t (id int PRIMARY KEY)");

@@ -224,6 +224,63 @@ TEST(SetPlanner, ExplainListsSetsTablesRatesSizesAndReasons) {
   EXPECT_NE(text.find("imbalance: busiest set is 11.1% above an even split\n"), std::string::npos) << text;
 }
 
+// Foreign keys: linked tables (directly, or through a chain) are placed as one unit, whatever the balance; fewer
+// groups than sets asked for gives fewer sets and a note; given sets keep their tables and get a note per key that
+// crosses two of them.
+TableStats Linked(const std::string& name, double rate, std::vector<std::string> refs) {
+  TableStats t = Stats(name, rate, 1 << 20);
+  for (const auto& r : refs) t.references.push_back(pg::TableName::Parse(r));
+  return t;
+}
+
+std::map<std::string, std::string> SetOf(const SetPlan& plan) {
+  std::map<std::string, std::string> out;
+  for (const auto& s : plan.sets) {
+    for (const auto& t : s.tables) out[t.name.Display()] = s.config.name;
+  }
+  return out;
+}
+
+TEST(SetPlanner, TablesLinkedByForeignKeysStayInOneSet) {
+  // Without the links, LPT would put orders (hot) and order_lines (hot) in two different sets.
+  std::vector<TableStats> tables = {Linked("app.orders", 500, {}), Linked("app.order_lines", 400, {"app.orders"}),
+                                    Linked("app.line_notes", 1, {"app.order_lines"}),  // chained
+                                    Linked("app.events", 450, {"app.ghost"}),          // not planned: ignored
+                                    Linked("app.users", 300, {}), Linked("app.sessions", 200, {"app.users"})};
+  SetPlan plan = PlanSets(tables, 3);
+  ASSERT_EQ(plan.sets.size(), 3u);
+  auto set_of = SetOf(plan);
+  EXPECT_EQ(set_of["app.orders"], set_of["app.order_lines"]);
+  EXPECT_EQ(set_of["app.orders"], set_of["app.line_notes"]);
+  EXPECT_EQ(set_of["app.users"], set_of["app.sessions"]);
+  EXPECT_NE(set_of["app.orders"], set_of["app.users"]);
+  EXPECT_NE(set_of["app.orders"], set_of["app.events"]);
+  EXPECT_TRUE(plan.notes.empty());
+  EXPECT_EQ(PlanSets(tables, 3).Configs().size(), 3u);  // deterministic
+}
+
+TEST(SetPlanner, FewerLinkedGroupsThanSetsGiveFewerSetsAndSayWhy) {
+  std::vector<TableStats> tables = {Linked("app.a", 10, {}), Linked("app.b", 10, {"app.a"}),
+                                    Linked("app.c", 10, {"app.b"}), Linked("app.d", 1, {})};
+  SetPlan plan = PlanSets(tables, 3);
+  ASSERT_EQ(plan.sets.size(), 2u);
+  ASSERT_EQ(plan.notes.size(), 1u);
+  EXPECT_NE(plan.notes[0].find("asked for 3 sets, planned 2"), std::string::npos) << plan.notes[0];
+  EXPECT_NE(ExplainPlan(plan).find("note: asked for 3 sets"), std::string::npos);
+  auto set_of = SetOf(plan);
+  EXPECT_EQ(set_of["app.a"], set_of["app.c"]);
+  EXPECT_NE(set_of["app.a"], set_of["app.d"]);
+}
+
+TEST(SetPlanner, GivenSetsKeepTheirTablesAndNoteForeignKeysAcrossThem) {
+  SetPlan plan = PlanGivenSets({{"left", {Linked("app.child", 1, {"app.parent"})}},
+                                {"right", {Linked("app.parent", 1, {}), Linked("app.other", 1, {"app.parent"})}}});
+  ASSERT_EQ(plan.sets.size(), 2u);
+  ASSERT_EQ(plan.notes.size(), 1u);
+  EXPECT_NE(plan.notes[0].find("from app.child (set left) to app.parent (set right)"), std::string::npos)
+      << plan.notes[0];
+}
+
 TEST(SetPlanner, PlannedSetsSurviveTheConfigFile) {
   config::Config c;
   c.sets = PlanSets(RealisticWorkload(), 4).Configs();
