@@ -58,6 +58,7 @@ struct SetResult {
   std::optional<Lsn> applied_lsn;   // the set's CDC checkpoint when the comparison ran; nullopt: no CDC for the set
   std::optional<Lsn> recheck_lsn;   // the source position of the last re-check of differing rows
   std::vector<TableResult> tables;
+  std::vector<std::string> notes;   // for people: e.g. collations that differ between the databases
 
   bool Equal() const;
 };

@@ -38,6 +38,7 @@ nlohmann::json ReportJson(const Report& report) {
     nlohmann::json sj = {{"set", s.set_name}, {"snapshot_lsn", s.snapshot_lsn.ToString()}, {"equal", s.Equal()}};
     sj["applied_lsn"] = s.applied_lsn ? nlohmann::json(s.applied_lsn->ToString()) : nlohmann::json();
     sj["recheck_lsn"] = s.recheck_lsn ? nlohmann::json(s.recheck_lsn->ToString()) : nlohmann::json();
+    sj["notes"] = s.notes;
     sj["tables"] = nlohmann::json::array();
     for (const auto& t : s.tables) sj["tables"].push_back(TableJson(t));
     j["sets"].push_back(std::move(sj));
@@ -92,8 +93,9 @@ void PrintReport(std::ostream& out, const Report& report, const std::string& con
     } else {
       out << " (no CDC checkpoint for this set: the target as it is now)";
     }
-    out << "\n"
-              << fmt::format("  {:<40} {:>12} {:>12} {:>11} {:>8}  {}\n", "table", "source rows", "target rows",
+    out << "\n";
+    for (const auto& note : s.notes) out << "  note: " << note << "\n";
+    out << fmt::format("  {:<40} {:>12} {:>12} {:>11} {:>8}  {}\n", "table", "source rows", "target rows",
                              "differences", "seconds", "result");
     for (const auto& t : s.tables) {
       PrintTable(out, t);

@@ -5,9 +5,12 @@
 #include <set>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "common/log.h"
 #include "control/retention.h"
 #include "control/set_lock.h"
+#include "sql/sql.h"
 #include "validate/database_objects.h"
 #include "validate/multiset.h"
 #include "validate/range_checksum.h"
@@ -62,14 +65,14 @@ std::vector<SetTables> ResolveSets(const config::Config& config, const std::vect
 namespace {
 
 struct DatabaseText {
-  std::string collation;  // datcollate/datctype
+  std::string collation;  // provider (c: libc, i: ICU), collate, ctype, ICU locale
+  std::string version;    // the collation library's version recorded for the database ("" before PostgreSQL 15)
   std::string encoding;
 };
 
 DatabaseText TextSettings(pg::Connection& conn) {
-  pg::Result r = conn.Exec("SELECT datcollate || '/' || datctype, pg_catalog.pg_encoding_to_char(encoding) "
-                           "FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()");
-  return {std::string(r.Get(0, 0)), std::string(r.Get(0, 1))};
+  pg::Result r = conn.Exec(sql::Get("validate/database_text"));
+  return {std::string(r.Get(0, 0)), std::string(r.Get(0, 1)), std::string(r.Get(0, 2))};
 }
 
 // A table the target cannot be compared on (absent, or lacking a column) is a difference of its own.
@@ -160,7 +163,7 @@ void OpenWorkers(SetRun& run, SetResult& result) {
   result.snapshot_lsn = snap.lsn;
 }
 
-void PrepareTables(SetRun& run, const SetTables& set) {
+void PrepareTables(SetRun& run, const SetTables& set, SetResult& result) {
   pg::Connection& source = run.workers[0].source;
   pg::Connection& target = run.workers[0].target;
   std::vector<catalog::TableInfo> target_tables = catalog::ListTables(target, run.options.control_schema);
@@ -168,13 +171,19 @@ void PrepareTables(SetRun& run, const SetTables& set) {
   // Different encodings: each row's text is hashed as UTF8 (equal characters, equal bytes), and text keys are
   // ordered by COLLATE "C" (byte order, which for LATIN1 and UTF8 is code point order on both).
   bool hash_as_utf8 = source_text.encoding != target_text.encoding;
-  bool c_collation = source_text.collation != target_text.collation || hash_as_utf8;
+  // Another provider, locale or library version may sort text differently (a glibc 2.28 upgrade did, silently).
+  bool c_collation = source_text.collation != target_text.collation || source_text.version != target_text.version ||
+                     hash_as_utf8;
   if (c_collation) {
-    log::For("validate")->warn("source and target databases have different default collations or encodings "
-                               "({} {}, {} {}): text keys are compared with COLLATE \"C\", which cannot use their "
-                               "indexes (slower)",
-                               source_text.collation, source_text.encoding, target_text.collation,
-                               target_text.encoding);
+    std::string note = fmt::format(
+        "source and target databases differ in default collation, collation library version or encoding (source "
+        "{} version '{}' {}, target {} version '{}' {}): text keys are compared with COLLATE \"C\", which cannot "
+        "use their indexes (slower); the same text may sort differently on the two servers, so check indexes and "
+        "ORDER BY results on the target",
+        source_text.collation, source_text.version, source_text.encoding, target_text.collation,
+        target_text.version, target_text.encoding);
+    log::For("validate")->warn("{}", note);
+    result.notes.push_back(std::move(note));
   }
   if (hash_as_utf8) {
     log::For("validate")->info("the source database is {}, the target {}: rows are hashed as UTF8 on both",
@@ -206,7 +215,7 @@ SetResult RunSet(const Options& options, const SetTables& set) {
     RefuseWhileCdcReads(run.source_now, set.set_name);
   }
   OpenWorkers(run, result);
-  PrepareTables(run, set);
+  PrepareTables(run, set, result);
   if (!options.source_frozen) {
     result.applied_lsn =
         WaitForCheckpoint(*run.control, options.source, set.set_name, result.snapshot_lsn, options.wait);

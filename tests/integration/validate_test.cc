@@ -350,6 +350,36 @@ TEST(Validate, AKeylessTableOfTwoMillionRowsIsComparedInBoundedMemory) {
   EXPECT_EQ(test::DiffTable(s, t, "log"), "");
 }
 
+// A target database with another collation provider (ICU) sorts text keys differently from the source's libc: the
+// difference is reported (a note naming both), key ranges are compared in byte order on both, and equal data is
+// equal; a changed row is still found.
+TEST(Validate, ReportsACollationProviderDifferenceAndComparesTextKeysInByteOrder) {
+  std::string db = test::FreshDatabase();
+  test::Target().Psql("postgres", "DROP DATABASE " + db);
+  test::Target().Psql("postgres", "CREATE DATABASE " + db + " LOCALE_PROVIDER icu ICU_LOCALE 'und' "
+                                  "LOCALE 'C.UTF-8' TEMPLATE template0");
+  OnBoth(db, "CREATE TABLE words (w text PRIMARY KEY, n int)");
+  test::Source().Psql(db, "INSERT INTO words SELECT w || g, g FROM generate_series(1, 3000) g, "
+                          "unnest(ARRAY['a', 'B', '_x', 'Z', 'é', 'e']) w");
+  CopyTable(db, "words");
+  JsonRun same = Validate(db, {"--range-rows", "500"});
+  EXPECT_EQ(same.exit_code, 0) << same.output;
+  ASSERT_EQ(same.doc["sets"][0]["notes"].size(), 1u) << same.output;
+  EXPECT_NE(same.doc["sets"][0]["notes"][0].get<std::string>().find("i/C.UTF-8"), std::string::npos) << same.output;
+  test::Target().Psql(db, "UPDATE words SET n = -1 WHERE w = '_x1500'");
+  JsonRun changed = Validate(db, {"--range-rows", "500"});
+  EXPECT_EQ(changed.exit_code, 1) << changed.output;
+  EXPECT_EQ(Differences(changed.doc, "public.words"),
+            (std::set<std::pair<std::string, std::string>>{{"RECORD_DIFF", R"(("w")=(_x1500))"}}))
+      << changed.output;
+  test::Target().Psql(db, "UPDATE words SET n = 1500 WHERE w = '_x1500'");
+  // (test::DiffTable orders rows by each server's collation; here byte order on both.)
+  pg::Connection s = test::ConnectSource(db);
+  pg::Connection t = test::ConnectTarget(db);
+  const std::string all = "SELECT md5(string_agg(w || ':' || n, ',' ORDER BY w COLLATE \"C\")) FROM words";
+  EXPECT_EQ(test::Text(s, all), test::Text(t, all));
+}
+
 TEST(Validate, ReportsATableMissingOnTheTarget) {
   std::string db = test::FreshDatabase();
   test::Source().Psql(db, "CREATE TABLE only_source (id int PRIMARY KEY); INSERT INTO only_source VALUES (1);");
