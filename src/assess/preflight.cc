@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "pg/server_version.h"
 #include "sql/sql.h"
 
 namespace walferry::assess {
@@ -102,13 +103,14 @@ void CheckVersionAndPlugin(const Facts& f, std::vector<PreflightCheck>& out) {
                  libs && !libs->empty() ? "output_plugin_libraries = '" + *libs + "'"
                                         : "no output plugin restriction on this server",
                  allowed ? "" : "add pgoutput to output_plugin_libraries on the source and reload"});
-  int64_t v = f.Int("server_version_num");
-  S status = v >= 130000 ? S::kPass : (v >= 100000 ? S::kWarn : S::kFail);
+  pg::ServerFeatures v = pg::FeaturesOf(static_cast<int>(f.Int("server_version_num")), "source");
+  S status = !v.served ? S::kFail : (v.publish_via_partition_root ? S::kPass : S::kWarn);
   out.push_back({"server_version", status, "PostgreSQL " + f.Text("server_version"),
-                 status == S::kPass   ? ""
-                 : status == S::kWarn ? "before 13, partitioned tables cannot be published through their root: "
-                                        "partitions are published one by one"
-                                      : "logical replication needs PostgreSQL 10 or later on the source"});
+                 status == S::kPass ? ""
+                 : status == S::kWarn
+                     ? "PostgreSQL 12 cannot publish partitioned tables: walferry load refuses them; exclude them or "
+                       "upgrade the source to 13 or later"
+                     : v.not_served_why});
 }
 
 void CheckExtensions(const AssessOptions& o, Assessment& a, std::vector<PreflightCheck>& out) {

@@ -10,6 +10,7 @@
 #include "control/set_status.h"
 #include "control/truncate_capture.h"
 #include "pg/conninfo.h"
+#include "pg/server_version.h"
 #include "sql/sql.h"
 
 namespace walferry::cdc {
@@ -304,14 +305,16 @@ Worker::SessionEnd Worker::RunSession() {
                                   std::to_string(options_.cdc.lock_timeout_seconds) + "s",
                                   std::to_string(options_.cdc.statement_timeout_seconds) + "s",
                                   [this](std::chrono::milliseconds waited) { WhileTargetWorks(waited); }});
-  decoder_.emplace(1);
   repl_.emplace(pg::ReplicationConnection::Open(options_.source, "source"));
+  const pg::ServerFeatures features = pg::FeaturesOf(repl_->connection().ServerVersionNum());
+  decoder_.emplace(features.pgoutput_protocol);
   repl_->connection().Exec("SET datestyle = 'ISO'; SET intervalstyle = 'postgres'; SET extra_float_digits = 3");
   try {
     std::vector<std::pair<std::string, std::string>> plugin_options = {
-        {"proto_version", "1"}, {"publication_names", control::PublicationName(options_.set_name)}};
+        {"proto_version", std::to_string(features.pgoutput_protocol)},
+        {"publication_names", control::PublicationName(options_.set_name)}};
     // Logical messages carry a TRUNCATE of one partition (control/truncate_capture.h); pgoutput has them since 14.
-    if (repl_->connection().ServerVersionNum() >= control::kTruncateCaptureMinVersion) {
+    if (features.logical_messages) {
       plugin_options.emplace_back("messages", "true");
     }
     repl_->StartLogical(control::SlotName(options_.set_name), start, plugin_options);

@@ -5,6 +5,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "control/control_schema.h"
+#include "pg/server_version.h"
 #include "sql/sql.h"
 
 namespace walferry::control {
@@ -49,7 +50,7 @@ std::vector<pg::TableName> Leaves(pg::Connection& source, const std::string& pub
 TruncateCaptureResult InstallTruncateCapture(pg::Connection& source, const std::string& schema,
                                              const std::string& publication) {
   TruncateCaptureResult result;
-  if (source.ServerVersionNum() < kTruncateCaptureMinVersion) {
+  if (!pg::FeaturesOf(source.ServerVersionNum()).logical_messages) {
     result.supported = false;
     return result;
   }
@@ -95,7 +96,7 @@ TruncateCaptureResult InstallTruncateCapture(pg::Connection& source, const std::
 }
 
 std::vector<pg::TableName> DropTruncateTriggers(pg::Connection& source, const std::string& publication) {
-  if (source.ServerVersionNum() < kTruncateCaptureMinVersion) return {};
+  if (!pg::FeaturesOf(source.ServerVersionNum()).logical_messages) return {};
   std::vector<pg::TableName> dropped = Leaves(source, publication, true);
   for (const pg::TableName& leaf : dropped) {
     WithContext("dropping the trigger " + std::string(kTruncateTrigger) + " on the source's partition " +

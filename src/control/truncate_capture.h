@@ -6,7 +6,7 @@
 // (AFTER TRUNCATE, ENABLE ALWAYS) on every leaf partition of a set's partitioned tables; it emits a transactional
 // logical message naming the partition and its root (src/sql/control/truncate_capture_function.sql), which the
 // set's CDC receives in the truncating transaction, in order, and applies as TRUNCATE ONLY <partition>.
-// Needs PostgreSQL 14+ on the source (pgoutput's `messages` option). A TRUNCATE of the root also fires the
+// Needs PostgreSQL 14+ on the source (pgoutput's `messages` option: pg::ServerFeatures::logical_messages). A TRUNCATE of the root also fires the
 // partitions' triggers: the target then empties those partitions once more, which changes nothing.
 // Installed by `walferry load` before the set's slot is created (so nothing after the slot's start is missed) and
 // again by each CDC start (for partitions created since). pg_dump copies these triggers with their tables: the
@@ -26,7 +26,6 @@ namespace walferry::control {
 
 inline constexpr const char* kTruncateTrigger = "walferry_partition_truncate";
 inline constexpr const char* kTruncateMessagePrefix = "walferry_partition_truncate";
-inline constexpr int kTruncateCaptureMinVersion = 140000;
 
 struct TruncateCaptureResult {
   bool supported = true;                     // false: the source is older than PostgreSQL 14; nothing installed

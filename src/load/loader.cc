@@ -16,6 +16,7 @@
 #include "load/snapshot_locks.h"
 #include "load/standby.h"
 #include "pg/replication_stream.h"
+#include "pg/server_version.h"
 #include "sql/sql.h"
 
 namespace walferry::load {
@@ -115,8 +116,10 @@ void CreatePublication(const LoadOptions& o, pg::Connection& source, const Resol
   for (const auto& t : set.tables) names.push_back(t.name);
   const std::string pub = control::PublicationName(set.name);
   WithContext("creating publication " + pub + " on the source", [&] {
+    // Through the root where the server can (13+; on 12 the preflight refused partitioned tables).
+    const bool via_root = pg::FeaturesOf(source.ServerVersionNum()).publish_via_partition_root;
     source.Exec("CREATE PUBLICATION " + pg::QuoteIdent(pub) + " FOR TABLE " + JoinQuoted(names) +
-                " WITH (publish_via_partition_root = true)");
+                (via_root ? " WITH (publish_via_partition_root = true)" : ""));
   });
   control::TruncateCaptureResult capture = control::InstallTruncateCapture(source, o.control_schema, pub);
   if (!capture.supported && std::any_of(set.tables.begin(), set.tables.end(),

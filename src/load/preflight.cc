@@ -8,6 +8,7 @@
 #include "control/truncate_capture.h"
 #include "load/client_tools.h"
 #include "load/schema.h"
+#include "pg/server_version.h"
 #include "sql/sql.h"
 
 namespace walferry::load {
@@ -15,6 +16,17 @@ namespace walferry::load {
 namespace {
 
 void CheckServers(pg::Connection& source, pg::Connection& target, size_t new_slots) {
+  for (auto [conn, role] : {std::pair<pg::Connection*, const char*>{&source, "source"}, {&target, "target"}}) {
+    pg::ServerFeatures f = pg::FeaturesOf(conn->ServerVersionNum(), role);
+    if (!f.served) {
+      throw Error(ErrorKind::kPrecondition, "the " + std::string(role) + " runs PostgreSQL " +
+                                                conn->ParameterStatus("server_version") + ", which walferry does "
+                                                "not serve")
+          .WithDetail(f.not_served_why)
+          .WithHint("migrate between servers of PostgreSQL " + std::to_string(pg::kOldestServedMajor) + " to " +
+                    std::to_string(pg::kNewestServedMajor));
+    }
+  }
   assess::ServerFacts s = assess::GatherServerFacts(source);
   if (s.wal_level != "logical") {
     throw Error(ErrorKind::kPrecondition, "source wal_level is '" + s.wal_level + "'")
@@ -46,8 +58,23 @@ void CheckServers(pg::Connection& source, pg::Connection& target, size_t new_slo
 
 // The load creates walferry's partition TRUNCATE trigger on every leaf partition (control/truncate_capture.h):
 // refuse now, naming them, when the role may not.
+// PostgreSQL 12 cannot publish a partitioned table (publish_via_partition_root and partitioned tables in
+// publications came with 13).
+void CheckPartitionedPublishable(pg::Connection& source, const std::vector<ResolvedSet>& sets) {
+  if (pg::FeaturesOf(source.ServerVersionNum()).publish_via_partition_root) return;
+  std::string list;
+  for (const auto& set : sets) {
+    for (const auto& t : set.tables) {
+      if (t.relkind == 'p') list += (list.empty() ? "" : ", ") + t.name.Display();
+    }
+  }
+  if (list.empty()) return;
+  throw Error(ErrorKind::kPrecondition, "the source (PostgreSQL 12) cannot publish partitioned tables: " + list)
+      .WithHint("exclude them (and migrate them by other means), or upgrade the source to PostgreSQL 13 or later");
+}
+
 void CheckTruncateCapture(pg::Connection& source, const std::vector<ResolvedSet>& sets) {
-  if (source.ServerVersionNum() < control::kTruncateCaptureMinVersion) return;
+  if (!pg::FeaturesOf(source.ServerVersionNum()).logical_messages) return;
   std::vector<std::string> oids;
   for (const auto& set : sets) {
     for (uint32_t oid : set.relation_oids) oids.push_back(std::to_string(oid));
@@ -270,6 +297,7 @@ std::vector<ResolvedSet> Preflight(const LoadOptions& o, pg::Connection& source,
       }
     }
     CheckServers(source, target, new_slots);
+    CheckPartitionedPublishable(source, sets);
     CheckTruncateCapture(source, sets);
     return sets;
   });

@@ -1,0 +1,38 @@
+// pg/server_version.h
+//
+// The one place where walferry decides, from a server's server_version_num, what it may use on that server and
+// whether it serves that server at all. walferry serves PostgreSQL 12 to 17 as source and target; every query or
+// option that differs between versions asks ServerFeatures, never the version number itself:
+//   publish_via_partition_root  13+  a partitioned table is published (and decoded) through its root; on 12 its
+//                                    partitions are published one by one
+//   row_filters                 15+  publication WHERE clauses (walferry does not use them yet; listed for assess)
+//   max_slot_wal_keep_size      13+  the setting exists, and pg_replication_slots has wal_status/safe_wal_size
+//   logical_messages            14+  pgoutput's `messages` option: walferry's partition TRUNCATE capture
+//                                    (control/truncate_capture.h)
+//   pgoutput_protocol           the pgoutput protocol walferry asks for: 1 on every served version (it decodes
+//                               1 to 3, but streams of in-progress transactions, 2+, are not used)
+// Pure; unit-tested per version in tests/unit/server_version_test.cc.
+#pragma once
+
+#include <string>
+
+namespace walferry::pg {
+
+inline constexpr int kOldestServedMajor = 12;
+inline constexpr int kNewestServedMajor = 17;
+
+struct ServerFeatures {
+  int major = 0;  // 15 for 150018
+  bool served = false;
+  std::string not_served_why;  // for people, when !served: which versions walferry serves
+  bool publish_via_partition_root = false;
+  bool row_filters = false;
+  bool max_slot_wal_keep_size = false;
+  bool logical_messages = false;
+  int pgoutput_protocol = 1;
+};
+
+// `role`: "source" or "target", for the message. Versions before 10 (e.g. 90624) have major = 9.
+ServerFeatures FeaturesOf(int server_version_num, const std::string& role = "source");
+
+}  // namespace walferry::pg
