@@ -11,7 +11,7 @@ std::string Col(const std::string& name) { return "t." + pg::QuoteIdent(name); }
 }  // namespace
 
 TableSql::TableSql(const catalog::TableInfo& table, bool c_collation, bool hash_as_utf8)
-    : table_(table), c_collation_(c_collation) {
+    : table_(table), c_collation_(c_collation), hash_as_utf8_(hash_as_utf8) {
   key_ = table_.KeyColumns();
   for (const auto& k : key_) {
     const catalog::ColumnInfo* c = table_.FindColumn(k);
@@ -109,7 +109,16 @@ std::string TableSql::KeyEquals(const KeyValues& key, std::vector<pg::Param>& pa
 
 std::string TableSql::Checksum(const KeyRange& range, std::vector<pg::Param>& params) const {
   std::string where = keyed() ? RangeWhere(range, params) : "TRUE";
-  return Fill("validate/range_checksum", {{"@TABLE@", Scan()}, {"@WHERE@", where}});
+  if (hash_as_utf8_) {
+    return Fill("validate/range_checksum",
+                {{"@TABLE@", Scan()}, {"@WHERE@", where}, {"@INNER@", hash_ + " AS h"},
+                 {"@SUMS@", "coalesce(sum(('x' || substr(h, 1, 16))::bit(64)::bigint::numeric), 0)::text, "
+                            "coalesce(sum(('x' || substr(h, 17, 16))::bit(64)::bigint::numeric), 0)::text"}});
+  }
+  return Fill("validate/range_checksum",
+              {{"@TABLE@", Scan()}, {"@WHERE@", where}, {"@INNER@", row_ + "::text COLLATE \"C\" AS r"},
+               {"@SUMS@", "coalesce(sum(pg_catalog.hashtextextended(r, 0)), 0)::text, "
+                          "coalesce(sum(pg_catalog.hashtextextended(r, 1)), 0)::text"}});
 }
 
 std::string TableSql::Boundaries(const KeyRange& range, int64_t step, std::vector<pg::Param>& params) const {

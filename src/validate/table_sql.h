@@ -77,6 +77,7 @@ class TableSql {
   std::string row_;   // ROW(t."c1", ...)
   std::string hash_;  // md5 of row_'s text, converted to UTF8 first when hash_as_utf8
   bool c_collation_;
+  bool hash_as_utf8_;
 };
 
 }  // namespace walferry::validate
