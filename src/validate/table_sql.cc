@@ -10,8 +10,8 @@ namespace {
 std::string Col(const std::string& name) { return "t." + pg::QuoteIdent(name); }
 }  // namespace
 
-TableSql::TableSql(const catalog::TableInfo& table, bool c_collation, bool hash_as_utf8)
-    : table_(table), c_collation_(c_collation), hash_as_utf8_(hash_as_utf8) {
+TableSql::TableSql(const catalog::TableInfo& table, bool c_collation, bool hash_as_utf8, bool fast_checksum)
+    : table_(table), c_collation_(c_collation), md5_checksum_(hash_as_utf8 || !fast_checksum) {
   key_ = table_.KeyColumns();
   for (const auto& k : key_) {
     const catalog::ColumnInfo* c = table_.FindColumn(k);
@@ -109,7 +109,7 @@ std::string TableSql::KeyEquals(const KeyValues& key, std::vector<pg::Param>& pa
 
 std::string TableSql::Checksum(const KeyRange& range, std::vector<pg::Param>& params) const {
   std::string where = keyed() ? RangeWhere(range, params) : "TRUE";
-  if (hash_as_utf8_) {
+  if (md5_checksum_) {
     return Fill("validate/range_checksum",
                 {{"@TABLE@", Scan()}, {"@WHERE@", where}, {"@INNER@", hash_ + " AS h"},
                  {"@SUMS@", "coalesce(sum(('x' || substr(h, 1, 16))::bit(64)::bigint::numeric), 0)::text, "

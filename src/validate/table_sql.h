@@ -30,7 +30,9 @@ class TableSql {
   // different default collations put every row in the same range (at the price of not using the key's index).
   // hash_as_utf8: hash each row's text converted to UTF8, so a source and a target in different encodings hash
   // equal characters to equal bytes (each server would otherwise hash its own encoding's bytes).
-  TableSql(const catalog::TableInfo& table, bool c_collation, bool hash_as_utf8);
+  // fast_checksum: range checksums sum hashtextextended (both servers hash a probe text alike: same byte order)
+  // rather than md5; never with hash_as_utf8.
+  TableSql(const catalog::TableInfo& table, bool c_collation, bool hash_as_utf8, bool fast_checksum = true);
   TableSql(const TableSql&) = delete;  // holds pointers into its own copy of the table
   TableSql& operator=(const TableSql&) = delete;
 
@@ -77,7 +79,7 @@ class TableSql {
   std::string row_;   // ROW(t."c1", ...)
   std::string hash_;  // md5 of row_'s text, converted to UTF8 first when hash_as_utf8
   bool c_collation_;
-  bool hash_as_utf8_;
+  bool md5_checksum_;  // range checksums from md5 (different encodings, or hashtextextended differs)
 };
 
 }  // namespace walferry::validate

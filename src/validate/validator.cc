@@ -185,6 +185,13 @@ void PrepareTables(SetRun& run, const SetTables& set, SetResult& result) {
     log::For("validate")->warn("{}", note);
     result.notes.push_back(std::move(note));
   }
+  // hashtextextended reads words in the server's byte order: a big-endian and a little-endian server hash the same
+  // text differently. Both hash a probe; when they differ, checksums use md5.
+  const std::string probe = "SELECT pg_catalog.hashtextextended('walferry validate probe', 0)::text";
+  const bool fast_checksum = std::string(source.Exec(probe).Get(0, 0)) == std::string(target.Exec(probe).Get(0, 0));
+  if (!fast_checksum) {
+    log::For("validate")->info("the servers' hashtextextended differ (byte order): range checksums use md5");
+  }
   if (hash_as_utf8) {
     log::For("validate")->info("the source database is {}, the target {}: rows are hashed as UTF8 on both",
                                source_text.encoding, target_text.encoding);
@@ -194,7 +201,7 @@ void PrepareTables(SetRun& run, const SetTables& set, SetResult& result) {
     work.result.table = info.name;
     work.result.key_columns = info.KeyColumns();
     work.result.problem = TargetProblem(info, target_tables);
-    if (work.result.problem.empty()) work.sql = std::make_unique<TableSql>(info, c_collation, hash_as_utf8);
+    if (work.result.problem.empty()) work.sql = std::make_unique<TableSql>(info, c_collation, hash_as_utf8, fast_checksum);
     run.tables.push_back(std::move(work));
   }
 }
