@@ -11,6 +11,7 @@
 
 #include "cli/command.h"
 #include "cli/load_output.h"
+#include "common/cancel.h"
 #include "config/size.h"
 #include "load/loader.h"
 
@@ -124,6 +125,8 @@ class LoadCommand : public Command {
   }
 
   int Run(Context& ctx) override {
+    // Ctrl-C / SIGTERM stops the copies and the tools at once (exit 130); every set stays resumable.
+    InstallCancelHandlers();
     load::LoadOptions o = load::ConfiguredLoad(ctx.config);
     o.only_set = set_;
     if (table_jobs_ > 0) o.table_jobs = table_jobs_;

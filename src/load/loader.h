@@ -17,6 +17,9 @@
 // continues in the exported snapshot if it still exists, else (the usual case: it dies with the process that
 // created it) the set starts over: slot and publication dropped, tables emptied, a new slot and snapshot, a new
 // start_lsn. Keeping tables copied from the old snapshot would lose the changes between the old and the new start.
+// Ctrl-C / SIGTERM (common/cancel.h) stops the load at once: running COPYs are cancelled (each rolls back with its
+// "copied" mark), pg_dump/pg_restore/psql are stopped, and RunLoad throws Error(kCancelled) naming each set's state;
+// every state it leaves is one --resume continues from.
 // --from-standby (LoadOptions::from_standby, load/standby.h): the same states; the data comes from a paused standby.
 // Not thread-safe; runs once per process.
 #pragma once

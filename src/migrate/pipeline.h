@@ -35,7 +35,8 @@ struct LoadSettings {
 // Logs a warning per table whose lob policy is truncate (a DMS-only setting: walferry never truncates).
 void WarnAboutLobPolicies(const config::Config& config);
 
-// Loads the sets not yet loaded; nullopt when every set was already loaded by an earlier run.
+// Loads the sets not yet loaded; nullopt when every set was already loaded by an earlier run. Ctrl-C / SIGTERM
+// stops it at once: Error(kCancelled).
 std::optional<load::LoadReport> LoadPending(const config::Config& config, const LoadSettings& settings);
 
 std::vector<cdc::WorkerOptions> CdcWorkers(const config::Config& config, bool until_caught_up);

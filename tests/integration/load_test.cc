@@ -715,6 +715,46 @@ TEST_F(Load, KillDuringPostDataResumesTheIndexesKeepingTheStartPoint) {
                                "WHERE slot_name = 'walferry_default'").Get(0, 0)), start);
 }
 
+// Ctrl-C (SIGINT) of `walferry load` while pg_restore builds the indexes: pg_restore and its workers are stopped
+// (their statements cancelled), walferry exits 130 naming the set's state, and --resume finishes the set.
+TEST_F(Load, CtrlCDuringPostDataStopsPgRestoreAndExits130) {
+  std::string db = test::FreshDatabase();
+  MakeSlowIndexes(db);
+  std::string log = (std::filesystem::temp_directory_path() / ("walferry-" + db + ".log")).string();
+  pid_t pid = test::SpawnWalferry(LoadArgs(db, {"--index-jobs", "2"}), false, log);
+  ASSERT_GT(pid, 0);
+  pg::Connection t = ConnectTarget(db);
+  ASSERT_TRUE(WaitForIndexBuild(t)) << "walferry never reached the index build";
+  kill(pid, SIGINT);
+  int status = 0;
+  bool ended = test::PollUntil([&] { return waitpid(pid, &status, WNOHANG) == pid; }, std::chrono::seconds(60));
+  if (!ended) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+  }
+  ASSERT_TRUE(ended) << "walferry load did not stop on Ctrl-C";
+  std::ifstream in(log);
+  std::string output((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 130) << output;
+  EXPECT_NE(output.find("load state 'indexing'"), std::string::npos) << output;
+  EXPECT_NE(output.find("walferry load --resume"), std::string::npos) << output;
+  EXPECT_TRUE(ProcessesFor("pg_restore", db).empty()) << "pg_restore outlived walferry";
+  // pg_restore cancelled its CREATE INDEX statements: no build is left running on the target.
+  EXPECT_TRUE(test::PollUntil([&] {
+    return Count(t, "SELECT count(*) FROM pg_stat_progress_create_index p JOIN pg_class c ON c.oid = p.relid "
+                    "WHERE c.relname = 't'") == 0;
+  }, std::chrono::seconds(30)));
+  EXPECT_EQ(std::string(t.Exec("SELECT load_state FROM walferry.sets").Get(0, 0)), "indexing");
+
+  test::Target().Psql(db, "ALTER DATABASE " + db + " RESET walferry_test.slow");
+  test::CliResult r = test::RunWalferry(LoadArgs(db, {"--resume"}));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ExpectSame(db, {"t"});
+  EXPECT_EQ(std::string(t.Exec("SELECT load_state FROM walferry.sets").Get(0, 0)), "loaded");
+  EXPECT_EQ(Count(t, "SELECT count(*) FROM pg_indexes WHERE tablename = 't'"), 3);
+}
+
 // A target cluster whose server speaks German (lc_messages C.UTF-8 and LANGUAGE=de, which gettext honours outside
 // the plain C locale): "Relation »t« existiert bereits" where an English server says "relation "t" already exists".
 // nullopt when this machine has no German translation of PostgreSQL's messages.

@@ -2,6 +2,8 @@
 // application writing during the load and the CDC, --until-caught-up, validation, and a second migrate that
 // continues from the recorded positions. Ends by proving every table equal.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
 
 #include <atomic>
 #include <filesystem>
@@ -152,6 +154,59 @@ TEST_F(Migrate, ValidateDuringLiveCdcReportsOnlyRealDifferences) {
   pg::Connection s = test::ConnectSource(db);
   pg::Connection t = test::ConnectTarget(db);
   EXPECT_EQ(test::DiffTable(s, t, "accounts"), "");
+}
+
+// Whether the target still runs a COPY in `db` (a walferry session that outlived its process would).
+bool CopyRunning(pg::Connection& target, const std::string& db) {
+  return target.Exec("SELECT count(*) FROM pg_stat_progress_copy WHERE datname = $1", {pg::Param(db)})
+             .GetInt(0, 0) > 0;
+}
+
+// Ctrl-C (SIGINT) while a big table is being copied: the COPY is cancelled (its transaction rolls back, nothing is
+// marked copied), migrate exits 130 saying how to continue, and a later migrate finishes the set.
+TEST_F(Migrate, CtrlCDuringTheCopyCancelsItExits130AndALaterMigrateFinishes) {
+  std::string db = test::FreshDatabase();
+  test::Source().Psql(db, R"sql(
+    CREATE TABLE small (id int PRIMARY KEY); INSERT INTO small SELECT generate_series(1, 10);
+    CREATE TABLE huge (id int PRIMARY KEY, pad text);
+    INSERT INTO huge SELECT g, repeat('x', 500) FROM generate_series(1, 600000) g;
+  )sql");
+  std::string config = WriteConfig(db, "sets:\n  - name: mig_ctrl_c\n    tables:\n      - name: public.small\n"
+                                       "      - name: public.huge\n");
+  std::string log = (std::filesystem::temp_directory_path() / ("walferry-" + db + ".log")).string();
+  pid_t pid = test::SpawnWalferry({"migrate", "-c", config, "--until-caught-up", "--table-jobs", "2"}, false, log);
+  ASSERT_GT(pid, 0);
+  pg::Connection t = test::ConnectTarget(db);
+  ASSERT_TRUE(test::PollUntil([&] {
+    return t.Exec("SELECT count(*) FROM pg_stat_progress_copy p JOIN pg_class c ON c.oid = p.relid "
+                  "WHERE c.relname = 'huge' AND p.tuples_processed > 1000").GetInt(0, 0) > 0;
+  })) << "walferry never reached the copy of huge";
+  kill(pid, SIGINT);
+  // A generous deadline: a migrate that ignores Ctrl-C finishes its copy and goes on streaming.
+  int status = 0;
+  bool ended = test::PollUntil([&] { return waitpid(pid, &status, WNOHANG) == pid; }, std::chrono::seconds(60));
+  if (!ended) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+  }
+  ASSERT_TRUE(ended) << "walferry migrate did not stop on Ctrl-C";
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  std::ifstream in(log);
+  std::string output((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(WEXITSTATUS(status), 130) << output;
+  EXPECT_FALSE(CopyRunning(t, db)) << "a COPY outlived walferry";
+  EXPECT_NE(output.find("load state 'loading'"), std::string::npos) << output;
+  EXPECT_NE(output.find("walferry migrate"), std::string::npos) << output;
+  EXPECT_NE(output.find("walferry load --resume"), std::string::npos) << output;
+  EXPECT_EQ(t.Exec("SELECT count(*) FROM huge").GetInt(0, 0), 0);
+  EXPECT_EQ(t.Exec("SELECT count(*) FROM walferry.load_progress WHERE table_name = 'huge' AND state = 'copied'")
+                .GetInt(0, 0), 0);
+
+  test::CliResult r = test::RunWalferry({"migrate", "-c", config, "--until-caught-up"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("EQUAL: 2 table(s) compared"), std::string::npos) << r.output;
+  pg::Connection s = test::ConnectSource(db);
+  for (const char* table : {"small", "huge"}) EXPECT_EQ(test::DiffTable(s, t, table), "") << table;
 }
 
 TEST_F(Migrate, BadConfigurationExitsTwoAndChangesNothing) {
