@@ -389,22 +389,22 @@ SetReport LoadSet(const LoadOptions& o, pg::Connection& source, pg::Connection& 
   report.set_name = set.name;
   report.slot_name = control::SlotName(set.name);
   report.publication_name = control::PublicationName(set.name);
-  // No row: never loaded (only without --resume: Preflight refuses --resume of a set without one).
+  // No row: never loaded (set.resume is false then, also under --resume).
   const LoadState state = set.row ? set.row->load_state : LoadState::kPending;
 
-  if (o.resume && state == LoadState::kLoaded) {
+  if (set.resume && state == LoadState::kLoaded) {
     report.outcome = "already loaded";
     report.start_lsn = set.row->start_lsn;
     return report;
   }
-  if (o.cdc_start_lsn || (o.resume && state == LoadState::kLoading && set.row->external_load)) {
+  if (o.cdc_start_lsn || (set.resume && state == LoadState::kLoading && set.row->external_load)) {
     RecordExternalLoad(o, source, target, set, o.cdc_start_lsn ? *o.cdc_start_lsn : set.row->start_lsn, report);
     report.outcome = "loaded by other means (--cdc-start-lsn)";
     return report;
   }
-  if (o.resume && state == LoadState::kLoading) {
+  if (set.resume && state == LoadState::kLoading) {
     post->copy_from_standby = ResumeCopy(o, source, target, set, report, large_objects_pending);
-  } else if (!o.resume) {
+  } else if (!set.resume) {
     post->copy_from_standby = LoadFromNewSlot(o, source, target, set, /*resumed=*/false, report, large_objects_pending);
   } else {
     report.start_lsn = set.row->start_lsn;  // kIndexing: the data is complete; the post-data is redone
@@ -414,8 +414,8 @@ SetReport LoadSet(const LoadOptions& o, pg::Connection& source, pg::Connection& 
   // Indexes, constraints and triggers come after every set's data (RunLoad): a foreign key may point into
   // another set, whose tables and keys must exist first.
   post->pending = true;
-  post->tables = (o.resume || set.restart) ? set.relations : ToCreate(o, set);
-  post->tolerate_existing = o.resume || set.restart;
+  post->tables = (set.resume || set.restart) ? set.relations : ToCreate(o, set);
+  post->tolerate_existing = set.resume || set.restart;
   report.outcome = report.restarted ? "loaded (started over from a new snapshot)" : "loaded";
   return report;
 }
@@ -508,8 +508,9 @@ LoadReport LoadResolved(const LoadOptions& o, pg::Connection& source, pg::Connec
   if (!o.from_standby.empty()) CheckStandby(o.from_standby, source);
 
   control::ControlSchema(target, o.control_schema).Ensure();
-  if (!o.resume && !o.cdc_start_lsn) {
-    bool any_new = std::any_of(sets.begin(), sets.end(), [&](const ResolvedSet& s) { return !ToCreate(o, s).empty(); });
+  if (!o.cdc_start_lsn) {
+    bool any_new = std::any_of(sets.begin(), sets.end(),
+                               [&](const ResolvedSet& s) { return !s.resume && !ToCreate(o, s).empty(); });
     if (any_new) {
       std::vector<uint32_t> owned;
       pg::Result r = source.Exec(sql::Get("load/all_owned_sequences"));

@@ -725,18 +725,11 @@ TEST_F(Load, CtrlCDuringPostDataStopsPgRestoreAndExits130) {
   ASSERT_GT(pid, 0);
   pg::Connection t = ConnectTarget(db);
   ASSERT_TRUE(WaitForIndexBuild(t)) << "walferry never reached the index build";
-  kill(pid, SIGINT);
-  int status = 0;
-  bool ended = test::PollUntil([&] { return waitpid(pid, &status, WNOHANG) == pid; }, std::chrono::seconds(60));
-  if (!ended) {
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-  }
-  ASSERT_TRUE(ended) << "walferry load did not stop on Ctrl-C";
-  std::ifstream in(log);
-  std::string output((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  ASSERT_TRUE(WIFEXITED(status)) << status;
-  EXPECT_EQ(WEXITSTATUS(status), 130) << output;
+  std::optional<int> status = test::SignalAndWait(pid, SIGINT, std::chrono::seconds(60));
+  ASSERT_TRUE(status) << "walferry load did not stop on Ctrl-C";
+  std::string output = test::ReadWholeFile(log);
+  ASSERT_TRUE(WIFEXITED(*status)) << *status;
+  EXPECT_EQ(WEXITSTATUS(*status), 130) << output;
   EXPECT_NE(output.find("load state 'indexing'"), std::string::npos) << output;
   EXPECT_NE(output.find("walferry load --resume"), std::string::npos) << output;
   EXPECT_TRUE(ProcessesFor("pg_restore", db).empty()) << "pg_restore outlived walferry";
