@@ -1,6 +1,7 @@
 #include "cli/command.h"
 
 #include "common/error.h"
+#include "config/size.h"
 
 namespace walferry::cli {
 
@@ -20,6 +21,13 @@ std::vector<std::unique_ptr<Command>> CreateAllCommands() {
   std::vector<std::unique_ptr<Command>> out;
   for (const auto& f : Registry()) out.push_back(f());
   return out;
+}
+
+int64_t ParseSizeFlag(const std::string& text, const std::string& flag) {
+  std::string why;
+  std::optional<int64_t> bytes = config::ParseSize(text, &why);
+  if (!bytes) throw Error(ErrorKind::kUsage, flag + " " + why);
+  return *bytes;
 }
 
 void ConnectionFlags::Add(CLI::App& app, bool want_source, bool want_target) {

@@ -48,6 +48,14 @@ std::vector<std::unique_ptr<Command>> CreateAllCommands();
 #define WALFERRY_REGISTER_COMMAND(Class) \
   [[maybe_unused]] static const bool kRegistered##Class = ::walferry::cli::RegisterCommand([] { return std::make_unique<Class>(); })
 
+// A size flag's value ("10GB", "512MB", "0") in bytes; Error(kUsage) naming `flag` when it is not a size.
+int64_t ParseSizeFlag(const std::string& text, const std::string& flag);
+
+// Help of --split-tables-larger-than, shared by `load` and `migrate`.
+inline constexpr const char* kSplitTablesHelp =
+    "Copy tables larger than SIZE (e.g. 10GB, 512MB) in ctid ranges of about SIZE, in parallel "
+    "(default: load.split_tables_larger_than; 0: never)";
+
 // --source / --target flags shared by the commands that connect.
 struct ConnectionFlags {
   std::string source;

@@ -11,7 +11,7 @@
 
 #include "cli/command.h"
 #include "cli/load_output.h"
-#include "config/size.h"
+#include "common/cancel.h"
 #include "load/loader.h"
 
 namespace walferry::cli {
@@ -99,10 +99,9 @@ class LoadCommand : public Command {
         ->check(CLI::Range(1, 1024));
     app.add_option("--target-prep", target_prep_,
                    "Tables already on the target: error (default) | do-nothing | truncate | drop");
-    app.add_flag("--resume", resume_, "Finish an interrupted load");
-    app.add_option("--split-tables-larger-than", split_,
-                   "Copy tables larger than SIZE (e.g. 10GB, 512MB) in ctid ranges of about SIZE, in parallel "
-                   "(default: load.split_tables_larger_than; 0: never)");
+    app.add_flag("--resume", resume_,
+                 "Finish interrupted loads; sets never loaded are loaded, loaded ones left alone");
+    app.add_option("--split-tables-larger-than", split_, kSplitTablesHelp);
     app.add_option("--cdc-start-lsn", cdc_start_lsn_, "Record LSN as the CDC start of a load done by other means");
     app.add_option("--from-standby", from_standby_,
                    "Copy from this physical standby of the source: slots on the source, replay paused on the "
@@ -124,6 +123,8 @@ class LoadCommand : public Command {
   }
 
   int Run(Context& ctx) override {
+    // Ctrl-C / SIGTERM stops the copies and the tools at once (exit 130); every set stays resumable.
+    InstallCancelHandlers();
     load::LoadOptions o = load::ConfiguredLoad(ctx.config);
     o.only_set = set_;
     if (table_jobs_ > 0) o.table_jobs = table_jobs_;
@@ -132,7 +133,7 @@ class LoadCommand : public Command {
     o.resume = resume_;
     if (!cdc_start_lsn_.empty()) o.cdc_start_lsn = Lsn::Parse(cdc_start_lsn_);
     o.from_standby = from_standby_;
-    if (!split_.empty()) o.split_tables_larger_than = ParseSize(split_, "--split-tables-larger-than");
+    if (!split_.empty()) o.split_tables_larger_than = ParseSizeFlag(split_, "--split-tables-larger-than");
     load::LoadReport report = load::RunLoad(o);
     if (ctx.global.json) {
       std::cout << LoadReportJson(report).dump(2) << "\n";
@@ -143,13 +144,6 @@ class LoadCommand : public Command {
   }
 
  private:
-  static int64_t ParseSize(const std::string& text, const std::string& flag) {
-    std::string why;
-    std::optional<int64_t> bytes = config::ParseSize(text, &why);
-    if (!bytes) throw Error(ErrorKind::kUsage, flag + " " + why);
-    return *bytes;
-  }
-
 
   ConnectionFlags flags_;
   std::string set_;

@@ -96,7 +96,9 @@ int main(int argc, char** argv) {
       PrepareContext(ctx, *cmd);
       return cmd->Run(ctx);
     } catch (const Error& e) {
-      std::cerr << "walferry " << cmd->Name() << ": error: " << e.what() << "\n";
+      // Ctrl-C / SIGTERM is not a failure: what was left, and how to go on, is in the message.
+      std::cerr << "walferry " << cmd->Name() << (e.kind() == ErrorKind::kCancelled ? ": stopped: " : ": error: ")
+                << e.what() << "\n";
       return ExitCodeFor(e);
     } catch (const std::exception& e) {
       std::cerr << "walferry " << cmd->Name() << ": internal error: " << e.what() << "\n";

@@ -30,13 +30,17 @@ class MigrateCommand : public Command {
         ->check(CLI::Range(1, 1024));
     app.add_option("--target-prep", load_.target_prep,
                    "Tables already on the target: error (default) | do-nothing | truncate | drop");
+    app.add_option("--split-tables-larger-than", split_, kSplitTablesHelp);
     app.add_flag("--until-caught-up", until_caught_up_,
                  "Once everything up to the source's WAL position at CDC start is applied: validate, then stop");
     app.add_flag("--no-validate", no_validate_, "Skip the validation after catching up");
     app.add_option("--status-interval", status_seconds_, "Seconds between status lines while CDC runs")
         ->capture_default_str()->check(CLI::Range(1, 3600));
   }
-  void ApplyFlags(Context& ctx) override { flags_.Apply(ctx, true, true); }
+  void ApplyFlags(Context& ctx) override {
+    flags_.Apply(ctx, true, true);
+    if (!split_.empty()) load_.split_tables_larger_than = ParseSizeFlag(split_, "--split-tables-larger-than");
+  }
 
   int Run(Context& ctx) override {
     InstallCancelHandlers();
@@ -135,6 +139,7 @@ class MigrateCommand : public Command {
 
   ConnectionFlags flags_;
   migrate::LoadSettings load_;
+  std::string split_;
   bool until_caught_up_ = false;
   bool no_validate_ = false;
   int status_seconds_ = 10;

@@ -10,8 +10,10 @@
 #include <optional>
 #include <thread>
 
+#include "common/cancel.h"
 #include "common/log.h"
 #include "load/progress.h"
+#include "pg/cancel_watch.h"
 #include "sql/sql.h"
 
 namespace walferry::load {
@@ -55,20 +57,24 @@ std::vector<TableResult> RunCopies(const CopyJob& job) {
   }
   std::optional<ProgressMonitor> progress;
   if (!order.empty()) progress.emplace(job.target, job.set_name, estimated, order.size(), std::move(per_table));
+  // Ctrl-C / SIGTERM cancels the running COPYs: each rolls back with its "copied" mark, and no other starts.
+  pg::CancelWatch cancel(CancelFlag());
 
   auto worker = [&](int id) {
     try {
       pg::Connection source = pg::Connection::Open(job.source, {.role = "source"});
+      pg::CancelWatch::Registration source_cancel = cancel.Register(source);
       SourceSettings settings = ReadSourceSettings(source);
       PrepareSession(source, settings.encoding, settings.lc_monetary);
       ImportSnapshot(source, job.snapshot);
       pg::Connection target = pg::Connection::Open(job.target, {.role = "target"});
+      pg::CancelWatch::Registration target_cancel = cancel.Register(target);
       PrepareSession(target, settings.encoding, settings.lc_monetary);
       // A copy's rows and its "copied" mark commit in one transaction, so losing an unflushed commit in a target
       // crash loses both together (the table is simply copied again). Every later state change (indexing, loaded)
       // is a synchronous commit on another session, whose WAL flush also flushes every earlier commit.
       target.Exec("SET synchronous_commit = off");
-      while (!failed) {
+      while (!failed && !cancel.fired()) {
         size_t k = next++;
         if (k >= order.size()) break;
         const TablePlan& plan = job.plans[order[k]];
@@ -92,6 +98,11 @@ std::vector<TableResult> RunCopies(const CopyJob& job) {
   {
     std::vector<std::jthread> threads;
     for (int i = 0; i < jobs; ++i) threads.emplace_back(worker, i + 1);
+  }
+  if (cancel.fired()) {
+    throw Error(ErrorKind::kCancelled, fmt::format("interrupted (Ctrl-C / SIGTERM) while copying: {} of {} copies "
+                                                   "were committed; the running ones were cancelled and rolled back",
+                                                   results.size(), order.size()));
   }
   if (first_error) std::rethrow_exception(first_error);
   return results;

@@ -6,6 +6,7 @@
 #include <optional>
 #include <thread>
 
+#include "common/cancel.h"
 #include "common/log.h"
 #include "control/control_schema.h"
 #include "control/set_lock.h"
@@ -391,22 +392,22 @@ SetReport LoadSet(const LoadOptions& o, pg::Connection& source, pg::Connection& 
   report.set_name = set.name;
   report.slot_name = control::SlotName(set.name);
   report.publication_name = control::PublicationName(set.name);
-  // No row: never loaded (only without --resume: Preflight refuses --resume of a set without one).
+  // No row: never loaded (set.resume is false then, also under --resume).
   const LoadState state = set.row ? set.row->load_state : LoadState::kPending;
 
-  if (o.resume && state == LoadState::kLoaded) {
+  if (set.resume && state == LoadState::kLoaded) {
     report.outcome = "already loaded";
     report.start_lsn = set.row->start_lsn;
     return report;
   }
-  if (o.cdc_start_lsn || (o.resume && state == LoadState::kLoading && set.row->external_load)) {
+  if (o.cdc_start_lsn || (set.resume && state == LoadState::kLoading && set.row->external_load)) {
     RecordExternalLoad(o, source, target, set, o.cdc_start_lsn ? *o.cdc_start_lsn : set.row->start_lsn, report);
     report.outcome = "loaded by other means (--cdc-start-lsn)";
     return report;
   }
-  if (o.resume && state == LoadState::kLoading) {
+  if (set.resume && state == LoadState::kLoading) {
     post->copy_from_standby = ResumeCopy(o, source, target, set, report, large_objects_pending);
-  } else if (!o.resume) {
+  } else if (!set.resume) {
     post->copy_from_standby = LoadFromNewSlot(o, source, target, set, /*resumed=*/false, report, large_objects_pending);
   } else {
     report.start_lsn = set.row->start_lsn;  // kIndexing: the data is complete; the post-data is redone
@@ -416,8 +417,8 @@ SetReport LoadSet(const LoadOptions& o, pg::Connection& source, pg::Connection& 
   // Indexes, constraints and triggers come after every set's data (RunLoad): a foreign key may point into
   // another set, whose tables and keys must exist first.
   post->pending = true;
-  post->tables = (o.resume || set.restart) ? set.relations : ToCreate(o, set);
-  post->tolerate_existing = o.resume || set.restart;
+  post->tables = (set.resume || set.restart) ? set.relations : ToCreate(o, set);
+  post->tolerate_existing = set.resume || set.restart;
   report.outcome = report.restarted ? "loaded (started over from a new snapshot)" : "loaded";
   return report;
 }
@@ -480,25 +481,39 @@ void CopyAllPostData(const LoadOptions& o, pg::Connection& target, const std::ve
   }
 }
 
-}  // namespace
-
-LoadReport RunLoad(const LoadOptions& o) {
-  auto start = Clock::now();
-  pg::Connection source = pg::Connection::Open(o.source, {.role = "source"});
-  pg::Connection target = pg::Connection::Open(o.target, {.role = "target"});
-  // One load per set at a time (control/set_lock.h), taken before the preflight looks at the target's tables.
-  std::vector<std::string> names;
-  for (const auto& s : o.sets) {
-    if (o.only_set.empty() || s.name == o.only_set) names.push_back(s.name);
+// Ctrl-C / SIGTERM stopped the load (`e`): says where each set stands and how to continue. Every state the load
+// leaves is one it resumes from (a copy is one target transaction: a cancelled one left nothing marked copied).
+Error Interrupted(const Error& e, pg::Connection& target, const LoadOptions& o, const std::vector<ResolvedSet>& sets) {
+  Error out = e;
+  std::string states;
+  try {
+    control::ControlSchema control(target, o.control_schema);
+    const bool exists = control.Exists();
+    for (const auto& set : sets) {
+      std::optional<control::ControlSchema::SetRow> row = exists ? control.GetSet(set.name) : std::nullopt;
+      states += "\n    set '" + set.name + "': " +
+                (row ? "load state '" + std::string(control::ToString(row->load_state)) + "'" : "not started");
+    }
+  } catch (const Error&) {
+    states = " (unknown: the target's control schema could not be read)";
   }
-  if (o.sets.empty()) names.push_back("default");
-  control::SetLocks locks(o.target, names, "load");
-  std::vector<ResolvedSet> sets = Preflight(o, source, target);
+  return out
+      .WithDetail("a copy cut off rolls back with its \"copied\" mark, so no table is half copied; the sets stay "
+                  "as they are:" + states)
+      .WithHint("continue with walferry migrate, or walferry load --resume: a set left in 'loading' is copied again "
+                "from a new snapshot (its snapshot ended with this process), one in 'indexing' keeps its data and "
+                "start point");
+}
+
+// RunLoad once the preflight passed and the sets' locks are held.
+LoadReport LoadResolved(const LoadOptions& o, pg::Connection& source, pg::Connection& target,
+                        const std::vector<ResolvedSet>& sets, Clock::time_point start) {
   if (!o.from_standby.empty()) CheckStandby(o.from_standby, source);
 
   control::ControlSchema(target, o.control_schema).Ensure();
-  if (!o.resume && !o.cdc_start_lsn) {
-    bool any_new = std::any_of(sets.begin(), sets.end(), [&](const ResolvedSet& s) { return !ToCreate(o, s).empty(); });
+  if (!o.cdc_start_lsn) {
+    bool any_new = std::any_of(sets.begin(), sets.end(),
+                               [&](const ResolvedSet& s) { return !s.resume && !ToCreate(o, s).empty(); });
     if (any_new) {
       std::vector<uint32_t> owned;
       pg::Result r = source.Exec(sql::Get("load/all_owned_sequences"));
@@ -510,6 +525,7 @@ LoadReport RunLoad(const LoadOptions& o) {
   bool large_objects_pending = true;
   std::vector<PostData> posts;  // one per entry of report.sets
   auto record_failure = [&](const std::string& set_name, const Error& e) {
+    if (e.kind() == ErrorKind::kCancelled) return;  // not a failure: the set's load state says where it stopped
     try {
       control::ControlSchema(target, o.control_schema).SetStatus(set_name, control::TaskState::kFailed, e.what());
     } catch (...) {
@@ -517,6 +533,7 @@ LoadReport RunLoad(const LoadOptions& o) {
     }
   };
   for (const auto& set : sets) {
+    ThrowIfCancelled("loading the sets");
     try {
       PostData post;
       report.sets.push_back(WithContext("loading set '" + set.name + "'", [&] {
@@ -536,6 +553,7 @@ LoadReport RunLoad(const LoadOptions& o) {
     }
     throw;
   }
+  ThrowIfCancelled("loading the sets");
   try {
     WithContext("creating indexes, constraints and triggers of every set",
                 [&] { CopyAllPostData(o, target, posts, report); });
@@ -547,6 +565,28 @@ LoadReport RunLoad(const LoadOptions& o) {
   }
   report.wall_seconds = Since(start);
   return report;
+}
+
+}  // namespace
+
+LoadReport RunLoad(const LoadOptions& o) {
+  auto start = Clock::now();
+  pg::Connection source = pg::Connection::Open(o.source, {.role = "source"});
+  pg::Connection target = pg::Connection::Open(o.target, {.role = "target"});
+  // One load per set at a time (control/set_lock.h), taken before the preflight looks at the target's tables.
+  std::vector<std::string> names;
+  for (const auto& s : o.sets) {
+    if (o.only_set.empty() || s.name == o.only_set) names.push_back(s.name);
+  }
+  if (o.sets.empty()) names.push_back("default");
+  control::SetLocks locks(o.target, names, "load");
+  std::vector<ResolvedSet> sets = Preflight(o, source, target);
+  try {
+    return LoadResolved(o, source, target, sets, start);
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::kCancelled) throw;
+    throw Interrupted(e, target, o, sets);
+  }
 }
 
 LoadOptions ConfiguredLoad(const config::Config& config) {

@@ -13,10 +13,14 @@
 //      The database's large objects are copied with their OIDs from the first set's snapshot of the run.
 //   4. Post-data (indexes, constraints, triggers) with --index-jobs; the set's load_state becomes "loaded".
 // States in <control>.sets.load_state: loading (copying) -> indexing (data complete) -> loaded.
-// Resume (--resume): "loaded" sets are skipped; "indexing" resumes with the post-data (same start_lsn); "loading"
+// Resume (--resume, and every `walferry migrate`), each set by its own state: a set no earlier run started is loaded
+// from scratch; "loaded" sets are skipped; "indexing" resumes with the post-data (same start_lsn); "loading"
 // continues in the exported snapshot if it still exists, else (the usual case: it dies with the process that
 // created it) the set starts over: slot and publication dropped, tables emptied, a new slot and snapshot, a new
 // start_lsn. Keeping tables copied from the old snapshot would lose the changes between the old and the new start.
+// Ctrl-C / SIGTERM (common/cancel.h) stops the load at once: running COPYs are cancelled (each rolls back with its
+// "copied" mark), pg_dump/pg_restore/psql are stopped, and RunLoad throws Error(kCancelled) naming each set's state;
+// every state it leaves is one --resume continues from.
 // --from-standby (LoadOptions::from_standby, load/standby.h): the same states; the data comes from a paused standby.
 // Not thread-safe; runs once per process.
 #pragma once
@@ -46,7 +50,7 @@ struct LoadOptions {
   // range, concurrently, from the same snapshot. 0: never split.
   int64_t split_tables_larger_than = 0;
   std::string target_prep = "error";    // error | do-nothing | truncate | drop
-  bool resume = false;
+  bool resume = false;                  // each set by its own state (see "Resume" above)
   // --cdc-start-lsn: the target was loaded by other means, consistent as of this LSN. No data is copied: the
   // publication and slot are created (no snapshot), start_lsn = this LSN is recorded and the set marked loaded.
   // Must be >= the new slot's consistent point (else the slot and publication are dropped again and the load

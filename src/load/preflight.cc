@@ -209,10 +209,13 @@ void CheckSetState(const LoadOptions& o, pg::Connection& source, ResolvedSet& se
     set.restart = true;
     return;
   }
-  if (o.resume) {
-    if (!set.row || (state != LoadState::kLoading && state != LoadState::kIndexing && state != LoadState::kLoaded)) {
-      throw Error(ErrorKind::kPrecondition, "set '" + set.name + "' has no interrupted load to resume")
-          .WithHint("run walferry load without --resume");
+  // --resume goes by each set's own state: a set no earlier run started is loaded from scratch (below).
+  set.resume = o.resume && set.row.has_value();
+  if (set.resume) {
+    if (state != LoadState::kLoading && state != LoadState::kIndexing && state != LoadState::kLoaded) {
+      throw Error(ErrorKind::kPrecondition, "set '" + set.name + "' has no interrupted load to resume (state " +
+                                                control::ToString(state) + ")")
+          .WithHint("start it over: walferry load --set " + set.name + " --target-prep truncate");
     }
     // A set interrupted while copying starts over from a new slot when its snapshot is gone; one that reached
     // "indexing" keeps its start point, so its slot must still be there.
@@ -276,7 +279,7 @@ std::vector<ResolvedSet> Preflight(const LoadOptions& o, pg::Connection& source,
       if (have_control) set.row = control.GetSet(set.name);
       CheckSetState(o, source, set);
       FindExisting(target, set);
-      if (!o.resume && !set.restart) ++new_slots;
+      if (!set.resume && !set.restart) ++new_slots;
       if (o.cdc_start_lsn && set.existing.size() < set.relations.size()) {
         std::string list;
         for (const auto& t : set.relations) {
@@ -287,7 +290,7 @@ std::vector<ResolvedSet> Preflight(const LoadOptions& o, pg::Connection& source,
             .WithHint("load every table of the set on the target first (consistent as of the LSN), or run "
                       "walferry load without --cdc-start-lsn");
       }
-      if (!o.resume && !set.restart && !o.cdc_start_lsn && o.target_prep == "error" && !set.existing.empty()) {
+      if (!set.resume && !set.restart && !o.cdc_start_lsn && o.target_prep == "error" && !set.existing.empty()) {
         std::string list;
         for (const auto& t : set.existing) list += (list.empty() ? "" : ", ") + t.Display();
         throw Error(ErrorKind::kPrecondition, "set '" + set.name + "': tables already exist on the target: " + list)

@@ -29,6 +29,9 @@ struct ResolvedSet {
   bool publication_exists = false;
   // An earlier load of this set was interrupted and is being started over: its slot and publication are dropped.
   bool restart = false;
+  // --resume and the set has a row: its earlier load is finished (loading, indexing) or skipped (loaded). A set
+  // without a row is loaded from scratch under --resume too.
+  bool resume = false;
 };
 
 // source/target: ordinary connections. Returns the sets to load, in configuration order.

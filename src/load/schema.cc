@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/cancel.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "common/process.h"
@@ -43,6 +44,7 @@ std::string RunTool(const std::vector<std::string>& argv, const std::string& doi
                     const std::vector<std::string>& env = {}) {
   ProcessOptions options;
   options.env = env;
+  options.stop = &CancelFlag();  // Ctrl-C stops the tool (and what it started) at once
   ProcessResult r = RunProcess(argv, options);
   if (r.exit_code != 0) {
     throw Error(ErrorKind::kIo, doing + ": " + argv[0] + " exited with code " + std::to_string(r.exit_code) + ":\n" +
@@ -124,6 +126,7 @@ std::pair<int, std::string> SchemaCopier::Psql(const std::string& script, bool s
   if (single_transaction) argv.push_back("--single-transaction");
   ProcessOptions options;
   options.env = target_.env;
+  options.stop = &CancelFlag();
   ProcessResult r = RunProcess(argv, options);
   return {r.exit_code, r.output};
 }

@@ -33,14 +33,12 @@ std::optional<load::LoadReport> LoadPending(const config::Config& config, const 
   WarnAboutLobPolicies(config);
   // Which sets an earlier run already loaded (read-only: the control schema may not exist yet).
   std::vector<std::string> pending;
-  bool any_row = false;
   {
     pg::Connection target = pg::Connection::Open(config.target, {.role = "target"});
     control::ControlSchema control(target, config.control_schema);
     bool exists = control.Exists();
     for (const auto& name : SetNames(config)) {
       auto row = exists ? control.GetSet(name) : std::nullopt;
-      any_row = any_row || row.has_value();
       if (!row || row->load_state != control::LoadState::kLoaded) pending.push_back(name);
     }
   }
@@ -50,8 +48,9 @@ std::optional<load::LoadReport> LoadPending(const config::Config& config, const 
   if (settings.table_jobs > 0) o.table_jobs = settings.table_jobs;
   if (settings.index_jobs > 0) o.index_jobs = settings.index_jobs;
   if (!settings.target_prep.empty()) o.target_prep = settings.target_prep;
-  // An earlier run left state behind: let the loader skip what is done and finish or redo the rest.
-  o.resume = any_row;
+  if (settings.split_tables_larger_than) o.split_tables_larger_than = *settings.split_tables_larger_than;
+  // Each set by its own state: loaded ones are skipped, interrupted ones finished, the others loaded.
+  o.resume = true;
   return load::RunLoad(o);
 }
 

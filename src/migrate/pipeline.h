@@ -25,17 +25,20 @@
 
 namespace walferry::migrate {
 
+// migrate's load flags; each unset one comes from walferry.yaml's load section (load::ConfiguredLoad).
 struct LoadSettings {
   int table_jobs = 0;         // 0: config load.table_jobs, else the number of cores
   int index_jobs = 0;         // 0: config load.index_jobs
   std::string target_prep;    // empty: config load.target_prep
+  std::optional<int64_t> split_tables_larger_than;  // bytes; nullopt: config load.split_tables_larger_than
 };
-
 
 // Logs a warning per table whose lob policy is truncate (a DMS-only setting: walferry never truncates).
 void WarnAboutLobPolicies(const config::Config& config);
 
-// Loads the sets not yet loaded; nullopt when every set was already loaded by an earlier run.
+// Loads the sets not yet loaded, each by its own state (load --resume's rule): a set no earlier run started is
+// loaded from scratch, an interrupted one (loading, indexing) is finished, a loaded one is left alone. nullopt
+// when every set was already loaded by an earlier run. Ctrl-C / SIGTERM stops it at once: Error(kCancelled).
 std::optional<load::LoadReport> LoadPending(const config::Config& config, const LoadSettings& settings);
 
 std::vector<cdc::WorkerOptions> CdcWorkers(const config::Config& config, bool until_caught_up);

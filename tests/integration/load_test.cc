@@ -634,32 +634,67 @@ TEST_F(Load, KillDashNineOfASplitTableThenResumeCopiesEveryRowOnce) {
   }
 }
 
-// Killed while building the indexes (state "indexing"): the data is complete and came from the slot's snapshot, so
-// --resume keeps the data and the start point, and only builds the post-data again.
-TEST_F(Load, KillDuringPostDataResumesTheIndexesKeepingTheStartPoint) {
-  std::string db = test::FreshDatabase();
+// The pids of running processes of `program` (pg_dump, pg_restore, ...) whose command line names `db`.
+std::vector<pid_t> ProcessesFor(const std::string& program, const std::string& db) {
+  std::vector<pid_t> out;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string argv0 = cmdline.substr(0, cmdline.find('\0'));
+    if (std::filesystem::path(argv0).filename() == program && cmdline.find(db) != std::string::npos) {
+      out.push_back(std::stoi(name));
+    }
+  }
+  return out;
+}
+
+// A table whose two expression indexes are slow to build (50 ms a row) while the target database says so
+// (walferry_test.slow): an orphaned pg_restore would stay busy for minutes; once reset, a build is quick.
+void MakeSlowIndexes(const std::string& db) {
   test::Source().Psql(db, R"SQL(
     CREATE FUNCTION slow_key(x int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS
-      $$BEGIN PERFORM pg_catalog.pg_sleep(0.01); RETURN x; END$$;
+      $$BEGIN
+        IF pg_catalog.current_setting('walferry_test.slow', true) = 'on' THEN PERFORM pg_catalog.pg_sleep(0.05); END IF;
+        RETURN x;
+      END$$;
     CREATE TABLE t (id int PRIMARY KEY, v text);
     INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 3000) g;
     CREATE INDEX t_slow ON t (public.slow_key(id));
+    CREATE INDEX t_slow2 ON t (public.slow_key(id + 1));
   )SQL");
-  // Its own process group, so kill -9 of the group also stops its pg_restore, as a crash of the host would.
-  pid_t pid = test::SpawnWalferry(LoadArgs(db, {"--index-jobs", "1"}), /*own_group=*/true);
+  test::Target().Psql(db, "ALTER DATABASE " + db + " SET walferry_test.slow = 'on'");
+}
+
+bool WaitForIndexBuild(pg::Connection& t) {
+  return test::PollUntil([&] {
+    return Count(t, "SELECT count(*) FROM pg_stat_progress_create_index p JOIN pg_class c ON c.oid = p.relid "
+                    "WHERE c.relname = 't'") > 0;
+  });
+}
+
+// Killed while building the indexes (state "indexing"): the data is complete and came from the slot's snapshot, so
+// --resume keeps the data and the start point, and only builds the post-data again. kill -9 of walferry alone
+// (not of a process group, as when the OOM killer picks it) takes its pg_restore and pg_restore's workers with it.
+TEST_F(Load, KillDuringPostDataResumesTheIndexesKeepingTheStartPoint) {
+  std::string db = test::FreshDatabase();
+  MakeSlowIndexes(db);
+  pid_t pid = test::SpawnWalferry(LoadArgs(db, {"--index-jobs", "2"}));
   ASSERT_GT(pid, 0);
   pg::Connection t = ConnectTarget(db);
-  bool indexing = false;
-  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-       !indexing && std::chrono::steady_clock::now() < deadline;) {
-    indexing = Count(t, "SELECT count(*) FROM pg_stat_progress_create_index p JOIN pg_class c ON c.oid = p.relid "
-                        "WHERE c.relname = 't'") > 0;
-  }
-  ASSERT_TRUE(indexing) << "walferry never reached the index build";
-  kill(-pid, SIGKILL);
+  ASSERT_TRUE(WaitForIndexBuild(t)) << "walferry never reached the index build";
+  ASSERT_FALSE(ProcessesFor("pg_restore", db).empty()) << "the index build runs in pg_restore";
+  kill(pid, SIGKILL);
   int status = 0;
   waitpid(pid, &status, 0);
   ASSERT_TRUE(WIFSIGNALED(status));
+  // Nothing walferry started outlives it (a pg_restore left behind would build indexes for minutes).
+  EXPECT_TRUE(test::PollUntil([&] { return ProcessesFor("pg_restore", db).empty(); }, std::chrono::seconds(60)))
+      << "pg_restore outlived walferry";
+  EXPECT_TRUE(ProcessesFor("pg_dump", db).empty());
+  for (pid_t orphan : ProcessesFor("pg_restore", db)) kill(orphan, SIGKILL);
+  test::Target().Psql(db, "ALTER DATABASE " + db + " RESET walferry_test.slow");
   // The orphaned CREATE INDEX session notices its client is gone only when it next talks to it; end it as a
   // crashed host would.
   t.Exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
@@ -674,10 +709,43 @@ TEST_F(Load, KillDuringPostDataResumesTheIndexesKeepingTheStartPoint) {
   pg::Result set = t.Exec("SELECT start_lsn::text, load_state FROM walferry.sets");
   EXPECT_EQ(set.Get(0, 0), start);
   EXPECT_EQ(set.Get(0, 1), "loaded");
-  EXPECT_EQ(Count(t, "SELECT count(*) FROM pg_indexes WHERE tablename = 't'"), 2);  // pkey and t_slow
+  EXPECT_EQ(Count(t, "SELECT count(*) FROM pg_indexes WHERE tablename = 't'"), 3);  // pkey, t_slow, t_slow2
   pg::Connection s = ConnectSource(db);
   EXPECT_EQ(std::string(s.Exec("SELECT confirmed_flush_lsn::text FROM pg_replication_slots "
                                "WHERE slot_name = 'walferry_default'").Get(0, 0)), start);
+}
+
+// Ctrl-C (SIGINT) of `walferry load` while pg_restore builds the indexes: pg_restore and its workers are stopped
+// (their statements cancelled), walferry exits 130 naming the set's state, and --resume finishes the set.
+TEST_F(Load, CtrlCDuringPostDataStopsPgRestoreAndExits130) {
+  std::string db = test::FreshDatabase();
+  MakeSlowIndexes(db);
+  std::string log = (std::filesystem::temp_directory_path() / ("walferry-" + db + ".log")).string();
+  pid_t pid = test::SpawnWalferry(LoadArgs(db, {"--index-jobs", "2"}), false, log);
+  ASSERT_GT(pid, 0);
+  pg::Connection t = ConnectTarget(db);
+  ASSERT_TRUE(WaitForIndexBuild(t)) << "walferry never reached the index build";
+  std::optional<int> status = test::SignalAndWait(pid, SIGINT, std::chrono::seconds(60));
+  ASSERT_TRUE(status) << "walferry load did not stop on Ctrl-C";
+  std::string output = test::ReadWholeFile(log);
+  ASSERT_TRUE(WIFEXITED(*status)) << *status;
+  EXPECT_EQ(WEXITSTATUS(*status), 130) << output;
+  EXPECT_NE(output.find("load state 'indexing'"), std::string::npos) << output;
+  EXPECT_NE(output.find("walferry load --resume"), std::string::npos) << output;
+  EXPECT_TRUE(ProcessesFor("pg_restore", db).empty()) << "pg_restore outlived walferry";
+  // pg_restore cancelled its CREATE INDEX statements: no build is left running on the target.
+  EXPECT_TRUE(test::PollUntil([&] {
+    return Count(t, "SELECT count(*) FROM pg_stat_progress_create_index p JOIN pg_class c ON c.oid = p.relid "
+                    "WHERE c.relname = 't'") == 0;
+  }, std::chrono::seconds(30)));
+  EXPECT_EQ(std::string(t.Exec("SELECT load_state FROM walferry.sets").Get(0, 0)), "indexing");
+
+  test::Target().Psql(db, "ALTER DATABASE " + db + " RESET walferry_test.slow");
+  test::CliResult r = test::RunWalferry(LoadArgs(db, {"--resume"}));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ExpectSame(db, {"t"});
+  EXPECT_EQ(std::string(t.Exec("SELECT load_state FROM walferry.sets").Get(0, 0)), "loaded");
+  EXPECT_EQ(Count(t, "SELECT count(*) FROM pg_indexes WHERE tablename = 't'"), 3);
 }
 
 // A target cluster whose server speaks German (lc_messages C.UTF-8 and LANGUAGE=de, which gettext honours outside

@@ -2,6 +2,8 @@
 // application writing during the load and the CDC, --until-caught-up, validation, and a second migrate that
 // continues from the recorded positions. Ends by proving every table equal.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
 
 #include <atomic>
 #include <filesystem>
@@ -152,6 +154,94 @@ TEST_F(Migrate, ValidateDuringLiveCdcReportsOnlyRealDifferences) {
   pg::Connection s = test::ConnectSource(db);
   pg::Connection t = test::ConnectTarget(db);
   EXPECT_EQ(test::DiffTable(s, t, "accounts"), "");
+}
+
+// A set added to walferry.yaml after another was loaded (by `walferry load --set`): migrate loads the new set from
+// scratch, continues nothing it need not, and streams both; the configured load settings apply to it (its table is
+// split by load.split_tables_larger_than).
+TEST_F(Migrate, LoadsASetAddedAfterAnotherWasLoadedAndStreamsBoth) {
+  std::string db = test::FreshDatabase();
+  test::Source().Psql(db, R"sql(
+    CREATE TABLE first_t (id int PRIMARY KEY, note text);
+    CREATE TABLE added_t (id int PRIMARY KEY, pad text);
+    INSERT INTO first_t SELECT g, 'f' || g FROM generate_series(1, 5000) g;
+    INSERT INTO added_t SELECT g, repeat('a', 200) FROM generate_series(1, 40000) g;
+  )sql");
+  std::string config = WriteConfig(db, R"yaml(load:
+  split_tables_larger_than: 2MB
+sets:
+  - name: mig_loaded_first
+    tables:
+      - name: public.first_t
+  - name: mig_added_later
+    tables:
+      - name: public.added_t
+)yaml");
+  test::CliResult load = test::RunWalferry({"load", "-c", config, "--set", "mig_loaded_first"});
+  ASSERT_EQ(load.exit_code, 0) << load.output;
+  // Changes to both sets after the first was loaded: CDC carries them (the second's from its own snapshot on).
+  test::Source().Psql(db, "UPDATE first_t SET note = 'changed' WHERE id <= 100; DELETE FROM added_t WHERE id <= 50;"
+                          "INSERT INTO first_t VALUES (100001, 'new');");
+
+  test::CliResult r = test::RunWalferry({"migrate", "-c", config, "--until-caught-up"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("EQUAL: 2 table(s) compared"), std::string::npos) << r.output;
+  pg::Connection s = test::ConnectSource(db);
+  pg::Connection t = test::ConnectTarget(db);
+  EXPECT_EQ(t.Exec("SELECT count(*) FROM walferry.sets WHERE load_state = 'loaded'").GetInt(0, 0), 2);
+  EXPECT_GT(t.Exec("SELECT count(*) FROM walferry.load_progress WHERE set_name = 'mig_added_later'").GetInt(0, 0), 1)
+      << "load.split_tables_larger_than splits added_t into parts";
+  test::Source().Psql(db, "UPDATE added_t SET pad = 'late' WHERE id = 60; UPDATE first_t SET note = 'late' WHERE id = 1;");
+  r = test::RunWalferry({"migrate", "-c", config, "--until-caught-up", "--no-validate"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("every set was loaded by an earlier run"), std::string::npos) << r.output;
+  for (const char* table : {"first_t", "added_t"}) EXPECT_EQ(test::DiffTable(s, t, table), "") << table;
+}
+
+// Whether the target still runs a COPY in `db` (a walferry session that outlived its process would).
+bool CopyRunning(pg::Connection& target, const std::string& db) {
+  return target.Exec("SELECT count(*) FROM pg_stat_progress_copy WHERE datname = $1", {pg::Param(db)})
+             .GetInt(0, 0) > 0;
+}
+
+// Ctrl-C (SIGINT) while a big table is being copied: the COPY is cancelled (its transaction rolls back, nothing is
+// marked copied), migrate exits 130 saying how to continue, and a later migrate finishes the set.
+TEST_F(Migrate, CtrlCDuringTheCopyCancelsItExits130AndALaterMigrateFinishes) {
+  std::string db = test::FreshDatabase();
+  test::Source().Psql(db, R"sql(
+    CREATE TABLE small (id int PRIMARY KEY); INSERT INTO small SELECT generate_series(1, 10);
+    CREATE TABLE huge (id int PRIMARY KEY, pad text);
+    INSERT INTO huge SELECT g, repeat('x', 500) FROM generate_series(1, 600000) g;
+  )sql");
+  std::string config = WriteConfig(db, "sets:\n  - name: mig_ctrl_c\n    tables:\n      - name: public.small\n"
+                                       "      - name: public.huge\n");
+  std::string log = (std::filesystem::temp_directory_path() / ("walferry-" + db + ".log")).string();
+  pid_t pid = test::SpawnWalferry({"migrate", "-c", config, "--until-caught-up", "--table-jobs", "2"}, false, log);
+  ASSERT_GT(pid, 0);
+  pg::Connection t = test::ConnectTarget(db);
+  ASSERT_TRUE(test::PollUntil([&] {
+    return t.Exec("SELECT count(*) FROM pg_stat_progress_copy p JOIN pg_class c ON c.oid = p.relid "
+                  "WHERE c.relname = 'huge' AND p.tuples_processed > 1000").GetInt(0, 0) > 0;
+  })) << "walferry never reached the copy of huge";
+  // A generous deadline: a migrate that ignores Ctrl-C finishes its copy and goes on streaming.
+  std::optional<int> status = test::SignalAndWait(pid, SIGINT, std::chrono::seconds(60));
+  ASSERT_TRUE(status) << "walferry migrate did not stop on Ctrl-C";
+  ASSERT_TRUE(WIFEXITED(*status)) << *status;
+  std::string output = test::ReadWholeFile(log);
+  EXPECT_EQ(WEXITSTATUS(*status), 130) << output;
+  EXPECT_FALSE(CopyRunning(t, db)) << "a COPY outlived walferry";
+  EXPECT_NE(output.find("load state 'loading'"), std::string::npos) << output;
+  EXPECT_NE(output.find("walferry migrate"), std::string::npos) << output;
+  EXPECT_NE(output.find("walferry load --resume"), std::string::npos) << output;
+  EXPECT_EQ(t.Exec("SELECT count(*) FROM huge").GetInt(0, 0), 0);
+  EXPECT_EQ(t.Exec("SELECT count(*) FROM walferry.load_progress WHERE table_name = 'huge' AND state = 'copied'")
+                .GetInt(0, 0), 0);
+
+  test::CliResult r = test::RunWalferry({"migrate", "-c", config, "--until-caught-up"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("EQUAL: 2 table(s) compared"), std::string::npos) << r.output;
+  pg::Connection s = test::ConnectSource(db);
+  for (const char* table : {"small", "huge"}) EXPECT_EQ(test::DiffTable(s, t, table), "") << table;
 }
 
 TEST_F(Migrate, BadConfigurationExitsTwoAndChangesNothing) {

@@ -3,8 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <thread>
 
@@ -84,6 +88,20 @@ pid_t SpawnWalferry(const std::vector<std::string>& args, bool own_group, const 
   }
   if (own_group && pid > 0) setpgid(pid, pid);
   return pid;
+}
+
+std::optional<int> SignalAndWait(pid_t pid, int sig, std::chrono::seconds limit) {
+  kill(pid, sig);
+  int status = 0;
+  if (PollUntil([&] { return waitpid(pid, &status, WNOHANG) == pid; }, limit)) return status;
+  kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  return std::nullopt;
+}
+
+std::string ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
 bool PollUntil(const std::function<bool()>& done, std::chrono::seconds limit, std::chrono::milliseconds interval) {

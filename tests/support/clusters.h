@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,13 @@ pid_t SpawnWalferry(const std::vector<std::string>& args, bool own_group = false
 // The same, with stdout and stderr appended to the file log_path (created when missing), so a long test keeps
 // every run's log in one place.
 pid_t SpawnWalferry(const std::vector<std::string>& args, bool own_group, const std::string& log_path);
+
+// Sends `sig` to `pid` and polls up to `limit` for it to end; returns its wait status, or nullopt when it had not
+// ended by then (it is then killed with SIGKILL and reaped).
+std::optional<int> SignalAndWait(pid_t pid, int sig, std::chrono::seconds limit);
+
+// The whole text of a file (e.g. the log of a SpawnWalferry), "" when it does not exist.
+std::string ReadWholeFile(const std::string& path);
 
 // Calls `done` every `interval` until it returns true or `limit` has passed; returns its last answer.
 bool PollUntil(const std::function<bool()>& done, std::chrono::seconds limit = std::chrono::seconds(120),
