@@ -22,3 +22,13 @@ SQL
 }
 
 db_size() { "$PGBIN/psql" -X -At -h 127.0.0.1 -p "$1" -U postgres -d "$2" -c "SELECT pg_size_pretty(pg_database_size(current_database()))"; }
+
+# Starts the two clusters of a comparison and builds the dataset in database bench of the first; sets src and dst
+# (their ports).
+clusters_with_dataset() {
+  src=$(start_cluster source)
+  dst=$(start_cluster target)
+  echo "building the dataset (pgbench scale ${BENCH_SCALE:-30} + jsonb/bytea tables)..." >&2
+  make_dataset "$src" bench
+  echo "dataset: $(db_size "$src" bench)" >&2
+}

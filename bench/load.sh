@@ -11,11 +11,7 @@ source ./dataset.sh
 build_walferry
 JOBS=${JOBS:-$(nproc)}
 
-src=$(start_cluster source)
-dst=$(start_cluster target)
-echo "building the dataset (pgbench scale ${BENCH_SCALE:-30} + jsonb/bytea tables)..." >&2
-make_dataset "$src" bench
-echo "dataset: $(db_size "$src" bench)" >&2
+clusters_with_dataset
 PSQL_DST=("$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$dst" -U postgres)
 
 declare -A seconds

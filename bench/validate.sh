@@ -13,11 +13,7 @@ source ./dataset.sh
 build_walferry
 JOBS=${JOBS:-$(nproc)}
 
-src=$(start_cluster source)
-dst=$(start_cluster target)
-echo "building the dataset (pgbench scale ${BENCH_SCALE:-30} + jsonb/bytea tables)..." >&2
-make_dataset "$src" bench
-echo "dataset: $(db_size "$src" bench)" >&2
+clusters_with_dataset
 "$PGBIN/createdb" -h 127.0.0.1 -p "$dst" -U postgres bench
 "$WALFERRY" load --source "$(uri "$src" bench)" --target "$(uri "$dst" bench)" --log-level warn >/dev/null
 # The load's slot is not needed: without CDC, validate compares the target as it is.
