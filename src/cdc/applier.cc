@@ -63,10 +63,7 @@ void Applier::Configure() {
   // A target lock held for long, or a statement running away, ends the transaction; it is retried (never skipped).
   conn_.Exec("SET lock_timeout = " + pg::QuoteLiteral(options_.lock_timeout));
   conn_.Exec("SET statement_timeout = " + pg::QuoteLiteral(options_.statement_timeout));
-  try {
-    conn_.Exec("SET session_replication_role = replica");
-  } catch (const Error& e) {
-    if (e.sqlstate() != "42501") throw;
+  if (!pg::TrySetReplicaRole(conn_)) {
     Log()->warn("set {}: the target role may not set session_replication_role = replica, so target triggers fire "
                 "and foreign keys are checked during apply; use a superuser target role to apply as native "
                 "logical replication does",

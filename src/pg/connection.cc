@@ -312,4 +312,14 @@ void Connection::Cancel() const {
   if (cancel) PQcancel(cancel.get(), err, sizeof err);
 }
 
+bool TrySetReplicaRole(Connection& conn) {
+  try {
+    conn.Exec("SET session_replication_role = replica");
+    return true;
+  } catch (const Error& e) {
+    if (e.sqlstate() != "42501") throw;
+    return false;
+  }
+}
+
 }  // namespace walferry::pg

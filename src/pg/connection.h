@@ -131,6 +131,11 @@ class Connection {
   Result ExecWithDeadline(std::string_view sql, const std::span<const Param>* params);
 };
 
+// SET session_replication_role = replica on `conn` (writes as a logical replication apply does: user triggers and
+// foreign-key checks do not act). Returns false, changing nothing, when the role may not set it (SQLSTATE 42501:
+// neither a superuser nor granted SET on the parameter); the caller says what that means. Throws on other errors.
+bool TrySetReplicaRole(Connection& conn);
+
 // Runs fn() inside BEGIN ... COMMIT on conn; when fn (or COMMIT) throws, rolls back (if the connection is still
 // usable) and rethrows the original error. Returns what fn returns.
 template <typename Fn>

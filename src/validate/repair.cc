@@ -64,10 +64,7 @@ void ReplicaRole(pg::Connection& target, bool on) {
     target.Exec("RESET session_replication_role");
     return;
   }
-  try {
-    target.Exec("SET session_replication_role = replica");
-  } catch (const Error& e) {
-    if (e.sqlstate() != "42501") throw;
+  if (!pg::TrySetReplicaRole(target)) {
     log::For("validate")->warn("the target role may not set session_replication_role = replica: the repair writes "
                                "with the target's triggers and foreign-key checks on (they may add or change rows); "
                                "repair as a superuser to write as CDC does");
