@@ -57,10 +57,16 @@ void RecheckMultiset(SetRun& run, TableWork& work) {
       CompareMultiset(*work.sql, run.workers[0].source, run.workers[0].target, run.options.max_differences);
   std::map<std::pair<MismatchKind, std::string>, int64_t> now;
   for (const auto& m : again.mismatches) now[{m.kind, m.row_hash}] = m.copies;
+  // A truncated re-check listed the differences only up to its last hash (they come in hash order): a row past it
+  // was not looked at again, so it stays a difference rather than being taken for a change in flight.
+  const std::string* checked_up_to = again.truncated ? &again.mismatches.back().row_hash : nullptr;
   std::vector<Mismatch> kept;
   for (auto& m : work.result.mismatches) {
     auto it = now.find({m.kind, m.row_hash});
-    if (it == now.end()) continue;
+    if (it == now.end()) {
+      if (checked_up_to != nullptr && m.row_hash > *checked_up_to) kept.push_back(std::move(m));
+      continue;
+    }
     m.copies = std::min(m.copies, it->second);
     kept.push_back(std::move(m));
   }
