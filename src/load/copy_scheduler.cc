@@ -74,6 +74,16 @@ std::vector<TableResult> RunCopies(const CopyJob& job) {
       // crash loses both together (the table is simply copied again). Every later state change (indexing, loaded)
       // is a synchronous commit on another session, whose WAL flush also flushes every earlier commit.
       target.Exec("SET synchronous_commit = off");
+      // As native logical replication's table sync writes: the target's own triggers and foreign-key checks on the
+      // tables walferry keeps (--target-prep do-nothing/truncate) do not act on the copied rows, which the source's
+      // triggers made and its constraints checked already (tables walferry created have neither yet). Tables of
+      // one set come from one snapshot, so their foreign keys hold once all are copied, in whatever order.
+      if (!pg::TrySetReplicaRole(target) && id == 1) {
+        Log()->warn("set {}: the target role may not set session_replication_role = replica: triggers and foreign "
+                    "keys of tables kept on the target act on the copied rows (a row copied before the row it "
+                    "references fails); use a superuser target role, or --target-prep drop",
+                    job.set_name);
+      }
       while (!failed && !cancel.fired()) {
         size_t k = next++;
         if (k >= order.size()) break;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "common/cancel.h"
@@ -34,6 +35,18 @@ void PauseForTests(const char* name) {
   if (const char* v = std::getenv(name)) std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(v) * 1000));
 }
 using control::LoadState;
+
+// Below this size, a table this run created is filled without TRUNCATE (see AddTablePlans).
+constexpr int64_t kFreezeWorthBytes = 1024 * 1024;
+
+// What the sets of one run share.
+struct RunShared {
+  bool large_objects_pending = true;  // copied with the first set that takes a snapshot
+  std::set<pg::TableName> created;    // tables this run created: empty, never holding a row of an earlier copy
+  std::set<pg::TableName> emptied;    // kept tables emptied before any copy (--target-prep truncate)
+  double schema_seconds = 0;          // of that one step, reported by each set it served
+};
+
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 auto Log() { return log::For("load"); }
 
@@ -158,16 +171,22 @@ std::vector<pg::TableName> SplitBefore(pg::Connection& target, const std::string
 // `walferrys`: the table was emptied by an earlier run (split), so even do-nothing does not keep its rows: a part
 // committed then must not stay under a copy of the whole table.
 void AddTablePlans(const LoadOptions& o, pg::Connection& source, pg::Connection& target, const ResolvedSet& set,
-                   size_t i, bool walferrys, CopyJob& job) {
+                   size_t i, bool walferrys, const RunShared& run, CopyJob& job) {
   const catalog::TableInfo& table = set.tables[i];
   const bool keep = o.target_prep == "do-nothing" && set.existing.count(table.name) > 0 && !walferrys;
   TablePlan whole = PlanTable(table, set.sizes[i]);
   const int parts = PartsFor(o, table, set.sizes[i], keep);
   if (parts < 2) {
     // do-nothing keeps what is in existing tables; otherwise the table is walferry's to fill, and truncating it in
-    // the copy's transaction makes a redone copy start empty.
+    // the copy's transaction makes a redone copy start empty. A small plain table this run created is empty (a copy
+    // rolls back whole), so it is filled without one: a TRUNCATE makes new files (about 2 ms), which thousands of
+    // small tables pay thousands of times, and its only gain, COPY FREEZE, matters for big tables alone.
+    // A table EmptyKeptTables emptied is not truncated again: a TRUNCATE of one table that another's foreign key
+    // references is refused, even when both are empty.
+    const bool fresh_and_small =
+        table.relkind == 'r' && run.created.count(table.name) > 0 && set.sizes[i] < kFreezeWorthBytes;
     job.plans.push_back(std::move(whole));
-    job.truncate_first.push_back(!keep);
+    job.truncate_first.push_back(!keep && !fresh_and_small && run.emptied.count(table.name) == 0);
     return;
   }
   // The main fork's size, not MVCC: the last part is open-ended, so blocks added since are still read.
@@ -187,7 +206,7 @@ void AddTablePlans(const LoadOptions& o, pg::Connection& source, pg::Connection&
 // Copies the set's tables not yet copied, from `snapshot` on the server `copy_source` (the source, or the standby
 // of --from-standby), then the owned sequences.
 void CopyData(const LoadOptions& o, const ResolvedSet& set, const std::string& snapshot, const std::string& copy_source,
-              SetReport& report, pg::Connection& source, pg::Connection& target, bool& large_objects_pending) {
+              SetReport& report, pg::Connection& source, pg::Connection& target, RunShared& run) {
   auto start = Clock::now();
   std::vector<pg::TableName> done = CopiedTables(target, o.control_schema, set.name);
   std::vector<pg::TableName> split_before = SplitBefore(target, o.control_schema, set.name);
@@ -207,7 +226,7 @@ void CopyData(const LoadOptions& o, const ResolvedSet& set, const std::string& s
     to_copy.push_back(set.tables[i].name);
     const bool walferrys =
         std::find(split_before.begin(), split_before.end(), set.tables[i].name) != split_before.end();
-    AddTablePlans(o, source, target, set, i, walferrys, job);
+    AddTablePlans(o, source, target, set, i, walferrys, run, job);
   }
   {
     // On the source itself (a standby's locks would not hold back the primary's rewrites).
@@ -217,9 +236,9 @@ void CopyData(const LoadOptions& o, const ResolvedSet& set, const std::string& s
     report.tables = RunCopies(job);
   }
   report.sequences_set = CopySequences(copy_source, o.target, snapshot, set.relation_oids);
-  if (large_objects_pending) {
+  if (run.large_objects_pending) {
     report.large_objects = CopyLargeObjects(copy_source, o.target, snapshot);
-    large_objects_pending = false;
+    run.large_objects_pending = false;
   }
   report.copy_seconds = Since(start);
 }
@@ -248,21 +267,16 @@ void EmptyForRestart(const LoadOptions& o, pg::Connection& target, const Resolve
 }
 
 // Creates the set's publication and slot, records the new start point and copies the data from the slot's snapshot.
-// `resumed`: the tables exist already (created by the interrupted run) and are emptied instead of created.
+// `resumed`: the tables exist (created by the interrupted run) and are emptied; else CreateTables made them.
 // --from-standby: the slot is created without a snapshot and the copy is left to CopyFromStandby (returns true);
 // report.start_lsn is then the slot's consistent point, which the standby must replay before it is paused.
 bool LoadFromNewSlot(const LoadOptions& o, pg::Connection& source, pg::Connection& target, const ResolvedSet& set,
-                     bool resumed, SetReport& report, bool& large_objects_pending) {
+                     bool resumed, SetReport& report, RunShared& run) {
   control::ControlSchema control(target, o.control_schema);
   if (set.restart || resumed) DropStaleSlot(o, source, set);
   auto schema_start = Clock::now();
-  if (resumed) {
-    EmptyForRestart(o, target, set);
-  } else {
-    PrepareTargetTables(o, target, set);
-    SchemaCopier(o.source, o.target, o.control_schema).CopyTables(ToCreate(o, set));
-  }
-  report.schema_seconds = Since(schema_start);
+  if (resumed) EmptyForRestart(o, target, set);  // else CreateTables made the set's tables
+  report.schema_seconds = resumed ? Since(schema_start) : run.schema_seconds;
   // The set's row first: a slot walferry created is always known to the control schema.
   control.UpsertSet({set.name, report.slot_name, report.publication_name, "", Lsn(), LoadState::kLoading});
   InitProgress(target, o.control_schema, set, /*reset=*/true);
@@ -283,7 +297,7 @@ bool LoadFromNewSlot(const LoadOptions& o, pg::Connection& source, pg::Connectio
                      LoadState::kLoading});
   Log()->info("set {}: slot {} created; CDC will start at {}; copying {} tables from snapshot {}", set.name,
               report.slot_name, slot.consistent_point.ToString(), set.tables.size(), slot.snapshot_name);
-  CopyData(o, set, slot.snapshot_name, o.source, report, source, target, large_objects_pending);
+  CopyData(o, set, slot.snapshot_name, o.source, report, source, target, run);
   control.SetLoadState(set.name, LoadState::kIndexing);
   // `repl` closes on return: the snapshot is no longer needed; the slot stays for CDC.
   return false;
@@ -306,11 +320,11 @@ bool SnapshotAlive(pg::Connection& source, const std::string& snapshot) {
 // over from a new slot and snapshot (the only correct choice: see docs/load.md, "Resume").
 // Returns true when the copy is left to CopyFromStandby (see LoadFromNewSlot).
 bool ResumeCopy(const LoadOptions& o, pg::Connection& source, pg::Connection& target, const ResolvedSet& set,
-                SetReport& report, bool& large_objects_pending) {
+                SetReport& report, RunShared& run) {
   if (SnapshotAlive(source, set.row->snapshot_name)) {
     report.start_lsn = set.row->start_lsn;
     report.snapshot_name = set.row->snapshot_name;
-    CopyData(o, set, set.row->snapshot_name, o.source, report, source, target, large_objects_pending);
+    CopyData(o, set, set.row->snapshot_name, o.source, report, source, target, run);
     control::ControlSchema(target, o.control_schema).SetLoadState(set.name, LoadState::kIndexing);
     return false;
   }
@@ -321,7 +335,7 @@ bool ResumeCopy(const LoadOptions& o, pg::Connection& source, pg::Connection& ta
               set.name, set.row->snapshot_name.empty() ? "(none)" : set.row->snapshot_name,
               set.row->start_lsn.ToString(), report.slot_name, report.publication_name);
   report.restarted = true;
-  return LoadFromNewSlot(o, source, target, set, /*resumed=*/true, report, large_objects_pending);
+  return LoadFromNewSlot(o, source, target, set, /*resumed=*/true, report, run);
 }
 
 // The consistent point of a slot no process has read yet (its confirmed position), if it exists.
@@ -377,6 +391,79 @@ void RecordExternalLoad(const LoadOptions& o, pg::Connection& source, pg::Connec
               set.name, report.slot_name, slot.consistent_point.ToString(), start.ToString());
 }
 
+// The sets this run loads from scratch (LoadSet's new-slot path): not resumed, not --cdc-start-lsn.
+bool LoadedFromScratch(const LoadOptions& o, const ResolvedSet& set) { return !o.cdc_start_lsn && !set.resume; }
+
+// --target-prep truncate: the tables the sets loaded from scratch keep are emptied in ONE statement before any
+// copy, so that foreign keys among them, across sets too, do not stop it (the preflight refused foreign keys from
+// other tables; one made since then stops the load here, before any slot).
+void EmptyKeptTables(const LoadOptions& o, pg::Connection& target, const std::vector<ResolvedSet>& sets,
+                     RunShared& run) {
+  if (o.target_prep != "truncate") return;
+  std::string list;
+  for (const auto& set : sets) {
+    if (!LoadedFromScratch(o, set)) continue;
+    for (const auto& t : set.tables) {
+      if (set.existing.count(t.name) == 0 || !run.emptied.insert(t.name).second) continue;
+      list += (list.empty() ? "" : ", ") + TruncateName(t);
+    }
+  }
+  if (list.empty()) return;
+  try {
+    target.Exec("TRUNCATE " + list);
+  } catch (const Error& e) {
+    if (e.sqlstate() != "0A000") throw;
+    throw Error(ErrorKind::kPrecondition, "--target-prep truncate: the target's tables cannot be emptied: " +
+                                              std::string(e.what()))
+        .WithDetail("a table outside the sets being loaded has a foreign key to one of their tables on the target "
+                    "(made after the preflight checked)")
+        .WithHint("add that table to a set, drop its foreign key on the target during the load, or use "
+                  "--target-prep drop");
+  }
+  Log()->info("emptied {} tables kept on the target (--target-prep truncate), in one statement", run.emptied.size());
+}
+
+// Whether the set is resumed from "loading" by a copy (not a load by other means), which starts it over when its
+// snapshot is gone: its tables must exist, and any an interrupted CreateTables left out are created.
+bool ResumedCopy(const ResolvedSet& set) {
+  return set.resume && set.row && set.row->load_state == LoadState::kLoading && !set.row->external_load;
+}
+
+// One schema step for every set of the run: the tables of the sets loaded from scratch, and those missing of a
+// resumed set that copies again, created before the first slot in groups at once (SchemaCopier::CopyTables; a step
+// per set cost a pg_dump and a psql each). The new sets' rows come first, in state "loading" without a snapshot, so
+// that an interruption anywhere from here (some groups created, others not) is finished by --resume: the set starts
+// over, its missing tables are created and the others emptied.
+void CreateTables(const LoadOptions& o, pg::Connection& target, const std::vector<ResolvedSet>& sets, RunShared& run) {
+  EmptyKeptTables(o, target, sets, run);
+  control::ControlSchema control(target, o.control_schema);
+  std::vector<pg::TableName> tables;
+  int count = 0;
+  for (const auto& set : sets) {
+    std::vector<pg::TableName> missing;
+    if (LoadedFromScratch(o, set)) {
+      control.UpsertSet({set.name, control::SlotName(set.name), control::PublicationName(set.name), "", Lsn(),
+                         LoadState::kLoading});
+      PrepareTargetTables(o, target, set);
+      missing = ToCreate(o, set);
+    } else if (ResumedCopy(set)) {
+      for (const auto& r : set.relations) {
+        if (set.existing.count(r) == 0) missing.push_back(r);
+      }
+    }
+    count += missing.empty() ? 0 : 1;
+    for (const pg::TableName& t : missing) {
+      if (run.created.insert(t).second) tables.push_back(t);
+    }
+  }
+  if (tables.empty()) return;
+  auto start = Clock::now();
+  size_t groups = SchemaCopier(o.source, o.target, o.control_schema).CopyTables(tables, o.table_jobs);
+  run.schema_seconds = Since(start);
+  Log()->info("created {} tables of {} sets on the target in {} groups at once in {:.2f} s", tables.size(), count,
+              groups, run.schema_seconds);
+}
+
 // What is left of a set once its data is copied: its tables' indexes, constraints and triggers.
 struct PostData {
   bool pending = false;            // the set's data was copied in this run: create its post-data, mark it loaded
@@ -387,7 +474,7 @@ struct PostData {
 
 // Loads one set's data; its post-data is returned in *post, to be created once every set's data is there.
 SetReport LoadSet(const LoadOptions& o, pg::Connection& source, pg::Connection& target, const ResolvedSet& set,
-                  bool& large_objects_pending, PostData* post) {
+                  RunShared& run, PostData* post) {
   SetReport report;
   report.set_name = set.name;
   report.slot_name = control::SlotName(set.name);
@@ -406,9 +493,9 @@ SetReport LoadSet(const LoadOptions& o, pg::Connection& source, pg::Connection& 
     return report;
   }
   if (set.resume && state == LoadState::kLoading) {
-    post->copy_from_standby = ResumeCopy(o, source, target, set, report, large_objects_pending);
-  } else if (!set.resume) {
-    post->copy_from_standby = LoadFromNewSlot(o, source, target, set, /*resumed=*/false, report, large_objects_pending);
+    post->copy_from_standby = ResumeCopy(o, source, target, set, report, run);
+  } else if (LoadedFromScratch(o, set)) {
+    post->copy_from_standby = LoadFromNewSlot(o, source, target, set, /*resumed=*/false, report, run);
   } else {
     report.start_lsn = set.row->start_lsn;  // kIndexing: the data is complete; the post-data is redone
     Log()->info("set {}: data complete (CDC starts at {}); resuming the indexes and constraints", set.name,
@@ -428,7 +515,7 @@ SetReport LoadSet(const LoadOptions& o, pg::Connection& source, pg::Connection& 
 // exact). One pause for all sets. Replay is resumed when the copies end, also when one fails.
 void CopyFromStandby(const LoadOptions& o, pg::Connection& source, pg::Connection& target,
                      const std::vector<ResolvedSet>& sets, LoadReport& report, std::vector<PostData>& posts,
-                     bool& large_objects_pending) {
+                     RunShared& run) {
   std::vector<size_t> todo;
   Lsn at_least;
   for (size_t i = 0; i < posts.size(); ++i) {
@@ -449,7 +536,7 @@ void CopyFromStandby(const LoadOptions& o, pg::Connection& source, pg::Connectio
       Log()->info("set {}: CDC will start at {} (the standby's paused replay position; slot created at {}); "
                   "copying {} tables from snapshot {} on the standby",
                   r.set_name, r.start_lsn.ToString(), at_least.ToString(), sets[i].tables.size(), r.snapshot_name);
-      CopyData(o, sets[i], standby.snapshot(), o.from_standby, r, source, target, large_objects_pending);
+      CopyData(o, sets[i], standby.snapshot(), o.from_standby, r, source, target, run);
       control.SetLoadState(r.set_name, LoadState::kIndexing);
       r.outcome += " (copied from the standby)";
     });
@@ -522,8 +609,6 @@ LoadReport LoadResolved(const LoadOptions& o, pg::Connection& source, pg::Connec
     }
   }
   LoadReport report;
-  bool large_objects_pending = true;
-  std::vector<PostData> posts;  // one per entry of report.sets
   auto record_failure = [&](const std::string& set_name, const Error& e) {
     if (e.kind() == ErrorKind::kCancelled) return;  // not a failure: the set's load state says where it stopped
     try {
@@ -532,12 +617,22 @@ LoadReport LoadResolved(const LoadOptions& o, pg::Connection& source, pg::Connec
       // Reporting the original error matters more than recording it.
     }
   };
+  RunShared run;
+  try {
+    CreateTables(o, target, sets, run);
+  } catch (const Error& e) {
+    for (const auto& set : sets) {
+      if (LoadedFromScratch(o, set) || ResumedCopy(set)) record_failure(set.name, e);
+    }
+    throw;
+  }
+  std::vector<PostData> posts;  // one per entry of report.sets
   for (const auto& set : sets) {
     ThrowIfCancelled("loading the sets");
     try {
       PostData post;
       report.sets.push_back(WithContext("loading set '" + set.name + "'", [&] {
-        return LoadSet(o, source, target, set, large_objects_pending, &post);
+        return LoadSet(o, source, target, set, run, &post);
       }));
       posts.push_back(std::move(post));
     } catch (const Error& e) {
@@ -546,7 +641,7 @@ LoadReport LoadResolved(const LoadOptions& o, pg::Connection& source, pg::Connec
     }
   }
   try {
-    CopyFromStandby(o, source, target, sets, report, posts, large_objects_pending);
+    CopyFromStandby(o, source, target, sets, report, posts, run);
   } catch (const Error& e) {
     for (size_t i = 0; i < report.sets.size(); ++i) {
       if (posts[i].copy_from_standby) record_failure(report.sets[i].set_name, e);

@@ -4,7 +4,8 @@
 //   1. Preflight (changes nothing on either server): wal_level=logical and privileges, sets resolve to existing
 //      tables, the sets' slots/publications are free (or belong to an interrupted load being redone), enough free
 //      replication slots, the target-prep rule allows the tables already on the target, pg_dump is runnable.
-//   2. Schema objects and the tables' pre-data on the target.
+//   2. Schema objects; then the tables of every set in one step, in groups created at once (load/table_groups.h),
+//      after each new set's row (state loading) is written.
 //   3. Per set: publication walferry_<set> (publish_via_partition_root), then the slot walferry_<set> (pgoutput)
 //      created with EXPORT_SNAPSHOT on a replication connection held open until every table is copied; the set's
 //      row in the control schema records the slot's consistent point as start_lsn (where CDC starts) and the

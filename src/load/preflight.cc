@@ -261,6 +261,35 @@ void CheckSetState(const LoadOptions& o, pg::Connection& source, ResolvedSet& se
   }
 }
 
+// --target-prep truncate empties the existing tables of every set loaded from scratch in one TRUNCATE; a foreign key
+// into them from any other table on the target would make it fail after the load began.
+void CheckTruncatable(const LoadOptions& o, pg::Connection& target, const std::vector<ResolvedSet>& sets) {
+  if (o.target_prep != "truncate" || o.cdc_start_lsn) return;
+  std::vector<std::string> schemas, names;
+  for (const auto& set : sets) {
+    if (set.resume) continue;
+    for (const auto& t : set.existing) {
+      schemas.push_back(t.schema);
+      names.push_back(t.name);
+    }
+  }
+  if (names.empty()) return;
+  pg::Result r = target.Exec(sql::Get("load/foreign_keys_into"),
+                             {pg::Param(pg::TextArray(schemas)), pg::Param(pg::TextArray(names))});
+  if (r.rows() == 0) return;
+  std::string list;
+  for (int i = 0; i < r.rows() && i < 10; ++i) {
+    list += std::string(list.empty() ? "" : "; ") + std::string(r.Get(i, 0)) + " (" + std::string(r.Get(i, 1)) +
+            " references " + std::string(r.Get(i, 2)) + ")";
+  }
+  if (r.rows() > 10) list += "; and " + std::to_string(r.rows() - 10) + " more";
+  throw Error(ErrorKind::kPrecondition, "--target-prep truncate: tables outside the sets being loaded have foreign "
+                                        "keys on the target to tables it would empty: " + list)
+      .WithDetail("TRUNCATE refuses to empty a table another table's foreign key references, unless it empties both")
+      .WithHint("load those tables too (add them to a set), drop their foreign keys on the target during the load, "
+                "or use --target-prep drop");
+}
+
 }  // namespace
 
 std::vector<ResolvedSet> Preflight(const LoadOptions& o, pg::Connection& source, pg::Connection& target) {
@@ -299,6 +328,7 @@ std::vector<ResolvedSet> Preflight(const LoadOptions& o, pg::Connection& source,
                       "(drop and recreate them from the source)");
       }
     }
+    CheckTruncatable(o, target, sets);
     CheckServers(source, target, new_slots);
     CheckPartitionedPublishable(source, sets);
     CheckTruncateCapture(source, sets);

@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "common/cancel.h"
 #include "common/error.h"
@@ -16,6 +17,7 @@
 #include "pg/conninfo.h"
 #include "load/client_tools.h"
 #include "load/restore_list.h"
+#include "load/table_groups.h"
 #include "pg/connection.h"
 #include "sql/sql.h"
 
@@ -118,8 +120,9 @@ std::vector<std::string> SchemaCopier::DumpArgs(const std::string& section) cons
           "-N",                 pg::QuoteIdent(control_schema_), "-d", source_.conninfo};
 }
 
-std::pair<int, std::string> SchemaCopier::Psql(const std::string& script, bool single_transaction) const {
-  std::filesystem::path file = tmp_.path() / "script.sql";
+std::pair<int, std::string> SchemaCopier::Psql(const std::string& script, bool single_transaction,
+                                               const std::string& file_name) const {
+  std::filesystem::path file = tmp_.path() / file_name;
   WriteFile(file, script);
   std::vector<std::string> argv = {Program("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-v", "VERBOSITY=verbose",
                                    "-d", target_.conninfo, "-f", file.string()};
@@ -174,17 +177,61 @@ void SchemaCopier::CopySupportObjects(const std::vector<uint32_t>& owned_sequenc
   });
 }
 
-void SchemaCopier::CopyTables(const std::vector<pg::TableName>& tables) {
-  if (tables.empty()) return;
-  WithContext("creating " + std::to_string(tables.size()) + " tables on the target", [&] {
-    std::filesystem::path file = tmp_.path() / "tables.sql";
-    std::vector<std::string> argv = DumpArgs("pre-data");
-    argv.insert(argv.end(), {"-f", file.string()});
-    // Quoted patterns match exactly: inside double quotes pg_dump treats * ? . as ordinary characters.
-    for (const auto& t : tables) argv.insert(argv.end(), {"-t", t.Quoted()});
-    RunTool(argv, "dumping the tables' definitions", source_.env);
-    auto [rc, out] = Psql(ReadFile(file), true);
-    if (rc != 0) throw Error(ErrorKind::kSql, "creating the tables on the target failed (nothing was created):\n" + out);
+std::vector<std::pair<pg::TableName, pg::TableName>> SchemaCopier::TableLinks(
+    const std::vector<pg::TableName>& tables) const {
+  std::vector<std::string> schemas, names;
+  for (const auto& t : tables) {
+    schemas.push_back(t.schema);
+    names.push_back(t.name);
+  }
+  pg::Connection source = pg::Connection::Open(source_conninfo_, {.role = "source"});
+  pg::Result r =
+      source.Exec(sql::Get("load/table_links"), {pg::Param(pg::TextArray(schemas)), pg::Param(pg::TextArray(names))});
+  std::vector<std::pair<pg::TableName, pg::TableName>> links;
+  for (int i = 0; i < r.rows(); ++i) {
+    links.push_back({{std::string(r.Get(i, 0)), std::string(r.Get(i, 1))},
+                     {std::string(r.Get(i, 2)), std::string(r.Get(i, 3))}});
+  }
+  return links;
+}
+
+void SchemaCopier::CreateGroup(const std::vector<pg::TableName>& tables, size_t group) const {
+  const std::string file = "tables-" + std::to_string(group) + ".sql";
+  std::vector<std::string> argv = DumpArgs("pre-data");
+  argv.insert(argv.end(), {"-f", (tmp_.path() / file).string()});
+  // Quoted patterns match exactly: inside double quotes pg_dump treats * ? . as ordinary characters.
+  for (const auto& t : tables) argv.insert(argv.end(), {"-t", t.Quoted()});
+  RunTool(argv, "dumping the tables' definitions", source_.env);
+  auto [rc, out] = Psql(ReadFile(tmp_.path() / file), true, "run-" + file);
+  if (rc != 0) {
+    throw Error(ErrorKind::kSql, "creating " + std::to_string(tables.size()) + " tables on the target failed (none "
+                                 "of them was created; other groups of tables may have been):\n" + out)
+        .WithHint("fix the cause psql names, then run walferry load --resume: it creates the missing tables and "
+                  "empties the others");
+  }
+}
+
+size_t SchemaCopier::CopyTables(const std::vector<pg::TableName>& tables, int jobs) {
+  if (tables.empty()) return 0;
+  return WithContext("creating " + std::to_string(tables.size()) + " tables on the target", [&] {
+    std::vector<std::vector<pg::TableName>> groups = CreationGroups(tables, TableLinks(tables), jobs);
+    std::vector<std::exception_ptr> errors(groups.size());
+    {
+      std::vector<std::jthread> threads;
+      for (size_t g = 0; g < groups.size(); ++g) {
+        threads.emplace_back([&, g] {
+          try {
+            CreateGroup(groups[g], g);
+          } catch (...) {
+            errors[g] = std::current_exception();
+          }
+        });
+      }
+    }
+    for (const std::exception_ptr& e : errors) {
+      if (e) std::rethrow_exception(e);
+    }
+    return groups.size();
   });
 }
 
@@ -249,9 +296,17 @@ void SchemaCopier::CopyPostData(const std::vector<pg::TableName>& tables, int jo
     for (const TocEntry& e : entries) kept += e.line + "\n";
     std::filesystem::path list = tmp_.path() / "post-data.list";
     WriteFile(list, kept);
+    // Each object commits on its own; none of those commits waits for its WAL flush. The load state that follows
+    // ("loaded") is a synchronous commit, whose flush covers them all; an object lost with an unflushed commit in
+    // a target crash is created again by --resume (the set is still "indexing").
+    std::vector<std::string> env = target_.env;
+    std::string options = "PGOPTIONS=";
+    if (const char* v = std::getenv("PGOPTIONS")) options += v;
+    options += " -c synchronous_commit=off";
+    env.push_back(std::move(options));
     RunTool({Program("pg_restore"), "--section=post-data", "--no-owner", "--no-privileges", "--exit-on-error", "-j",
              std::to_string(std::max(1, jobs)), "-L", list.string(), "-d", target_.conninfo, dump.string()},
-            "creating indexes, constraints and triggers", target_.env);
+            "creating indexes, constraints and triggers", env);
   });
 }
 

@@ -6,8 +6,8 @@
 //      standalone sequences, ...) from the source's pre-data section. One object at a time when the batch fails:
 //      an object that already exists on the target (SQLSTATE 42710/42P06/42723/42P07) is kept as it is and logged;
 //      any other error stops the load.
-//   2. CopyTables: the tables' pre-data (CREATE TABLE, owned sequences, identity, defaults, ATTACH PARTITION) in one
-//      target transaction, before any data.
+//   2. CopyTables: the tables' pre-data (CREATE TABLE, owned sequences, identity, defaults, ATTACH PARTITION), before
+//      any data, in groups created at once, each in one target transaction (load/table_groups.h).
 //   3. CopyPostData: indexes, primary/unique/foreign keys, triggers, rules, after the data, with pg_restore -j
 //      --exit-on-error. Resuming, the objects an interrupted run created are found in the target's catalog and left
 //      out (load/restore_list.h); one the target holds under the same name with another definition stops the load.
@@ -49,8 +49,11 @@ class SchemaCopier {
   // owned_sequence_oids: pg_class oids (on the source) of sequences owned by a table column (serial, identity);
   // they come with their tables in CopyTables instead.
   void CopySupportObjects(const std::vector<uint32_t>& owned_sequence_oids);
-  // tables: every relation to create, partitions included (pg_dump -t takes no children by itself).
-  void CopyTables(const std::vector<pg::TableName>& tables);
+  // tables: every relation to create, partitions included (pg_dump -t takes no children by itself). In at most
+  // `jobs` groups at once (load/table_groups.h), each by its own pg_dump and one target transaction: a group is
+  // created whole or not at all, but a failure can leave other groups created (Error(kSql) says so). Returns the
+  // number of groups.
+  size_t CopyTables(const std::vector<pg::TableName>& tables, int jobs);
   // After the data. resuming: objects an interrupted run created (same name, same definition as on the source) are
   // kept; throws Error(kPrecondition) listing the objects whose name the target uses with another definition, and
   // Error(kIo) with pg_restore's output when it fails.
@@ -60,8 +63,14 @@ class SchemaCopier {
   // The client program `name` (pg_dump, pg_restore, psql) that fits the source.
   std::string Program(const std::string& name) const;
   std::vector<std::string> DumpArgs(const std::string& section) const;
-  // Runs psql on the target with `script`; returns psql's exit code and output.
-  std::pair<int, std::string> Psql(const std::string& script, bool single_transaction) const;
+  // Runs psql on the target with `script` (written to `file_name` in the temporary directory: a name per thread);
+  // returns psql's exit code and output.
+  std::pair<int, std::string> Psql(const std::string& script, bool single_transaction,
+                                   const std::string& file_name = "script.sql") const;
+  // Pairs of `tables` whose definitions need each other (src/sql/load/table_links.sql), from the source.
+  std::vector<std::pair<pg::TableName, pg::TableName>> TableLinks(const std::vector<pg::TableName>& tables) const;
+  // One group of CopyTables: pg_dump of its tables' pre-data, then psql in one transaction. Files named by `group`.
+  void CreateGroup(const std::vector<pg::TableName>& tables, size_t group) const;
   // Resuming: the entries of a post-data table of contents whose objects the target does not have yet, from both
   // catalogs (src/sql/load/post_data_objects.sql).
   std::vector<TocEntry> NotOnTarget(const std::vector<pg::TableName>& tables, std::vector<TocEntry> toc) const;

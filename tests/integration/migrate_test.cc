@@ -25,12 +25,7 @@ class Migrate : public ::testing::Test {
   }
 };
 
-std::string WriteConfig(const std::string& db, const std::string& yaml_sets) {
-  std::string path = (std::filesystem::temp_directory_path() / ("walferry-" + db + ".yaml")).string();
-  std::ofstream(path) << "version: 1\nsource: \"" << test::Source().Uri(db) << "\"\ntarget: \"" << test::Target().Uri(db)
-                      << "\"\n" << yaml_sets;
-  return path;
-}
+using test::WriteConfig;
 
 TEST_F(Migrate, TwoSetsWithAForeignKeyBetweenThemUnderALiveWriter) {
   std::string db = test::FreshDatabase();

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -52,6 +53,13 @@ std::string FreshDatabase(const std::string& suffix) {
   Source().CreateDatabase(name);
   Target().CreateDatabase(name);
   return name;
+}
+
+std::string WriteConfig(const std::string& db, const std::string& yaml) {
+  std::string path = (std::filesystem::temp_directory_path() / ("walferry-" + db + ".yaml")).string();
+  std::ofstream(path) << "version: 1\nsource: \"" << Source().Uri(db) << "\"\ntarget: \"" << Target().Uri(db) << "\"\n"
+                      << yaml;
+  return path;
 }
 
 pg::Connection ConnectSource(const std::string& db) { return pg::Connection::Open(Source().Uri(db), {.role = "source"}); }

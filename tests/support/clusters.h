@@ -26,6 +26,10 @@ testing::LocalCluster& Target();
 // A new empty database with the same name on source and target, named after the running test.
 std::string FreshDatabase(const std::string& suffix = "");
 
+// A walferry.yaml for database `db` of both clusters (version, source, target) followed by `yaml` (sets, load
+// settings, ...), in the temporary directory; returns its path.
+std::string WriteConfig(const std::string& db, const std::string& yaml);
+
 // Superuser connections to the named database.
 pg::Connection ConnectSource(const std::string& db);
 pg::Connection ConnectTarget(const std::string& db);
