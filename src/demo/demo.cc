@@ -14,10 +14,10 @@
 #include "demo/sample_db.h"
 #include "demo/writer.h"
 #include "lifecycle/cutover.h"
+#include "localcluster/local_cluster.h"
 #include "migrate/pipeline.h"
 #include "plan/from_assessment.h"
 #include "plan/set_planner.h"
-#include "testing/local_cluster.h"
 #include "validate/report_text.h"
 
 namespace walferry::demo {
@@ -29,7 +29,7 @@ double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::
 
 void Heading(std::ostream& out, const std::string& text) { out << "\n== " << text << " ==\n" << std::flush; }
 
-config::Config PlanConfig(const testing::LocalCluster& source, const testing::LocalCluster& target,
+config::Config PlanConfig(const localcluster::LocalCluster& source, const localcluster::LocalCluster& target,
                           std::ostream& out) {
   pg::Connection conn = pg::Connection::Open(source.Uri("shop"), {.role = "source"});
   assess::AssessOptions options;
@@ -56,8 +56,8 @@ int RunDemo(const DemoOptions& options, std::ostream& out) {
   auto logger = log::For("demo");
   auto started = Clock::now();
   logger->info("starting a source cluster (wal_level=logical) and a target cluster on 127.0.0.1");
-  auto source = testing::LocalCluster::Create({.name = "demo-source"});
-  auto target = testing::LocalCluster::Create({.name = "demo-target", .logical = false});
+  auto source = localcluster::LocalCluster::Create({.name = "demo-source"});
+  auto target = localcluster::LocalCluster::Create({.name = "demo-target", .logical = false});
   source.CreateDatabase("shop");
   target.CreateDatabase("shop");
   ThrowIfCancelled("starting the demo clusters");

@@ -10,10 +10,12 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "control/control_schema.h"
+#include "control/publication.h"
 #include "control/set_status.h"
 #include "control/truncate_capture.h"
 #include "pg/conninfo.h"
 #include "pg/replication_stream.h"
+#include "pg/server_version.h"
 #include "validate/validator.h"
 
 namespace walferry::lifecycle {
@@ -122,6 +124,22 @@ void CheckFallbackPossible(const config::Config& forward, pg::Connection& target
     refuse("the target has max_wal_senders = 0: the fallback cannot read its slot",
            "raise max_wal_senders on the target (restart needed)");
   }
+  // PostgreSQL 12 cannot publish a partitioned table (publish_via_partition_root came with 13): refuse now, not
+  // when the publication is made at the end of the cutover.
+  if (!pg::FeaturesOf(target.ServerVersionNum(), "target").publish_via_partition_root) {
+    std::string partitioned;
+    for (const validate::SetTables& s :
+         validate::ResolveSets(forward, catalog::ListTables(target, forward.control_schema), "", {})) {
+      for (const catalog::TableInfo& table : s.tables) {
+        if (table.relkind == 'p') partitioned += (partitioned.empty() ? "" : ", ") + table.name.Display();
+      }
+    }
+    if (!partitioned.empty()) {
+      refuse("the target (PostgreSQL 12) cannot publish partitioned tables, so it cannot carry their changes back: " +
+                 partitioned,
+             "cut over without --fallback, or upgrade the target to PostgreSQL 13 or later");
+    }
+  }
 }
 
 FallbackPrepared PrepareFallback(const config::Config& forward, pg::Connection& target) {
@@ -153,12 +171,12 @@ FallbackPrepared PrepareFallback(const config::Config& forward, pg::Connection& 
   control.UpsertSet({out.set_name, slot, pub, "", Lsn(), control::LoadState::kLoading});
   pg::ReplicationConnection repl = pg::ReplicationConnection::Open(forward.target, "target");
   if (slot_exists) repl.DropSlot(slot, /*wait=*/true);  // ours, from a run interrupted before it was recorded
-  std::string tables;
-  for (const auto& t : fb.sets.front().tables) tables += (tables.empty() ? "" : ", ") + t.name.Quoted();
+  std::vector<pg::TableName> tables;
+  for (const auto& t : fb.sets.front().tables) tables.push_back(t.name);
   WithContext("creating publication " + pub + " on the target", [&] {
     target.Exec("DROP PUBLICATION IF EXISTS " + pg::QuoteIdent(pub));
-    target.Exec("CREATE PUBLICATION " + pg::QuoteIdent(pub) + " FOR TABLE " + tables +
-                " WITH (publish_via_partition_root = true)");
+    // Through the root where the target can (13+); on 12, CheckFallbackPossible refused partitioned tables.
+    target.Exec(control::CreatePublicationSql(pub, tables, pg::FeaturesOf(target.ServerVersionNum(), "target")));
   });
   // Before the slot, so that a TRUNCATE of one partition after its start is carried.
   control::InstallTruncateCapture(target, fb.control_schema, pub);

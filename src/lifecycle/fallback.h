@@ -38,7 +38,8 @@ config::Config FallbackConfig(const config::Config& forward, pg::Connection& tar
 
 // What cutover --fallback checks before it changes anything: the target has wal_level=logical, a free
 // replication slot, a wal sender, and its role may create slots and publications; no configured set has the
-// fallback set's name. Throws Error(kPrecondition) with the fix.
+// fallback set's name; a PostgreSQL 12 target has no partitioned table to publish. Throws Error(kPrecondition) with
+// the fix.
 void CheckFallbackPossible(const config::Config& forward, pg::Connection& target);
 
 struct FallbackPrepared {

@@ -1,7 +1,7 @@
 // fuzz/capture_corpus.cc -- remakes tests/fuzz/corpus/ from a real stream.
 //
 // Usage: fuzz_capture_corpus OUTPUT_DIR   (built by tests/CMakeLists.txt; runs as the harness does, see
-// testing/local_cluster.h). Starts a throw-away source cluster, creates tables with every replica identity kind
+// localcluster/local_cluster.h). Starts a throw-away source cluster, creates tables with every replica identity kind
 // and a spread of column types (TOAST, arrays, an enum so Type messages appear, bytea, numeric, jsonb), runs a
 // workload (inserts, updates that change keys, deletes, TRUNCATE, logical messages, a transaction big enough to
 // be streamed, a prepared transaction), and reads it back through three slots: protocol 1, protocol 2 with
@@ -17,9 +17,9 @@
 #include <vector>
 
 #include "common/error.h"
+#include "localcluster/local_cluster.h"
 #include "pg/connection.h"
 #include "pg/replication_stream.h"
-#include "testing/local_cluster.h"
 
 namespace {
 
@@ -95,7 +95,7 @@ void Append(std::string& out, std::string_view message) {
 }
 
 // Reads the slot up to `until` and writes one corpus file per transaction (or streamed block); returns the count.
-int Capture(const testing::LocalCluster& cluster, const Slot& slot, Lsn until, const std::filesystem::path& dir) {
+int Capture(const localcluster::LocalCluster& cluster, const Slot& slot, Lsn until, const std::filesystem::path& dir) {
   auto repl = pg::ReplicationConnection::Open(cluster.Uri("corpus"));
   repl.StartLogical(slot.name, Lsn(), slot.options);
   std::string current;
@@ -139,7 +139,7 @@ int main(int argc, char** argv) {
   try {
     std::filesystem::path dir = argv[1];
     std::filesystem::create_directories(dir);
-    auto cluster = testing::LocalCluster::Create(
+    auto cluster = localcluster::LocalCluster::Create(
         {.name = "corpus", .settings = {"logical_decoding_work_mem = 64kB", "max_prepared_transactions = 5"}});
     cluster.CreateDatabase("corpus");
     cluster.Psql("corpus", kSchema);

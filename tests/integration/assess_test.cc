@@ -12,8 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/process.h"
+#include "localcluster/local_cluster.h"
 #include "support/clusters.h"
-#include "testing/local_cluster.h"
 
 namespace walferry {
 namespace {
@@ -238,7 +238,7 @@ TEST(Assess, MeasuresWriteRatesOverAnInterval) {
 }
 
 TEST(Assess, FailsPreflightWithoutLogicalWalLevel) {
-  testing::LocalCluster replica = testing::LocalCluster::Create({.name = "assess-replica", .logical = false});
+  localcluster::LocalCluster replica = localcluster::LocalCluster::Create({.name = "assess-replica", .logical = false});
   replica.CreateDatabase("app");
   replica.Psql("app", "CREATE TABLE t (id int PRIMARY KEY);");
   auto r = test::RunWalferry({"--json", "--log-level", "off", "assess", "--source", replica.Uri("app")});

@@ -309,7 +309,7 @@ class Supervisor {
   std::thread thread_;
 };
 
-int64_t MaxTick(testing::LocalCluster& cluster, const std::string& db) {
+int64_t MaxTick(localcluster::LocalCluster& cluster, const std::string& db) {
   try {
     return pg::Connection::Open(cluster.Uri(db)).Exec("SELECT coalesce(max(id), 0) FROM tick").GetInt(0, 0);
   } catch (const Error&) {

@@ -61,7 +61,7 @@ TEST(Cli, PingTakesConnectionsFromEnvironmentAndPrintsJson) {
 }
 
 TEST(Cli, PingReportsUnreachableServerWithRedactedConninfoAndExitsOne) {
-  std::string bad = "postgresql://app:T0pS3cret@127.0.0.1:" + std::to_string(testing::FreePort()) + "/x";
+  std::string bad = "postgresql://app:T0pS3cret@127.0.0.1:" + std::to_string(localcluster::FreePort()) + "/x";
   auto r = RunWalferry({"ping", "--source", bad, "--target", test::Target().Uri()});
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("source: cannot connect"), std::string::npos) << r.output;
@@ -72,7 +72,7 @@ TEST(Cli, PingReportsUnreachableServerWithRedactedConninfoAndExitsOne) {
 // ps shows every process's command line to every user: a password given with --source is overwritten there once
 // parsed, and walferry never writes a core file (it would hold the passwords and rows).
 TEST(Cli, PasswordsLeaveTheCommandLineAndNoCoreFileIsWritten) {
-  const std::string port = std::to_string(testing::FreePort());
+  const std::string port = std::to_string(localcluster::FreePort());
   pid_t pid = test::SpawnWalferry({"cdc", "--source", "postgresql://app:T0pS3cret@127.0.0.1:" + port + "/x",
                                    "--target=host=127.0.0.1 port=" + port + " sslpassword=K3yPass"});
   auto read = [](const std::string& path) {

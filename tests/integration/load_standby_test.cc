@@ -51,7 +51,8 @@ const char* kSchema =
 class LoadStandby : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    standby_ = std::make_unique<testing::LocalCluster>(testing::LocalCluster::CreateStandby(test::Source(), "standby"));
+    standby_ = std::make_unique<localcluster::LocalCluster>(
+        localcluster::LocalCluster::CreateStandby(test::Source(), "standby"));
   }
   static void TearDownTestSuite() { standby_.reset(); }
   void TearDown() override {
@@ -59,7 +60,7 @@ class LoadStandby : public ::testing::Test {
                         "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE NOT active;");
   }
 
-  static testing::LocalCluster& Standby() { return *standby_; }
+  static localcluster::LocalCluster& Standby() { return *standby_; }
 
   // Waits until the standby has replayed everything the source wrote so far (e.g. a new database).
   static void WaitForStandby() {
@@ -93,13 +94,13 @@ class LoadStandby : public ::testing::Test {
   }
 
   // Sequential scans of `table` as counted by `cluster` (each server counts only its own reads).
-  static int64_t SeqScans(const testing::LocalCluster& cluster, const std::string& db, const std::string& table) {
+  static int64_t SeqScans(const localcluster::LocalCluster& cluster, const std::string& db, const std::string& table) {
     pg::Connection c = pg::Connection::Open(cluster.Uri(db));
     c.Exec("SELECT pg_stat_clear_snapshot()");
     return Count(c, "SELECT coalesce(sum(seq_scan), 0) FROM pg_stat_user_tables WHERE relname = '" + table + "'");
   }
 
-  static inline std::unique_ptr<testing::LocalCluster> standby_;
+  static inline std::unique_ptr<localcluster::LocalCluster> standby_;
 };
 
 // A writer runs on the source during the whole load. Both sets are copied from the standby, paused once; their

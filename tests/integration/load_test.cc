@@ -885,9 +885,9 @@ TEST_F(Load, CtrlCDuringPostDataStopsPgRestoreAndExits130) {
 // A target cluster whose server speaks German (lc_messages C.UTF-8 and LANGUAGE=de, which gettext honours outside
 // the plain C locale): "Relation »t« existiert bereits" where an English server says "relation "t" already exists".
 // nullopt when this machine has no German translation of PostgreSQL's messages.
-std::optional<testing::LocalCluster> GermanTarget(const std::string& db) {
+std::optional<localcluster::LocalCluster> GermanTarget(const std::string& db) {
   setenv("LANGUAGE", "de", 1);
-  testing::LocalCluster c = testing::LocalCluster::Create({.name = "german"});
+  localcluster::LocalCluster c = localcluster::LocalCluster::Create({.name = "german"});
   unsetenv("LANGUAGE");
   c.CreateDatabase(db);
   try {
@@ -900,7 +900,7 @@ std::optional<testing::LocalCluster> GermanTarget(const std::string& db) {
 
 // A set loaded into `target`, then put back to "indexing" as if the load had been killed while creating its
 // indexes (without the timing of a kill: KillDuringPostDataResumesTheIndexesKeepingTheStartPoint does that).
-std::vector<std::string> LoadedToIndexing(const std::string& db, testing::LocalCluster& target) {
+std::vector<std::string> LoadedToIndexing(const std::string& db, localcluster::LocalCluster& target) {
   test::Source().Psql(db, R"SQL(
     CREATE TABLE t (id int PRIMARY KEY, v text, w int UNIQUE);
     INSERT INTO t SELECT g, 'v' || g, g FROM generate_series(1, 1000) g;
@@ -921,7 +921,7 @@ std::vector<std::string> LoadedToIndexing(const std::string& db, testing::LocalC
 // messages: under a German-speaking target the resume creates the missing index and keeps the rest.
 TEST_F(Load, ResumedPostDataKeepsWhatExistsWhateverLanguageTheTargetSpeaks) {
   std::string db = test::FreshDatabase();
-  std::optional<testing::LocalCluster> german = GermanTarget(db);
+  std::optional<localcluster::LocalCluster> german = GermanTarget(db);
   if (!german) GTEST_SKIP() << "no German translation of PostgreSQL's messages on this machine";
   std::vector<std::string> resume = LoadedToIndexing(db, *german);
   german->Psql(db, "DROP INDEX t_v; ALTER TABLE c DROP CONSTRAINT c_id_fkey");
@@ -942,7 +942,7 @@ TEST_F(Load, ResumedPostDataKeepsWhatExistsWhateverLanguageTheTargetSpeaks) {
 // like the source's but on another column (walferry names it).
 TEST_F(Load, ResumedPostDataReportsObjectsThatAreNotTheSources) {
   std::string db = test::FreshDatabase();
-  std::optional<testing::LocalCluster> german = GermanTarget(db);
+  std::optional<localcluster::LocalCluster> german = GermanTarget(db);
   if (!german) GTEST_SKIP() << "no German translation of PostgreSQL's messages on this machine";
   std::vector<std::string> resume = LoadedToIndexing(db, *german);
   german->Psql(db, "ALTER TABLE c DROP CONSTRAINT c_id_fkey; ALTER TABLE t DROP CONSTRAINT t_pkey; "
@@ -1002,7 +1002,7 @@ TEST_F(Load, PasswordRoleLoadsWithoutThePasswordOnAnyCommandLine) {
   }
   test::Source().Psql(db, "CREATE TABLE items (id int PRIMARY KEY, v text);"
                           "INSERT INTO items SELECT g, 'v' || g FROM generate_series(1, 1000) g;");
-  auto uri = [&](testing::LocalCluster& c) {
+  auto uri = [&](localcluster::LocalCluster& c) {
     return "postgresql://migrator:" + pw + "@127.0.0.1:" + std::to_string(c.port()) + "/" + db;
   };
   // Watch every process's command line while walferry runs (walferry's own argv holds the URI, so skip it).

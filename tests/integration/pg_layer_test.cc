@@ -27,7 +27,7 @@ Error ConnectError(const std::string& conninfo) {
 }
 
 TEST(Connection, WrongPortFailsClearlyWithoutPassword) {
-  int unused = testing::FreePort();
+  int unused = localcluster::FreePort();
   Error e = ConnectError("host=127.0.0.1 port=" + std::to_string(unused) + " user=app password=Sup3rS3cret dbname=x");
   std::string msg = e.what();
   EXPECT_EQ(e.kind(), ErrorKind::kConnection);

@@ -10,8 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.h"
+#include "localcluster/local_cluster.h"
 #include "support/clusters.h"
-#include "testing/local_cluster.h"
 
 namespace walferry {
 namespace {
@@ -278,11 +278,11 @@ TEST(Plan, RejectsBadInputWithExitCode2AndWritesNothing) {
 }
 
 TEST(Plan, PglogicalReplicationSetsBecomeWalferrySets) {
-  if (!fs::exists(testing::LocalCluster::BinDir() + "/../lib/pglogical.so") &&
+  if (!fs::exists(localcluster::LocalCluster::BinDir() + "/../lib/pglogical.so") &&
       !fs::exists("/usr/lib/postgresql/15/lib/pglogical.so")) {
     GTEST_SKIP() << "pglogical is not installed (apt-get install postgresql-15-pglogical)";
   }
-  testing::LocalCluster src = testing::LocalCluster::Create(
+  localcluster::LocalCluster src = localcluster::LocalCluster::Create(
       {.name = "plan-pglogical", .logical = true, .settings = {"shared_preload_libraries = 'pglogical'"}});
   src.CreateDatabase("app");
   src.Psql("app", R"sql(

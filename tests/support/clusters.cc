@@ -18,8 +18,8 @@
 namespace walferry::test {
 
 namespace {
-std::unique_ptr<testing::LocalCluster> g_source;
-std::unique_ptr<testing::LocalCluster> g_target;
+std::unique_ptr<localcluster::LocalCluster> g_source;
+std::unique_ptr<localcluster::LocalCluster> g_target;
 
 std::string Sanitize(std::string s) {
   for (char& c : s) {
@@ -32,8 +32,8 @@ std::string Sanitize(std::string s) {
 class ClusterEnvironment : public ::testing::Environment {
  public:
   void SetUp() override {
-    g_source = std::make_unique<testing::LocalCluster>(testing::LocalCluster::Create({.name = "source"}));
-    g_target = std::make_unique<testing::LocalCluster>(testing::LocalCluster::Create({.name = "target"}));
+    g_source = std::make_unique<localcluster::LocalCluster>(localcluster::LocalCluster::Create({.name = "source"}));
+    g_target = std::make_unique<localcluster::LocalCluster>(localcluster::LocalCluster::Create({.name = "target"}));
   }
   void TearDown() override {
     g_source.reset();
@@ -43,8 +43,8 @@ class ClusterEnvironment : public ::testing::Environment {
 
 ::testing::Environment* MakeClusterEnvironment() { return new ClusterEnvironment(); }
 
-testing::LocalCluster& Source() { return *g_source; }
-testing::LocalCluster& Target() { return *g_target; }
+localcluster::LocalCluster& Source() { return *g_source; }
+localcluster::LocalCluster& Target() { return *g_target; }
 
 std::string FreshDatabase(const std::string& suffix) {
   static int counter = 0;

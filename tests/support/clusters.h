@@ -15,13 +15,13 @@
 #include <string>
 #include <vector>
 
+#include "localcluster/local_cluster.h"
 #include "pg/connection.h"
-#include "testing/local_cluster.h"
 
 namespace walferry::test {
 
-testing::LocalCluster& Source();
-testing::LocalCluster& Target();
+localcluster::LocalCluster& Source();
+localcluster::LocalCluster& Target();
 
 // A new empty database with the same name on source and target, named after the running test.
 std::string FreshDatabase(const std::string& suffix = "");

@@ -1,4 +1,4 @@
-#include "testing/local_cluster.h"
+#include "localcluster/local_cluster.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -12,7 +12,7 @@
 #include "common/error.h"
 #include "common/process.h"
 
-namespace walferry::testing {
+namespace walferry::localcluster {
 
 namespace fs = std::filesystem;
 
@@ -222,4 +222,4 @@ std::string LocalCluster::LogTail() const {
   return all.size() > 4000 ? all.substr(all.size() - 4000) : all;
 }
 
-}  // namespace walferry::testing
+}  // namespace walferry::localcluster

@@ -1,8 +1,11 @@
-// testing/local_cluster.h
+// localcluster/local_cluster.h
 //
 // A real, throw-away PostgreSQL cluster on this machine: initdb into a fresh temporary directory, a free port on
-// 127.0.0.1, started with pg_ctl. Used by the integration tests and by `walferry demo`. When walferry runs as
-// root (CI does), the server runs as the `postgres` OS user, since initdb refuses root.
+// 127.0.0.1, started with pg_ctl. Production code: `walferry demo` (src/demo/) runs its migration between two of
+// these; the test harness (tests/support/clusters.h) and the fuzz corpus capture build on it too. A module of its
+// own, above common/ only and used only by demo/ (the build checks it: docs/architecture.md), so that the
+// migration modules (load, cdc, validate, ...) never start servers. When walferry runs as root (CI does), the
+// server runs as the `postgres` OS user, since initdb refuses root.
 //
 // Authentication: the bootstrap superuser `postgres` is trusted from 127.0.0.1 (tests and demo connect without a
 // password); every other role must use a SCRAM password, so tests can prove what a wrong password does.
@@ -14,7 +17,7 @@
 #include <string>
 #include <vector>
 
-namespace walferry::testing {
+namespace walferry::localcluster {
 
 struct LocalClusterOptions {
   std::string name = "pg";              // used in the directory name and log lines
@@ -76,4 +79,4 @@ class LocalCluster {
 // A free TCP port on 127.0.0.1 at the moment of the call.
 int FreePort();
 
-}  // namespace walferry::testing
+}  // namespace walferry::localcluster
