@@ -10,6 +10,7 @@
 #include "common/cancel.h"
 #include "common/log.h"
 #include "control/control_schema.h"
+#include "control/publication.h"
 #include "control/set_lock.h"
 #include "control/truncate_capture.h"
 #include "load/copy_scheduler.h"
@@ -131,9 +132,7 @@ void CreatePublication(const LoadOptions& o, pg::Connection& source, const Resol
   const std::string pub = control::PublicationName(set.name);
   WithContext("creating publication " + pub + " on the source", [&] {
     // Through the root where the server can (13+; on 12 the preflight refused partitioned tables).
-    const bool via_root = pg::FeaturesOf(source.ServerVersionNum()).publish_via_partition_root;
-    source.Exec("CREATE PUBLICATION " + pg::QuoteIdent(pub) + " FOR TABLE " + JoinQuoted(names) +
-                (via_root ? " WITH (publish_via_partition_root = true)" : ""));
+    source.Exec(control::CreatePublicationSql(pub, names, pg::FeaturesOf(source.ServerVersionNum())));
   });
   control::TruncateCaptureResult capture = control::InstallTruncateCapture(source, o.control_schema, pub);
   if (!capture.supported && std::any_of(set.tables.begin(), set.tables.end(),
