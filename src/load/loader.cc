@@ -339,9 +339,7 @@ bool ResumeCopy(const LoadOptions& o, pg::Connection& source, pg::Connection& ta
 
 // The consistent point of a slot no process has read yet (its confirmed position), if it exists.
 std::optional<Lsn> UnreadSlotStart(pg::Connection& source, const std::string& slot) {
-  pg::Result r = source.Exec("SELECT confirmed_flush_lsn::text FROM pg_catalog.pg_replication_slots "
-                             "WHERE slot_name = $1 AND NOT active",
-                             {pg::Param(slot)});
+  pg::Result r = source.Exec(sql::Get("load/unread_slot_start"), {pg::Param(slot)});
   if (r.rows() == 0 || !r.GetOpt(0, 0)) return std::nullopt;
   return Lsn::Parse(r.Get(0, 0));
 }

@@ -452,17 +452,22 @@ TEST_F(Load, InheritanceParentAndChildAreEachCopiedAndComparedOnce) {
   DropSlots();
 }
 
+// SQL making the tables PREFIX1 .. PREFIXn (id int PRIMARY KEY, v text); table i gets `rows` rows, a SQL expression
+// that may use i.
+std::string SmallTables(const std::string& prefix, int n, const std::string& rows) {
+  return "DO $$ BEGIN FOR i IN 1.." + std::to_string(n) + " LOOP "
+         "EXECUTE format('CREATE TABLE " + prefix + "%s (id int PRIMARY KEY, v text)', i); "
+         "EXECUTE format('INSERT INTO " + prefix + "%s SELECT g, md5(g::text) FROM generate_series(1, %s) g', i, " +
+         rows + "); END LOOP; END $$;";
+}
+
 // Many small tables in three sets are created in one step for all sets, in groups at once. Tables whose definitions
 // need another table stay with it: a legacy-inheritance child whose parent is in a later set (per-set creation made
 // the child first and failed), a default drawing from another table's sequence and that table's row type as column
 // types, a partitioned table with quoted names and its partitions.
 TEST_F(Load, ManyTablesOfSeveralSetsAreCreatedAtOnceLinkedOnesTogether) {
   std::string db = test::FreshDatabase();
-  test::Source().Psql(db, R"sql(
-    DO $$ BEGIN FOR i IN 1..60 LOOP
-      EXECUTE format('CREATE TABLE small_%s (id int PRIMARY KEY, v text)', i);
-      EXECUTE format('INSERT INTO small_%s SELECT g, md5(g::text) FROM generate_series(1, %s) g', i, i);
-    END LOOP; END $$;
+  test::Source().Psql(db, SmallTables("small_", 60, "i") + R"sql(
     CREATE TABLE parent (id int PRIMARY KEY, v text);
     CREATE TABLE child (extra int) INHERITS (parent); ALTER TABLE child ADD PRIMARY KEY (id);
     INSERT INTO parent VALUES (1, 'p'); INSERT INTO child VALUES (2, 'c', 2);
@@ -498,12 +503,7 @@ TEST_F(Load, ManyTablesOfSeveralSetsAreCreatedAtOnceLinkedOnesTogether) {
 // loads everything once.
 TEST_F(Load, AFailedGroupOfTablesIsFinishedByResume) {
   std::string db = test::FreshDatabase();
-  test::Source().Psql(db, R"sql(
-    DO $$ BEGIN FOR i IN 1..8 LOOP
-      EXECUTE format('CREATE TABLE g_%s (id int PRIMARY KEY, v text)', i);
-      EXECUTE format('INSERT INTO g_%s SELECT g, md5(g::text) FROM generate_series(1, 50) g', i);
-    END LOOP; END $$;
-  )sql");
+  test::Source().Psql(db, SmallTables("g_", 8, "50"));
   test::Target().Psql(db, "CREATE DOMAIN g_5 AS int");  // no relation: the preflight lets it pass
   test::CliResult r = test::RunWalferry(LoadArgs(db, {"--table-jobs", "4"}));
   ASSERT_EQ(r.exit_code, 1) << r.output;
