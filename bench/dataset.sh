@@ -32,3 +32,27 @@ clusters_with_dataset() {
   make_dataset "$src" bench
   echo "dataset: $(db_size "$src" bench)" >&2
 }
+
+# make_many_tables PORT DB N: database DB of N small tables t1..tN (100 rows each, a primary key, a text and a
+# timestamptz column): the many-table case, where per-table costs dominate.
+make_many_tables() {
+  local port=$1 db=$2 n=$3
+  "$PGBIN/createdb" -h 127.0.0.1 -p "$port" -U postgres "$db"
+  "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d "$db" <<SQL
+DO \$\$ BEGIN FOR i IN 1..$n LOOP
+  EXECUTE format('CREATE TABLE t%s (id int PRIMARY KEY, name text NOT NULL, at timestamptz NOT NULL DEFAULT now())', i);
+  EXECUTE format('INSERT INTO t%s SELECT g, md5(g::text) FROM generate_series(1, 100) g', i);
+END LOOP; END \$\$;
+ANALYZE;
+SQL
+}
+
+# many_sets_config SOURCE_URI TARGET_URI N: a walferry.yaml dealing the N tables of make_many_tables into 4 sets.
+many_sets_config() {
+  local n=$3
+  echo "version: 1"; echo "source: $1"; echo "target: $2"; echo "sets:"
+  for s in 0 1 2 3; do
+    echo "  - name: many$s"; echo "    tables:"
+    for ((i = 1 + s; i <= n; i += 4)); do echo "      - name: public.t$i"; done
+  done
+}

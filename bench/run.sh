@@ -15,7 +15,7 @@ echo "== walferry benchmarks =="
 grep -m1 '^machine:' "$out/load.txt"
 echo
 echo "-- full load --"
-sed -n '/^dataset:/,$p' "$out/load.txt"
+sed -n '/^jobs:/,$p' "$out/load.txt"
 echo
 echo "-- CDC catch-up --"
 sed -n '/^backlog:/,$p' "$out/cdc.txt"
