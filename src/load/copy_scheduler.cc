@@ -78,7 +78,7 @@ std::vector<TableResult> RunCopies(const CopyJob& job) {
       // tables walferry keeps (--target-prep do-nothing/truncate) do not act on the copied rows, which the source's
       // triggers made and its constraints checked already (tables walferry created have neither yet). Tables of
       // one set come from one snapshot, so their foreign keys hold once all are copied, in whatever order.
-      if (!pg::TrySetReplicaRole(target) && id == 1) {
+      if (!pg::TrySetReplicaRole(target) && id == 1 && job.into_kept_tables) {
         Log()->warn("set {}: the target role may not set session_replication_role = replica: triggers and foreign "
                     "keys of tables kept on the target act on the copied rows (a row copied before the row it "
                     "references fails); use a superuser target role, or --target-prep drop",

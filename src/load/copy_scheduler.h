@@ -24,6 +24,9 @@ struct CopyJob {
   int jobs = 1;
   std::vector<TablePlan> plans;
   std::vector<bool> truncate_first;  // per plan
+  // Some plan writes into a table the target had before this run (--target-prep do-nothing/truncate): its triggers
+  // and foreign keys would act on the copied rows if the copy sessions cannot write as a replication apply does.
+  bool into_kept_tables = false;
 };
 
 // Returns the results in completion order. Throws the first worker error.

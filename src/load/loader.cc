@@ -223,6 +223,9 @@ void CopyData(const LoadOptions& o, const ResolvedSet& set, const std::string& s
       continue;
     }
     to_copy.push_back(set.tables[i].name);
+    job.into_kept_tables = job.into_kept_tables ||
+                           ((o.target_prep == "do-nothing" || o.target_prep == "truncate") &&
+                            set.existing.count(set.tables[i].name) > 0 && run.created.count(set.tables[i].name) == 0);
     const bool walferrys =
         std::find(split_before.begin(), split_before.end(), set.tables[i].name) != split_before.end();
     AddTablePlans(o, source, target, set, i, walferrys, run, job);
