@@ -400,24 +400,53 @@ class Cutter {
     for (const auto& set : SetTables()) {
       for (const auto& t : set.tables) schemas.insert(t.name.schema);
     }
+    // A few round trips in all, whatever the number of sequences (this runs while writes are stopped).
     pg::Result seqs = source_.Exec(sql::Get("lifecycle/sequences"),
                                    {pg::Param(pg::TextArray({schemas.begin(), schemas.end()}))});
-    for (int i = 0; i < seqs.rows(); ++i) {
-      pg::TableName seq{std::string(seqs.Get(i, 0)), std::string(seqs.Get(i, 1))};
-      WithContext("setting sequence " + seq.Display() + " on the " + names_.target, [&] {
-        pg::Result v = source_.Exec("SELECT last_value::text, is_called FROM " + seq.Quoted());
-        pg::Result t = target_.Exec("SELECT to_regclass($1) IS NOT NULL", {pg::Param(seq.Quoted())});
-        if (!t.GetBool(0, 0)) {
-          throw Error(ErrorKind::kPrecondition, "sequence " + seq.Display() + " is missing on the " + names_.target)
-              .WithHint("create it there (as the " + names_.source + " has it) and run " + names_.command + " again");
-        }
-        target_.Exec("SELECT pg_catalog.setval($1::regclass, $2::bigint, $3::bool)",
-                     {pg::Param(seq.Quoted()), pg::Param(std::string(v.Get(0, 0))),
-                      pg::Param(v.GetBool(0, 1) ? "true" : "false")});
-      });
-      ++report_.sequences;
-    }
+    std::vector<pg::TableName> names;
+    for (int i = 0; i < seqs.rows(); ++i) names.push_back({std::string(seqs.Get(i, 0)), std::string(seqs.Get(i, 1))});
+    if (!names.empty()) SetSequences(names);
+    report_.sequences = static_cast<int>(names.size());
     Log()->info("set {} sequences on the {} to the {}'s values", report_.sequences, names_.target, names_.source);
+  }
+
+  // Reads every sequence's last_value and is_called on the source (a sequence relation is read by name: no catalog
+  // view shows last_value for one that is not called, e.g. after setval(s, 50, false)), in UNION ALL queries of at
+  // most 500, then checks they all exist on the target and sets them there in one statement.
+  void SetSequences(const std::vector<pg::TableName>& names) {
+    std::vector<std::string> schemas, relnames, values, called;
+    constexpr size_t kPerQuery = 500;
+    for (size_t first = 0; first < names.size(); first += kPerQuery) {
+      std::string query;
+      for (size_t i = first; i < std::min(names.size(), first + kPerQuery); ++i) {
+        query += (query.empty() ? "" : " UNION ALL ") + std::string("SELECT ") + std::to_string(i) +
+                 ", last_value::text, is_called FROM " + names[i].Quoted();
+      }
+      pg::Result r = source_.Exec(query + " ORDER BY 1");
+      for (int row = 0; row < r.rows(); ++row) {
+        const pg::TableName& seq = names[static_cast<size_t>(r.GetInt(row, 0))];
+        schemas.push_back(seq.schema);
+        relnames.push_back(seq.name);
+        values.emplace_back(r.Get(row, 1));
+        called.push_back(r.GetBool(row, 2) ? "true" : "false");
+      }
+    }
+    pg::Result missing = target_.Exec(sql::Get("lifecycle/missing_sequences"),
+                                      {pg::Param(pg::TextArray(schemas)), pg::Param(pg::TextArray(relnames))});
+    if (missing.rows() > 0) {
+      std::string list;
+      for (int i = 0; i < missing.rows(); ++i) {
+        list += (list.empty() ? "" : ", ") +
+                pg::TableName{std::string(missing.Get(i, 0)), std::string(missing.Get(i, 1))}.Display();
+      }
+      throw Error(ErrorKind::kPrecondition, "sequences missing on the " + names_.target + ": " + list)
+          .WithHint("create them there (as the " + names_.source + " has them) and run " + names_.command + " again");
+    }
+    WithContext("setting " + std::to_string(names.size()) + " sequences on the " + names_.target, [&] {
+      target_.Exec(sql::Get("lifecycle/set_sequences"),
+                   {pg::Param(pg::TextArray(schemas)), pg::Param(pg::TextArray(relnames)),
+                    pg::Param(pg::TextArray(values)), pg::Param(pg::TextArray(called))});
+    });
   }
 
   void LargeObjects() {

@@ -25,6 +25,9 @@ const char* kSchema =
     "CREATE TABLE orders (id bigserial PRIMARY KEY, v text); "
     "CREATE TABLE items (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v text); "
     "CREATE SEQUENCE tickets START 100; "
+    // Not called: the next value is the start, or what setval(..., false) said; only the relation itself shows it.
+    "CREATE SEQUENCE \"Never Called\" START 7; CREATE SEQUENCE \"Set Not Called\"; "
+    "SELECT setval('\"Set Not Called\"', 50, false); "
     "CREATE TABLE docs (id int PRIMARY KEY, lo oid); "
     "INSERT INTO orders (v) SELECT 'o' || g FROM generate_series(1, 100) g; "
     "INSERT INTO items (v) SELECT 'i' || g FROM generate_series(1, 100) g; "
@@ -81,7 +84,7 @@ struct Migration {
     for (const char* table : {"public.orders", "public.items", "public.docs"}) {
       EXPECT_EQ(test::DiffTable(s, t, table), "") << table;
     }
-    for (const char* seq : {"orders_id_seq", "items_id_seq", "tickets"}) {
+    for (const char* seq : {"orders_id_seq", "items_id_seq", "tickets", "\"Never Called\"", "\"Set Not Called\""}) {
       std::string q = std::string("SELECT last_value || '/' || is_called FROM ") + seq;
       EXPECT_EQ(Text(s, q), Text(t, q)) << seq;
     }
@@ -129,6 +132,8 @@ TEST(Cutover, UnderAWriterCarriesSequencesAndLargeObjectsAndLeavesTheSourceReadO
     }
   });
   ASSERT_TRUE(test::PollUntil([&] { return written.load() > 20; }));
+  // A stray call on the target: the cutover gives both sequences back the source's state (not called).
+  test::ConnectTarget(m.db).Exec("SELECT nextval('\"Never Called\"'), nextval('\"Set Not Called\"')");
   test::CliResult r = m.Cutover({"--terminate-sessions"});
   stop = true;
   writer.join();
