@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "catalog/catalog.h"
+#include "catalog/sequence_values.h"
 #include "cdc/run_sets.h"
 #include "common/error.h"
 #include "common/log.h"
@@ -410,26 +411,15 @@ class Cutter {
     Log()->info("set {} sequences on the {} to the {}'s values", report_.sequences, names_.target, names_.source);
   }
 
-  // Reads every sequence's last_value and is_called on the source (a sequence relation is read by name: no catalog
-  // view shows last_value for one that is not called, e.g. after setval(s, 50, false)), in UNION ALL queries of at
-  // most 500, then checks they all exist on the target and sets them there in one statement.
+  // Reads every sequence's state on the source (catalog/sequence_values.h), checks they all exist on the target and
+  // sets them there in one statement.
   void SetSequences(const std::vector<pg::TableName>& names) {
     std::vector<std::string> schemas, relnames, values, called;
-    constexpr size_t kPerQuery = 500;
-    for (size_t first = 0; first < names.size(); first += kPerQuery) {
-      std::string query;
-      for (size_t i = first; i < std::min(names.size(), first + kPerQuery); ++i) {
-        query += (query.empty() ? "" : " UNION ALL ") + std::string("SELECT ") + std::to_string(i) +
-                 ", last_value::text, is_called FROM " + names[i].Quoted();
-      }
-      pg::Result r = source_.Exec(query + " ORDER BY 1");
-      for (int row = 0; row < r.rows(); ++row) {
-        const pg::TableName& seq = names[static_cast<size_t>(r.GetInt(row, 0))];
-        schemas.push_back(seq.schema);
-        relnames.push_back(seq.name);
-        values.emplace_back(r.Get(row, 1));
-        called.push_back(r.GetBool(row, 2) ? "true" : "false");
-      }
+    for (const catalog::SequenceValue& v : catalog::ReadSequenceValues(source_, names)) {
+      schemas.push_back(v.name.schema);
+      relnames.push_back(v.name.name);
+      values.push_back(v.last_value);
+      called.push_back(v.is_called ? "true" : "false");
     }
     pg::Result missing = target_.Exec(sql::Get("lifecycle/missing_sequences"),
                                       {pg::Param(pg::TextArray(schemas)), pg::Param(pg::TextArray(relnames))});

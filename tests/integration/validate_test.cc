@@ -236,15 +236,19 @@ TEST(Validate, SequencesBehindAndLargeObjectsThatDifferAreReported) {
     CREATE SEQUENCE "Order Seq";
     CREATE SEQUENCE down INCREMENT BY -1 MAXVALUE -1;
     CREATE SEQUENCE level;
+    CREATE SEQUENCE "Jumped";
     SELECT lo_from_bytea(7001, 'same'), lo_from_bytea(7003, 'source bytes');
   )sql";
   OnBoth(db, ddl);
   test::Source().Psql(db, "INSERT INTO items (v) SELECT 'v' || g FROM generate_series(1, 50) g; "
                           "SELECT nextval('\"Order Seq\"'), nextval('down'), nextval('down'); "
+                          // Not called, next value 50: pg_sequences shows NULL, as for a fresh sequence.
+                          "SELECT setval('\"Jumped\"', 50, false); "
                           "SELECT lo_from_bytea(7002, 'only on the source'); SELECT lo_put(7003, 0, 'SOURCE');");
   CopyTable(db, "items");
   test::Target().Psql(db, "SELECT setval('items_id_seq', 40); SELECT nextval('\"Order Seq\"'); "
-                          "SELECT lo_from_bytea(7004, 'only on the target'); SELECT nextval('level')");
+                          "SELECT lo_from_bytea(7004, 'only on the target'); SELECT nextval('level'); "
+                          "SELECT nextval('\"Jumped\"')");
   auto kinds = [](const nlohmann::json& doc) {
     std::set<std::pair<std::string, std::string>> out;
     for (const auto& d : doc["objects"]["differences"]) out.emplace(d["kind"], d["name"]);
@@ -252,13 +256,14 @@ TEST(Validate, SequencesBehindAndLargeObjectsThatDifferAreReported) {
   };
   const std::set<std::pair<std::string, std::string>> want = {
       {"SEQUENCE_BEHIND", R"("public"."items_id_seq")"}, {"SEQUENCE_BEHIND", R"("public"."Order Seq")"},
-      {"SEQUENCE_BEHIND", R"("public"."down")"},         {"LO_DIFF", "7002"},
+      {"SEQUENCE_BEHIND", R"("public"."down")"},         {"SEQUENCE_BEHIND", R"("public"."Jumped")"},
+      {"LO_DIFF", "7002"},
       {"LO_DIFF", "7003"},                               {"LO_DIFF", "7004"}};
   // "Order Seq": nextval once on each side, equal; "level" is ahead on the target: neither is listed.
   JsonRun live = Validate(db, {});
   EXPECT_EQ(live.exit_code, 0) << live.output;
   EXPECT_EQ(live.doc["objects"]["final"], false) << live.output;
-  EXPECT_EQ(live.doc["objects"]["sequences"], 4) << live.output;
+  EXPECT_EQ(live.doc["objects"]["sequences"], 5) << live.output;
   EXPECT_EQ(live.doc["objects"]["large_objects"], 3) << live.output;
   std::set<std::pair<std::string, std::string>> want_live = want;
   want_live.erase({"SEQUENCE_BEHIND", R"("public"."Order Seq")"});
@@ -274,7 +279,7 @@ TEST(Validate, SequencesBehindAndLargeObjectsThatDifferAreReported) {
   pg::Connection t = test::ConnectTarget(db);
   EXPECT_EQ(test::Count(t, "SELECT count(*) FROM walferry.validation_failures WHERE task_name = '(database)' "
                            "AND failure_type IN ('SEQUENCE_BEHIND', 'LO_DIFF')"),
-            6);
+            7);
   test::CliResult text = test::RunWalferry({"validate", "--source", test::Source().Uri(db), "--target",
                                            test::Target().Uri(db)});
   EXPECT_EQ(text.exit_code, 1) << text.output;
@@ -282,7 +287,7 @@ TEST(Validate, SequencesBehindAndLargeObjectsThatDifferAreReported) {
 
   // The target set as the cutover sets it: equal.
   pg::Connection s = test::ConnectSource(db);
-  for (const char* seq : {"items_id_seq", "\"Order Seq\"", "down"}) {
+  for (const char* seq : {"items_id_seq", "\"Order Seq\"", "down", "\"Jumped\""}) {
     pg::Result v = s.Exec(std::string("SELECT last_value::text, is_called FROM ") + seq);
     t.Exec("SELECT setval($1::regclass, $2::bigint, $3::bool)",
            {pg::Param(seq), pg::Param(std::string(v.Get(0, 0))), pg::Param(v.GetBool(0, 1) ? "true" : "false")});
