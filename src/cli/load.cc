@@ -93,7 +93,8 @@ class LoadCommand : public Command {
   void Setup(CLI::App& app) override {
     flags_.Add(app, true, true);
     app.add_option("--set", set_, "Load only this set (default: every set)");
-    app.add_option("--table-jobs", table_jobs_, "Tables copied at once (default: load.table_jobs, else cores)")
+    app.add_option("--table-jobs", table_jobs_,
+                   "Tables copied at once, and groups of tables created at once (default: load.table_jobs, else cores)")
         ->check(CLI::Range(1, 1024));
     app.add_option("--index-jobs", index_jobs_, "Indexes/constraints built at once (default: load.index_jobs)")
         ->check(CLI::Range(1, 1024));

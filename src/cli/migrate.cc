@@ -24,7 +24,8 @@ class MigrateCommand : public Command {
   }
   void Setup(CLI::App& app) override {
     flags_.Add(app, true, true);
-    app.add_option("--table-jobs", load_.table_jobs, "Tables copied at once (default: load.table_jobs, else cores)")
+    app.add_option("--table-jobs", load_.table_jobs,
+                   "Tables copied at once, and groups of tables created at once (default: load.table_jobs, else cores)")
         ->check(CLI::Range(1, 1024));
     app.add_option("--index-jobs", load_.index_jobs, "Indexes built at once (default: load.index_jobs)")
         ->check(CLI::Range(1, 1024));
