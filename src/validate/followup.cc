@@ -1,5 +1,10 @@
 // validate/followup.cc: what happens after the comparison of a set (see validator.h steps 4-6).
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <map>
+#include <thread>
 
 #include "common/log.h"
 #include "control/retention.h"
@@ -108,6 +113,17 @@ std::string DescribeRow(SetRun& run, TableWork& work, const Mismatch& m) {
   return copies + " of " + Short(r.GetOpt(0, 0));
 }
 
+// For the tests (docs/testing.md): with env WALFERRY_VALIDATE_RECHECK_GATE=<path>, the re-check writes <path>.ready
+// and waits (at most a minute) until <path> exists, so a test can change the target between the comparison and it.
+void RecheckGateForTests() {
+  const char* path = std::getenv("WALFERRY_VALIDATE_RECHECK_GATE");
+  if (path == nullptr) return;
+  std::ofstream(std::string(path) + ".ready") << "comparison done\n";
+  for (int i = 0; i < 600 && !std::filesystem::exists(path); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
 }  // namespace
 
 void Recheck(SetRun& run, SetResult& result) {
@@ -117,6 +133,7 @@ void Recheck(SetRun& run, SetResult& result) {
     if (run.tables[t].sql && run.tables[t].sql->keyed()) pending[t] = std::move(run.tables[t].result.mismatches);
     any = any || !pending[t].empty() || !run.tables[t].result.mismatches.empty();
   }
+  if (any) RecheckGateForTests();
   for (int round = 0; any && round < std::max(1, run.options.rechecks); ++round) {
     pg::Connection& src = run.workers[0].source;
     SourceSnapshot snap = BeginExportedSnapshot(src);

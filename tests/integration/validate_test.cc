@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <fstream>
@@ -548,6 +549,50 @@ TEST(Validate, WaitsForTheCdcCheckpointAndReportsNoFalseDifferencesUnderALiveWor
   pg::Connection source = test::ConnectSource(db);
   pg::Connection target = test::ConnectTarget(db);
   EXPECT_EQ(test::DiffTable(source, target, "acct"), "");
+}
+
+// A keyless table's re-check that stops at --max-differences lists the differences only up to its last row hash.
+// Two rows missing on the target (the two largest hashes) are found by the comparison; before the re-check, more
+// extra rows than the cap, all with smaller hashes, appear on the target. The truncated re-check never reaches the
+// first two: they stay differences (they used to be dropped as changes in flight, and validate said "equal").
+TEST(Validate, ATruncatedRecheckOfAKeylessTableKeepsTheDifferencesItDidNotReach) {
+  std::string db = test::FreshDatabase();
+  OnBoth(db, "CREATE TABLE bag (v int, w text)");
+  test::Source().Psql(db, "INSERT INTO bag SELECT g, 'r' || g FROM generate_series(1, 1000) g");
+  CopyTable(db, "bag");
+  pg::Connection target = test::ConnectTarget(db);
+  // The row hash validate uses for a keyless table (same encodings): md5 of the row's text, in byte order.
+  const std::string lowest_missing = test::Text(
+      target, "SELECT min(h) FROM (SELECT md5(ROW(v, w)::text) COLLATE \"C\" AS h FROM bag ORDER BY 1 DESC LIMIT 2) d");
+  target.Exec("DELETE FROM bag WHERE md5(ROW(v, w)::text) COLLATE \"C\" >= $1", {pg::Param(lowest_missing)});
+  ASSERT_EQ(test::Count(target, "SELECT count(*) FROM bag"), 998);
+  // A CDC checkpoint far ahead: the set counts as streamed, so its differences are re-checked, without a wait.
+  control::ControlSchema control(target, "walferry");
+  control.Ensure();
+  control::ControlSchema::WriteCheckpoint(target, "walferry", "default", Lsn::Parse("FFFFFFFF/0"), "");
+
+  const std::string gate = (std::filesystem::temp_directory_path() / ("recheck-gate-" + db)).string();
+  JsonRun r;
+  std::thread validate([&] {
+    std::vector<std::string> args = {"--json", "--log-level", "warn", "validate", "--source", test::Source().Uri(db),
+                                     "--target", test::Target().Uri(db), "--max-differences", "5"};
+    test::CliResult cli = test::RunWalferry(args, {"WALFERRY_VALIDATE_RECHECK_GATE=" + gate});
+    size_t at = cli.output.find("{\n  \"equal\"");
+    r = {cli.exit_code, at == std::string::npos ? nlohmann::json() : nlohmann::json::parse(cli.output.substr(at)),
+         cli.output};
+  });
+  const bool compared = test::PollUntil([&] { return std::filesystem::exists(gate + ".ready"); },
+                                        std::chrono::seconds(60));
+  // Ten extra rows, every one hashing below the missing rows.
+  target.Exec("INSERT INTO bag SELECT v, w FROM (SELECT 100000 + g AS v, 'x' || g AS w FROM generate_series(1, 1000) g) c "
+              "WHERE md5(ROW(v, w)::text) COLLATE \"C\" < $1 LIMIT 10",
+              {pg::Param(lowest_missing)});
+  std::ofstream(gate) << "go\n";
+  validate.join();
+  ASSERT_TRUE(compared) << r.output;
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_EQ(r.doc["equal"], false) << r.output;
+  EXPECT_EQ(Differences(r.doc, "public.bag").size(), 2u) << r.output;
 }
 
 TEST(Validate, FailsWhenTheCdcCheckpointDoesNotPassTheSnapshotInTime) {
