@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "sql/sql.h"
+
 namespace walferry::catalog {
 
 std::vector<SequenceValue> ReadSequenceValues(pg::Connection& conn, const std::vector<pg::TableName>& names) {
@@ -20,6 +22,35 @@ std::vector<SequenceValue> ReadSequenceValues(pg::Connection& conn, const std::v
       out[i] = {names[i], std::string(r.Get(row, 1)), r.GetBool(row, 2)};
     }
   }
+  return out;
+}
+
+void SetSequenceValues(pg::Connection& conn, const std::vector<SequenceValue>& values) {
+  if (values.empty()) return;
+  std::vector<std::string> schemas, names, last, called;
+  for (const SequenceValue& v : values) {
+    schemas.push_back(v.name.schema);
+    names.push_back(v.name.name);
+    last.push_back(v.last_value);
+    called.push_back(v.is_called ? "true" : "false");
+  }
+  conn.Exec(sql::Get("catalog/set_sequences"), {pg::Param(pg::TextArray(schemas)), pg::Param(pg::TextArray(names)),
+                                                 pg::Param(pg::TextArray(last)), pg::Param(pg::TextArray(called))});
+}
+
+std::vector<std::string> NextSequenceValues(pg::Connection& conn, const std::vector<SequenceValue>& values,
+                                            const std::vector<std::string>& increments) {
+  if (values.empty()) return {};
+  std::vector<std::string> last, called;
+  for (const SequenceValue& v : values) {
+    last.push_back(v.last_value);
+    called.push_back(v.is_called ? "true" : "false");
+  }
+  pg::Result r = conn.Exec(sql::Get("catalog/next_sequence_values"),
+                           {pg::Param(pg::TextArray(last)), pg::Param(pg::TextArray(called)),
+                            pg::Param(pg::TextArray(increments))});
+  std::vector<std::string> out;
+  for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.Get(i, 0));
   return out;
 }
 

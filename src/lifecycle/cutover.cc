@@ -411,32 +411,31 @@ class Cutter {
     Log()->info("set {} sequences on the {} to the {}'s values", report_.sequences, names_.target, names_.source);
   }
 
-  // Reads every sequence's state on the source (catalog/sequence_values.h), checks they all exist on the target and
-  // sets them there in one statement.
+  // Reads every sequence's state on the source, checks they all exist on the target and sets them there in one
+  // statement (catalog/sequence_values.h).
   void SetSequences(const std::vector<pg::TableName>& names) {
-    std::vector<std::string> schemas, relnames, values, called;
-    for (const catalog::SequenceValue& v : catalog::ReadSequenceValues(source_, names)) {
-      schemas.push_back(v.name.schema);
-      relnames.push_back(v.name.name);
-      values.push_back(v.last_value);
-      called.push_back(v.is_called ? "true" : "false");
+    std::vector<std::string> schemas, relnames;
+    for (const auto& n : names) {
+      schemas.push_back(n.schema);
+      relnames.push_back(n.name);
     }
-    pg::Result missing = target_.Exec(sql::Get("lifecycle/missing_sequences"),
+    pg::Result present = target_.Exec(sql::Get("load/existing_tables"),
                                       {pg::Param(pg::TextArray(schemas)), pg::Param(pg::TextArray(relnames))});
-    if (missing.rows() > 0) {
-      std::string list;
-      for (int i = 0; i < missing.rows(); ++i) {
-        list += (list.empty() ? "" : ", ") +
-                pg::TableName{std::string(missing.Get(i, 0)), std::string(missing.Get(i, 1))}.Display();
-      }
-      throw Error(ErrorKind::kPrecondition, "sequences missing on the " + names_.target + ": " + list)
+    std::set<pg::TableName> there;
+    for (int i = 0; i < present.rows(); ++i) {
+      there.insert({std::string(present.Get(i, 0)), std::string(present.Get(i, 1))});
+    }
+    std::string missing;
+    for (const auto& n : names) {
+      if (there.count(n) == 0) missing += (missing.empty() ? "" : ", ") + n.Display();
+    }
+    if (!missing.empty()) {
+      throw Error(ErrorKind::kPrecondition, "sequences missing on the " + names_.target + ": " + missing)
           .WithHint("create them there (as the " + names_.source + " has them) and run " + names_.command + " again");
     }
-    WithContext("setting " + std::to_string(names.size()) + " sequences on the " + names_.target, [&] {
-      target_.Exec(sql::Get("lifecycle/set_sequences"),
-                   {pg::Param(pg::TextArray(schemas)), pg::Param(pg::TextArray(relnames)),
-                    pg::Param(pg::TextArray(values)), pg::Param(pg::TextArray(called))});
-    });
+    std::vector<catalog::SequenceValue> values = catalog::ReadSequenceValues(source_, names);
+    WithContext("setting " + std::to_string(names.size()) + " sequences on the " + names_.target,
+                [&] { catalog::SetSequenceValues(target_, values); });
   }
 
   void LargeObjects() {

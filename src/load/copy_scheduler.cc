@@ -10,6 +10,7 @@
 #include <optional>
 #include <thread>
 
+#include "catalog/sequence_values.h"
 #include "common/cancel.h"
 #include "common/log.h"
 #include "load/progress.h"
@@ -128,12 +129,10 @@ int CopySequences(const std::string& source_conninfo, const std::string& target_
     for (size_t i = 0; i < table_oids.size(); ++i) oids += (i ? "," : "") + std::to_string(table_oids[i]);
     oids += "}";
     pg::Result seqs = source.Exec(sql::Get("load/owned_sequences"), {pg::Param(oids)});
-    for (int i = 0; i < seqs.rows(); ++i) {
-      pg::TableName seq{std::string(seqs.Get(i, 1)), std::string(seqs.Get(i, 2))};
-      pg::Result v = source.Exec("SELECT last_value, is_called FROM " + seq.Quoted());
-      target.Exec("SELECT pg_catalog.setval($1::regclass, $2::bigint, $3::boolean)",
-                  {pg::Param(seq.Quoted()), pg::Param(std::string(v.Get(0, 0))), pg::Param(std::string(v.Get(0, 1)))});
-    }
+    std::vector<pg::TableName> names;
+    for (int i = 0; i < seqs.rows(); ++i) names.push_back({std::string(seqs.Get(i, 1)), std::string(seqs.Get(i, 2))});
+    // A few round trips for all of them (thousands of serial tables have thousands of sequences).
+    catalog::SetSequenceValues(target, catalog::ReadSequenceValues(source, names));
     source.Exec("COMMIT");
     return seqs.rows();
   });

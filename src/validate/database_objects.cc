@@ -43,30 +43,23 @@ struct SequenceState {
   bool readable = true;
 };
 
+// Every sequence of `schemas` with the value its next nextval() returns, read from the sequence itself (pg_sequences
+// hides the state of one not called: catalog/sequence_values.h). Unreadable ones are listed with readable = false.
 std::map<std::string, SequenceState> Sequences(pg::Connection& conn, const std::vector<std::string>& schemas) {
   pg::Result r = conn.Exec(sql::Get("validate/sequences"), {pg::Param(pg::TextArray(schemas))});
   std::map<std::string, SequenceState> out;
-  std::vector<pg::TableName> not_called;  // pg_sequences shows no last_value: read from the sequence itself
-  std::map<std::string, std::string> increments;
+  std::vector<pg::TableName> readable;
+  std::vector<std::string> increments;
   for (int i = 0; i < r.rows(); ++i) {
     pg::TableName name{std::string(r.Get(i, 0)), std::string(r.Get(i, 1))};
-    out[name.Quoted()] = {name, std::string(r.Get(i, 2)), r.GetBool(i, 3), r.GetBool(i, 4)};
-    if (r.GetBool(i, 4) && r.GetBool(i, 5)) {
-      not_called.push_back(name);
-      increments[name.Quoted()] = std::string(r.Get(i, 6));
-    }
+    out[name.Quoted()] = {name, "", r.GetBool(i, 2), r.GetBool(i, 3)};
+    if (!r.GetBool(i, 3)) continue;
+    readable.push_back(name);
+    increments.emplace_back(r.Get(i, 4));
   }
-  for (const catalog::SequenceValue& v : catalog::ReadSequenceValues(conn, not_called)) {
-    // Not called (fresh, or setval(s, n, false)): nextval() returns last_value. Called in the meantime (rare): the
-    // one after it, added by the server in numeric (bigint plus bigint may pass bigint's range).
-    std::string next = v.last_value;
-    if (v.is_called) {
-      next = std::string(conn.Exec("SELECT ($1::numeric + $2::numeric)::text",
-                                   {pg::Param(v.last_value), pg::Param(increments[v.name.Quoted()])})
-                             .Get(0, 0));
-    }
-    out[v.name.Quoted()].next = next;
-  }
+  std::vector<std::string> next =
+      catalog::NextSequenceValues(conn, catalog::ReadSequenceValues(conn, readable), increments);
+  for (size_t i = 0; i < readable.size(); ++i) out[readable[i].Quoted()].next = next[i];
   return out;
 }
 
