@@ -132,6 +132,25 @@ TEST_P(Matrix, LoadCdcAndCutoverEndWithSourceEqualToTarget) {
     cdc_args.push_back({"-c", config, "cdc"});
   }
   std::vector<pid_t> cdc;
+  // However the seed ends (an ASSERT returns early): no CDC left running, and its slots dropped, since slots are
+  // cluster-wide and the next seeds need free ones. A failed seed's databases stay for a look.
+  struct Leftovers {
+    std::vector<pid_t>& cdc;
+    uint64_t seed;
+    ~Leftovers() {
+      for (pid_t pid : cdc) {
+        kill(pid, SIGKILL);
+        waitpid(pid, nullptr, 0);
+      }
+      try {
+        test::ConnectSource("postgres").Exec(
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE NOT active "
+            "AND slot_name LIKE 'walferry\\_mx" + std::to_string(seed) + "\\_%'");
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << "dropping the seed's slots: " << e.what();
+      }
+    }
+  } leftovers{cdc, seed};
   for (const auto& args : cdc_args) cdc.push_back(test::SpawnWalferry(args, false, log));
   size_t done = 0;
   int killed = 0;
@@ -197,6 +216,7 @@ TEST_P(Matrix, LoadCdcAndCutoverEndWithSourceEqualToTarget) {
     EXPECT_TRUE(ended && WIFEXITED(status) && WEXITSTATUS(status) == 0)
         << "CDC at the cutover: " << (ended ? Describe(status) : "still running") << "; log: " << log;
   }
+  cdc.clear();
 
   std::vector<std::string> diffs = matrix::CompareDatabases(test::Source().Uri(db), test::Target().Uri(db), "walferry");
   std::string report;
