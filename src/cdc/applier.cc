@@ -63,7 +63,8 @@ void Applier::Configure() {
   // A target lock held for long, or a statement running away, ends the transaction; it is retried (never skipped).
   conn_.Exec("SET lock_timeout = " + pg::QuoteLiteral(options_.lock_timeout));
   conn_.Exec("SET statement_timeout = " + pg::QuoteLiteral(options_.statement_timeout));
-  if (!pg::TrySetReplicaRole(conn_)) {
+  replica_role_ = pg::TrySetReplicaRole(conn_);
+  if (!replica_role_) {
     Log()->warn("set {}: the target role may not set session_replication_role = replica, so target triggers fire "
                 "and foreign keys are checked during apply; use a superuser target role to apply as native "
                 "logical replication does",
@@ -199,9 +200,38 @@ void Applier::Apply(const std::vector<const Relation*>& rels, const Truncate& ch
     }
   }
   if (applied.empty()) return;
+  // A table that a table of ANOTHER set references on the target cannot be truncated without CASCADE, and CASCADE
+  // would empty that set's table at this set's stream position. That set empties its table at its own position
+  // (the source's CASCADE reached it, so its own stream lists it), so here the rows are deleted instead: with
+  // session_replication_role = replica the foreign key neither checks nor cascades, as for every applied change.
+  // A referencing table outside every set (target-only) still makes the TRUNCATE fail loudly (docs/cdc.md).
+  std::vector<const Relation*> truncated;
+  for (const Relation* r : applied) {
+    if (ReferencedOnlyFromOtherSets(*r, applied)) {
+      SendTruncate(std::string("DELETE FROM ") + (target_columns_.Partitioned(*r) ? "" : "ONLY ") +
+                       TargetTable(*r).Quoted(),
+                   {TargetTable(*r)});
+    } else {
+      truncated.push_back(r);
+    }
+  }
+  if (truncated.empty()) return;
   std::vector<pg::TableName> tables;
-  for (const Relation* r : applied) tables.push_back(TargetTable(*r));
-  SendTruncate(TruncateSql(applied, change.restart_identity), std::move(tables));
+  for (const Relation* r : truncated) tables.push_back(TargetTable(*r));
+  SendTruncate(TruncateSql(truncated, change.restart_identity), std::move(tables));
+}
+
+bool Applier::ReferencedOnlyFromOtherSets(const Relation& rel, const std::vector<const Relation*>& truncated) {
+  if (!replica_role_ || options_.other_sets_tables.empty()) return false;
+  bool other_set = false;
+  for (const pg::TableName& ref : target_columns_.ReferencingTables(TargetTable(rel))) {
+    bool also_truncated = false;
+    for (const Relation* t : truncated) also_truncated = also_truncated || TargetTable(*t) == ref;
+    if (also_truncated) continue;
+    if (options_.other_sets_tables.count(ref) == 0) return false;
+    other_set = true;
+  }
+  return other_set;
 }
 
 void Applier::ApplyPartitionTruncate(const pg::TableName& partition, const pg::TableName& root) {

@@ -91,6 +91,9 @@ struct ApplierOptions {
   // then unusable like after any exception.
   // `waited`: how long this wait for one result has lasted so far.
   std::function<void(std::chrono::milliseconds waited)> while_waiting;
+  // The tables of the configuration's OTHER sets: a TRUNCATE of a table that one of them references on the target
+  // is applied as DELETE (see Apply(Truncate)).
+  std::set<pg::TableName> other_sets_tables;
 };
 
 // The change that could not be applied, for the apply_exceptions table.
@@ -184,6 +187,9 @@ class Applier {
   void SendControl(std::string_view sql, std::span<const pg::Param> params);
   // "TRUNCATE ONLY a, p, ..." (no ONLY on a table partitioned on the target), never CASCADE.
   std::string TruncateSql(const std::vector<const Relation*>& rels, bool restart_identity);
+  // Whether tables of other sets (options_.other_sets_tables) and nothing else, apart from `truncated` itself,
+  // reference rel's target table by a foreign key, and the session runs as replica (FK actions off).
+  bool ReferencedOnlyFromOtherSets(const Relation& rel, const std::vector<const Relation*>& truncated);
   // Queues a TRUNCATE statement of `tables` (the first is charged with a failure unless the error names another).
   void SendTruncate(const std::string& sql, std::vector<pg::TableName> tables);
   // The table a failure of statement st is charged to: for a TRUNCATE of several tables, the one the error names.
@@ -220,6 +226,7 @@ class Applier {
   ApplierOptions options_;
   bool in_transaction_ = false;  // a target transaction is open (a source transaction or a group in it)
   bool in_source_txn_ = false;   // between Begin and EndTransaction
+  bool replica_role_ = false;    // the session runs with session_replication_role = replica (Configure)
   Lsn txn_final_lsn_;
   uint64_t rows_applied_ = 0;
   uint64_t txn_rows_ = 0;

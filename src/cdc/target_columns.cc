@@ -146,6 +146,16 @@ const TargetDescription& TargetColumns::Describe(const Relation& rel) {
   return cache_.insert_or_assign(rel.relation_id.value, std::move(d)).first->second;
 }
 
+std::vector<pg::TableName> TargetColumns::ReferencingTables(const pg::TableName& table) {
+  return WithContext("reading the foreign keys into " + table.Display() + " on the target", [&] {
+    Connect();
+    pg::Result r = conn_->Exec(sql::Get("cdc/target_referencing"), {pg::Param(table.schema), pg::Param(table.name)});
+    std::vector<pg::TableName> out;
+    for (int i = 0; i < r.rows(); ++i) out.push_back({std::string(r.Get(i, 0)), std::string(r.Get(i, 1))});
+    return out;
+  });
+}
+
 std::vector<int> ColumnIndexes(const Relation& rel, const std::vector<std::string>& names) {
   std::vector<int> out;
   for (size_t i = 0; i < rel.columns.size(); ++i) {

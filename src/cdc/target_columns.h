@@ -46,6 +46,10 @@ class TargetColumns {
   // Whether the target table is partitioned (relkind 'p'; the applier's TRUNCATE uses ONLY on every other one).
   bool Partitioned(const Relation& rel) { return Describe(rel).relkind == 'p'; }
 
+  // The target tables that reference `table` by a foreign key, other than itself (src/sql/cdc/target_referencing.sql):
+  // those a TRUNCATE of it would need CASCADE for. Asked at each TRUNCATE (rare), not cached.
+  std::vector<pg::TableName> ReferencingTables(const pg::TableName& table);
+
   // Drops what is cached for `id` (its Relation message changed: the table may be another one now).
   void Forget(RelationId id) { cache_.erase(id.value); }
 

@@ -304,7 +304,8 @@ Worker::SessionEnd Worker::RunSession() {
                                   std::move(suspended), options_.target,
                                   std::to_string(options_.cdc.lock_timeout_seconds) + "s",
                                   std::to_string(options_.cdc.statement_timeout_seconds) + "s",
-                                  [this](std::chrono::milliseconds waited) { WhileTargetWorks(waited); }});
+                                  [this](std::chrono::milliseconds waited) { WhileTargetWorks(waited); },
+                                  options_.other_sets_tables});
   repl_.emplace(pg::ReplicationConnection::Open(options_.source, "source"));
   const pg::ServerFeatures features = pg::FeaturesOf(repl_->connection().ServerVersionNum());
   decoder_.emplace(features.pgoutput_protocol);

@@ -43,6 +43,8 @@ struct WorkerOptions {
   // retention.apply_exceptions: the set's exceptions older than this are deleted at each session start and hourly
   // (control/retention.h); 0 keeps them all.
   std::chrono::seconds apply_exceptions_retention{config::RetentionSettings::kDefaultSeconds};
+  // The tables of the configuration's other sets (ApplierOptions::other_sets_tables).
+  std::set<pg::TableName> other_sets_tables;
 };
 
 struct WorkerOutcome {
