@@ -10,6 +10,10 @@ WorkerOptions ConfiguredWorker(const config::Config& config, const std::string& 
   w.source = config.source;
   w.target = config.target;
   w.control_schema = config.control_schema;
+  for (const config::SetConfig& s : config.sets) {
+    if (s.name != set_name) continue;
+    for (const config::TableConfig& t : s.tables) w.tables.push_back(t.name);
+  }
   w.dms_compatible_views = config.dms_compatible_views;
   w.cdc = config.cdc;
   w.apply_exceptions_retention = std::chrono::seconds(config.retention.apply_exceptions_seconds);
