@@ -2,7 +2,8 @@
 // default a PostgreSQL 12 source to the system's PostgreSQL 15 target (the oldest version walferry serves; 12 has
 // no max_slot_wal_keep_size, no publish_via_partition_root, no logical messages). WALFERRY_TEST_SOURCE_VERSION /
 // WALFERRY_TEST_TARGET_VERSION run the same tests on another pair (e.g. 15 -> 17); scripts/deps.sh installs the
-// servers (docs/testing.md). Covers a keyed table, a keyless REPLICA IDENTITY FULL table with duplicate rows,
+// servers (docs/testing.md). Also: what 12 cannot do is refused clearly (partitioned tables; --from-standby
+// before 14). The migration covers a keyed table, a keyless REPLICA IDENTITY FULL table with duplicate rows,
 // TOAST values (changed and unchanged), a sequence and large objects; ends with source equal to target.
 #include <gtest/gtest.h>
 
@@ -110,6 +111,24 @@ TEST(Versions, PartitionedTablesOnAPostgresTwelveSourceAreRefusedClearly) {
   pg::Connection s = test::ConnectSource(db);
   EXPECT_EQ(Count(s, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'walferry_v12p'"), 0);
   EXPECT_EQ(Count(s, "SELECT count(*) FROM pg_publication"), 0);
+  pg::Connection t = test::ConnectTarget(db);
+  EXPECT_EQ(Count(t, "SELECT count(*) FROM pg_tables WHERE tablename = 'plain'"), 0);
+}
+
+// Before 14 a standby says only that a replay pause was requested, not that replay has paused: --from-standby is
+// refused clearly, before anything is changed (its checks named a function 12 and 13 do not have).
+TEST(Versions, LoadFromAStandbyOlderThanFourteenIsRefusedClearly) {
+  if (test::Source().major() >= 14) GTEST_SKIP() << "the source's standbys can say that replay has paused (14+)";
+  std::string db = test::FreshDatabase();
+  test::Source().Psql(db, "CREATE TABLE plain (id int PRIMARY KEY); INSERT INTO plain VALUES (1)");
+  localcluster::LocalCluster standby = localcluster::LocalCluster::CreateStandby(test::Source(), "standby");
+  ASSERT_EQ(standby.major(), test::Source().major());
+  const std::string config = test::WriteConfig(db, "sets:\n  - name: v12s\n    tables:\n      - name: public.plain\n");
+  test::CliResult r = test::RunWalferry({"-c", config, "load", "--from-standby", standby.Uri(db)});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--from-standby needs PostgreSQL 14 or later"), std::string::npos) << r.output;
+  pg::Connection s = test::ConnectSource(db);
+  EXPECT_EQ(Count(s, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'walferry_v12s'"), 0);
   pg::Connection t = test::ConnectTarget(db);
   EXPECT_EQ(Count(t, "SELECT count(*) FROM pg_tables WHERE tablename = 'plain'"), 0);
 }
