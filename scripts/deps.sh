@@ -65,7 +65,9 @@ for major in ${WALFERRY_PG_VERSIONS:-12}; do
   chmod -R a+rX "$dir.tmp"  # the servers run as the postgres OS user when the tests run as root
   rm -rf "$dir" && mv "$dir.tmp" "$dir"
 done
-# Every directory above the cache must be traversable by the server's OS user too.
+# The directories above the servers must be traversable by the server's OS user too (whatever the umask).
 if [ "$(id -u)" -eq 0 ] && [ -d "$cache" ]; then
-  chmod a+rx "$cache" "$(dirname "$cache")"
+  chmod a+rx "$cache"
+  [ "$cache" = /var/cache/walferry/postgres ] && chmod a+rx /var/cache/walferry
 fi
+exit 0
