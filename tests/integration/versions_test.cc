@@ -2,7 +2,8 @@
 // default a PostgreSQL 12 source to the system's PostgreSQL 15 target (the oldest version walferry serves; 12 has
 // no max_slot_wal_keep_size, no publish_via_partition_root, no logical messages). WALFERRY_TEST_SOURCE_VERSION /
 // WALFERRY_TEST_TARGET_VERSION run the same tests on another pair (e.g. 15 -> 17); scripts/deps.sh installs the
-// servers (docs/testing.md). Also: what 12 cannot do is refused clearly (partitioned tables; --from-standby
+// servers (docs/testing.md). Also the way back (cutover --fallback to the older server, then --switch-back), and
+// what 12 cannot do is refused clearly (partitioned tables; --from-standby
 // before 14). The migration covers a keyed table, a keyless REPLICA IDENTITY FULL table with duplicate rows,
 // TOAST values (changed and unchanged), a sequence and large objects; ends with source equal to target.
 #include <gtest/gtest.h>
@@ -93,6 +94,39 @@ TEST(Versions, AMigrationAcrossMajorVersionsRunsThroughTheCutover) {
   t.Exec("INSERT INTO orders (v) VALUES ('after the switch')");  // the sequence behind the key was carried
   pg::Connection fresh = test::ConnectSource(db);  // the cutover ended the sessions it found on the source
   EXPECT_EQ(Count(fresh, "SELECT count(*) FROM pg_replication_slots WHERE database = current_database()"), 0);
+}
+
+// The way back across versions: cutover --fallback creates the reverse slot on the (newer) target, the target's
+// writes stream back to the (older) old source, and --switch-back makes it the primary again.
+TEST(Versions, FallbackCarriesTheTargetsWritesBackToTheOlderSource) {
+  std::string db = test::FreshDatabase();
+  test::Source().Psql(db, "CREATE TABLE orders (id bigserial PRIMARY KEY, v text, doc text); "
+                          "CREATE TABLE events (kind text, payload text); ALTER TABLE events REPLICA IDENTITY FULL; "
+                          "INSERT INTO orders (v, doc) SELECT 'o' || g, repeat(md5(g::text), 200) "
+                          "FROM generate_series(1, 50) g; "
+                          "INSERT INTO events SELECT 'k', 'same' FROM generate_series(1, 5) g");
+  const std::string config = test::WriteConfig(db, "sets:\n  - name: vfb\n    apply: transactional\n    tables:\n"
+                                                   "      - name: public.orders\n      - name: public.events\n");
+  ASSERT_EQ(test::RunWalferry({"-c", config, "load"}).exit_code, 0);
+  test::CliResult r = test::RunWalferry({"-c", config, "cutover", "--terminate-sessions", "--fallback"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  {
+    pg::Connection t = test::ConnectTarget(db);
+    t.Exec("INSERT INTO orders (v, doc) SELECT 'on the target', repeat('t', 5000) FROM generate_series(1, 10)");
+    t.Exec("UPDATE orders SET v = 'changed on the target' WHERE id % 3 = 0");
+    t.Exec("DELETE FROM orders WHERE id % 7 = 0");
+    t.Exec("INSERT INTO events VALUES ('k', 'same'); DELETE FROM events WHERE ctid = "
+           "(SELECT min(ctid) FROM events WHERE kind = 'k')");
+  }
+  r = test::RunWalferry({"-c", config, "fallback", "--switch-back", "--writes-stopped"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("switched back"), std::string::npos) << r.output;
+  pg::Connection s = test::ConnectSource(db);
+  pg::Connection t = test::ConnectTarget(db);
+  for (const char* table : {"orders", "events"}) EXPECT_EQ(test::DiffTable(s, t, table), "") << table;
+  s.Exec("INSERT INTO orders (v) VALUES ('the old source is the primary again')");
+  t.Exec("SET default_transaction_read_only = off");
+  t.Exec("ALTER DATABASE " + db + " RESET default_transaction_read_only");
 }
 
 // PostgreSQL 12 cannot publish a partitioned table: plan says so, and load refuses before it changes anything.
