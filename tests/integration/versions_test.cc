@@ -2,10 +2,10 @@
 // default a PostgreSQL 12 source to the system's PostgreSQL 15 target (the oldest version walferry serves; 12 has
 // no max_slot_wal_keep_size, no publish_via_partition_root, no logical messages). WALFERRY_TEST_SOURCE_VERSION /
 // WALFERRY_TEST_TARGET_VERSION run the same tests on another pair (e.g. 15 -> 17); scripts/deps.sh installs the
-// servers (docs/testing.md). Also the way back (cutover --fallback to the older server, then --switch-back), and
-// what 12 cannot do is refused clearly (partitioned tables; --from-standby
-// before 14). The migration covers a keyed table, a keyless REPLICA IDENTITY FULL table with duplicate rows,
-// TOAST values (changed and unchanged), a sequence and large objects; ends with source equal to target.
+// servers (docs/testing.md). The migration covers a keyed table, a keyless REPLICA IDENTITY FULL table with
+// duplicate rows, TOAST values (changed and unchanged), a sequence and large objects, and ends with source equal
+// to target. Also: the way back (cutover --fallback to the older server, then --switch-back), and what 12 cannot
+// do refused clearly (partitioned tables; --from-standby before 14).
 #include <gtest/gtest.h>
 
 #include <iostream>
