@@ -42,8 +42,15 @@ void CheckWal(const Facts& f, const AssessOptions& o, std::vector<PreflightCheck
                         " WAL senders free; the migration needs " + std::to_string(o.sets_needed);
   out.push_back({"wal_senders", free_senders >= o.sets_needed ? S::kPass : S::kFail, senders,
                  free_senders >= o.sets_needed ? "" : "raise max_wal_senders (restart the source)"});
-  std::string keep = f.Text("max_slot_wal_keep_size");
-  if (keep == "-1") {
+  const pg::ServerFeatures v = pg::FeaturesOf(static_cast<int>(f.Int("server_version_num")), "source");
+  std::string keep = v.max_slot_wal_keep_size ? f.Text("max_slot_wal_keep_size") : "";
+  if (!v.max_slot_wal_keep_size) {
+    out.push_back({"max_slot_wal_keep_size", S::kWarn,
+                   "PostgreSQL " + std::to_string(v.major) + " has no max_slot_wal_keep_size (13+): a slot that falls "
+                   "behind keeps WAL until the source's disk fills",
+                   "watch WAL disk usage during the migration (walferry status --wal-warn SIZE warns about a slot "
+                   "that retains more)"});
+  } else if (keep == "-1") {
     out.push_back({"max_slot_wal_keep_size", S::kWarn,
                    "unlimited: a slot that falls behind keeps WAL until the source's disk fills",
                    "watch WAL disk usage during the migration, or set max_slot_wal_keep_size (a slot that exceeds "

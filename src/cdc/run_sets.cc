@@ -13,9 +13,14 @@ WorkerOptions ConfiguredWorker(const config::Config& config, const std::string& 
   w.dms_compatible_views = config.dms_compatible_views;
   w.cdc = config.cdc;
   w.apply_exceptions_retention = std::chrono::seconds(config.retention.apply_exceptions_seconds);
-  for (const config::SetConfig& set : config.sets) {
-    if (set.name == set_name) continue;
-    for (const config::TableConfig& t : set.tables) w.other_sets_tables.insert(t.name);
+  for (const config::SetConfig& s : config.sets) {
+    for (const config::TableConfig& t : s.tables) {
+      if (s.name == set_name) {
+        w.tables.push_back(t.name);
+      } else {
+        w.other_sets_tables.insert(t.name);
+      }
+    }
   }
   return w;
 }

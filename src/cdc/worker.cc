@@ -6,6 +6,7 @@
 
 #include "common/log.h"
 #include "control/control_schema.h"
+#include "control/publication.h"
 #include "control/retention.h"
 #include "control/set_status.h"
 #include "control/truncate_capture.h"
@@ -85,6 +86,10 @@ void Worker::PrepareOnce() {
   std::optional<Lsn> cutover_final = CutoverFinalLsn(target);
   if (options_.dms_compatible_views) StatusWriter(std::move(target), options_.control_schema, "").CreateDmsViews();
   pg::Connection source = pg::Connection::Open(options_.source, {.role = "source"});
+  if (!options_.tables.empty()) {
+    control::CheckPublicationHoldsOnly(source, control::PublicationName(options_.set_name), options_.set_name,
+                                       options_.tables);
+  }
   CaptureTruncates(source);
   std::optional<Lsn> stop_at = options_.until_lsn;
   if (options_.until_caught_up) {

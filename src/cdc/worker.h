@@ -18,6 +18,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "cdc/applier.h"
 #include "cdc/exactly_once.h"
@@ -34,6 +35,9 @@ struct WorkerOptions {
   std::string source;  // conninfo
   std::string target;
   std::string control_schema = "walferry";
+  // The set's tables (walferry.yaml): its publication must hold no other (control::CheckPublicationHoldsOnly,
+  // at each start). Empty: not checked.
+  std::vector<pg::TableName> tables;
   bool dms_compatible_views = false;
   config::CdcSettings cdc;
   std::optional<Lsn> start_lsn;  // --start-lsn: transactions that committed before it are skipped

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdint>
 
 #include "assess/server_facts.h"
@@ -171,8 +172,15 @@ FallbackPrepared PrepareFallback(const config::Config& forward, pg::Connection& 
   control.UpsertSet({out.set_name, slot, pub, "", Lsn(), control::LoadState::kLoading});
   pg::ReplicationConnection repl = pg::ReplicationConnection::Open(forward.target, "target");
   if (slot_exists) repl.DropSlot(slot, /*wait=*/true);  // ours, from a run interrupted before it was recorded
-  std::vector<pg::TableName> tables;
-  for (const auto& t : fb.sets.front().tables) tables.push_back(t.name);
+  // Partitioned tables through their root, every other table with ONLY (control/publication.h).
+  std::vector<catalog::TableInfo> on_target = catalog::ListTables(target, fb.control_schema);
+  std::vector<control::PublishedTable> tables;
+  for (const auto& t : fb.sets.front().tables) {
+    bool partitioned = std::any_of(on_target.begin(), on_target.end(), [&](const catalog::TableInfo& c) {
+      return c.name == t.name && c.relkind == 'p';
+    });
+    tables.push_back({t.name, partitioned});
+  }
   WithContext("creating publication " + pub + " on the target", [&] {
     target.Exec("DROP PUBLICATION IF EXISTS " + pg::QuoteIdent(pub));
     // Through the root where the target can (13+); on 12, CheckFallbackPossible refused partitioned tables.

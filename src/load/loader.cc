@@ -127,8 +127,8 @@ std::vector<pg::TableName> CopiedTables(pg::Connection& target, const std::strin
 // The publication, and (before the slot exists, so that nothing after its start is missed) the triggers that
 // carry a TRUNCATE of one partition (control/truncate_capture.h).
 void CreatePublication(const LoadOptions& o, pg::Connection& source, const ResolvedSet& set) {
-  std::vector<pg::TableName> names;
-  for (const auto& t : set.tables) names.push_back(t.name);
+  std::vector<control::PublishedTable> names;
+  for (const auto& t : set.tables) names.push_back({t.name, t.relkind == 'p'});
   const std::string pub = control::PublicationName(set.name);
   WithContext("creating publication " + pub + " on the source", [&] {
     // Through the root where the server can (13+; on 12 the preflight refused partitioned tables).

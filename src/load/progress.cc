@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "pg/connection.h"
 #include "pg/quote.h"
+#include "pg/server_version.h"
 #include "sql/sql.h"
 
 namespace walferry::load {
@@ -80,6 +81,8 @@ void ProgressMonitor::Run() {
   const auto period = std::chrono::seconds(tty_ ? 1 : 10);
   try {
     pg::Connection target = pg::Connection::Open(target_, {.role = "target"});
+    // pg_stat_progress_copy came with 14: an older target shows the finished tables only.
+    const bool copy_progress = pg::FeaturesOf(target.ServerVersionNum(), "target").copy_progress;
     std::unique_lock lock(mu_);
     while (!cv_.wait_for(lock, period, [this] { return stop_; })) {
       lock.unlock();
@@ -93,16 +96,18 @@ void ProgressMonitor::Run() {
       state.estimated_bytes = estimated_bytes_;
       state.seconds = std::chrono::duration<double>(now - start_).count();
       // Running COPYs into this database (walferry's workers are the only COPY writers during the load).
-      pg::Result r = target.Exec(sql::Get("load/copy_running"));
-      for (int i = 0; i < r.rows(); ++i) {
-        RunningTable t;
-        t.table = pg::TableName{std::string(r.Get(i, 0)), std::string(r.Get(i, 1))}.Display();
-        t.bytes = r.GetInt(i, 2);
-        t.rows = r.GetInt(i, 3);
-        t.copies = static_cast<int>(r.GetInt(i, 4));
-        if (auto it = estimates_.find(t.table); it != estimates_.end()) t.estimated_bytes = it->second;
-        t.seconds = std::stod(std::string(r.Get(i, 5)));
-        state.running.push_back(std::move(t));
+      if (copy_progress) {
+        pg::Result r = target.Exec(sql::Get("load/copy_running"));
+        for (int i = 0; i < r.rows(); ++i) {
+          RunningTable t;
+          t.table = pg::TableName{std::string(r.Get(i, 0)), std::string(r.Get(i, 1))}.Display();
+          t.bytes = r.GetInt(i, 2);
+          t.rows = r.GetInt(i, 3);
+          t.copies = static_cast<int>(r.GetInt(i, 4));
+          if (auto it = estimates_.find(t.table); it != estimates_.end()) t.estimated_bytes = it->second;
+          t.seconds = std::stod(std::string(r.Get(i, 5)));
+          state.running.push_back(std::move(t));
+        }
       }
       std::vector<std::string> lines = ProgressLines(state);
       if (tty_) {

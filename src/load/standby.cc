@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "pg/conninfo.h"
 #include "pg/quote.h"
+#include "pg/server_version.h"
 #include "sql/sql.h"
 
 namespace walferry::load {
@@ -57,6 +58,15 @@ void CheckStandby(const std::string& standby_conninfo, pg::Connection& source) {
   const std::string where = pg::RedactConninfo(standby_conninfo);
   WithContext("checking the standby " + where + " (--from-standby)", [&] {
     pg::Connection standby = OpenStandby(standby_conninfo);
+    // Before the facts: their query names pg_get_wal_replay_pause_state(), which 12 and 13 do not have.
+    if (const pg::ServerFeatures f = pg::FeaturesOf(standby.ServerVersionNum(), "standby");
+        !f.wal_replay_pause_state) {
+      throw Error(ErrorKind::kPrecondition, "--from-standby needs PostgreSQL 14 or later; the standby " + where +
+                                                " runs " + std::to_string(f.major))
+          .WithDetail("before 14, PostgreSQL says only that a replay pause was requested, not when replay has "
+                      "paused, so walferry cannot know the position its copy reads at")
+          .WithHint("leave out --from-standby to copy from the source");
+    }
     ServerFacts s = ReadFacts(standby);
     ServerFacts p = ReadFacts(source);
     if (!s.in_recovery) {

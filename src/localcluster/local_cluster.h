@@ -11,6 +11,11 @@
 // password); every other role must use a SCRAM password, so tests can prove what a wrong password does.
 // Ownership: the destructor stops the server (immediate mode) and deletes the directory, also when a test fails.
 // Not thread-safe; one owner.
+//
+// Other major versions: `bin_dir` names the server binaries (initdb, pg_ctl, postgres) of the version to run, e.g.
+// BinDirFor(12). Client tools (psql, createdb, pg_basebackup) always come from the system's BinDir(): the
+// embedded server packages tests use for other versions (scripts/deps.sh, docs/testing.md) ship no clients, and
+// PostgreSQL's clients serve older and newer servers alike.
 #pragma once
 
 #include <filesystem>
@@ -24,6 +29,7 @@ struct LocalClusterOptions {
   bool logical = true;                  // wal_level=logical (else replica)
   std::vector<std::string> settings;    // extra postgresql.conf lines, e.g. "max_wal_senders = 20"
   bool durable = false;                 // fsync on; off by default: faster, and tests never crash the OS
+  std::string bin_dir;                  // the server binaries; empty: BinDir()
 };
 
 class LocalCluster {
@@ -61,7 +67,19 @@ class LocalCluster {
   void StartOnSamePort();
   bool running() const { return running_; }
 
-  static std::string BinDir();  // the PostgreSQL 15 server binaries
+  // The server's major version (its data directory's PG_VERSION), e.g. 12.
+  int major() const;
+  // The directory of the server binaries this cluster runs.
+  const std::string& bin_dir() const { return bin_dir_; }
+
+  static std::string BinDir();  // the system's PostgreSQL binaries (15), clients included
+  // The server binaries of major version `major`: the system's (/usr/lib/postgresql/MAJOR/bin) when installed,
+  // else those scripts/deps.sh installed into the embedded-server cache (EmbeddedCacheDir()/MAJOR/...). Throws
+  // Error(kIo) saying how to install them when neither has an initdb.
+  static std::string BinDirFor(int major);
+  // WALFERRY_PG_CACHE, else /var/cache/walferry/postgres as root, else $XDG_CACHE_HOME (or ~/.cache)
+  // /walferry/postgres: where scripts/deps.sh installs the servers of other major versions.
+  static std::string EmbeddedCacheDir();
 
  private:
   LocalCluster() = default;
@@ -69,6 +87,7 @@ class LocalCluster {
   std::string LogTail() const;
 
   std::string name_;
+  std::string bin_dir_;  // server binaries (initdb, pg_ctl)
   std::filesystem::path base_dir_;
   std::filesystem::path data_dir_;
   int port_ = 0;

@@ -16,6 +16,8 @@ ServerFeatures FeaturesOf(int server_version_num, const std::string& role) {
   f.row_filters = f.major >= 15;
   f.max_slot_wal_keep_size = f.major >= 13;
   f.logical_messages = f.major >= 14;
+  f.copy_progress = f.major >= 14;
+  f.wal_replay_pause_state = f.major >= 14;
   f.pgoutput_protocol = 1;
   return f;
 }

@@ -9,6 +9,10 @@
 //   max_slot_wal_keep_size      13+  the setting exists, and pg_replication_slots has wal_status/safe_wal_size
 //   logical_messages            14+  pgoutput's `messages` option: walferry's partition TRUNCATE capture
 //                                    (control/truncate_capture.h)
+//   copy_progress               14+  pg_stat_progress_copy: the load's display of the COPYs running into the
+//                                    target (load/progress.cc); older targets show finished tables only
+//   wal_replay_pause_state      14+  pg_get_wal_replay_pause_state() tells when replay HAS paused (12 and 13 only
+//                                    say a pause was requested): `load --from-standby` needs it (load/standby.cc)
 //   pgoutput_protocol           the pgoutput protocol walferry asks for: 1 on every served version (it decodes
 //                               1 to 3, but streams of in-progress transactions, 2+, are not used)
 // Pure; unit-tested per version in tests/unit/server_version_test.cc.
@@ -29,6 +33,8 @@ struct ServerFeatures {
   bool row_filters = false;
   bool max_slot_wal_keep_size = false;
   bool logical_messages = false;
+  bool copy_progress = false;
+  bool wal_replay_pause_state = false;
   int pgoutput_protocol = 1;
 };
 

@@ -7,12 +7,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <memory>
 #include <thread>
 
+#include "common/error.h"
 #include "common/process.h"
 
 namespace walferry::test {
@@ -20,6 +22,26 @@ namespace walferry::test {
 namespace {
 std::unique_ptr<localcluster::LocalCluster> g_source;
 std::unique_ptr<localcluster::LocalCluster> g_target;
+
+int g_default_source_major = 0;
+int g_default_target_major = 0;
+
+// The major version a cluster runs: the environment's, else the binary's default, else 0 (the system's).
+int MajorFor(const char* env_name, int fallback) {
+  const char* env = std::getenv(env_name);
+  if (env == nullptr || *env == '\0') return fallback;
+  try {
+    return std::stoi(env);
+  } catch (const std::exception&) {
+    throw Error(ErrorKind::kUsage, std::string(env_name) + "='" + env + "' is not a major version such as 12");
+  }
+}
+
+localcluster::LocalClusterOptions ClusterOptions(const std::string& name, int major) {
+  localcluster::LocalClusterOptions o{.name = name};
+  if (major != 0) o.bin_dir = localcluster::LocalCluster::BinDirFor(major);
+  return o;
+}
 
 std::string Sanitize(std::string s) {
   for (char& c : s) {
@@ -32,8 +54,12 @@ std::string Sanitize(std::string s) {
 class ClusterEnvironment : public ::testing::Environment {
  public:
   void SetUp() override {
-    g_source = std::make_unique<localcluster::LocalCluster>(localcluster::LocalCluster::Create({.name = "source"}));
-    g_target = std::make_unique<localcluster::LocalCluster>(localcluster::LocalCluster::Create({.name = "target"}));
+    const int source_major = MajorFor("WALFERRY_TEST_SOURCE_VERSION", g_default_source_major);
+    const int target_major = MajorFor("WALFERRY_TEST_TARGET_VERSION", g_default_target_major);
+    g_source = std::make_unique<localcluster::LocalCluster>(
+        localcluster::LocalCluster::Create(ClusterOptions("source", source_major)));
+    g_target = std::make_unique<localcluster::LocalCluster>(
+        localcluster::LocalCluster::Create(ClusterOptions("target", target_major)));
   }
   void TearDown() override {
     g_source.reset();
@@ -42,6 +68,12 @@ class ClusterEnvironment : public ::testing::Environment {
 };
 
 ::testing::Environment* MakeClusterEnvironment() { return new ClusterEnvironment(); }
+
+bool SetDefaultClusterVersions(int source_major, int target_major) {
+  g_default_source_major = source_major;
+  g_default_target_major = target_major;
+  return true;
+}
 
 localcluster::LocalCluster& Source() { return *g_source; }
 localcluster::LocalCluster& Target() { return *g_target; }

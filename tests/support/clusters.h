@@ -4,6 +4,11 @@
 // created once per test binary before the first test and removed after the last (also when tests fail: the
 // gtest Environment's TearDown and LocalCluster's destructor both clean up). Each test makes its own databases
 // with FreshDatabase(), so tests never see each other's tables.
+//
+// Other major versions: WALFERRY_TEST_SOURCE_VERSION / WALFERRY_TEST_TARGET_VERSION (e.g. 12, 17) make the
+// harness start that version instead (its server binaries: localcluster::LocalCluster::BinDirFor; scripts/deps.sh
+// installs them). A test binary written for a pair of versions names its default with SetDefaultClusterVersions;
+// the environment variables still win. Neither set: both clusters run the system's PostgreSQL 15, as always.
 #pragma once
 
 #include <sys/types.h>
@@ -22,6 +27,10 @@ namespace walferry::test {
 
 localcluster::LocalCluster& Source();
 localcluster::LocalCluster& Target();
+
+// The major versions a test binary's clusters run unless the environment says otherwise (0: the system's). Call
+// before main() (from a namespace-scope initializer); returns true so that it can initialize a constant.
+bool SetDefaultClusterVersions(int source_major, int target_major);
 
 // A new empty database with the same name on source and target, named after the running test.
 std::string FreshDatabase(const std::string& suffix = "");

@@ -25,7 +25,7 @@ TEST(ServerVersion, ServesTwelveToSeventeenAndSaysWhyNotOthers) {
 TEST(ServerVersion, FeaturesPerVersion) {
   struct Want {
     int version;
-    bool via_root, row_filters, keep_size, messages;
+    bool via_root, row_filters, keep_size, messages_copy_progress_pause_state;
   };
   for (const Want& w : {Want{120020, false, false, false, false}, Want{130016, true, false, true, false},
                         Want{140013, true, false, true, true}, Want{150018, true, true, true, true},
@@ -35,7 +35,9 @@ TEST(ServerVersion, FeaturesPerVersion) {
     EXPECT_EQ(f.publish_via_partition_root, w.via_root) << w.version;
     EXPECT_EQ(f.row_filters, w.row_filters) << w.version;
     EXPECT_EQ(f.max_slot_wal_keep_size, w.keep_size) << w.version;
-    EXPECT_EQ(f.logical_messages, w.messages) << w.version;
+    EXPECT_EQ(f.logical_messages, w.messages_copy_progress_pause_state) << w.version;
+    EXPECT_EQ(f.copy_progress, w.messages_copy_progress_pause_state) << w.version;
+    EXPECT_EQ(f.wal_replay_pause_state, w.messages_copy_progress_pause_state) << w.version;
     EXPECT_EQ(f.pgoutput_protocol, 1) << w.version;
   }
 }

@@ -1,4 +1,6 @@
--- Source-wide facts for the preflight checks. No parameters. One row.
+-- Source-wide facts for the preflight checks. No parameters. One row. Runs on every served version (12+):
+-- max_slot_wal_keep_size (13+) is NULL where the server has no such setting; preflight.cc reads it only where
+-- pg::FeaturesOf says the server has it.
 SELECT current_setting('wal_level') AS wal_level,
        current_setting('server_version_num')::int AS server_version_num,
        current_setting('server_version') AS server_version,
@@ -6,7 +8,7 @@ SELECT current_setting('wal_level') AS wal_level,
        (SELECT count(*) FROM pg_replication_slots)::int AS slots_used,
        current_setting('max_wal_senders')::int AS max_wal_senders,
        (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'walsender')::int AS wal_senders_used,
-       current_setting('max_slot_wal_keep_size') AS max_slot_wal_keep_size,
+       current_setting('max_slot_wal_keep_size', true) AS max_slot_wal_keep_size,
        current_setting('wal_sender_timeout') AS wal_sender_timeout,
        (SELECT setting::bigint FROM pg_settings WHERE name = 'wal_sender_timeout') AS wal_sender_timeout_ms,
        current_setting('output_plugin_libraries', true) AS output_plugin_libraries,
