@@ -164,6 +164,7 @@ std::optional<WorkerOutcome> Worker::Recover(const Error& e) {
   applier_.reset();  // closing the connection rolls back an open target transaction
   status_.reset();
   heartbeat_conn_.reset();
+  covered_.reset();
   switch (action) {
     case FailureAction::kIsolate:
       if (failed) {
@@ -433,6 +434,19 @@ void Worker::OnLogicalMessage(const LogicalMessage& m) {
   if (!p) {
     throw Error(ErrorKind::kProtocol, "a " + std::string(control::kTruncateMessagePrefix) +
                                           " message at " + m.lsn.ToString() + " is not four zero-ended names");
+  }
+  // Every slot of the database receives the message, whatever its publication: only the set whose tables the
+  // partition belongs to applies it (another set would empty the partition at its own stream position, maybe after
+  // the owning set applied rows inserted since). Read once per session: a set's publication does not change.
+  if (!covered_) {
+    covered_ = WithContext("reading the relations of the set's publication on the source", [&] {
+      return control::CoveredRelations(SourceConnection(), control::PublicationName(options_.set_name));
+    });
+  }
+  if (!control::Covers(*covered_, *p)) {
+    Apply()->debug("set {}: partition {} of {} was truncated on the source; not a table of this set", options_.set_name,
+                   p->partition.Display(), p->root.Display());
+    return;
   }
   Apply()->info("set {}: partition {} of {} was truncated on the source; truncating it on the target",
                 options_.set_name, p->partition.Display(), p->root.Display());

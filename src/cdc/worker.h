@@ -138,6 +138,9 @@ class Worker {
   std::optional<Decoder> decoder_;
   std::optional<StatusWriter> status_;
   std::optional<pg::Connection> heartbeat_conn_;  // a plain source connection (SourceConnection), opened lazily
+  // The relations the set's publication covers (control::CoveredRelations), read at the session's first partition
+  // truncate message: only messages about them are applied.
+  std::optional<std::set<pg::TableName>> covered_;
   std::chrono::steady_clock::time_point last_heartbeat_{};
   std::chrono::steady_clock::time_point last_slot_check_{};  // the first check comes with the first Periodic()
   std::chrono::steady_clock::time_point last_expiry_{};      // ExpireExceptions: at each session start, then hourly
