@@ -337,6 +337,7 @@ Worker::SessionEnd Worker::RunSession() {
                   options_.set_name, core_->applied().ToString(), fenced.ToString(), fenced.ToString());
     core_->StartSession(fenced);
   }
+  CheckSlotPosition();
   Capture()->info("set {}: streaming from slot {} at {}{}", options_.set_name, control::SlotName(options_.set_name),
                   start.ToString(),
                   core_->stop_at() ? ", stopping at " + core_->stop_at()->ToString() : "");
@@ -516,8 +517,45 @@ void Worker::AnswerPing() {
   }
 }
 
+void Worker::CheckSlotPosition() {
+  const std::string slot_name = control::SlotName(options_.set_name);
+  std::optional<control::SlotFacts> slot = WithContext("reading the set's slot on the source", [&] {
+    return control::ReadSlot(SourceConnection(), slot_name);
+  });
+  if (!slot) throw Error(ErrorKind::kPrecondition, "slot " + slot_name + " is gone from the source");
+  Lsn recorded = status_->ReadRecordedConfirmed();
+  const Lsn slot_confirmed = slot->confirmed_lsn.value_or(Lsn{});
+  std::optional<Lsn> gap_from = core_->OnSlotPosition(slot_confirmed, recorded);
+  if (gap_from) {
+    throw Error(ErrorKind::kPrecondition,
+                "slot " + slot_name + " on the source was moved to " + slot_confirmed.ToString() +
+                    " behind walferry's back: walferry applied to the target up to " + core_->applied().ToString() +
+                    " and told the slot at most " + std::max(recorded, core_->confirmed()).ToString() +
+                    ", so the source will never send the transactions committed between " + gap_from->ToString() +
+                    " and " + slot_confirmed.ToString() + " and the target would silently miss them")
+        .WithDetail("something other than this walferry confirmed the slot: pg_replication_slot_advance, another "
+                    "walferry configuration with the same set name, or a target restored from a backup older "
+                    "than the slot")
+        .WithHint("load the set again from a new snapshot: walferry restart --set " + options_.set_name);
+  }
+  // From here on feedback never reports less than the slot has. Recorded at every start, so the row exists from
+  // the first session on (a set that ran before walferry recorded it reads its status row instead until then).
+  status_->RecordConfirmed(core_->confirmed());
+  core_->OnRecorded(core_->confirmed());
+}
+
+void Worker::SendRecord() {
+  if (std::optional<Lsn> r = core_->ToRecord(); r && status_) {
+    status_->RecordConfirmed(*r);
+    core_->OnRecorded(*r);
+  }
+}
+
 void Worker::SendFeedback(bool ask_reply) {
-  Lsn confirmed = core_->confirmed();
+  // The position goes to the control schema first: a slot found past it at the next start was moved by someone
+  // else (CheckSlotPosition).
+  SendRecord();
+  Lsn confirmed = std::min(core_->confirmed(), core_->recorded());
   repl_->SendStatus(std::max(core_->received(), confirmed), confirmed, confirmed, ask_reply);
   last_feedback_ = std::chrono::steady_clock::now();
 }

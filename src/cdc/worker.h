@@ -95,7 +95,14 @@ class Worker {
   void Periodic();
   // Probes the target's WAL and sends the slot a standby status update with the confirmed position.
   void Feedback(bool ask_reply);
+  // Tells the slot core_->confirmed(), after recording it in the control schema (SendRecord).
   void SendFeedback(bool ask_reply);
+  // Records core_->ToRecord() through the status connection (walferry.slot_confirmed), when there is one.
+  void SendRecord();
+  // At a session start, once this process holds the slot: fails the set (Error kPrecondition, with the fix) when
+  // the slot's confirmed position is past everything walferry applied or told it (ExactlyOnce::OnSlotPosition);
+  // otherwise feedback continues from the slot's position.
+  void CheckSlotPosition();
   // Answers a keepalive that asks for a reply, with everything the target has durably applied (see the .cc).
   void AnswerPing();
   // Counts the time spent waiting on the replication stream with nothing arriving; asks the walsender for a
