@@ -4,6 +4,7 @@
 #include <thread>
 #include <utility>
 
+#include "cdc/stop_position.h"
 #include "common/log.h"
 #include "control/control_schema.h"
 #include "control/retention.h"
@@ -88,7 +89,7 @@ void Worker::PrepareOnce() {
   CaptureTruncates(source);
   std::optional<Lsn> stop_at = options_.until_lsn;
   if (options_.until_caught_up) {
-    Lsn now = Lsn::Parse(source.Exec("SELECT pg_current_wal_insert_lsn()::text").Get(0, 0));
+    Lsn now = SourceStopPosition(source);
     stop_at = stop_at ? std::min(*stop_at, now) : now;
   }
   if (cutover_final) stop_at = stop_at ? std::min(*stop_at, *cutover_final) : *cutover_final;

@@ -38,7 +38,7 @@ struct WorkerOptions {
   config::CdcSettings cdc;
   std::optional<Lsn> start_lsn;  // --start-lsn: transactions that committed before it are skipped
   std::optional<Lsn> until_lsn;  // stop before the first transaction committing at or after it
-  bool until_caught_up = false;  // until_lsn = the source's pg_current_wal_lsn() when Run() starts
+  bool until_caught_up = false;  // until_lsn = the source's position when Run() starts (cdc/stop_position.h)
   std::chrono::milliseconds status_interval{1000};
   // retention.apply_exceptions: the set's exceptions older than this are deleted at each session start and hourly
   // (control/retention.h); 0 keeps them all.

@@ -5,6 +5,8 @@
 // transactions in between would never be applied; the set fails instead, naming the gap and the fix. A slot that
 // walferry itself confirmed past its checkpoint (keepalives while idle), then killed with SIGKILL, is not taken
 // for moved.
+// The stop position of --until-caught-up (cdc/stop_position.h): a record's end that a keepalive reaches on an idle
+// source, never a position just past a page header.
 #include "cdc_support.h"
 
 namespace walferry {
@@ -73,6 +75,49 @@ TEST(CdcSlot, ASlotWalferryConfirmedPastItsCheckpointBeforeASigkillStillStarts) 
   src.Exec("INSERT INTO t VALUES (2)");
   f.CatchUpExpectEqualAndDropSlot();
   EXPECT_EQ(test::Count(t, "SELECT count(*) FROM t"), 2);
+}
+
+// Leaves the source's WAL insert position just past a page header: the last record ends exactly at a page end.
+// Logical messages of a computed size fill the page; retried when other WAL (autovacuum, the bgwriter) interleaves.
+bool InsertJustPastAPageHeader(pg::Connection& src) {
+  auto insert = [&] { return Lsn::Parse(test::Text(src, "SELECT pg_current_wal_insert_lsn()::text")); };
+  auto emit = [&](uint64_t bytes) {
+    src.Exec("SELECT pg_logical_emit_message(false, 'walferry_test_pad', repeat('x', " + std::to_string(bytes) + "))");
+  };
+  constexpr uint64_t kPage = 8192;
+  constexpr uint64_t kProbe = 300;  // over 255 bytes: the record's data header is the long one, as for the filler
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    Lsn before = insert();
+    emit(kProbe);
+    Lsn after = insert();
+    uint64_t size = after.value() - before.value();  // MAXALIGN(overhead + kProbe), on the same page
+    uint64_t left = kPage - after.value() % kPage;
+    if (after.value() / kPage != before.value() / kPage || size < kProbe || left < size + kProbe) {
+      emit(1000);  // crossed a page, or too little room left: start on the next page
+      continue;
+    }
+    emit(left - (size - kProbe));  // overhead + payload == left (within MAXALIGN): ends on the page end
+    uint64_t at = insert().value();
+    if (at % kPage == 24 || at % (16 << 20) == 40) return true;
+  }
+  return false;
+}
+
+TEST(CdcStop, UntilCaughtUpOnAnIdleSourceWhoseInsertPositionIsJustPastAPageHeaderStopsAtARecordEnd) {
+  CdcFixture f = CdcFixture::Create("idlestop", "CREATE TABLE t (id int PRIMARY KEY)", {"public.t"});
+  pg::Connection src = test::ConnectSource(f.db);
+  src.Exec("INSERT INTO t SELECT generate_series(1, 100)");
+  ASSERT_TRUE(InsertJustPastAPageHeader(src)) << "could not leave the insert position just past a page header";
+  // Nothing else is written on the source from here: with no heartbeat, no keepalive ever reports more than the
+  // page boundary, 24 bytes before the insert position.
+  test::CliResult r = f.Cdc();
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  size_t at = r.output.find("stopping at ");
+  ASSERT_NE(at, std::string::npos) << r.output;
+  Lsn stop = Lsn::Parse(r.output.substr(at + 12, r.output.find_first_of(",\n ", at + 12) - at - 12));
+  EXPECT_NE(stop.value() % 8192, 24u) << "the stop position " << stop.ToString() << " is just past a page header";
+  EXPECT_NE(stop.value() % (16 << 20), 40u) << stop.ToString();
+  f.CatchUpExpectEqualAndDropSlot();
 }
 
 }  // namespace
