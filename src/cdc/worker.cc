@@ -4,6 +4,7 @@
 #include <thread>
 #include <utility>
 
+#include "cdc/failure_class.h"
 #include "cdc/stop_position.h"
 #include "common/log.h"
 #include "control/control_schema.h"
@@ -57,6 +58,7 @@ void Worker::Prepare() {
       PrepareOnce();
       return;
     } catch (const Error& e) {
+      if (ClassifyFailure(e) == FailureClass::kPermanentConnection) throw RefusedConnection(e);
       if (!Retriable(e) || gate.OnFailure({.retriable = true, .stop_requested = stop_.load()},
                                           Clock::now()) != FailureAction::kRetry) {
         throw;
@@ -156,7 +158,15 @@ std::optional<WorkerOutcome> Worker::Recover(const Error& e) {
   // A change that failed because the server went away (shutdown, terminated backend: 57P*, 08*) is not the
   // change's fault: retried like any connection failure, never recorded as an apply exception.
   std::optional<FailedChange> failed = applier_ && !Retriable(e) ? applier_->failed_change() : std::nullopt;
-  Failure f{.retriable = Retriable(e), .suspend_policy = policy_ == ErrorPolicy::kSuspendTable,
+  const FailureClass cls = ClassifyFailure(e, failed ? std::string_view(failed->statement) : std::string_view());
+  if (cls == FailureClass::kPermanentConnection) {
+    // A password changed, a database dropped, pg_hba.conf edited while CDC ran: no retry helps (exit 2).
+    Failed(e.what(), std::nullopt);
+    throw RefusedConnection(e);
+  }
+  // suspend-table acts only on the change's own failures (cdc/failure_class.h): anything else fails the set.
+  Failure f{.retriable = cls == FailureClass::kTransient,
+            .suspend_policy = policy_ == ErrorPolicy::kSuspendTable && cls == FailureClass::kChange,
             .stop_requested = stop_.load()};
   if (failed) f.rejected_txn = failed->txn_final_lsn;
   f.rejected_at_commit = std::exchange(commit_rejected_, false) && !f.retriable;
@@ -241,11 +251,13 @@ std::set<std::pair<std::string, std::string>> Worker::LoadSuspended(pg::Connecti
   return out;
 }
 
-bool Worker::Retriable(const Error& e) const {
-  if (e.kind() == ErrorKind::kConnection || e.kind() == ErrorKind::kTimeout) return true;
-  // Server going away, timeouts, serialization failures, deadlocks, insufficient resources (cdc/applier.h), and an
-  // object in use (55006, a concurrent DDL on the target).
-  return RetriableSqlState(e.sqlstate()) || e.sqlstate() == "55006";
+bool Worker::Retriable(const Error& e) const { return ClassifyFailure(e) == FailureClass::kTransient; }
+
+Error Worker::RefusedConnection(const Error& e) const {
+  Error out(ErrorKind::kConfig, e.what());
+  out.WithHint("fix the connection settings in the configuration (source/target: host, user, password, database) "
+               "or the server's pg_hba.conf, then run walferry again; a refused login is not retried");
+  return out;
 }
 
 void Worker::WhileTargetWorks(std::chrono::milliseconds waited) {

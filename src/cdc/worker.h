@@ -121,7 +121,11 @@ class Worker {
   // cdc.heartbeat_seconds: while idle, emits a logical message on the source and asks for a reply, so the
   // keepalive that follows carries a WAL end past it and the slot advances (docs/cdc.md "Heartbeat").
   void Heartbeat();
+  // cdc/failure_class.h: kTransient.
   bool Retriable(const Error& e) const;
+  // A connection the server refused for good (FailureClass::kPermanentConnection) as the error that ends the
+  // worker: ErrorKind::kConfig (exit 2) with the fix.
+  Error RefusedConnection(const Error& e) const;
   // Called by the Applier while it waits for the target (ApplierOptions::while_waiting): keeps the walsender
   // answered, and after kApplyCheckAfter of waiting asks a fresh connection whether the apply backend is still
   // executing; throws Error(kConnection) when it is not (the apply connection is half-open).
