@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "cdc/failure_class.h"
 #include "common/log.h"
 #include "control/control_schema.h"
 #include "cdc/status_writer.h"
@@ -31,10 +32,7 @@ void AppendValue(std::string& out, size_t i, std::optional<std::string_view> v, 
 
 }  // namespace
 
-bool RetriableSqlState(std::string_view s) {
-  return s == "40001" || s == "40P01" || s == "55P03" || s == "57014" || s.starts_with("57P") ||
-         s.starts_with("08") || s.starts_with("53");
-}
+bool RetriableSqlState(std::string_view s, std::string_view message) { return TransientSqlState(s, message); }
 
 ErrorPolicy ParseErrorPolicy(const std::string& text) {
   if (text == "stop") return ErrorPolicy::kStop;
@@ -433,8 +431,10 @@ void Applier::ReadResults(size_t end) {
       r = NextResult();
     } catch (Error& e) {
       if (e.kind() == ErrorKind::kConnection || !conn_.IsOk()) throw;
-      if (!aborted && RetriableSqlState(e.sqlstate())) ThrowRetriable(item, std::move(e));
-      bool skippable = Guarded() && !aborted && item.kind == ItemKind::kChange;
+      if (!aborted && RetriableSqlState(e.sqlstate(), e.message())) ThrowRetriable(item, std::move(e));
+      // log-and-continue skips only the change's own failures (data, integrity): anything else fails the set.
+      bool skippable = Guarded() && !aborted && item.kind == ItemKind::kChange &&
+                       ClassifyFailure(e, statements_[item.statement].sql) == FailureClass::kChange;
       if (!aborted && !skippable) {
         if (item.kind == ItemKind::kControl) throw;
         FailOn(item, std::move(e));

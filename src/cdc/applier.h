@@ -30,6 +30,8 @@
 //                     and the next ROLLBACK TO undoes it, so a change reported skipped is never committed.
 //                     INSERT and TRUNCATE stay pipelined. Each change costs 3 extra statements.
 //                     A retriable SQLSTATE (RetriableSqlState) is never skipped: it throws, the caller retries.
+//                     Only a change's own failure (cdc::FailureClass::kChange: 22*, 23*, a row-count mismatch,
+//                     a TRUNCATE refused by a foreign key) is skipped; any other fails like `stop`.
 //   suspend-table     changes of the tables in options.suspended are not applied: each is inserted into
 //                     apply_exceptions (statement and values) by the same target transaction. A rejected change
 //                     of another table fails like `stop`; the worker then suspends that table and replays.
@@ -65,12 +67,13 @@ enum class ErrorPolicy { kStop, kLogAndContinue, kSuspendTable };
 // "stop" | "log-and-continue" | "suspend-table"; throws Error(kConfig) otherwise.
 ErrorPolicy ParseErrorPolicy(const std::string& text);
 
-// SQLSTATEs that say nothing about the change itself but about the target's state: serialization failure
-// (40001), deadlock (40P01), lock_timeout (55P03), statement_timeout or cancel (57014), shutdown (57P*),
-// connection (08*), insufficient resources (53*). A change failing so is never skipped nor recorded as an
-// exception: the Applier throws (55P03 and 57014 as ErrorKind::kTimeout, the others with their SQLSTATE) and the
-// caller retries the transaction.
-bool RetriableSqlState(std::string_view sqlstate);
+// SQLSTATEs that say nothing about the change itself but about the target's state (cdc::TransientSqlState,
+// cdc/failure_class.h): serialization failure (40001), deadlock (40P01), lock_timeout (55P03), statement_timeout
+// or cancel (57014), shutdown (57P*), connection (08*), insufficient resources (53*), object in use (55006), a
+// read-only target (25006) or one in recovery (55000 "recovery is in progress"). A change failing so is never
+// skipped nor recorded as an exception: the Applier throws (55P03 and 57014 as ErrorKind::kTimeout, the others
+// with their SQLSTATE) and the caller retries the transaction. `message`: the server's message.
+bool RetriableSqlState(std::string_view sqlstate, std::string_view message);
 
 struct ApplierOptions {
   std::string control_schema = "walferry";

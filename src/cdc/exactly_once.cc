@@ -26,6 +26,24 @@ Lsn ExactlyOnce::StartSession(Lsn checkpoint) {
   return skip_before_;
 }
 
+std::optional<Lsn> ExactlyOnce::OnSlotPosition(Lsn slot_confirmed, Lsn recorded) {
+  recorded_ = std::max(recorded_, recorded);
+  // Every position walferry can have told the slot: what it recorded before telling, what this process confirmed,
+  // and what is durable on the target anyway (a confirmed group end is flushed, so the checkpoint is at or past
+  // it); the slot itself starts at or before the set's start.
+  Lsn known = std::max({start_, applied_, recorded_, confirmed_});
+  if (slot_confirmed > known) return known;
+  confirmed_ = std::max(confirmed_, slot_confirmed);
+  skip_before_ = std::max(skip_before_, confirmed_);
+  Handle(confirmed_);
+  return std::nullopt;
+}
+
+std::optional<Lsn> ExactlyOnce::ToRecord() const {
+  if (confirmed_ <= recorded_) return std::nullopt;
+  return confirmed_;
+}
+
 void ExactlyOnce::StopAt(Lsn stop) { stop_at_ = stop_at_ ? std::min(*stop_at_, stop) : stop; }
 
 BeginAction ExactlyOnce::OnBegin(Lsn final_lsn) {

@@ -11,6 +11,9 @@
 //                 over from memory, so a target that lost commits in a crash gets them again.
 //   handled       everything before it is on the target (committed) or needs no apply: the end LSN of the last
 //                 committed group, of a skipped transaction, or a keepalive's WAL end while idle.
+//   recorded      the highest confirmed position written to the control schema (walferry.slot_confirmed) BEFORE
+//                 the slot was told it. With the checkpoint and the start it bounds where walferry can have left the
+//                 slot; a slot found past all of them was moved by something else (OnSlotPosition).
 //   confirmed     the flush position sent to the slot. Invariant: confirmed <= handled, and every target
 //                 transaction that made `confirmed` true is FLUSHED in the target's WAL. A target crash can lose
 //                 commits that were not flushed (cdc.synchronous_commit = off, the default): the slot must never
@@ -82,6 +85,19 @@ class ExactlyOnce {
   // next probe like any other position). Returns the position for START_REPLICATION.
   Lsn StartSession(Lsn checkpoint);
 
+  // Once the session holds the slot (after START_REPLICATION: nobody else can move it then), with the slot's
+  // confirmed_flush_lsn and the position recorded in the control schema (walferry.slot_confirmed). When the slot is
+  // past every position walferry can have left it at (start, checkpoint, recorded, confirmed by this process),
+  // something else moved it and the source will never send the transactions in between: returns that highest
+  // known position (the start of the gap), and the set must fail. Otherwise the slot's position counts as
+  // confirmed, so feedback never reports less than the slot has (a new process would otherwise report its start
+  // until its first probe), and transactions before it are skipped.
+  std::optional<Lsn> OnSlotPosition(Lsn slot_confirmed, Lsn recorded);
+  // The position to record durably in the control schema before the slot may be told `confirmed`; nullopt when it
+  // is recorded already. The worker records it, calls OnRecorded, and only then sends feedback.
+  std::optional<Lsn> ToRecord() const;
+  void OnRecorded(Lsn recorded) { recorded_ = std::max(recorded_, recorded); }
+
   BeginAction OnBegin(Lsn final_lsn);
   // Whether the open transaction's changes are to be applied (false while skipping or outside a transaction).
   bool applying() const { return in_txn_ && !skipping_; }
@@ -128,6 +144,7 @@ class ExactlyOnce {
   Lsn applied() const { return applied_; }
   Lsn handled() const { return handled_; }
   Lsn confirmed() const { return confirmed_; }
+  Lsn recorded() const { return recorded_; }
   Lsn received() const { return received_; }
   std::optional<Lsn> stop_at() const { return stop_at_; }
   bool caught_up() const { return idle() && handled_ >= received_; }
@@ -148,6 +165,7 @@ class ExactlyOnce {
   Lsn applied_;   // the checkpoint: end of the last committed group (or as read at session start)
   Lsn handled_;
   Lsn confirmed_;
+  Lsn recorded_;
   Lsn received_;
   Lsn priced_;    // the highest handled position that a probe has priced
   std::deque<Priced> unflushed_;  // priced, waiting for the target's flush; ascending in both fields

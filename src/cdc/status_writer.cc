@@ -45,6 +45,20 @@ StatusWriter::TargetWal StatusWriter::ReadTargetWal() {
   });
 }
 
+Lsn StatusWriter::ReadRecordedConfirmed() {
+  return WithContext("reading the position recorded as told to the slot of set " + set_name_, [&] {
+    pg::Result r = conn_.Exec(WithSchema(sql::Get("cdc/slot_confirmed_get"), schema_), {pg::Param(set_name_)});
+    return r.GetOpt(0, 0) ? Lsn::Parse(r.Get(0, 0)) : Lsn{};
+  });
+}
+
+void StatusWriter::RecordConfirmed(Lsn confirmed) {
+  WithContext("recording the position told to the slot of set " + set_name_, [&] {
+    conn_.Exec(WithSchema(sql::Get("cdc/slot_confirmed_record"), schema_),
+               {pg::Param(set_name_), pg::Param(confirmed.ToString())});
+  });
+}
+
 void StatusWriter::CreateDmsViews() {
   WithContext("creating the DMS-compatible views", [&] { conn_.Exec(WithSchema(sql::Get("cdc/dms_views"), schema_)); });
 }

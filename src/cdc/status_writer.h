@@ -48,6 +48,13 @@ class StatusWriter {
   };
   TargetWal ReadTargetWal();
 
+  // The position walferry recorded as told to the set's slot (src/sql/cdc/slot_confirmed_get.sql); invalid when
+  // nothing is recorded.
+  Lsn ReadRecordedConfirmed();
+  // Records, committed and flushed before it returns, that the slot is about to be told `confirmed`
+  // (src/sql/cdc/slot_confirmed_record.sql). Never moves the recorded position back.
+  void RecordConfirmed(Lsn confirmed);
+
   // The autocommit target connection, for the worker's other small control queries.
   pg::Connection& connection() { return conn_; }
 

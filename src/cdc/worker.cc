@@ -4,6 +4,8 @@
 #include <thread>
 #include <utility>
 
+#include "cdc/failure_class.h"
+#include "cdc/stop_position.h"
 #include "common/log.h"
 #include "control/control_schema.h"
 #include "control/publication.h"
@@ -57,6 +59,7 @@ void Worker::Prepare() {
       PrepareOnce();
       return;
     } catch (const Error& e) {
+      if (ClassifyFailure(e) == FailureClass::kPermanentConnection) throw RefusedConnection(e);
       if (!Retriable(e) || gate.OnFailure({.retriable = true, .stop_requested = stop_.load()},
                                           Clock::now()) != FailureAction::kRetry) {
         throw;
@@ -93,7 +96,7 @@ void Worker::PrepareOnce() {
   CaptureTruncates(source);
   std::optional<Lsn> stop_at = options_.until_lsn;
   if (options_.until_caught_up) {
-    Lsn now = Lsn::Parse(source.Exec("SELECT pg_current_wal_insert_lsn()::text").Get(0, 0));
+    Lsn now = SourceStopPosition(source);
     stop_at = stop_at ? std::min(*stop_at, now) : now;
   }
   if (cutover_final) stop_at = stop_at ? std::min(*stop_at, *cutover_final) : *cutover_final;
@@ -160,7 +163,15 @@ std::optional<WorkerOutcome> Worker::Recover(const Error& e) {
   // A change that failed because the server went away (shutdown, terminated backend: 57P*, 08*) is not the
   // change's fault: retried like any connection failure, never recorded as an apply exception.
   std::optional<FailedChange> failed = applier_ && !Retriable(e) ? applier_->failed_change() : std::nullopt;
-  Failure f{.retriable = Retriable(e), .suspend_policy = policy_ == ErrorPolicy::kSuspendTable,
+  const FailureClass cls = ClassifyFailure(e, failed ? std::string_view(failed->statement) : std::string_view());
+  if (cls == FailureClass::kPermanentConnection) {
+    // A password changed, a database dropped, pg_hba.conf edited while CDC ran: no retry helps (exit 2).
+    Failed(e.what(), std::nullopt);
+    throw RefusedConnection(e);
+  }
+  // suspend-table acts only on the change's own failures (cdc/failure_class.h): anything else fails the set.
+  Failure f{.retriable = cls == FailureClass::kTransient,
+            .suspend_policy = policy_ == ErrorPolicy::kSuspendTable && cls == FailureClass::kChange,
             .stop_requested = stop_.load()};
   if (failed) f.rejected_txn = failed->txn_final_lsn;
   f.rejected_at_commit = std::exchange(commit_rejected_, false) && !f.retriable;
@@ -169,6 +180,7 @@ std::optional<WorkerOutcome> Worker::Recover(const Error& e) {
   applier_.reset();  // closing the connection rolls back an open target transaction
   status_.reset();
   heartbeat_conn_.reset();
+  covered_.reset();
   switch (action) {
     case FailureAction::kIsolate:
       if (failed) {
@@ -244,11 +256,13 @@ std::set<std::pair<std::string, std::string>> Worker::LoadSuspended(pg::Connecti
   return out;
 }
 
-bool Worker::Retriable(const Error& e) const {
-  if (e.kind() == ErrorKind::kConnection || e.kind() == ErrorKind::kTimeout) return true;
-  // Server going away, timeouts, serialization failures, deadlocks, insufficient resources (cdc/applier.h), and an
-  // object in use (55006, a concurrent DDL on the target).
-  return RetriableSqlState(e.sqlstate()) || e.sqlstate() == "55006";
+bool Worker::Retriable(const Error& e) const { return ClassifyFailure(e) == FailureClass::kTransient; }
+
+Error Worker::RefusedConnection(const Error& e) const {
+  Error out(ErrorKind::kConfig, e.what());
+  out.WithHint("fix the connection settings in the configuration (source/target: host, user, password, database) "
+               "or the server's pg_hba.conf, then run walferry again; a refused login is not retried");
+  return out;
 }
 
 void Worker::WhileTargetWorks(std::chrono::milliseconds waited) {
@@ -342,6 +356,7 @@ Worker::SessionEnd Worker::RunSession() {
                   options_.set_name, core_->applied().ToString(), fenced.ToString(), fenced.ToString());
     core_->StartSession(fenced);
   }
+  CheckSlotPosition();
   Capture()->info("set {}: streaming from slot {} at {}{}", options_.set_name, control::SlotName(options_.set_name),
                   start.ToString(),
                   core_->stop_at() ? ", stopping at " + core_->stop_at()->ToString() : "");
@@ -440,6 +455,19 @@ void Worker::OnLogicalMessage(const LogicalMessage& m) {
     throw Error(ErrorKind::kProtocol, "a " + std::string(control::kTruncateMessagePrefix) +
                                           " message at " + m.lsn.ToString() + " is not four zero-ended names");
   }
+  // Every slot of the database receives the message, whatever its publication: only the set whose tables the
+  // partition belongs to applies it (another set would empty the partition at its own stream position, maybe after
+  // the owning set applied rows inserted since). Read once per session: a set's publication does not change.
+  if (!covered_) {
+    covered_ = WithContext("reading the relations of the set's publication on the source", [&] {
+      return control::CoveredRelations(SourceConnection(), control::PublicationName(options_.set_name));
+    });
+  }
+  if (!control::Covers(*covered_, *p)) {
+    Apply()->debug("set {}: partition {} of {} was truncated on the source; not a table of this set", options_.set_name,
+                   p->partition.Display(), p->root.Display());
+    return;
+  }
   Apply()->info("set {}: partition {} of {} was truncated on the source; truncating it on the target",
                 options_.set_name, p->partition.Display(), p->root.Display());
   applier_->ApplyPartitionTruncate(p->partition, p->root);
@@ -508,8 +536,45 @@ void Worker::AnswerPing() {
   }
 }
 
+void Worker::CheckSlotPosition() {
+  const std::string slot_name = control::SlotName(options_.set_name);
+  std::optional<control::SlotFacts> slot = WithContext("reading the set's slot on the source", [&] {
+    return control::ReadSlot(SourceConnection(), slot_name);
+  });
+  if (!slot) throw Error(ErrorKind::kPrecondition, "slot " + slot_name + " is gone from the source");
+  Lsn recorded = status_->ReadRecordedConfirmed();
+  const Lsn slot_confirmed = slot->confirmed_lsn.value_or(Lsn{});
+  std::optional<Lsn> gap_from = core_->OnSlotPosition(slot_confirmed, recorded);
+  if (gap_from) {
+    throw Error(ErrorKind::kPrecondition,
+                "slot " + slot_name + " on the source was moved to " + slot_confirmed.ToString() +
+                    " behind walferry's back: walferry applied to the target up to " + core_->applied().ToString() +
+                    " and told the slot at most " + std::max(recorded, core_->confirmed()).ToString() +
+                    ", so the source will never send the transactions committed between " + gap_from->ToString() +
+                    " and " + slot_confirmed.ToString() + " and the target would silently miss them")
+        .WithDetail("something other than this walferry confirmed the slot: pg_replication_slot_advance, another "
+                    "walferry configuration with the same set name, or a target restored from a backup older "
+                    "than the slot")
+        .WithHint("load the set again from a new snapshot: walferry restart --set " + options_.set_name);
+  }
+  // From here on feedback never reports less than the slot has. Recorded at every start, so the row exists from
+  // the first session on (a set that ran before walferry recorded it reads its status row instead until then).
+  status_->RecordConfirmed(core_->confirmed());
+  core_->OnRecorded(core_->confirmed());
+}
+
+void Worker::SendRecord() {
+  if (std::optional<Lsn> r = core_->ToRecord(); r && status_) {
+    status_->RecordConfirmed(*r);
+    core_->OnRecorded(*r);
+  }
+}
+
 void Worker::SendFeedback(bool ask_reply) {
-  Lsn confirmed = core_->confirmed();
+  // The position goes to the control schema first: a slot found past it at the next start was moved by someone
+  // else (CheckSlotPosition).
+  SendRecord();
+  Lsn confirmed = std::min(core_->confirmed(), core_->recorded());
   repl_->SendStatus(std::max(core_->received(), confirmed), confirmed, confirmed, ask_reply);
   last_feedback_ = std::chrono::steady_clock::now();
 }

@@ -42,7 +42,7 @@ struct WorkerOptions {
   config::CdcSettings cdc;
   std::optional<Lsn> start_lsn;  // --start-lsn: transactions that committed before it are skipped
   std::optional<Lsn> until_lsn;  // stop before the first transaction committing at or after it
-  bool until_caught_up = false;  // until_lsn = the source's pg_current_wal_lsn() when Run() starts
+  bool until_caught_up = false;  // until_lsn = the source's position when Run() starts (cdc/stop_position.h)
   std::chrono::milliseconds status_interval{1000};
   // retention.apply_exceptions: the set's exceptions older than this are deleted at each session start and hourly
   // (control/retention.h); 0 keeps them all.
@@ -101,7 +101,14 @@ class Worker {
   void Periodic();
   // Probes the target's WAL and sends the slot a standby status update with the confirmed position.
   void Feedback(bool ask_reply);
+  // Tells the slot core_->confirmed(), after recording it in the control schema (SendRecord).
   void SendFeedback(bool ask_reply);
+  // Records core_->ToRecord() through the status connection (walferry.slot_confirmed), when there is one.
+  void SendRecord();
+  // At a session start, once this process holds the slot: fails the set (Error kPrecondition, with the fix) when
+  // the slot's confirmed position is past everything walferry applied or told it (ExactlyOnce::OnSlotPosition);
+  // otherwise feedback continues from the slot's position.
+  void CheckSlotPosition();
   // Answers a keepalive that asks for a reply, with everything the target has durably applied (see the .cc).
   void AnswerPing();
   // Counts the time spent waiting on the replication stream with nothing arriving; asks the walsender for a
@@ -120,7 +127,11 @@ class Worker {
   // cdc.heartbeat_seconds: while idle, emits a logical message on the source and asks for a reply, so the
   // keepalive that follows carries a WAL end past it and the slot advances (docs/cdc.md "Heartbeat").
   void Heartbeat();
+  // cdc/failure_class.h: kTransient.
   bool Retriable(const Error& e) const;
+  // A connection the server refused for good (FailureClass::kPermanentConnection) as the error that ends the
+  // worker: ErrorKind::kConfig (exit 2) with the fix.
+  Error RefusedConnection(const Error& e) const;
   // Called by the Applier while it waits for the target (ApplierOptions::while_waiting): keeps the walsender
   // answered, and after kApplyCheckAfter of waiting asks a fresh connection whether the apply backend is still
   // executing; throws Error(kConnection) when it is not (the apply connection is half-open).
@@ -144,6 +155,9 @@ class Worker {
   std::optional<Decoder> decoder_;
   std::optional<StatusWriter> status_;
   std::optional<pg::Connection> heartbeat_conn_;  // a plain source connection (SourceConnection), opened lazily
+  // The relations the set's publication covers (control::CoveredRelations), read at the session's first partition
+  // truncate message: only messages about them are applied.
+  std::optional<std::set<pg::TableName>> covered_;
   std::chrono::steady_clock::time_point last_heartbeat_{};
   std::chrono::steady_clock::time_point last_slot_check_{};  // the first check comes with the first Periodic()
   std::chrono::steady_clock::time_point last_expiry_{};      // ExpireExceptions: at each session start, then hourly

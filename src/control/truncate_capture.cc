@@ -125,6 +125,17 @@ std::optional<std::string> DropTruncateFunction(pg::Connection& source, const st
   return function;
 }
 
+std::set<pg::TableName> CoveredRelations(pg::Connection& source, const std::string& publication) {
+  pg::Result r = source.Exec(sql::Get("control/truncate_capture_relations"), {pg::Param(publication)});
+  std::set<pg::TableName> out;
+  for (int i = 0; i < r.rows(); ++i) out.insert({std::string(r.Get(i, 0)), std::string(r.Get(i, 1))});
+  return out;
+}
+
+bool Covers(const std::set<pg::TableName>& covered, const TruncatedPartition& p) {
+  return covered.contains(p.root) || covered.contains(p.partition);
+}
+
 std::optional<TruncatedPartition> ParseTruncateMessage(std::string_view content) {
   std::string parts[4];
   for (std::string& part : parts) {

@@ -6,6 +6,8 @@
 // (AFTER TRUNCATE, ENABLE ALWAYS) on every leaf partition of a set's partitioned tables; it emits a transactional
 // logical message naming the partition and its root (src/sql/control/truncate_capture_function.sql), which the
 // set's CDC receives in the truncating transaction, in order, and applies as TRUNCATE ONLY <partition>.
+// A logical message is not filtered by publication: every slot of the database receives every such message, so a
+// set's CDC applies only those whose partition or root its own publication covers (CoveredRelations, Covers).
 // Needs PostgreSQL 14+ on the source (pgoutput's `messages` option: pg::ServerFeatures::logical_messages). A TRUNCATE of the root also fires the
 // partitions' triggers: the target then empties those partitions once more, which changes nothing.
 // Installed by `walferry load` before the set's slot is created (so nothing after the slot's start is missed) and
@@ -15,6 +17,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,6 +53,14 @@ struct TruncatedPartition {
   pg::TableName partition;
   pg::TableName root;
 };
+
+// Every relation `publication` covers on the source: the tables it lists and every partition under a partitioned
+// one, at any level (src/sql/control/truncate_capture_relations.sql).
+std::set<pg::TableName> CoveredRelations(pg::Connection& source, const std::string& publication);
+
+// Whether a set whose publication covers `covered` owns the truncated partition: its root (as it was when the
+// partition was truncated: the message names it) or the partition itself is covered. Pure.
+bool Covers(const std::set<pg::TableName>& covered, const TruncatedPartition& p);
 
 // Reads a message's content (four zero-terminated UTF-8 names); nullopt when it is not in that form.
 std::optional<TruncatedPartition> ParseTruncateMessage(std::string_view content);

@@ -14,6 +14,7 @@
 #include "catalog/catalog.h"
 #include "catalog/sequence_values.h"
 #include "cdc/run_sets.h"
+#include "cdc/stop_position.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "control/control_schema.h"
@@ -348,7 +349,7 @@ class Cutter {
     } else {
       WaitForOldSessions(stopped_at);
     }
-    final_lsn_ = Lsn::Parse(source_.Exec("SELECT pg_current_wal_insert_lsn()::text").Get(0, 0));
+    final_lsn_ = cdc::SourceStopPosition(source_);  // a record's end a keepalive reaches (cdc/stop_position.h)
     target_.Exec("UPDATE " + Control("cutover") +
                      " SET step = 'writes_stopped', final_lsn = $1::pg_lsn",
                  {pg::Param(final_lsn_.ToString())});

@@ -7,6 +7,7 @@
 
 #include "catalog/catalog.h"
 #include "cdc/run_sets.h"
+#include "cdc/stop_position.h"
 #include "common/cancel.h"
 #include "common/log.h"
 #include "control/control_schema.h"
@@ -127,7 +128,7 @@ std::vector<CdcResult> BackgroundCdc::Finish() {
 
 Lsn SourceWalPosition(const config::Config& config) {
   pg::Connection source = pg::Connection::Open(config.source, {.role = "source"});
-  return Lsn::Parse(source.Exec("SELECT pg_current_wal_insert_lsn()::text").Get(0, 0));
+  return cdc::SourceStopPosition(source);
 }
 
 bool WaitUntilCaughtUp(const config::Config& config, Lsn lsn, const std::function<bool()>& give_up) {

@@ -79,7 +79,7 @@ class BackgroundCdc {
   std::thread thread_;
 };
 
-// The source's current WAL insert position.
+// Where the source is now, as a stop position a keepalive reaches (cdc::SourceStopPosition).
 Lsn SourceWalPosition(const config::Config& config);
 
 // Polls until every set's slot is confirmed at or past `lsn` (its CDC worker has applied everything of the set

@@ -5,6 +5,7 @@
 // lost, nothing applied twice (a duplicate ledger row would violate its key and stop the set; nokey has no key and
 // REPLICA IDENTITY FULL, so a duplicate or a lost row there shows in the comparison).
 #include <atomic>
+#include <filesystem>
 #include <thread>
 
 #include "cdc_support.h"
@@ -151,6 +152,77 @@ TEST(CdcFault, TerminatedWalsenderAndApplyBackend) {
   }
   ExpectProgress(f.db, "terminating the apply backend");
   FinishAndCompare(f, w, pid);
+}
+
+// The configuration file of `f` with the target's conninfo replaced.
+std::string ConfigWithTarget(const CdcFixture& f, const std::string& target, const std::string& name) {
+  std::string yaml = test::ReadWholeFile(f.config_path);
+  const std::string from = "target: \"" + test::Target().Uri(f.db) + "\"";
+  size_t at = yaml.find(from);
+  EXPECT_NE(at, std::string::npos) << yaml;
+  if (at != std::string::npos) yaml.replace(at, from.size(), "target: \"" + target + "\"");
+  std::string path = f.config_path + "." + name + ".yaml";
+  std::ofstream(path) << yaml << "cdc:\n  retry_for: 60s\n";
+  return path;
+}
+
+// A connection the server refuses for good (a wrong password, a missing database) is not retried for
+// cdc.retry_for: walferry cdc ends at once with exit 2 and the fix (cdc/failure_class.h). Before, both were
+// retried for the whole retry_for (60 s here, 15 minutes by default) and then ended with exit 1.
+TEST(CdcFault, ALoginTheTargetRefusesEndsAtOnceWithExitTwoAndTheFix) {
+  CdcFixture f = CdcFixture::Create("badlogin", "CREATE TABLE t (id int PRIMARY KEY)", {"public.t"});
+  pg::Connection t = test::ConnectTarget(f.db);
+  t.Exec("DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'walferry_pw') THEN "
+         "CREATE ROLE walferry_pw LOGIN SUPERUSER PASSWORD 'right'; END IF; END$$");
+  pg::Connection src = test::ConnectSource(f.db);
+  src.Exec("INSERT INTO t VALUES (1)");
+  struct Case {
+    std::string name, target, says;
+  };
+  for (const Case& c : {Case{"password", test::Target().UriAs("walferry_pw", "wrong", f.db), "password"},
+                        Case{"database", test::Target().UriAs("walferry_pw", "right", f.db + "_missing"),
+                             "does not exist"}}) {
+    SCOPED_TRACE(c.name);
+    test::CliResult r = test::RunWalferry({"-c", ConfigWithTarget(f, c.target, c.name), "cdc", "--until-caught-up"});
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_NE(r.output.find(c.says), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("pg_hba.conf"), std::string::npos) << "the fix is named: " << r.output;
+    EXPECT_EQ(r.output.find("(retry "), std::string::npos) << "retried: " << r.output;
+  }
+  // With the right login the set runs.
+  test::CliResult r = test::RunWalferry(
+      {"-c", ConfigWithTarget(f, test::Target().UriAs("walferry_pw", "right", f.db), "right"), "cdc",
+       "--until-caught-up"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  f.ExpectEqual();
+  f.DropSlot();
+}
+
+// A target that turns read-only in a failover (a standby until it is promoted, or default_transaction_read_only
+// here) is retried within cdc.retry_for, never taken for a broken set: once it is writable again the set goes on
+// and ends equal. Before, the first write of the session (SQLSTATE 25006) failed the set at once.
+TEST(CdcFault, ATargetThatTurnsReadOnlyAndWritableAgainIsRetried) {
+  CdcFixture f = CdcFixture::Create("readonly", "CREATE TABLE t (id int PRIMARY KEY)", {"public.t"});
+  pg::Connection src = test::ConnectSource(f.db);
+  pg::Connection t = test::ConnectTarget(f.db);
+  src.Exec("INSERT INTO t VALUES (1)");
+  const std::string log = f.config_path + ".readonly.log";
+  std::filesystem::remove(log);  // an earlier run's, whose database had the same name
+  pid_t pid = test::SpawnWalferry({"-c", f.config_path, "cdc"}, false, log);
+  ASSERT_TRUE(PollUntil([&] { return test::Count(t, "SELECT count(*) FROM t") == 1; }));
+  // The failover: new sessions may not write, walferry's sessions are gone.
+  t.Exec("ALTER DATABASE " + pg::QuoteIdent(f.db) + " SET default_transaction_read_only = on");
+  t.Exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND "
+         "pid <> pg_backend_pid()");
+  src.Exec("INSERT INTO t VALUES (2)");
+  EXPECT_TRUE(PollUntil([&] { return test::ReadWholeFile(log).find("read-only transaction") != std::string::npos; }))
+      << test::ReadWholeFile(log);
+  t.Exec("ALTER DATABASE " + pg::QuoteIdent(f.db) + " RESET default_transaction_read_only");
+  EXPECT_TRUE(PollUntil([&] { return test::Count(t, "SELECT count(*) FROM t") == 2; })) << test::ReadWholeFile(log);
+  int status = cdctest::TerminateAndWait(pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << "\n" << test::ReadWholeFile(log);
+  f.ExpectEqual();
+  f.DropSlot();
 }
 
 }  // namespace

@@ -150,5 +150,36 @@ TEST(CdcPolicy, CdcDeletesTheSetsApplyExceptionsOlderThanTheRetention) {
   f.DropSlot();
 }
 
+// log-and-continue and suspend-table act only on a change's own failure (cdc/failure_class.h: 22*, 23*, a row
+// count mismatch, a TRUNCATE refused by a foreign key). A failure that is not the data's (here an I/O error, 58030,
+// raised by a trigger on the target, as a failing disk would) fails the set: before, log-and-continue skipped the
+// change (a row missing on the target, exit 0) and suspend-table suspended the table.
+TEST(CdcPolicy, AFailureThatIsNotTheDatasNeitherSkipsAChangeNorSuspendsATable) {
+  for (const std::string policy : {"log-and-continue", "suspend-table"}) {
+    SCOPED_TRACE(policy);
+    CdcFixture f = CdcFixture::Create(
+        policy == "log-and-continue" ? "notdata_log" : "notdata_susp", kTwoTables, {"public.t", "public.u"},
+        "CREATE FUNCTION disk_trouble() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "RAISE EXCEPTION 'could not write block: I/O error' USING ERRCODE = '58030'; END $$; "
+        "CREATE TRIGGER disk_trouble BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION disk_trouble(); "
+        "ALTER TABLE t ENABLE ALWAYS TRIGGER disk_trouble");
+    f.AppendConfig("cdc:\n  error_policy: " + policy + "\n");
+    pg::Connection src = test::ConnectSource(f.db);
+    src.Exec("BEGIN; INSERT INTO u VALUES (1); INSERT INTO t VALUES (1, 5); COMMIT");
+    test::CliResult r = f.Cdc();
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find("I/O error"), std::string::npos) << r.output;
+    pg::Connection t = test::ConnectTarget(f.db);
+    EXPECT_EQ(test::Count(t, "SELECT count(*) FROM t"), 0);
+    EXPECT_EQ(test::Count(t, "SELECT count(*) FROM u"), 0) << "nothing of the transaction committed";
+    EXPECT_EQ(test::Count(t, "SELECT count(*) FROM walferry.suspended_tables"), 0);
+    EXPECT_EQ(test::Text(t, "SELECT task_status FROM walferry.status"), "FAILED");
+    // The trouble over, the set goes on from the same transaction: nothing was skipped.
+    t.Exec("DROP TRIGGER disk_trouble ON t");
+    f.CatchUpExpectEqualAndDropSlot();
+    EXPECT_EQ(test::Count(t, "SELECT count(*) FROM t"), 1);
+  }
+}
+
 }  // namespace
 }  // namespace walferry

@@ -176,5 +176,55 @@ TEST(CdcTruncate, SuspendTableTruncatesTheOtherTablesAndChargesARefusedTruncateT
   f.CatchUpExpectEqualAndDropSlot();
 }
 
+// Every slot of the database receives the partition-truncate trigger's logical messages, whatever its
+// publication: a set's worker applies only those about partitions of its own set's tables. Without the filter,
+// set "other" (which owns none of tab3) emptied tab3's partitions at its own, later, stream position, after the
+// owning set had applied the inserts that followed the TRUNCATE: target 0 rows, source 2. With two partitioned
+// tables in two sets, a partition truncated in each, each set applies only its own.
+TEST(CdcTruncate, APartitionTruncateIsAppliedOnlyByTheSetThatOwnsThePartition) {
+  std::string db = test::FreshDatabase();
+  test::Source().Psql(db, "CREATE TABLE tab3 (id int PRIMARY KEY, v text) PARTITION BY HASH (id); "
+                          "CREATE TABLE tab3_0 PARTITION OF tab3 FOR VALUES WITH (MODULUS 2, REMAINDER 0); "
+                          "CREATE TABLE tab3_1 PARTITION OF tab3 FOR VALUES WITH (MODULUS 2, REMAINDER 1); "
+                          "CREATE TABLE m (id int PRIMARY KEY, v text) PARTITION BY RANGE (id); "
+                          "CREATE TABLE m1 PARTITION OF m FOR VALUES FROM (0) TO (100); "
+                          "CREATE TABLE m2 PARTITION OF m FOR VALUES FROM (100) TO (200); "
+                          "CREATE TABLE other (id int PRIMARY KEY); "
+                          "INSERT INTO tab3 VALUES (10, 'old'), (11, 'old'); INSERT INTO m VALUES (1, 'old'), (150, 'k')");
+  const std::string config = test::WriteConfig(db, R"yaml(sets:
+  - name: owner
+    tables:
+      - name: public.tab3
+  - name: other
+    tables:
+      - name: public.other
+      - name: public.m
+)yaml");
+  test::CliResult r = test::RunWalferry({"load", "-c", config});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  pg::Connection src = test::ConnectSource(db);
+  src.Exec("TRUNCATE tab3; INSERT INTO tab3 VALUES (1, 'a'), (2, 'b')");
+  // Two partitions of tables in different sets, in one transaction, each followed by new rows.
+  src.Exec("BEGIN; TRUNCATE m1; TRUNCATE tab3_0; INSERT INTO m VALUES (2, 'm'); INSERT INTO tab3 VALUES (3, 'c'), "
+           "(4, 'd'), (5, 'e'); COMMIT");
+  src.Exec("INSERT INTO other VALUES (1)");
+  // One set after the other, so that each set's position passes the other's inserts deterministically; then both.
+  for (const std::vector<std::string>& sets :
+       std::vector<std::vector<std::string>>{{"--set", "owner"}, {"--set", "other"}, {}}) {
+    std::vector<std::string> args = {"-c", config, "cdc", "--until-caught-up"};
+    args.insert(args.end(), sets.begin(), sets.end());
+    r = test::RunWalferry(args);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  }
+  pg::Connection t = test::ConnectTarget(db);
+  EXPECT_EQ(Count(t, "tab3"), Count(src, "tab3"));
+  EXPECT_EQ(Count(t, "m1"), 1);
+  for (const char* table : {"public.tab3", "public.m", "public.other"}) {
+    EXPECT_EQ(test::DiffTable(src, t, table), "") << table;
+  }
+  r = test::RunWalferry({"-c", config, "cleanup"});  // the slots, publications and triggers
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
 }  // namespace
 }  // namespace walferry

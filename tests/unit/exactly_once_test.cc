@@ -66,6 +66,8 @@ struct Harness {
   std::vector<Txn> source;
   FakeTarget target;
   Lsn slot;  // the slot's confirmed_flush_lsn: the server resends from here
+  // walferry.slot_confirmed: written (synchronously, so no target crash loses it) before the slot is told.
+  Lsn recorded;
   ExactlyOnce core;
   std::vector<Lsn> group;  // applied in the open target transaction
   Clock::time_point now{};
@@ -76,6 +78,10 @@ struct Harness {
   size_t StartSession() {
     group.clear();
     Lsn start = core.StartSession(target.Checkpoint());
+    // The slot was only ever moved by this walferry: never taken for moved, whatever was lost or killed.
+    std::optional<Lsn> gap = core.OnSlotPosition(slot, recorded);
+    EXPECT_FALSE(gap) << "slot " << slot.ToString() << " taken for moved past " << gap.value_or(Lsn{}).ToString();
+    EXPECT_GE(core.confirmed(), slot) << "a new process must not report less than the slot has";
     Lsn from = std::max(slot, start);
     size_t i = 0;
     while (i < source.size() && source[i].final_lsn < from) ++i;  // the server skips them
@@ -100,6 +106,15 @@ struct Harness {
   }
   void Probe() {
     core.OnTargetWal(L(target.insert), L(target.flush));
+    Feedback();
+  }
+  // What Worker::SendFeedback does: record, then tell the slot.
+  void Feedback() {
+    if (std::optional<Lsn> r = core.ToRecord()) {
+      recorded = std::max(recorded, *r);
+      core.OnRecorded(*r);
+    }
+    ASSERT_LE(core.confirmed(), recorded) << "the slot would be told a position not recorded";
     slot = std::max(slot, core.confirmed());
   }
   // Runs a whole session from the slot: commits a group every `per_group` transactions, probes after each
@@ -227,6 +242,82 @@ TEST(ExactlyOnce, KilledAtEveryPointAppliesEveryTransactionExactlyOnce) {
       }
     }
   }
+}
+
+// Idle keepalives confirm WAL past the checkpoint (other tables' writes); walferry is then killed and the target
+// crashes, losing an unflushed group: the slot is past the recovered checkpoint, but not past what was recorded,
+// so the new process goes on, and every transaction is on the target exactly once.
+TEST(ExactlyOnce, ASlotConfirmedPastTheCheckpointByKeepalivesIsNotTakenForMoved) {
+  for (bool crash_target : {false, true}) {
+    SCOPED_TRACE(crash_target ? "with a target crash" : "no target crash");
+    Harness h(9);
+    h.source.resize(4);  // transactions at 100..400
+    h.RunSession(2);
+    h.target.FlushAll();
+    h.Probe();
+    h.core.OnWalEnd(L(450), true);  // idle: WAL of other tables up to 450
+    h.target.insert += 10;          // the status write that flushed it
+    h.target.FlushAll();
+    h.Probe();
+    EXPECT_EQ(h.slot, L(450));
+    EXPECT_EQ(h.recorded, L(450));
+    // More transactions, one group committed but not flushed, then the crash.
+    h.source = Txns(9);
+    h.RunSession(9, 3);
+    h.CommitGroup();
+    if (crash_target) h.target.Crash();
+    h.core = ExactlyOnce(L(50), std::nullopt);
+    h.RunSession(2);
+    h.target.FlushAll();
+    h.Probe();
+    h.ExpectExactlyOnce();
+    EXPECT_EQ(h.slot, L(908));
+  }
+}
+
+TEST(ExactlyOnce, ASlotMovedPastEverythingWalferryToldItIsAGap) {
+  ExactlyOnce core(L(50), std::nullopt);
+  core.StartSession(L(208));  // the checkpoint
+  // pg_replication_slot_advance moved the slot to 600: the transactions between 208 and 600 never come.
+  EXPECT_EQ(core.OnSlotPosition(L(600), L(300)), L(300));
+  EXPECT_EQ(core.confirmed(), L(50)) << "a moved slot's position is not adopted";
+  ExactlyOnce fresh(L(50), std::nullopt);
+  fresh.StartSession(Lsn{});
+  EXPECT_EQ(fresh.OnSlotPosition(L(51), Lsn{}), L(50)) << "past the start with nothing applied or recorded";
+  EXPECT_EQ(fresh.OnSlotPosition(L(50), Lsn{}), std::nullopt);
+}
+
+TEST(ExactlyOnce, ANewProcessConfirmsFromTheSlotsPositionNotItsStart) {
+  ExactlyOnce core(L(50), std::nullopt);
+  core.StartSession(L(208));
+  EXPECT_EQ(core.OnSlotPosition(L(450), L(450)), std::nullopt);
+  EXPECT_EQ(core.confirmed(), L(450));  // the first feedback reports 450, never the start (50) nor 208
+  EXPECT_EQ(core.skip_before(), L(450));
+  EXPECT_EQ(core.handled(), L(450));
+  EXPECT_EQ(core.ToRecord(), std::nullopt) << "450 is recorded already";
+  // A slot behind the checkpoint (the last confirmation was not sent before a kill): the checkpoint is not
+  // confirmed until a probe shows it flushed; the slot's own position is.
+  ExactlyOnce behind(L(50), std::nullopt);
+  behind.StartSession(L(208));
+  EXPECT_EQ(behind.OnSlotPosition(L(108), L(108)), std::nullopt);
+  EXPECT_EQ(behind.confirmed(), L(108));
+  EXPECT_EQ(behind.skip_before(), L(208));
+}
+
+TEST(ExactlyOnce, AConfirmedPositionIsRecordedBeforeTheSlotMayBeToldIt) {
+  ExactlyOnce core(L(50), std::nullopt);
+  core.StartSession(Lsn{});
+  EXPECT_EQ(core.OnSlotPosition(L(50), Lsn{}), std::nullopt);
+  EXPECT_EQ(core.ToRecord(), L(50));  // the start itself, once: the row exists from the first session on
+  core.OnRecorded(L(50));
+  EXPECT_EQ(core.ToRecord(), std::nullopt);
+  core.OnWalEnd(L(700), true);
+  core.OnTargetWal(L(5000), L(5000));
+  EXPECT_EQ(core.confirmed(), L(700));
+  EXPECT_EQ(core.ToRecord(), L(700));
+  core.OnRecorded(L(700));
+  EXPECT_EQ(core.recorded(), L(700));
+  EXPECT_EQ(core.ToRecord(), std::nullopt);
 }
 
 TEST(ExactlyOnce, SkipsTransactionsBelowTheCheckpoint) {

@@ -31,5 +31,18 @@ TEST(TruncateCapture, RefusesAnythingElse) {
   EXPECT_FALSE(ParseTruncateMessage("a\0\0c\0d\0"s)) << "an empty name";
 }
 
+// Every slot of the database receives every partition-truncate message: a set applies only those about its own
+// tables, by the root the message names (as it was when the partition was truncated) or the partition itself
+// (a sub-partitioned table listed in the set below another set's root).
+TEST(TruncateCapture, ASetOwnsAPartitionWhoseRootOrItselfItsPublicationCovers) {
+  std::set<pg::TableName> covered = {{"public", "tab3"}, {"public", "tab3_0"}, {"s", "p3"}, {"s", "p3a"}};
+  EXPECT_TRUE(Covers(covered, {{"public", "tab3_0"}, {"public", "tab3"}}));
+  EXPECT_TRUE(Covers(covered, {{"public", "tab3_new"}, {"public", "tab3"}})) << "attached after the list was read";
+  EXPECT_TRUE(Covers(covered, {{"s", "p3a"}, {"s", "p"}})) << "its root is another set's";
+  EXPECT_FALSE(Covers(covered, {{"public", "m1"}, {"public", "m"}})) << "another set's table";
+  EXPECT_FALSE(Covers(covered, {{"other", "tab3_0"}, {"other", "tab3"}})) << "same names, another schema";
+  EXPECT_FALSE(Covers({}, {{"public", "tab3_0"}, {"public", "tab3"}}));
+}
+
 }  // namespace
 }  // namespace walferry::control

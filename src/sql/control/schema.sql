@@ -42,6 +42,17 @@ CREATE TABLE IF NOT EXISTS @SCHEMA@.checkpoint (
   updated_at timestamptz NOT NULL DEFAULT now()
 );
 
+-- The highest position walferry told a set's slot it may forget (its confirmed_flush_lsn), written BEFORE the slot
+-- is told (src/sql/cdc/slot_confirmed_record.sql): with the checkpoint it bounds where walferry can have left the
+-- slot, so a slot found past both was moved by something else and CDC refuses to skip the gap
+-- (docs/design/resume.md, "The slot's position"). A row outlives its set (restart, cleanup of the set): a slot
+-- created later for the same set name starts after it on the same source, so the old value only counts as known.
+CREATE TABLE IF NOT EXISTS @SCHEMA@.slot_confirmed (
+  set_name text PRIMARY KEY,
+  confirmed_lsn pg_lsn NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+
 -- The status table, one row per set, named as in the DMS playbook; a stale status_time means "not running".
 CREATE TABLE IF NOT EXISTS @SCHEMA@.status (
   task_name text PRIMARY KEY,
