@@ -17,6 +17,8 @@
 // must retry, get the lost transactions again from the slot, and end with every row on the target exactly once.
 // Before the rule the slot had already confirmed the lost commits and the server never sent them again: rows were
 // missing and nothing warned.
+#include <filesystem>
+
 #include "cdc_support.h"
 #include "support/tcp_proxy.h"
 
@@ -70,6 +72,10 @@ int64_t Rows(pg::Connection& t) { return t.Exec("SELECT count(*) FROM t").GetInt
 
 TEST(CdcDurability, TargetCrashNeverLosesWhatTheSlotConfirmed) {
   CdcFixture f = CdcFixture::Create("durable", "CREATE TABLE t (id int PRIMARY KEY, v text)", {"public.t"});
+  // Under this run's own TMPDIR: /tmp/walferry-<db>.yaml is shared with every other run of this test on the machine.
+  const std::string own_config = (std::filesystem::temp_directory_path() / ("walferry-" + f.db + ".yaml")).string();
+  std::filesystem::rename(f.config_path, own_config);
+  f.config_path = own_config;
   const std::string witness = "walferry_durable_witness";
   test::Source().Psql(f.db, "SELECT pg_create_logical_replication_slot('" + witness + "', 'pgoutput')");
   test::TcpProxy target_proxy(test::Target().port());
