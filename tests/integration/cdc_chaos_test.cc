@@ -4,13 +4,32 @@
 // an INHERITS parent written with ONLY and its child, and an append-only `tick` table written by every
 // transaction). walferry reaches both servers through loopback proxies (support/tcp_proxy.h); the test's own
 // connections go direct. Faults, shuffled by a seed and spaced by random gaps:
-//   - walferry killed with SIGKILL (>= 20 times, at a random moment after a start),
-//   - the target stopped with `-m immediate` and started again (6 times, once for 65 s),
+//   - walferry killed with SIGKILL (>= 20 times, at a random moment after a start). The target proxy stalls the
+//     moment before, so walferry's apply session keeps the state the kill found: a kill counts as "inside a group"
+//     when that session was between the BEGIN and the COMMIT of a target transaction (pg_stat_activity: idle in
+//     transaction, or executing a statement other than COMMIT) and that group never committed (the checkpoint row
+//     has not moved once the session is gone); the proxy cuts after the look (what walferry sent after the stall
+//     is dropped, as if it had died a moment earlier). Two kills in three are aimed: the source stream is
+//     held back for a second (a backlog, so large groups), then the kill waits (at most 5 s) for the apply
+//     session to be seen inside a group: a group is open for milliseconds at a time.
+//   - the target stopped with `-m immediate` and started again (6 times, once for 65 s), aimed at an unwritten
+//     group commit (CrashTarget): the target's WAL writer runs every 10 s and walferry commits its groups with
+//     synchronous_commit off, so a crash loses the last ones; it counts as "lost a commit" only when the
+//     checkpoint row the target recovered is behind the one read just before the crash. At every crash the
+//     durability rule is checked: no published transaction the slot confirmed (read while the target is down) is
+//     missing from the recovered target (LostForGood, with the witness slot below).
 //   - the source stopped with `-m immediate` and started again (3 times),
-//   - each proxy cut (6 times each) and stalled once: a half-open connection that only a timeout can notice;
-//     walferry must give up on it and make progress through a new connection within kStallLimit.
-// The end: the writer stops, faults stop, `walferry cdc --until-caught-up` runs to completion, then every table
-// (each partition and ONLY the parent too) equals the source, row counts match, no key appears twice, the
+//   - each proxy cut (6 times each, each waiting at most 15 s for walferry to have a connection through it) and
+//     stalled once: a half-open connection that only a timeout can notice; walferry must give up on it and make
+//     progress through a new connection within kStallLimit.
+// A fault is counted only when it happened: a kill when walferry was running and died of the SIGKILL, a stop when
+// the server refused connections after it and answered with a new pg_postmaster_start_time after the start, a cut
+// when it closed connections, a stall when it caught connections and walferry left them. Each class must reach
+// its minimum (ChaosPlan), or the test fails: faults that stop landing prove nothing. Every run of walferry must
+// have ended by the test's SIGKILL: a run that exited by itself (FAILED, a crash, a sanitizer report) fails the
+// test, it is not just respawned.
+// The end: the writer stops, faults stop, `walferry cdc --until-caught-up` runs to completion (exit 0), then every
+// table (each partition and ONLY the parent too) equals the source, row counts match, no key appears twice, the
 // checkpoint is the end LSN of the last published source transaction (found by an independent witness slot),
 // the slot confirmed at least that much, the status row is not FAILED, and no change was recorded as not
 // applied nor any table suspended (the source made no change the target could reject).
@@ -18,7 +37,8 @@
 // suspend-table (switched halfway): a fault must never be charged to a change under those policies either.
 //
 // Replay: the seed is printed; WALFERRY_CHAOS_SEED=N reruns the same fault order, gaps and writer choices (the
-// timing of the machine still differs). The walferry log (every run appended) is printed in part on failure.
+// timing of the machine still differs). Each fault's outcome is printed as it happens; the walferry log (every run
+// appended) is printed in part on failure.
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -243,21 +263,26 @@ class ChaosWriter {
   std::thread thread_;
 };
 
-// Keeps `walferry cdc` running: respawns it (at most once a second) whenever it exited, and kills it on request.
+// Keeps `walferry cdc` running: respawns it whenever it exited (at most once a second, and never sooner than a
+// second after a kill), and kills it on request. Every run's end is recorded: a run ended by Kill() must have died
+// of that SIGKILL; any other end (an exit of its own: FAILED, a crash, a sanitizer report, ...) is unexpected, is
+// listed by Unexpected() and fails the test. Nothing is respawned and forgotten.
 class Supervisor {
  public:
-  Supervisor(std::vector<std::string> args, std::string log) : args_(std::move(args)), log_(std::move(log)) {
+  Supervisor(std::vector<std::string> args, std::string log, Clock::time_point started)
+      : args_(std::move(args)), log_(std::move(log)), started_(started) {
     thread_ = std::thread([this] { Loop(); });
   }
   ~Supervisor() { Stop(); }
 
-  // SIGKILL to the running walferry; false when none was running (it had just exited by itself).
+  // SIGKILL to the running walferry; true when one was running and died of it. False when none was running, or
+  // it had ended by itself just before (recorded as unexpected).
   bool Kill() {
     std::lock_guard lock(mu_);
     if (pid_ <= 0) return false;
     kill(pid_, SIGKILL);
-    Reap(0);
-    return true;
+    next_spawn_ = Clock::now() + seconds(1);  // the test looks at the dead run's target session meanwhile
+    return Reap(0, true);
   }
   // Stops respawning and kills the running walferry.
   void Stop() {
@@ -268,9 +293,14 @@ class Supervisor {
   std::string Summary() const {
     std::lock_guard lock(mu_);
     std::ostringstream s;
-    s << spawns_ << " starts; exits:";
-    for (const auto& [what, n] : exits_) s << " " << what << " x" << n;
+    s << spawns_ << " starts; ends:";
+    for (const auto& [what, n] : ends_) s << " " << what << " x" << n;
     return s.str();
+  }
+  // Runs that ended other than by the test's SIGKILL, each with its wait status and when.
+  std::vector<std::string> Unexpected() const {
+    std::lock_guard lock(mu_);
+    return unexpected_;
   }
 
  private:
@@ -278,33 +308,42 @@ class Supervisor {
     while (!done_.load()) {
       {
         std::lock_guard lock(mu_);
-        if (pid_ > 0) Reap(WNOHANG);
-        if (pid_ <= 0 && Clock::now() - last_spawn_ >= seconds(1)) {
+        if (pid_ > 0) Reap(WNOHANG, false);
+        if (pid_ <= 0 && Clock::now() >= next_spawn_) {
           pid_ = test::SpawnWalferry(args_, false, log_);
-          last_spawn_ = Clock::now();
+          next_spawn_ = Clock::now() + seconds(1);
           ++spawns_;
         }
       }
       std::this_thread::sleep_for(milliseconds(100));
     }
   }
-  // Holding mu_.
-  void Reap(int flags) {
+  // Holding mu_. Returns true when the run ended as `killed` says it should (SIGKILL from Kill()).
+  bool Reap(int flags, bool killed) {
     int status = 0;
-    if (waitpid(pid_, &status, flags) != pid_) return;
+    if (waitpid(pid_, &status, flags) != pid_) return false;
+    pid_ = -1;
     std::string what = WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
                                            : "exit " + std::to_string(WEXITSTATUS(status));
-    ++exits_[what];
-    pid_ = -1;
+    ++ends_[what];
+    bool expected = killed && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+    if (!expected) {
+      const auto at = std::chrono::duration_cast<seconds>(Clock::now() - started_).count();
+      unexpected_.push_back(what + (killed ? " (ended by itself before the SIGKILL)" : " (ended by itself)") + " at +" +
+                            std::to_string(at) + " s");
+    }
+    return expected;
   }
 
   std::vector<std::string> args_;
   std::string log_;
+  Clock::time_point started_;
   mutable std::mutex mu_;
   pid_t pid_ = -1;
   int spawns_ = 0;
-  std::map<std::string, int> exits_;
-  Clock::time_point last_spawn_{};
+  std::map<std::string, int> ends_;
+  std::vector<std::string> unexpected_;
+  Clock::time_point next_spawn_{};
   std::atomic<bool> done_{false};
   std::thread thread_;
 };
@@ -378,6 +417,140 @@ bool WhenStreaming(const CdcFixture& f) {
   }, seconds(60));
 }
 
+// When the server last started (pg_postmaster_start_time), "" when it does not answer: a stop and start that
+// really happened is a refused connection in between and a new start time after.
+std::string StartTime(localcluster::LocalCluster& cluster, const std::string& db) {
+  try {
+    return std::string(pg::Connection::Open(cluster.Uri(db)).Exec("SELECT pg_postmaster_start_time()::text").Get(0, 0));
+  } catch (const Error&) {
+    return "";
+  }
+}
+
+Lsn CheckpointOf(pg::Connection& t, const std::string& set) {
+  pg::Result r = t.Exec("SELECT applied_lsn::text FROM walferry.checkpoint WHERE set_name = $1", {pg::Param(set)});
+  return r.rows() == 1 ? Lsn::Parse(r.Get(0, 0)) : Lsn{};
+}
+
+// Whether walferry's apply session on the target is between the BEGIN and the COMMIT of a group: waiting for input
+// inside its transaction, or executing one of its statements other than the COMMIT itself. Asked while the target
+// proxy stalls the session (nothing more reaches the backend), so the answer is the state the fault found.
+bool ApplyMidGroup(pg::Connection& t, const std::string& set) {
+  pg::Result r = t.Exec(
+      "SELECT coalesce(state LIKE 'idle in transaction%' OR (state = 'active' AND xact_start < query_start "
+      "AND query NOT ILIKE 'commit%'), false) FROM pg_stat_activity WHERE application_name = $1 "
+      "ORDER BY backend_start DESC LIMIT 1",
+      {pg::Param("walferry_apply_" + set)});
+  return r.rows() == 1 && r.GetBool(0, 0);
+}
+
+// A published transaction as the witness slot lists it: its commit LSN (Begin.final_lsn, where its commit record
+// starts) and its end LSN (the Commit row's lsn).
+struct PublishedTxn {
+  Lsn commit;
+  Lsn end;
+};
+
+std::vector<PublishedTxn> Published(pg::Connection& s, const std::string& witness, const std::string& publication) {
+  pg::Result r = s.Exec(
+      "SELECT lsn::text, get_byte(data, 0), encode(substring(data FROM 2 FOR 8), 'hex') "
+      "FROM pg_logical_slot_peek_binary_changes($1, NULL, NULL, 'proto_version', '1', 'publication_names', $2) "
+      "WHERE get_byte(data, 0) IN (66, 67)",  // 'B', 'C'
+      {pg::Param(witness), pg::Param(publication)});
+  std::vector<PublishedTxn> out;
+  Lsn commit;
+  for (int i = 0; i < r.rows(); ++i) {
+    if (r.GetInt(i, 1) == 66) {
+      std::string hex(r.Get(i, 2));  // Int64 final_lsn, big-endian
+      commit = Lsn::Parse(hex.substr(0, 8) + "/" + hex.substr(8, 8));
+    } else {
+      out.push_back({commit, Lsn::Parse(r.Get(i, 0))});
+    }
+  }
+  return out;
+}
+
+// The durability rule seen from outside: the server never sends again a transaction whose commit record starts
+// before the slot's confirmed position, so every such transaction must be on the target for good, i.e. end at or
+// before the checkpoint the target recovered after a crash. "" when that holds, else the first one lost for good.
+std::string LostForGood(const std::vector<PublishedTxn>& txns, Lsn confirmed, Lsn recovered) {
+  for (const PublishedTxn& t : txns) {
+    if (t.commit < confirmed && recovered < t.end) {
+      return "the slot confirmed " + confirmed.ToString() + " but the transaction committed at " +
+             t.commit.ToString() + " (end " + t.end.ToString() + ") is past the recovered checkpoint " +
+             recovered.ToString() + ": the server will never send it again";
+    }
+  }
+  return "";
+}
+
+Lsn SlotConfirmed(const std::string& db, const std::string& set) {
+  pg::Result r = test::ConnectSource(db).Exec(
+      "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1",
+      {pg::Param("walferry_" + set)});
+  return r.rows() == 1 ? Lsn::Parse(r.Get(0, 0)) : Lsn{};
+}
+
+// One immediate stop of the target and what it did.
+struct Crash {
+  bool restarted = false;  // refused connections after the stop, answered with a new start time after the start
+  bool mid_apply = false;  // walferry's apply session was between BEGIN and COMMIT of a group
+  bool lost_commit = false;  // the checkpoint recovered is behind the one committed when the server went down
+  Lsn before, recovered, confirmed;
+  std::string lost_for_good;  // a published transaction the slot confirmed that the target lost ("" = none)
+};
+
+// Stops the target with `-m immediate`, aimed at a moment when walferry's last group commit is not yet written
+// out: the target runs its WAL writer every 10 s (RunChaos), walferry commits its groups with synchronous_commit
+// off and only its once-a-second status write (synchronous_commit local) writes the WAL out. So: wait for walferry
+// to stream, wait for a group to commit (the checkpoint row moves), stall the target proxy (nothing more reaches
+// the target), and crash now if no group is open and the target's WAL insert position is past its write position
+// (what is not written is lost by an immediate stop; fsync does not matter, the OS does not crash), else resume
+// and try again (for at most 30 s, then crash anyway). After the outage: whether a commit was lost (recovered
+// checkpoint behind the one before), and the durability rule (LostForGood) against the slot's confirmed position
+// read while the target was down.
+Crash CrashTarget(const CdcFixture& f, test::TcpProxy& target_proxy, const std::string& witness,
+                  milliseconds outage) {
+  Crash c;
+  WhenStreaming(f);  // bounded; when walferry is not streaming the stop still happens, it only loses nothing
+  const std::string started_before = StartTime(test::Target(), f.db);
+  {
+    pg::Connection t = test::ConnectTarget(f.db);
+    const auto give_up = Clock::now() + seconds(30);
+    for (;;) {
+      Lsn seen = CheckpointOf(t, f.set);
+      bool committed = test::PollUntil([&] { return CheckpointOf(t, f.set) != seen; }, seconds(5), milliseconds(2));
+      target_proxy.Stall();
+      c.before = CheckpointOf(t, f.set);
+      c.mid_apply = ApplyMidGroup(t, f.set);
+      // Outside a group (the unwritten WAL then ends with the last group's commit record, not an open group's).
+      if (Clock::now() > give_up ||
+          (committed && !c.mid_apply &&
+           t.Exec("SELECT pg_current_wal_insert_lsn() > pg_current_wal_lsn()").GetBool(0, 0))) {
+        break;
+      }
+      target_proxy.Resume();
+    }
+  }
+  test::Target().Stop(true);
+  const bool down = StartTime(test::Target(), f.db).empty();
+  target_proxy.Cut();  // what the stall held back is dropped with the server
+  try {
+    c.confirmed = SlotConfirmed(f.db, f.set);
+  } catch (const Error&) {
+  }
+  std::this_thread::sleep_for(outage);
+  test::Target().StartOnSamePort();
+  const std::string started_after = StartTime(test::Target(), f.db);
+  c.restarted = down && !started_after.empty() && started_after != started_before;
+  pg::Connection t = test::ConnectTarget(f.db);
+  c.recovered = CheckpointOf(t, f.set);
+  c.lost_commit = c.recovered < c.before;
+  pg::Connection s = test::ConnectSource(f.db);
+  c.lost_for_good = LostForGood(Published(s, witness, "walferry_" + f.set), c.confirmed, c.recovered);
+  return c;
+}
+
 enum class Fault { kKill, kTargetStop, kTargetLongStop, kSourceRestart, kCutSource, kCutTarget, kStallSource,
                    kStallTarget };
 
@@ -390,6 +563,12 @@ struct ChaosPlan {
   int source_restarts = 0;
   int cuts = 0;  // per proxy
   bool stalls = false;  // one half-open stall per proxy
+  // The least of each fault that must really have happened, or the test fails (faults that stop landing prove
+  // nothing): kills that found the apply session inside a group, target crashes that lost a commit, cuts that
+  // closed connections (per proxy). Kills, restarts and stalls must all land (kills: all but 4).
+  int min_mid_group_kills = 0;
+  int min_lost_commits = 0;
+  int min_cuts = 0;
   std::string policy = "stop";
   // When set, the configuration is switched to this policy halfway through (walferry picks it up when it is
   // restarted next, as after an operator's edit).
@@ -407,7 +586,23 @@ void RunChaos(const ChaosPlan& plan) {
             << std::endl;
 
   CdcFixture f = CdcFixture::Create(plan.set, kSchema, kSetTables);
+  // The configuration moves under this run's own TMPDIR: /tmp/walferry-<db>.yaml is shared by every run of this
+  // test on the machine (same database names), and another run rewriting it would point walferry at its proxies.
+  const std::string own_config = (std::filesystem::temp_directory_path() / ("walferry-" + f.db + ".yaml")).string();
+  std::filesystem::rename(f.config_path, own_config);
+  f.config_path = own_config;
   f.AppendConfig("cdc:\n  error_policy: " + plan.policy + "\n");
+  // walferry commits its groups with synchronous_commit off; with the target's WAL writer slowed down, a group
+  // commit stays unwritten until walferry's next status write (CrashTarget aims there).
+  test::Target().Psql("postgres", "ALTER SYSTEM SET wal_writer_delay = '10s'; SELECT pg_reload_conf()");
+  struct ResetWalWriter {
+    ~ResetWalWriter() {
+      try {
+        test::Target().Psql("postgres", "ALTER SYSTEM RESET wal_writer_delay; SELECT pg_reload_conf()");
+      } catch (const Error&) {
+      }
+    }
+  } reset_wal_writer;
   // The witness: a second slot on the same publication that nobody consumes. Peeking it at the end lists every
   // published transaction, independently of walferry.
   const std::string witness = "walferry_" + plan.set + "_witness";
@@ -432,8 +627,11 @@ void RunChaos(const ChaosPlan& plan) {
   std::shuffle(faults.begin(), faults.end(), rng);
 
   ChaosWriter writer(f.db, seed + 1);
-  Supervisor walferry({"-c", f.config_path, "cdc"}, log);
-  int kills = 0, target_stops = 0, source_restarts = 0, source_cuts = 0, target_cuts = 0;
+  Supervisor walferry({"-c", f.config_path, "cdc"}, log, started);
+  // Each fault is counted only when it happened (see the file's header).
+  int kills = 0, mid_group_kills = 0, target_restarts = 0, lost_commits = 0, mid_group_crashes = 0,
+      source_restarts = 0, source_cuts = 0, target_cuts = 0, stalls = 0;
+  std::vector<std::string> lost_for_good;
   for (size_t i = 0; i < faults.size(); ++i) {
     const Fault fault = faults[i];
     if (i == faults.size() / 2 && !plan.policy_after_half.empty()) {
@@ -448,52 +646,136 @@ void RunChaos(const ChaosPlan& plan) {
     static const char* kNames[] = {"kill", "target stop", "long target stop", "source restart", "source cut",
                                    "target cut", "source stall", "target stall"};
     std::cout << "+" << std::chrono::duration_cast<milliseconds>(Clock::now() - started).count() / 1000.0 << " s "
-              << kNames[static_cast<int>(fault)] << std::endl;  // to match against walferry's log
+              << kNames[static_cast<int>(fault)] << ": " << std::flush;  // to match against walferry's log
     switch (fault) {
-      case Fault::kKill:
+      case Fault::kKill: {
         std::this_thread::sleep_for(between(300, 3000));  // a random point in walferry's life
-        if (walferry.Kill()) ++kills;
+        // The target proxy stalls first, so the apply session's state stays the one the kill found; what walferry
+        // sent after that is dropped with the connections (Cut), as if it had died a moment earlier.
+        std::optional<pg::Connection> t;
+        try {
+          t.emplace(test::ConnectTarget(f.db));
+        } catch (const Error&) {
+        }
+        // Two kills in three (drawn from the seed) are aimed: a group is open for milliseconds at a time, so the
+        // source stream is held back for a second (a backlog makes the next groups large, and walferry reads a
+        // large group's results before it sends the COMMIT), then the kill waits (at most 5 s) until the apply
+        // session is seen inside a group. That is not yet a kill inside a group (a group sent whole, COMMIT
+        // included, commits anyway): the look after the kill decides, as for every kill.
+        if (rng() % 3 != 0 && t) {
+          source_proxy.Stall();
+          std::this_thread::sleep_for(seconds(1));
+          source_proxy.Resume();
+          test::PollUntil(
+              [&] {
+                try {
+                  return ApplyMidGroup(*t, f.set);
+                } catch (const Error&) {
+                  return false;
+                }
+              },
+              seconds(5), milliseconds(0));
+        }
+        target_proxy.Stall();
+        bool killed = walferry.Kill();
+        bool mid_group = false;
+        std::optional<int64_t> backend;
+        Lsn checkpoint;
+        if (killed && t) {
+          try {
+            if (ApplyMidGroup(*t, f.set)) {
+              backend = t->Exec("SELECT pid FROM pg_stat_activity WHERE application_name = $1 "
+                                "ORDER BY backend_start DESC LIMIT 1",
+                                {pg::Param("walferry_apply_" + f.set)})
+                            .GetInt(0, 0);
+              checkpoint = CheckpointOf(*t, f.set);
+            }
+          } catch (const Error&) {
+          }
+        }
+        if (killed) {
+          target_proxy.Cut();
+        } else {
+          target_proxy.Resume();
+        }
+        if (backend) {
+          // Inside a group only if that group never committed: once its backend is gone (it ends at the cut), the
+          // checkpoint has not moved. A backend still executing a group whose COMMIT had reached it commits it.
+          try {
+            bool gone = test::PollUntil(
+                [&] {
+                  return t->Exec("SELECT count(*) FROM pg_stat_activity WHERE pid = $1",
+                                 {pg::Param(std::to_string(*backend))})
+                             .GetInt(0, 0) == 0;
+                },
+                seconds(10), milliseconds(5));
+            mid_group = gone && CheckpointOf(*t, f.set) == checkpoint;
+          } catch (const Error&) {
+          }
+        }
+        kills += killed ? 1 : 0;
+        mid_group_kills += mid_group ? 1 : 0;
+        std::cout << (!killed ? "walferry was not running" : mid_group ? "killed inside a group" : "killed")
+                  << std::endl;
         break;
+      }
       case Fault::kTargetStop:
-      case Fault::kTargetLongStop:
-        test::Target().Stop(true);
-        std::this_thread::sleep_for(fault == Fault::kTargetLongStop ? kLongTargetOutage : between(2000, 8000));
-        test::Target().StartOnSamePort();
-        ++target_stops;
+      case Fault::kTargetLongStop: {
+        Crash c = CrashTarget(f, target_proxy, witness,
+                              fault == Fault::kTargetLongStop ? milliseconds(kLongTargetOutage) : between(2000, 8000));
+        target_restarts += c.restarted ? 1 : 0;
+        lost_commits += c.restarted && c.lost_commit ? 1 : 0;
+        mid_group_crashes += c.restarted && c.mid_apply ? 1 : 0;
+        if (!c.lost_for_good.empty()) lost_for_good.push_back(c.lost_for_good);
+        std::cout << (c.restarted ? "restarted" : "NOT restarted") << (c.mid_apply ? ", inside a group" : "")
+                  << "; checkpoint " << c.before.ToString() << " before, " << c.recovered.ToString() << " after"
+                  << (c.lost_commit ? " (a commit lost)" : "") << "; slot confirmed " << c.confirmed.ToString()
+                  << std::endl;
         break;
-      case Fault::kSourceRestart:
+      }
+      case Fault::kSourceRestart: {
+        const std::string before = StartTime(test::Source(), f.db);
         test::Source().Stop(true);
+        const bool down = StartTime(test::Source(), f.db).empty();
         std::this_thread::sleep_for(between(500, 3000));
         test::Source().StartOnSamePort();
-        ++source_restarts;
+        const std::string after = StartTime(test::Source(), f.db);
+        const bool restarted = down && !after.empty() && after != before;
+        source_restarts += restarted ? 1 : 0;
+        std::cout << (restarted ? "restarted" : "NOT restarted") << std::endl;
         break;
+      }
       case Fault::kCutSource:
-        source_proxy.Cut();
-        ++source_cuts;
+      case Fault::kCutTarget: {
+        // Aimed at a moment when walferry has connections through the proxy (it may be restarting or waiting to
+        // retry): at most 15 s. Whether the cut closed any is what counts.
+        test::TcpProxy& proxy = fault == Fault::kCutSource ? source_proxy : target_proxy;
+        test::PollUntil([&] { return proxy.open() > 0; }, seconds(15), milliseconds(20));
+        int closed = proxy.Cut();
+        (fault == Fault::kCutSource ? source_cuts : target_cuts) += closed > 0 ? 1 : 0;
+        std::cout << closed << " connections closed" << std::endl;
         break;
-      case Fault::kCutTarget:
-        target_proxy.Cut();
-        ++target_cuts;
-        break;
+      }
       case Fault::kStallSource: {
         // Stalled while walferry streams (else the stall would catch no connection of its); progress past what
         // the source had when the stall began can only come through a new connection.
         EXPECT_TRUE(WhenStreaming(f)) << "walferry was not streaming before the source stall";
         int64_t source_at_stall = MaxTick(test::Source(), f.db);
-        source_proxy.Stall();
+        int stalled = source_proxy.Stall();
         bool noticed = test::PollUntil([&] { return MaxTick(test::Target(), f.db) > source_at_stall; }, kStallLimit);
         EXPECT_TRUE(noticed) << "walferry did not leave the stalled (half-open) source connection within "
                              << kStallLimit.count() << " s: nothing applied past tick " << source_at_stall
                              << " until the proxy resumed";
         source_proxy.Resume();
-        ++source_cuts;
+        stalls += stalled > 0 && noticed ? 1 : 0;
+        std::cout << stalled << " connections stalled" << (noticed ? ", left by walferry" : "") << std::endl;
         break;
       }
       case Fault::kStallTarget: {
         EXPECT_TRUE(WhenStreaming(f)) << "walferry was not streaming before the target stall";
         int accepted_at_stall = target_proxy.accepted();
         int64_t target_at_stall = MaxTick(test::Target(), f.db);
-        target_proxy.Stall();
+        int stalled = target_proxy.Stall();
         bool noticed = test::PollUntil(
             [&] { return target_proxy.accepted() > accepted_at_stall && MaxTick(test::Target(), f.db) > target_at_stall; },
             kStallLimit);
@@ -501,22 +783,40 @@ void RunChaos(const ChaosPlan& plan) {
                              << kStallLimit.count() << " s: nothing applied past tick " << target_at_stall
                              << " until the proxy resumed";
         target_proxy.Resume();
-        ++target_cuts;
+        stalls += stalled > 0 && noticed ? 1 : 0;
+        std::cout << stalled << " connections stalled" << (noticed ? ", left by walferry" : "") << std::endl;
         break;
       }
     }
   }
   writer.Stop();
   walferry.Stop();
+  const int planned_target_stops = plan.target_stops + (plan.long_target_outage ? 1 : 0);
   std::cout << "faults done after " << std::chrono::duration_cast<seconds>(Clock::now() - started).count()
-            << " s: " << kills << " kills, " << target_stops << " target stops, " << source_restarts
-            << " source restarts, " << source_cuts << " source cuts, " << target_cuts << " target cuts; writer "
-            << writer.committed() << " commits, " << writer.failed() << " reconnects; walferry "
-            << walferry.Summary() << std::endl;
+            << " s, as they happened: " << kills << "/" << plan.kills << " kills (" << mid_group_kills
+            << " inside a group), " << target_restarts << "/" << planned_target_stops << " target crashes ("
+            << lost_commits << " lost a commit, " << mid_group_crashes << " inside a group), " << source_restarts
+            << "/" << plan.source_restarts << " source restarts, " << source_cuts << "/" << plan.cuts
+            << " source cuts, " << target_cuts << "/" << plan.cuts << " target cuts, " << stalls << "/"
+            << (plan.stalls ? 2 : 0) << " stalls; writer " << writer.committed() << " commits, " << writer.failed()
+            << " reconnects; walferry " << walferry.Summary() << std::endl;
+  // Every run of walferry ended by the test's SIGKILL: none exited by itself (FAILED, a crash, a sanitizer report).
+  std::vector<std::string> unexpected = walferry.Unexpected();
+  EXPECT_TRUE(unexpected.empty()) << unexpected.size() << " runs of walferry ended by themselves, the first: "
+                                  << unexpected.front();
+  // Each fault class happened, as often as the plan requires.
   EXPECT_GE(kills, plan.kills - 4) << "walferry was not running at too many of the chosen moments";
-  EXPECT_EQ(target_stops, plan.target_stops + (plan.long_target_outage ? 1 : 0));
-  EXPECT_EQ(source_restarts, plan.source_restarts);
-  EXPECT_EQ(source_cuts + target_cuts, 2 * plan.cuts + (plan.stalls ? 2 : 0));
+  EXPECT_GE(mid_group_kills, plan.min_mid_group_kills) << "too few kills landed between BEGIN and COMMIT of a group";
+  EXPECT_EQ(target_restarts, planned_target_stops) << "target stops that did not stop and start the server";
+  EXPECT_GE(lost_commits, plan.min_lost_commits) << "too few target crashes lost a commit: the durability rule "
+                                                    "was not exercised";
+  EXPECT_EQ(source_restarts, plan.source_restarts) << "source stops that did not stop and start the server";
+  EXPECT_GE(source_cuts, plan.min_cuts) << "too few source proxy cuts closed a connection";
+  EXPECT_GE(target_cuts, plan.min_cuts) << "too few target proxy cuts closed a connection";
+  EXPECT_EQ(stalls, plan.stalls ? 2 : 0) << "stalls that caught no connection or were not left";
+  // The durability rule held at every crash.
+  EXPECT_TRUE(lost_for_good.empty()) << lost_for_good.size() << " crashes lost confirmed transactions, the first: "
+                                      << lost_for_good.front();
   EXPECT_GT(writer.committed(), 500);
 
   // Catch up through the (now healthy) proxies, bounded: a hang is a failure, not a stuck suite.
@@ -588,19 +888,21 @@ void RunChaos(const ChaosPlan& plan) {
 }
 
 // The whole list of the issue: >= 20 kills, 6 target stops (one of 65 s), 3 source restarts, 6 cuts and a
-// half-open stall per proxy, under the default policy. About 5 minutes.
+// half-open stall per proxy, under the default policy; at least 3 kills inside a group, 3 crashes that lost a
+// commit and 4 cuts per proxy that closed connections. About 5 minutes.
 TEST(CdcChaos, EveryFaultInterleavedLosesAndDuplicatesNothing) {
   RunChaos({.set = "chaos",
             .kills = 24, .target_stops = 5, .long_target_outage = true, .source_restarts = 3, .cuts = 6,
-            .stalls = true});
+            .stalls = true, .min_mid_group_kills = 3, .min_lost_commits = 3, .min_cuts = 4});
 }
 
 // The other two policies, shorter: log-and-continue, switched to suspend-table halfway. A fault must never be
-// taken for a rejected change (skipped or suspending a table). About 2 minutes.
+// taken for a rejected change (skipped or suspending a table). At least 1 kill inside a group, 1 crash that lost
+// a commit, 2 cuts per proxy that closed connections. About 1.5 minutes.
 TEST(CdcChaos, FaultsUnderLogAndContinueThenSuspendTableSkipNothing) {
   RunChaos({.set = "chaos_policies",
-            .kills = 10, .target_stops = 2, .source_restarts = 1, .cuts = 3, .policy = "log-and-continue",
-            .policy_after_half = "suspend-table"});
+            .kills = 10, .target_stops = 2, .source_restarts = 1, .cuts = 3, .min_mid_group_kills = 1,
+            .min_lost_commits = 1, .min_cuts = 2, .policy = "log-and-continue", .policy_after_half = "suspend-table"});
 }
 
 }  // namespace

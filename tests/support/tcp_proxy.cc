@@ -46,6 +46,14 @@ bool ReadInto(int from, std::string& buffer) {
   return true;
 }
 
+// Whether the peer of `fd` has not closed its end (nothing read: a peek that finds EOF means it has).
+bool Live(int fd) {
+  if (fd < 0) return false;
+  char byte;
+  ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR));
+}
+
 // Writes what it can of `buffer` to `to`; false on a hard error.
 bool WriteFrom(int to, std::string& buffer) {
   while (!buffer.empty()) {
@@ -61,7 +69,8 @@ bool WriteFrom(int to, std::string& buffer) {
 }  // namespace
 
 TcpProxy::TcpProxy(int upstream_port) : upstream_port_(upstream_port) {
-  listener_ = socket(AF_INET, SOCK_STREAM, 0);
+  // Close-on-exec everywhere: the walferry a test spawns must not inherit the proxy's sockets.
+  listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (listener_ < 0) throw Error(ErrorKind::kIo, "tcp proxy: socket() failed");
   int one = 1;
   setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -90,16 +99,31 @@ void TcpProxy::Close(Pair& p) {
   p.client = p.server = -1;
 }
 
-void TcpProxy::Cut() {
+int TcpProxy::Cut() {
   std::lock_guard lock(mu_);
-  for (Pair& p : pairs_) Close(p);
+  int closed = 0;
+  for (Pair& p : pairs_) {
+    if (Live(p.client) && Live(p.server)) ++closed;
+    Close(p);
+  }
   pairs_.clear();
   ++generation_;
+  return closed;
 }
 
-void TcpProxy::Stall() {
+int TcpProxy::open() {
   std::lock_guard lock(mu_);
-  for (Pair& p : pairs_) p.stalled = true;
+  return static_cast<int>(pairs_.size());
+}
+
+int TcpProxy::Stall() {
+  std::lock_guard lock(mu_);
+  int stalled = 0;
+  for (Pair& p : pairs_) {
+    if (!p.stalled) ++stalled;
+    p.stalled = true;
+  }
+  return stalled;
 }
 
 void TcpProxy::Resume() {
@@ -108,10 +132,10 @@ void TcpProxy::Resume() {
 }
 
 void TcpProxy::AcceptOne() {
-  int client = accept(listener_, nullptr, nullptr);
+  int client = accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
   if (client < 0) return;
   accepted_.fetch_add(1);
-  int server = socket(AF_INET, SOCK_STREAM, 0);
+  int server = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in up = Loopback(upstream_port_);
   // Loopback: a blocking connect is answered at once (refused when the server is down).
   if (server < 0 || connect(server, reinterpret_cast<sockaddr*>(&up), sizeof up) != 0) {

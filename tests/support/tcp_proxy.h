@@ -6,12 +6,14 @@
 // closes the client's at once, as a stopped server would.
 //
 // Faults:
-//   Cut()    closes every open connection, both sides (the client sees the connection end).
+//   Cut()    closes every open connection, both sides (the client sees the connection end). Returns how many live
+//            ones it closed (neither side had closed its end yet; 0: there was nothing to cut, the fault did not
+//            happen).
 //   Stall()  the connections open at this moment stop being forwarded, in both directions, without being closed:
 //            the kernel still accepts (ACKs) what either side sends, nothing is delivered. This is a half-open
 //            connection as a stuck middlebox makes it: TCP keepalives are answered too, so only an application-
 //            level timeout can notice it. Connections opened after Stall() are forwarded normally, so a client
-//            that gives up on a stalled connection and reconnects makes progress.
+//            that gives up on a stalled connection and reconnects makes progress. Returns how many it stalled.
 //   Resume() stalled connections are forwarded again (what was held back is delivered then).
 //
 // Thread safety: every public method may be called from any thread. The destructor closes everything.
@@ -34,11 +36,13 @@ class TcpProxy {
   TcpProxy& operator=(const TcpProxy&) = delete;
 
   int port() const { return port_; }
-  void Cut();
-  void Stall();
+  int Cut();
+  int Stall();
   void Resume();
   // Connections accepted so far (a client that reconnects shows here).
   int accepted() const { return accepted_.load(); }
+  // Connections open now (forwarded or stalled).
+  int open();
 
  private:
   struct Pair {
