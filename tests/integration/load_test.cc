@@ -38,6 +38,7 @@ void ExpectSame(const std::string& db, const std::vector<std::string>& quoted_ta
 }
 
 using test::Count;
+using test::Text;
 
 // Replication slots are cluster-wide and every test's set is "default": each test removes its slot afterwards.
 class Load : public ::testing::Test {
@@ -408,6 +409,36 @@ TEST_F(Load, RegTypesAreCarriedByNameNotByOid) {
             "refs mood {refs,refs} public");
   ExpectSame(db, {"refs"});
   DropSlots();
+}
+
+// Values whose binary COPY is not the value the source has, found by the scenario matrix (seeds 56, 127, 150):
+// from a LATIN1 source, xml_send adds an XML declaration naming the session's encoding, which xml_recv keeps, so the
+// target stored '<?xml version="1.0" encoding="LATIN1"?><a/>' for '<a/>' (row text hides it; x::text shows it);
+// and a tsquery received in binary has another internal image than the same query read from text, so CDC's
+// REPLICA IDENTITY FULL match (record image equality) found no row for it. Both are copied as text.
+TEST_F(Load, XmlAndTsqueryArriveAsTheSourceHasThemAndCdcFindsTheirRows) {
+  std::string db = test::FreshDatabase();
+  test::Source().Psql("postgres", "DROP DATABASE " + db);
+  test::Source().Psql("postgres", "CREATE DATABASE " + db +
+                                      " ENCODING 'LATIN1' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'");
+  test::Source().Psql(db, "CREATE TABLE x (id int, v text, doc xml, q tsquery); ALTER TABLE x REPLICA IDENTITY FULL; "
+                          "INSERT INTO x VALUES (1, 'a', '<a b=\"1\">x</a>', 'fat & (rat | cat)'), "
+                          "(2, 'b', 'text only', 'a:* | !b'), (3, 'c', NULL, NULL)");
+  std::string config = test::WriteConfig(db, "sets:\n  - name: xmlq\n    tables:\n      - name: public.x\n");
+  test::CliResult r = test::RunWalferry({"-c", config, "load"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  pg::Connection s = ConnectSource(db);
+  s.Exec("SET client_encoding = 'UTF8'");
+  pg::Connection t = ConnectTarget(db);
+  const std::string raw = "SELECT string_agg(id || ':' || coalesce(doc::text, '-'), ',' ORDER BY id) FROM x";
+  EXPECT_EQ(Text(t, raw), Text(s, raw));
+  s.Exec("UPDATE x SET v = v || '2'; DELETE FROM x WHERE id = 3");
+  r = test::RunWalferry({"-c", config, "cdc", "--until-caught-up"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(Text(t, raw), Text(s, raw));
+  const std::string rows = "SELECT string_agg(ROW(x.*)::text, ',' ORDER BY id) FROM x";
+  EXPECT_EQ(Text(t, rows), Text(s, rows));
+  EXPECT_EQ(test::RunWalferry({"-c", config, "cleanup"}).exit_code, 0);
 }
 
 // Legacy inheritance: a parent is never its children. Copying the parent emptied the already copied child

@@ -54,6 +54,9 @@ const char* kTables =
 const char* kSequences =
     "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
     "WHERE c.relkind = 'S' AND n.nspname <> $1";
+const char* kXmlColumns =
+    "SELECT quote_ident(attname) FROM pg_attribute WHERE attrelid = $1::regclass AND atttypid = 'xml'::regtype "
+    "AND attnum > 0 AND NOT attisdropped ORDER BY attnum";
 const char* kLargeObjects =
     "SELECT m.oid::text || ' ' || md5(lo_get(m.oid)) || ' ' || pg_get_userbyid(m.lomowner) "
     "FROM pg_largeobject_metadata m";
@@ -76,7 +79,14 @@ std::vector<std::string> CompareDatabases(const std::string& source_uri, const s
   DiffLists("tables", tables, target_tables, out);
   for (const std::string& table : tables) {
     if (std::find(target_tables.begin(), target_tables.end(), table) == target_tables.end()) continue;
-    std::string sql = "SELECT ROW(r.*)::text FROM ONLY " + table + " r";
+    // The row's text hides an XML declaration a value may carry (xml_out rewrites it); xml::text shows the value
+    // as stored, so xml columns are compared that way too.
+    std::string sql = "SELECT ROW(r.*)::text";
+    pg::Result xml = s.Exec(kXmlColumns, {table});
+    for (int i = 0; i < xml.rows(); ++i) {
+      sql += " || ' xml:' || coalesce(r." + std::string(xml.Get(i, 0)) + "::text, 'NULL')";
+    }
+    sql += " FROM ONLY " + table + " r";
     DiffLists(table, Sorted(Column(s, sql)), Sorted(Column(t, sql)), out);
   }
   std::vector<std::string> sequences = names(s, kSequences);

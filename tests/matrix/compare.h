@@ -5,7 +5,8 @@
 // partition or a parent holding its child's rows shows), every sequence (last_value and is_called) and every large
 // object (OID, contents, owner). Rows are compared as whole-row text, sorted by bytes in this process (the two
 // databases may sort text differently), so a duplicate, a missing row and a value that is equal but not identical
-// (1.0 vs 1.00, -0 vs 0, NFC vs NFD) all count. Both sessions read UTF8 under the same output settings (DateStyle,
+// (1.0 vs 1.00, -0 vs 0, NFC vs NFD) all count; xml columns are also compared as stored (xml::text), which the
+// row's text hides (an XML declaration). Both sessions read UTF8 under the same output settings (DateStyle,
 // IntervalStyle, TimeZone, extra_float_digits, lc_monetary, bytea_output), so their text is comparable whatever
 // each server's defaults.
 #pragma once
