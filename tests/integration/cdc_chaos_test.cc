@@ -65,6 +65,8 @@ namespace walferry {
 namespace {
 
 using cdctest::CdcFixture;
+using cdctest::Published;
+using cdctest::PublishedTxn;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
@@ -442,32 +444,6 @@ bool ApplyMidGroup(pg::Connection& t, const std::string& set) {
       "ORDER BY backend_start DESC LIMIT 1",
       {pg::Param("walferry_apply_" + set)});
   return r.rows() == 1 && r.GetBool(0, 0);
-}
-
-// A published transaction as the witness slot lists it: its commit LSN (Begin.final_lsn, where its commit record
-// starts) and its end LSN (the Commit row's lsn).
-struct PublishedTxn {
-  Lsn commit;
-  Lsn end;
-};
-
-std::vector<PublishedTxn> Published(pg::Connection& s, const std::string& witness, const std::string& publication) {
-  pg::Result r = s.Exec(
-      "SELECT lsn::text, get_byte(data, 0), encode(substring(data FROM 2 FOR 8), 'hex') "
-      "FROM pg_logical_slot_peek_binary_changes($1, NULL, NULL, 'proto_version', '1', 'publication_names', $2) "
-      "WHERE get_byte(data, 0) IN (66, 67)",  // 'B', 'C'
-      {pg::Param(witness), pg::Param(publication)});
-  std::vector<PublishedTxn> out;
-  Lsn commit;
-  for (int i = 0; i < r.rows(); ++i) {
-    if (r.GetInt(i, 1) == 66) {
-      std::string hex(r.Get(i, 2));  // Int64 final_lsn, big-endian
-      commit = Lsn::Parse(hex.substr(0, 8) + "/" + hex.substr(8, 8));
-    } else {
-      out.push_back({commit, Lsn::Parse(r.Get(i, 0))});
-    }
-  }
-  return out;
 }
 
 // The durability rule seen from outside: the server never sends again a transaction whose commit record starts

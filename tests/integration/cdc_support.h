@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "common/lsn.h"
 #include "control/control_schema.h"
 #include "control/truncate_capture.h"
 #include "pg/replication_stream.h"
@@ -24,6 +25,32 @@
 extern char** environ;
 
 namespace walferry::cdctest {
+
+// A published transaction as a witness slot (a pgoutput slot nobody reads) lists it: its commit LSN (Begin.final_lsn, where its commit record
+// starts) and its end LSN (the Commit row's lsn).
+struct PublishedTxn {
+  Lsn commit;
+  Lsn end;
+};
+
+inline std::vector<PublishedTxn> Published(pg::Connection& s, const std::string& witness, const std::string& publication) {
+  pg::Result r = s.Exec(
+      "SELECT lsn::text, get_byte(data, 0), encode(substring(data FROM 2 FOR 8), 'hex') "
+      "FROM pg_logical_slot_peek_binary_changes($1, NULL, NULL, 'proto_version', '1', 'publication_names', $2) "
+      "WHERE get_byte(data, 0) IN (66, 67)",  // 'B', 'C'
+      {pg::Param(witness), pg::Param(publication)});
+  std::vector<PublishedTxn> out;
+  Lsn commit;
+  for (int i = 0; i < r.rows(); ++i) {
+    if (r.GetInt(i, 1) == 66) {
+      std::string hex(r.Get(i, 2));  // Int64 final_lsn, big-endian
+      commit = Lsn::Parse(hex.substr(0, 8) + "/" + hex.substr(8, 8));
+    } else {
+      out.push_back({commit, Lsn::Parse(r.Get(i, 0))});
+    }
+  }
+  return out;
+}
 
 // Starts walferry with args in the background; the caller waits for it.
 inline pid_t Spawn(const std::vector<std::string>& args) { return test::SpawnWalferry(args); }
