@@ -57,12 +57,19 @@ void DropSlots(const std::string& db) {
   s.Exec("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = current_database()");
 }
 
-TEST(InheritanceSets, ParentAndChildrenInDifferentSetsAreAppliedOnceEach) {
-  std::string db = test::FreshDatabase();
+// A fresh database with kSchema on the source, loaded by walferry into both sets.
+void Loaded(std::string& db, std::string& config) {
+  db = test::FreshDatabase();
   test::Source().Psql(db, kSchema);
-  std::string config = Config(db);
+  config = Config(db);
   test::CliResult r = test::RunWalferry({"-c", config, "load"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
+}
+
+TEST(InheritanceSets, ParentAndChildrenInDifferentSetsAreAppliedOnceEach) {
+  std::string db, config;
+  ASSERT_NO_FATAL_FAILURE(Loaded(db, config));
+  test::CliResult r;
   pg::Connection s = test::ConnectSource(db);
   // The parent's publication holds the parent alone.
   EXPECT_EQ(test::Text(s, "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_publication_tables "
@@ -81,11 +88,9 @@ TEST(InheritanceSets, ParentAndChildrenInDifferentSetsAreAppliedOnceEach) {
 // A set loaded by an older walferry: its publication was made without ONLY and so holds the children of another
 // set. CDC refuses it before applying anything, names the table, and says what to do.
 TEST(InheritanceSets, CdcRefusesAPublicationHoldingTablesOutsideItsSet) {
-  std::string db = test::FreshDatabase();
-  test::Source().Psql(db, kSchema);
-  std::string config = Config(db);
-  test::CliResult r = test::RunWalferry({"-c", config, "load"});
-  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::string db, config;
+  ASSERT_NO_FATAL_FAILURE(Loaded(db, config));
+  test::CliResult r;
   pg::Connection s = test::ConnectSource(db);
   // What an older walferry created: FOR TABLE parent, which added both children (SET TABLE without ONLY recurses
   // the same way).
