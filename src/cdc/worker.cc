@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "cdc/failure_class.h"
+#include "cdc/slot_reader.h"
 #include "cdc/stop_position.h"
 #include "common/log.h"
 #include "control/control_schema.h"
@@ -20,6 +21,12 @@ namespace walferry::cdc {
 namespace {
 
 std::shared_ptr<spdlog::logger> Capture() { return log::For("source_capture"); }
+// Thrown out of a session when another live process reads the set's slot (cdc/slot_reader.h); Run() turns it into
+// that Error without recording a failure. Not an Error, so no failure handler takes it for one.
+struct SecondReaderFound {
+  Error error;
+};
+
 std::shared_ptr<spdlog::logger> Apply() { return log::For("target_apply"); }
 
 constexpr std::chrono::milliseconds kReadTimeout{200};
@@ -71,6 +78,12 @@ void Worker::Prepare() {
 }
 
 void Worker::PrepareOnce() {
+  pg::Connection source = pg::Connection::Open(options_.source, {.role = "source"});
+  // One reader per set (cdc/slot_reader.h): refused before anything is written, the status row included.
+  const std::string slot = control::SlotName(options_.set_name);
+  if (std::optional<SlotReader> reader = LiveReader(source, slot, options_.set_name)) {
+    throw SecondReader(options_.set_name, slot, *reader);
+  }
   pg::Connection target = pg::Connection::Open(options_.target, {.role = "target"});
   control::ControlSchema cs(target, options_.control_schema);
   cs.Ensure();  // also the suspended_tables of the suspend-table error policy
@@ -88,7 +101,6 @@ void Worker::PrepareOnce() {
   }
   std::optional<Lsn> cutover_final = CutoverFinalLsn(target);
   if (options_.dms_compatible_views) StatusWriter(std::move(target), options_.control_schema, "").CreateDmsViews();
-  pg::Connection source = pg::Connection::Open(options_.source, {.role = "source"});
   if (!options_.tables.empty()) {
     control::CheckPublicationHoldsOnly(source, control::PublicationName(options_.set_name), options_.set_name,
                                        options_.tables);
@@ -149,6 +161,8 @@ WorkerOutcome Worker::Run() {
                     options_.set_name, state, rows_total_, txns_total_, groups_total_,
                     core_->applied().ToString(), core_->confirmed().ToString());
       return {state, core_->applied(), rows_total_, ""};
+    } catch (const SecondReaderFound& found) {
+      throw found.error;  // not a failure of this set's CDC: nothing recorded, the other reader's status stands
     } catch (const Error& e) {
       end = Recover(e);
     } catch (const std::exception& e) {
@@ -325,7 +339,7 @@ Worker::SessionEnd Worker::RunSession() {
                                   std::to_string(options_.cdc.statement_timeout_seconds) + "s",
                                   [this](std::chrono::milliseconds waited) { WhileTargetWorks(waited); },
                                   options_.other_sets_tables});
-  repl_.emplace(pg::ReplicationConnection::Open(options_.source, "source"));
+  repl_.emplace(pg::ReplicationConnection::Open(options_.source, "source", ReaderApplicationName(options_.set_name)));
   const pg::ServerFeatures features = pg::FeaturesOf(repl_->connection().ServerVersionNum());
   decoder_.emplace(features.pgoutput_protocol);
   repl_->connection().Exec("SET datestyle = 'ISO'; SET intervalstyle = 'postgres'; SET extra_float_digits = 3");
@@ -339,7 +353,17 @@ Worker::SessionEnd Worker::RunSession() {
     }
     repl_->StartLogical(control::SlotName(options_.set_name), start, plugin_options);
   } catch (const Error& e) {
-    if (e.sqlstate() == "55006") EndStaleReader();  // the slot is in use: by a dead connection of ours?
+    if (e.sqlstate() == "55006") {
+      // The slot is in use: by another live reader that started at the same time as this one (refused, nothing
+      // written), or by a dead connection (ended after kStaleReader; the session is retried).
+      pg::Connection source =
+          pg::Connection::Open(options_.source, {.role = "source", .response_timeout = kResponseTimeout});
+      const std::string slot = control::SlotName(options_.set_name);
+      if (std::optional<SlotReader> reader = LiveReader(source, slot, options_.set_name)) {
+        throw SecondReaderFound(SecondReader(options_.set_name, slot, *reader));
+      }
+      EndStaleReader();
+    }
     throw;
   }
   // The fence: only now, as the slot's one reader, end every other apply session of the set and wait until they

@@ -1,11 +1,13 @@
 // cli/cdc.cc: `walferry cdc` streams every change out of each set's slot and applies it exactly once
 // (src/cdc/worker.h). One worker thread per set. Ctrl-C / SIGTERM: each worker finishes its open transaction,
-// records its position and the command exits 0. Exit 1 when a worker FAILED.
+// records its position and the command exits 0. Exit 1 when a worker FAILED. Exit 2, nothing started, when
+// another process already streams one of the sets (cdc/slot_reader.h).
 #include <iostream>
 
 #include <nlohmann/json.hpp>
 
 #include "cdc/run_sets.h"
+#include "cdc/slot_reader.h"
 #include "cli/command.h"
 #include "common/cancel.h"
 #include "common/log.h"
@@ -38,6 +40,10 @@ class CdcCommand : public Command {
                                      ctx.config.cdc.error_policy, ctx.config.control_schema);
     }
     std::vector<cdc::WorkerOptions> workers = Plan(ctx);
+    // One reader per set (cdc/slot_reader.h): refused as a whole before any set starts.
+    std::vector<std::string> names;
+    for (const auto& w : workers) names.push_back(w.set_name);
+    cdc::RefuseSetsReadElsewhere(ctx.config, names);
     InstallCancelHandlers();
     std::vector<cdc::SetRun> runs = cdc::RunSets(workers, CancelFlag());
     return Report(ctx, workers, runs);

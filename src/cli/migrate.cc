@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cdc/slot_reader.h"
 #include "cli/command.h"
 #include "common/cancel.h"
 #include "common/log.h"
@@ -44,6 +45,8 @@ class MigrateCommand : public Command {
   }
 
   int Run(Context& ctx) override {
+    // One reader per set (cdc/slot_reader.h): a set another process streams is refused before anything starts.
+    cdc::RefuseSetsReadElsewhere(ctx.config, config::SetNames(ctx.config));
     InstallCancelHandlers();
     auto logger = log::For("migrate");
     nlohmann::json out;

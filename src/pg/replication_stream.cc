@@ -34,9 +34,11 @@ PgTimestamp PgNow() {
   return us - kPgEpochOffsetSeconds * 1000000;
 }
 
-ReplicationConnection ReplicationConnection::Open(const std::string& conninfo, const std::string& role) {
+ReplicationConnection ReplicationConnection::Open(const std::string& conninfo, const std::string& role,
+                                                  const std::string& application_name) {
   ConnectOptions opts;
   opts.role = role + " (replication)";
+  opts.application_name = application_name;
   opts.replication = "database";
   opts.client_encoding = kTransferEncoding;
   Connection conn = Connection::Open(conninfo, opts);

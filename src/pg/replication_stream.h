@@ -65,7 +65,9 @@ class ReplicationConnection {
   // The walsender sends text in kTransferEncoding (client_encoding, as native replication asks for its
   // subscriber's encoding) and formats money under kTransferLcMonetary (pg/connection.h), whatever the source
   // database's encoding and locale: the apply session reads them back the same way.
-  static ReplicationConnection Open(const std::string& conninfo, const std::string& role = "source");
+  // application_name: as ConnectOptions (the user's own in the conninfo wins).
+  static ReplicationConnection Open(const std::string& conninfo, const std::string& role = "source",
+                                    const std::string& application_name = "walferry");
 
   ReplicationConnection(ReplicationConnection&&) noexcept = default;
   ReplicationConnection& operator=(ReplicationConnection&&) noexcept;

@@ -158,3 +158,66 @@ TEST(CdcStatus, WatchWithCountPrintsThatManyReports) {
 
 }  // namespace
 }  // namespace walferry
+
+namespace walferry {
+namespace {
+
+// Waits up to `limit` for `pid` to exit; its wait status, or nullopt (then it is killed).
+std::optional<int> ExitWithin(pid_t pid, std::chrono::seconds limit) {
+  int status = 0;
+  bool exited = PollUntil([&] { return waitpid(pid, &status, WNOHANG) == pid; }, limit);
+  if (exited) return status;
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  return std::nullopt;
+}
+
+// One reader per set: a second `walferry cdc` (and `migrate`) of a set that another walferry streams exits 2 at
+// once naming the first reader and writes nothing; it used to retry "slot is active" for cdc.retry_for and take
+// over when the first one stopped. The first keeps streaming, its status untouched, and the data ends equal.
+TEST(CdcReaders, ASecondCdcOfAStreamedSetIsRefusedNamingTheFirst) {
+  CdcFixture f = CdcFixture::Create("readers", "CREATE TABLE t (id int PRIMARY KEY, v text)", {"public.t"});
+  const std::string log = std::string(getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp") + "/readers-" + f.db + ".log";
+  pid_t first = test::SpawnWalferry({"-c", f.config_path, "cdc"}, false, log);
+  pg::Connection src = test::ConnectSource(f.db);
+  pg::Connection t = test::ConnectTarget(f.db);
+  src.Exec("INSERT INTO t SELECT g, 'a' || g FROM generate_series(1, 100) g");
+  ASSERT_TRUE(PollUntil([&] { return t.Exec("SELECT count(*) FROM t").GetInt(0, 0) == 100; }))
+      << test::ReadWholeFile(log);
+  std::string walsender(src.Exec("SELECT active_pid::text FROM pg_replication_slots WHERE slot_name = "
+                                 "'walferry_readers'").Get(0, 0));
+
+  for (const std::vector<std::string>& second : std::vector<std::vector<std::string>>{
+           {"-c", f.config_path, "cdc"}, {"-c", f.config_path, "cdc", "--set", "readers"},
+           {"-c", f.config_path, "migrate"}}) {
+    const std::string second_log = log + ".second";
+    std::remove(second_log.c_str());
+    pid_t pid = test::SpawnWalferry(second, false, second_log);
+    std::optional<int> status = ExitWithin(pid, std::chrono::seconds(120));
+    ASSERT_TRUE(status.has_value()) << "the second reader did not exit: " << test::ReadWholeFile(second_log);
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 2) << test::ReadWholeFile(second_log);
+    std::string out = test::ReadWholeFile(second_log);
+    EXPECT_NE(out.find("already streamed by another process"), std::string::npos) << out;
+    EXPECT_NE(out.find("walsender pid " + walsender), std::string::npos) << out;
+    EXPECT_NE(out.find("walferry cdc readers " + std::to_string(first) + "@"), std::string::npos) << out;
+  }
+
+  // The first one still streams, and its status row was never marked by the second.
+  EXPECT_EQ(waitpid(first, nullptr, WNOHANG), 0) << "the first CDC ended";
+  EXPECT_EQ(std::string(src.Exec("SELECT active_pid::text FROM pg_replication_slots WHERE slot_name = "
+                                 "'walferry_readers'").Get(0, 0)),
+            walsender);
+  EXPECT_NE(std::string(t.Exec("SELECT task_status FROM walferry.status WHERE task_name = 'readers'").Get(0, 0)),
+            "FAILED");
+  src.Exec("UPDATE t SET v = v || '!' WHERE id % 3 = 0; DELETE FROM t WHERE id % 7 = 0");
+  src.Exec("INSERT INTO t SELECT g, 'b' || g FROM generate_series(101, 150) g");
+  ASSERT_TRUE(PollUntil([&] { return t.Exec("SELECT count(*) FROM t").GetInt(0, 0) == 150 - 14; }))
+      << test::ReadWholeFile(log);
+  std::optional<int> stopped = test::SignalAndWait(first, SIGINT, std::chrono::seconds(120));
+  ASSERT_TRUE(stopped.has_value());
+  EXPECT_TRUE(WIFEXITED(*stopped) && WEXITSTATUS(*stopped) == 0) << test::ReadWholeFile(log);
+  f.CatchUpExpectEqualAndDropSlot();
+}
+
+}  // namespace
+}  // namespace walferry
