@@ -64,6 +64,9 @@ struct Finding {
   std::string fix;     // what to do (an exact statement where there is one)
 };
 
+// Whether `walferry load` refuses a table with this finding (no replica identity, a key with a generated column).
+bool BlocksLoad(const Finding& f);
+
 struct TableAssessment {
   catalog::TableInfo info;
   bool selected = false;     // the migration carries it (selected by the rules, permanent, not a partition)

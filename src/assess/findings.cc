@@ -96,6 +96,8 @@ std::optional<config::LobSettings> TableAssessment::RecommendedLob() const {
   return config::LobSettings{.max_kb = std::max<int64_t>(kb, 64), .policy = config::LobPolicy::kError};
 }
 
+bool BlocksLoad(const Finding& f) { return f.code == "no_replica_identity" || f.code == "generated_key"; }
+
 void ComputeFindings(TableAssessment& t) {
   t.findings.clear();
   t.care.clear();

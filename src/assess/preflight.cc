@@ -103,6 +103,31 @@ void CheckPrivileges(const Facts& f, const Assessment& a, std::vector<PreflightC
                  missing.empty() ? "" : "GRANT SELECT ON " + list + " TO " + pg::QuoteIdent(role) + ";"});
 }
 
+// Every selected table that walferry load would refuse (its findings that block: no replica identity, a key with a
+// generated column), all listed at once with each one's exact fix, so that assess never says "ready" for a source
+// that load then refuses table by table.
+void CheckCarriedTables(const Assessment& a, std::vector<PreflightCheck>& out) {
+  std::string list, fixes;
+  int blocked = 0;
+  for (const auto& t : a.tables) {
+    if (!t.selected) continue;
+    for (const auto& f : t.findings) {
+      if (!BlocksLoad(f)) continue;
+      ++blocked;
+      list += (list.empty() ? "" : ", ") + t.info.name.Display() + " (" + f.code + ")";
+      fixes += "\n          " + t.info.name.Display() + ": " + f.fix;
+    }
+  }
+  if (blocked == 0) {
+    out.push_back({"carried_tables", S::kPass, "walferry load can carry every selected table", ""});
+    return;
+  }
+  out.push_back({"carried_tables", S::kFail,
+                 std::to_string(blocked) + " selected table(s) that walferry load would refuse: " + list,
+                 "for each, run its fix on the source, or leave the table out with an exclude rule (--exclude "
+                 "SCHEMA.TABLE, rules.exclude in walferry.yaml):" + fixes});
+}
+
 void CheckVersionAndPlugin(const Facts& f, std::vector<PreflightCheck>& out) {
   auto libs = f.r.GetOpt(0, f.r.Column("output_plugin_libraries"));
   bool allowed = PgoutputAllowed(libs);
@@ -176,6 +201,7 @@ void RunPreflight(pg::Connection& source, const AssessOptions& options, Assessme
     CheckWal(f, options, a.preflight);
     CheckTransactions(f, a.preflight);
     CheckPrivileges(f, a, a.preflight);
+    CheckCarriedTables(a, a.preflight);
     CheckVersionAndPlugin(f, a.preflight);
     CheckExtensions(options, a, a.preflight);
   });

@@ -93,60 +93,72 @@ void CheckTruncateCapture(pg::Connection& source, const std::vector<ResolvedSet>
 }
 
 // Once the publication exists, the source rejects UPDATE and DELETE on a published table without a replica
-// identity: refuse before creating it rather than break the application's writes.
-void CheckReplicaIdentity(const catalog::TableInfo& t) {
+// identity: refused before creating it rather than break the application's writes. pgoutput never sends generated
+// columns, not even as the key of an UPDATE or DELETE: such a key cannot be matched on the target, and CDC would
+// stop at the table's first UPDATE. Each problem is one line "table X: what; fix: ..." in `refusals`; the load
+// refuses once, listing them all (never one table per run).
+void CheckReplicaIdentity(const catalog::TableInfo& t, std::vector<std::string>& refusals) {
   if (t.relkind == 'p') return;  // each partition is checked; the root holds no rows
   bool ok = t.replica_identity == 'f' || (t.replica_identity == 'i' && !t.replica_identity_index.empty()) ||
             (t.replica_identity == 'd' && !t.primary_key.empty());
   if (!ok) {
-    throw Error(ErrorKind::kPrecondition, "table " + t.name.Display() + " has no replica identity (no primary key)")
-        .WithDetail("once walferry's publication includes it, the source would reject its UPDATEs and DELETEs")
-        .WithHint("add a primary key, or run ALTER TABLE " + t.name.Quoted() +
-                  " REPLICA IDENTITY FULL on the source, or exclude the table in walferry.yaml");
+    refusals.push_back("table " + t.name.Display() + " has no replica identity (no primary key): once walferry's "
+                       "publication includes it, the source would reject its UPDATEs and DELETEs; fix: add a primary "
+                       "key, or ALTER TABLE " + t.name.Quoted() + " REPLICA IDENTITY FULL;");
+    return;
   }
-  // pgoutput never sends generated columns, not even as the key of an UPDATE or DELETE: such a key cannot be
-  // matched on the target, and CDC would stop at the table's first UPDATE.
-  if (t.replica_identity == 'd') {
-    for (const auto& c : t.columns) {
-      if (!c.generated || std::find(t.primary_key.begin(), t.primary_key.end(), c.name) == t.primary_key.end()) {
-        continue;
-      }
-      throw Error(ErrorKind::kPrecondition, "table " + t.name.Display() + ": its primary key includes the generated "
-                                                "column " + pg::QuoteIdent(c.name))
-          .WithDetail("logical replication (pgoutput) never sends generated columns, so UPDATEs and DELETEs of this "
-                      "table could not be matched on the target")
-          .WithHint("run ALTER TABLE " + t.name.Quoted() + " REPLICA IDENTITY FULL on the source (or USING INDEX a "
-                    "unique index over columns that are not generated), or exclude the table in walferry.yaml");
+  if (t.replica_identity != 'd') return;
+  for (const auto& c : t.columns) {
+    if (!c.generated || std::find(t.primary_key.begin(), t.primary_key.end(), c.name) == t.primary_key.end()) {
+      continue;
     }
+    refusals.push_back("table " + t.name.Display() + ": its primary key includes the generated column " +
+                       pg::QuoteIdent(c.name) + ": logical replication (pgoutput) never sends generated columns, so "
+                       "its UPDATEs and DELETEs could not be matched on the target; fix: ALTER TABLE " +
+                       t.name.Quoted() + " REPLICA IDENTITY FULL; (or USING INDEX a unique index over columns that "
+                       "are not generated)");
+    return;
   }
+}
+
+void RefuseUncarriable(const std::vector<std::string>& refusals) {
+  if (refusals.empty()) return;
+  std::string list;
+  for (const auto& r : refusals) list += "\n  " + r;
+  throw Error(ErrorKind::kPrecondition, std::to_string(refusals.size()) + " table(s) cannot be carried:" + list)
+      .WithDetail("nothing was changed on either server")
+      .WithHint("run each fix on the source, or exclude the tables in walferry.yaml (rules.exclude, or remove them "
+                "from their set); walferry assess lists the same, with the exact statement per table");
 }
 
 // Partitions (at any depth) of `root`, from the full listing.
 void AddPartitions(const std::vector<catalog::TableInfo>& all, const pg::TableName& root, ResolvedSet& set,
-                   int64_t& size) {
+                   int64_t& size, std::vector<std::string>& refusals) {
   for (const auto& t : all) {
     if (t.is_partition && t.parent && *t.parent == root) {
-      CheckReplicaIdentity(t);
+      CheckReplicaIdentity(t, refusals);
       set.relations.push_back(t.name);
       set.relation_oids.push_back(t.oid);
       size += t.heap_bytes + t.toast_bytes;
-      AddPartitions(all, t.name, set, size);
+      AddPartitions(all, t.name, set, size, refusals);
     }
   }
 }
 
-void AddTable(const std::vector<catalog::TableInfo>& all, const catalog::TableInfo& t, ResolvedSet& set) {
-  CheckReplicaIdentity(t);
+void AddTable(const std::vector<catalog::TableInfo>& all, const catalog::TableInfo& t, ResolvedSet& set,
+              std::vector<std::string>& refusals) {
+  CheckReplicaIdentity(t, refusals);
   set.tables.push_back(t);
   set.relations.push_back(t.name);
   set.relation_oids.push_back(t.oid);
   int64_t size = t.heap_bytes + t.toast_bytes;
-  AddPartitions(all, t.name, set, size);
+  AddPartitions(all, t.name, set, size, refusals);
   set.sizes.push_back(size);
 }
 
 std::vector<ResolvedSet> ResolveSets(const LoadOptions& o, const std::vector<catalog::TableInfo>& all) {
   std::vector<ResolvedSet> out;
+  std::vector<std::string> refusals;
   if (o.sets.empty()) {
     if (!o.only_set.empty() && o.only_set != "default") {
       throw Error(ErrorKind::kConfig, "unknown set '" + o.only_set + "'")
@@ -154,7 +166,8 @@ std::vector<ResolvedSet> ResolveSets(const LoadOptions& o, const std::vector<cat
     }
     ResolvedSet set;
     set.name = "default";
-    for (const auto& t : catalog::SelectTables(all, o.rules)) AddTable(all, t, set);
+    for (const auto& t : catalog::SelectTables(all, o.rules)) AddTable(all, t, set, refusals);
+    RefuseUncarriable(refusals);
     out.push_back(std::move(set));
     return out;
   }
@@ -174,7 +187,7 @@ std::vector<ResolvedSet> ResolveSets(const LoadOptions& o, const std::vector<cat
         throw Error(ErrorKind::kConfig, "set '" + sc.name + "': " + tc.name.Display() + " is a partition")
             .WithHint("list the partitioned root table instead; its partitions' rows travel through it");
       }
-      AddTable(all, *t, set);
+      AddTable(all, *t, set, refusals);
     }
     if (set.tables.empty()) throw Error(ErrorKind::kConfig, "set '" + sc.name + "' has no tables");
     out.push_back(std::move(set));
@@ -182,6 +195,7 @@ std::vector<ResolvedSet> ResolveSets(const LoadOptions& o, const std::vector<cat
   if (out.empty()) {
     throw Error(ErrorKind::kConfig, "unknown set '" + o.only_set + "'").WithHint("the sets in walferry.yaml are: " + names);
   }
+  RefuseUncarriable(refusals);
   return out;
 }
 

@@ -114,7 +114,8 @@ TEST(Assess, ReportsExactLobSizesFindingsAndPreflight) {
   std::string before = ServerState(src);
   auto r = test::RunWalferry({"--json", "--log-level", "off", "assess", "--source", test::Source().Uri(db),
                               "--lob-limit-kb", "60"});
-  ASSERT_EQ(r.exit_code, 0) << r.output;
+  // events and nokey_unique have no replica identity: load would refuse them, so assess FAILs (exit 2).
+  ASSERT_EQ(r.exit_code, 2) << r.output;
   json doc = ParseJson(r.output);
   EXPECT_EQ(ValidateAgainstSchema(doc), "");
   EXPECT_EQ(doc.at("version"), 1);
@@ -183,7 +184,8 @@ TEST(Assess, ReportsExactLobSizesFindingsAndPreflight) {
   EXPECT_EQ(Check(doc, "privilege_replication"), "PASS");
   EXPECT_EQ(Check(doc, "pgoutput_allowed"), "PASS");
   EXPECT_EQ(Check(doc, "replication_slots"), "PASS");
-  EXPECT_EQ(doc.at("result"), "pass");
+  EXPECT_EQ(Check(doc, "carried_tables"), "FAIL");
+  EXPECT_EQ(doc.at("result"), "fail");
   EXPECT_EQ(ServerState(src), before) << "assess must not create slots, publications or schemas";
 }
 
@@ -191,7 +193,7 @@ TEST(Assess, PrintsTablesForPeople) {
   std::string db = test::FreshDatabase();
   test::Source().Psql(db, kFixture);
   auto r = test::RunWalferry({"--log-level", "off", "assess", "--source", test::Source().Uri(db)});
-  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_EQ(r.exit_code, 2) << r.output;  // events and nokey_unique: FAIL carried_tables
   EXPECT_NE(r.output.find("Max LOB Size (KB)"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("100.0"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("pk_and_unique"), std::string::npos);
@@ -204,7 +206,7 @@ TEST(Assess, SampledLobSizesAreLabelledEstimates) {
   test::Source().Psql(db, kFixture);
   auto r = test::RunWalferry({"--json", "--log-level", "off", "assess", "--source", test::Source().Uri(db),
                               "--lob-sizes", "sample:100"});
-  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_EQ(r.exit_code, 2) << r.output;  // events and nokey_unique: FAIL carried_tables
   json doc = ParseJson(r.output);
   EXPECT_EQ(ValidateAgainstSchema(doc), "");
   EXPECT_EQ(doc.at("lob_sizes").at("method"), "sample");
@@ -295,6 +297,61 @@ TEST(Assess, RejectsUnknownTablesAndRulesThatSelectNothing) {
   auto nothing = test::RunWalferry({"assess", "--source", test::Source().Uri(db), "--include", "nosuch%.%"});
   EXPECT_EQ(nothing.exit_code, 2) << nothing.output;
   EXPECT_NE(nothing.output.find("selects no table"), std::string::npos) << nothing.output;
+}
+
+}  // namespace
+}  // namespace walferry
+
+namespace walferry {
+namespace {
+
+// "Ready", then refused: assess listed no_replica_identity but ended "Result: ready", plan put the tables into
+// sets, and load refused them one per run. Now assess FAILs naming every table load would refuse with its fix,
+// plan refuses the same (writing nothing), and with those tables excluded both pass.
+TEST(Assess, FailsForEveryTableLoadWouldRefuseAndPlanRefusesThemToo) {
+  std::string db = test::FreshDatabase();
+  test::Source().Psql(db, R"sql(
+    CREATE TABLE fine (id int PRIMARY KEY);
+    CREATE TABLE log_a (at timestamptz, what text);
+    CREATE TABLE log_b (n int NOT NULL, v text);
+    CREATE UNIQUE INDEX log_b_n ON log_b (n);
+    CREATE TABLE genkey (a int NOT NULL, k int GENERATED ALWAYS AS (a * 2) STORED PRIMARY KEY);)sql");
+  auto text = test::RunWalferry({"--log-level", "off", "assess", "--source", test::Source().Uri(db)});
+  EXPECT_EQ(text.exit_code, 2) << text.output;
+  EXPECT_NE(text.output.find("FAIL  carried_tables: 3 selected table(s) that walferry load would refuse"),
+            std::string::npos) << text.output;
+  EXPECT_NE(text.output.find("ALTER TABLE \"public\".\"log_b\" REPLICA IDENTITY USING INDEX \"log_b_n\";"),
+            std::string::npos) << text.output;
+  EXPECT_NE(text.output.find("public.log_a: ALTER TABLE \"public\".\"log_a\" ADD PRIMARY KEY"), std::string::npos)
+      << text.output;
+  EXPECT_NE(text.output.find("public.genkey: ALTER TABLE \"public\".\"genkey\" REPLICA IDENTITY FULL;"),
+            std::string::npos) << text.output;
+  EXPECT_NE(text.output.find("Result: FAIL"), std::string::npos) << text.output;
+
+  auto out = std::filesystem::temp_directory_path() / ("plan-refused-" + db + ".yaml");
+  auto plan = test::RunWalferry({"--log-level", "off", "plan", "--source", test::Source().Uri(db), "--sets", "2",
+                                 "--out", out.string()});
+  EXPECT_EQ(plan.exit_code, 2) << plan.output;
+  for (const char* t : {"public.log_a (no_replica_identity)", "public.log_b (no_replica_identity)",
+                        "public.genkey (generated_key)"}) {
+    EXPECT_NE(plan.output.find(t), std::string::npos) << t << "\n" << plan.output;
+  }
+  EXPECT_FALSE(std::filesystem::exists(out));
+
+  std::vector<std::string> excluded = {"--exclude", "public.log_a", "--exclude", "public.log_b", "--exclude",
+                                       "public.genkey"};
+  std::vector<std::string> args = {"--log-level", "off", "assess", "--source", test::Source().Uri(db)};
+  args.insert(args.end(), excluded.begin(), excluded.end());
+  auto ready = test::RunWalferry(args);
+  EXPECT_EQ(ready.exit_code, 0) << ready.output;
+  EXPECT_NE(ready.output.find("PASS  carried_tables"), std::string::npos) << ready.output;
+  EXPECT_NE(ready.output.find("Result: ready"), std::string::npos) << ready.output;
+  args = {"--log-level", "off", "plan", "--source", test::Source().Uri(db), "--sets", "1", "--out", out.string()};
+  args.insert(args.end(), excluded.begin(), excluded.end());
+  plan = test::RunWalferry(args);
+  EXPECT_EQ(plan.exit_code, 0) << plan.output;
+  EXPECT_TRUE(std::filesystem::exists(out));
+  std::filesystem::remove(out);
 }
 
 }  // namespace
