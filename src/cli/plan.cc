@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -119,6 +120,28 @@ Groups GroupsFromPglogical(pg::Connection& source, const std::vector<plan::Table
   return groups;
 }
 
+// The selected tables that no given set covers (pglogical sets, DMS mapping files) are NOT migrated: said in the
+// plan's notes (printed and in --json) and in the log, never left out silently.
+void NoteUncovered(const Groups& groups, const std::vector<plan::TableStats>& carried, const std::string& source,
+                   plan::SetPlan& p) {
+  std::set<pg::TableName> covered;
+  for (const auto& [name, tables] : groups) {
+    for (const auto& t : tables) covered.insert(t.name);
+  }
+  std::string list;
+  int count = 0;
+  for (const auto& t : carried) {
+    if (covered.contains(t.name)) continue;
+    list += (list.empty() ? "" : ", ") + t.name.Display();
+    ++count;
+  }
+  if (count == 0) return;
+  std::string note = std::to_string(count) + " selected table(s) are in no " + source + " and are NOT migrated: " +
+                     list + " (add them to a set, or leave them out explicitly with --exclude to confirm)";
+  log::For("plan")->warn("{}", note);
+  p.notes.push_back(note);
+}
+
 // Names unique and every table in one set only: errors a person can fix in the inputs (exit 2).
 void CheckGroups(const Groups& groups) {
   std::map<std::string, int> names;
@@ -197,6 +220,7 @@ class PlanCommand : public Command {
       Groups groups = from_pglogical_ ? GroupsFromPglogical(source, carried) : GroupsFromDms(dms_in_, carried);
       CheckGroups(groups);
       p = plan::PlanGivenSets(groups);
+      NoteUncovered(groups, carried, from_pglogical_ ? "pglogical replication set" : "DMS mapping file", p);
     }
     config::Config cfg = ctx.config;
     cfg.rules = options.rules;
