@@ -33,6 +33,7 @@ struct AssessOptions {
   // > 0: measure write rates over this many seconds (two samples); 0: average since the statistics were reset.
   int interval_seconds = 0;
   int sets_needed = 1;  // replication slots and WAL senders the migration will use
+  bool sets_counted = false;  // sets_needed is the configuration's (or plan's) set count, not a lower bound
   std::string target;   // optional target conninfo: checks the extensions it needs are available there
 };
 

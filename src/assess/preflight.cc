@@ -32,14 +32,18 @@ void CheckWal(const Facts& f, const AssessOptions& o, std::vector<PreflightCheck
     out.push_back({"wal_level", S::kFail, "wal_level is '" + wal + "'",
                    "ALTER SYSTEM SET wal_level = logical; then restart the source"});
   }
+  // One slot and one WAL sender per replication set; without a set count (assess on its own) at least one.
+  const std::string needs = o.sets_counted ? std::to_string(o.sets_needed) + " (one per replication set)"
+                                           : "one per replication set: at least " + std::to_string(o.sets_needed) +
+                                                 " (plan --sets N needs N)";
   int64_t free_slots = f.Int("max_replication_slots") - f.Int("slots_used");
   std::string slots = std::to_string(free_slots) + " of " + std::to_string(f.Int("max_replication_slots")) +
-                      " replication slots free; the migration needs " + std::to_string(o.sets_needed);
+                      " replication slots free; the migration needs " + needs;
   out.push_back({"replication_slots", free_slots >= o.sets_needed ? S::kPass : S::kFail, slots,
                  free_slots >= o.sets_needed ? "" : "raise max_replication_slots (restart) or drop unused slots"});
   int64_t free_senders = f.Int("max_wal_senders") - f.Int("wal_senders_used");
   std::string senders = std::to_string(free_senders) + " of " + std::to_string(f.Int("max_wal_senders")) +
-                        " WAL senders free; the migration needs " + std::to_string(o.sets_needed);
+                        " WAL senders free; the migration needs " + needs;
   out.push_back({"wal_senders", free_senders >= o.sets_needed ? S::kPass : S::kFail, senders,
                  free_senders >= o.sets_needed ? "" : "raise max_wal_senders (restart the source)"});
   const pg::ServerFeatures v = pg::FeaturesOf(static_cast<int>(f.Int("server_version_num")), "source");

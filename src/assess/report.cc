@@ -67,7 +67,9 @@ std::string InventoryTable(const Assessment& a) {
     std::vector<std::string> uniq;
     for (const auto& u : t.unique_indexes) uniq.push_back(u.name);
     rows.push_back({t.info.name.Display(), t.selected ? "yes" : "no", Mb(t.info.total_bytes()),
-                    std::to_string(static_cast<int64_t>(t.info.estimated_rows)), rate,
+                    t.info.estimated_rows_known ? std::to_string(static_cast<int64_t>(t.info.estimated_rows))
+                                                : "unknown (never analyzed)",
+                    rate,
                     t.info.primary_key.empty() ? "-" : Join(t.info.primary_key), Identity(t.info),
                     uniq.empty() ? "-" : Join(uniq)});
   }
@@ -147,6 +149,7 @@ nlohmann::json TableJson(const TableAssessment& t) {
                    {"index_bytes", t.info.index_bytes},
                    {"total_bytes", t.info.total_bytes()},
                    {"estimated_rows", static_cast<int64_t>(t.info.estimated_rows)},
+                   {"estimated_rows_known", t.info.estimated_rows_known},
                    {"inserts", t.inserts},
                    {"updates", t.updates},
                    {"deletes", t.deletes},

@@ -69,6 +69,7 @@ std::vector<TableInfo> ListTables(pg::Connection& conn, const std::string& exclu
       t.toast_bytes = r.GetInt(i, r.Column("toast_bytes"));
       t.index_bytes = r.GetInt(i, r.Column("index_bytes"));
       t.estimated_rows = std::stod(std::string(r.Get(i, r.Column("estimated_rows"))));
+      t.estimated_rows_known = r.GetBool(i, r.Column("estimated_rows_known"));
       t.pages = r.GetInt(i, r.Column("pages"));
       if (auto pk = r.GetOpt(i, r.Column("primary_key"))) t.primary_key = ParseTextArray(*pk);
       if (auto ri = r.GetOpt(i, r.Column("replica_identity_index"))) t.replica_identity_index = ParseTextArray(*ri);

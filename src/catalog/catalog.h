@@ -42,6 +42,7 @@ struct TableInfo {
   int64_t toast_bytes = 0;
   int64_t index_bytes = 0;
   double estimated_rows = 0;
+  bool estimated_rows_known = true;  // false: the table was never analyzed (estimated_rows says 0)
   int64_t pages = 0;
   std::vector<std::string> primary_key;
   std::vector<std::string> replica_identity_index;

@@ -49,6 +49,10 @@ struct AssessFlags {
     o.lob_limit_kb = lob_limit_kb;
     o.interval_seconds = interval;
     o.target = ctx.config.target;
+    if (!ctx.config.sets.empty()) {
+      o.sets_needed = static_cast<int>(ctx.config.sets.size());
+      o.sets_counted = true;
+    }
     if (lob_sizes == "exact") return o;
     double percent = 10;
     if (lob_sizes.rfind("sample", 0) != 0 || (lob_sizes.size() > 6 && lob_sizes[6] != ':')) {

@@ -88,12 +88,21 @@ class CdcCommand : public Command {
       out.push_back({{"set", workers[i].set_name}, {"state", o.state}, {"applied_lsn", o.applied_lsn.ToString()},
                      {"rows_applied", o.rows_applied}, {"error", o.error}});
       if (!ctx.global.json) {
-        std::cout << workers[i].set_name << ": " << o.state << " at " << o.applied_lsn.ToString() << " ("
-                  << o.rows_applied << " row changes applied)\n";
+        std::cout << workers[i].set_name << ": " << o.state;
+        if (o.applied_lsn.valid()) {
+          std::cout << " at " << o.applied_lsn.ToString() << " (" << o.rows_applied << " row changes applied)\n";
+        } else {
+          std::cout << ": nothing applied yet (no source transaction committed after the set's start)\n";
+        }
         if (!o.error.empty()) std::cout << "  " << o.error << "\n";
       }
     }
-    if (ctx.global.json) std::cout << out.dump(2) << "\n";
+    if (ctx.global.json) {
+      std::cout << out.dump(2) << "\n";
+    } else if (code == kExitOk) {
+      std::cout << "next: walferry status shows each set's lag; walferry cdc continues from here; walferry cutover "
+                   "switches once the lag is small\n";
+    }
     return code;
   }
 

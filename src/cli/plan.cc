@@ -206,7 +206,11 @@ class PlanCommand : public Command {
     RefuseOverwrite(out_, force_);
     assess::AssessOptions options = flags_.Options(ctx);
     options.sets_needed = sets_ > 0 ? sets_ : 1;
-    if (!dms_in_.empty()) options.sets_needed = static_cast<int>(dms_in_.size());
+    options.sets_counted = sets_ > 0;
+    if (!dms_in_.empty()) {
+      options.sets_needed = static_cast<int>(dms_in_.size());
+      options.sets_counted = true;
+    }
     for (const auto& f : dms_in_) (void)plan::LoadDmsMapping(f);  // malformed files fail before connecting
     pg::Connection source = pg::Connection::Open(ctx.config.source, {.role = "source"});
     assess::Assessment a = assess::Assess(source, options);

@@ -330,12 +330,19 @@ bool ResumeCopy(const LoadOptions& o, pg::Connection& source, pg::Connection& ta
     control::ControlSchema(target, o.control_schema).SetLoadState(set.name, LoadState::kIndexing);
     return false;
   }
-  Log()->warn("set {}: the interrupted load's snapshot {} is gone (it lived only as long as the walferry process "
-              "that created it). Tables copied from it cannot be kept: they would miss the changes between its "
-              "start point {} and a new slot's. Starting the set over: dropping slot {} and publication {}, "
-              "emptying the set's tables, copying everything from a new snapshot",
-              set.name, set.row->snapshot_name.empty() ? "(none)" : set.row->snapshot_name,
-              set.row->start_lsn.ToString(), report.slot_name, report.publication_name);
+  if (set.row->snapshot_name.empty() || !set.row->start_lsn.valid()) {
+    // Stopped before its slot and snapshot existed: nothing was copied from any snapshot.
+    Log()->info("set {}: the earlier run stopped before the set's slot and snapshot were created; loading the set "
+                "from the start (slot {}, publication {})",
+                set.name, report.slot_name, report.publication_name);
+  } else {
+    Log()->warn("set {}: the interrupted load's snapshot {} is gone (it lived only as long as the walferry process "
+                "that created it). Tables copied from it cannot be kept: they would miss the changes between its "
+                "start point {} and a new slot's. Starting the set over: dropping slot {} and publication {}, "
+                "emptying the set's tables, copying everything from a new snapshot",
+                set.name, set.row->snapshot_name, set.row->start_lsn.ToString(), report.slot_name,
+                report.publication_name);
+  }
   report.restarted = true;
   return LoadFromNewSlot(o, source, target, set, /*resumed=*/true, report, run);
 }

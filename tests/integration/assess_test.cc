@@ -315,9 +315,16 @@ TEST(Assess, FailsForEveryTableLoadWouldRefuseAndPlanRefusesThemToo) {
     CREATE TABLE log_a (at timestamptz, what text);
     CREATE TABLE log_b (n int NOT NULL, v text);
     CREATE UNIQUE INDEX log_b_n ON log_b (n);
-    CREATE TABLE genkey (a int NOT NULL, k int GENERATED ALWAYS AS (a * 2) STORED PRIMARY KEY);)sql");
+    CREATE TABLE genkey (a int NOT NULL, k int GENERATED ALWAYS AS (a * 2) STORED PRIMARY KEY);
+    CREATE TABLE unanalyzed (id int PRIMARY KEY) WITH (autovacuum_enabled = false);
+    INSERT INTO unanalyzed SELECT generate_series(1, 1000);)sql");
   auto text = test::RunWalferry({"--log-level", "off", "assess", "--source", test::Source().Uri(db)});
   EXPECT_EQ(text.exit_code, 2) << text.output;
+  // Rough edges: a table never analyzed showed "0" rows; the slot count read as the migration's when assess
+  // cannot know how many sets plan will make.
+  EXPECT_NE(text.output.find("unknown (never analyzed)"), std::string::npos) << text.output;
+  EXPECT_NE(text.output.find("the migration needs one per replication set: at least 1 (plan --sets N needs N)"),
+            std::string::npos) << text.output;
   EXPECT_NE(text.output.find("FAIL  carried_tables: 3 selected table(s) that walferry load would refuse"),
             std::string::npos) << text.output;
   EXPECT_NE(text.output.find("ALTER TABLE \"public\".\"log_b\" REPLICA IDENTITY USING INDEX \"log_b_n\";"),

@@ -221,3 +221,22 @@ TEST(CdcReaders, ASecondCdcOfAStreamedSetIsRefusedNamingTheFirst) {
 
 }  // namespace
 }  // namespace walferry
+
+namespace walferry {
+namespace {
+
+// A CDC run that applied nothing printed "STOPPED at 0/0": it now says that nothing was applied yet, and the last
+// line tells the next step.
+TEST(CdcReaders, ARunThatAppliedNothingSaysSo) {
+  CdcFixture f = CdcFixture::Create("idle", "CREATE TABLE t (id int PRIMARY KEY)", {"public.t"});
+  test::CliResult r = f.Cdc();
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.find(" at 0/0"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("idle: CAUGHT UP: nothing applied yet"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("next: walferry status"), std::string::npos) << r.output;
+  f.ExpectEqual();
+  f.DropSlot();
+}
+
+}  // namespace
+}  // namespace walferry

@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "control/control_schema.h"
 #include "support/clusters.h"
 
 namespace walferry {
@@ -554,6 +555,28 @@ TEST_F(Load, AFailedGroupOfTablesIsFinishedByResume) {
   for (int i = 1; i <= 8; ++i) tables.push_back("g_" + std::to_string(i));
   ExpectSame(db, tables);
   EXPECT_EQ(Count(t, "SELECT count(*) FROM pg_indexes WHERE tablename LIKE 'g\\_%'"), 8);
+  DropSlots();
+}
+
+// A load stopped before its slot existed (the set's row says "loading", no snapshot, no start point): --resume
+// said "the interrupted load's snapshot (none) is gone ... start point 0/0". It now says what happened.
+TEST_F(Load, ResumeOfASetStoppedBeforeItsSlotSaysSo) {
+  std::string db = test::FreshDatabase();
+  test::Source().Psql(db, "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'v' FROM "
+                          "generate_series(1, 100) g;");
+  {
+    pg::Connection t = ConnectTarget(db);
+    control::ControlSchema cs(t, "walferry");
+    cs.Ensure();
+    cs.UpsertSet({"default", "walferry_default", "walferry_default", "", Lsn(), control::LoadState::kLoading});
+  }
+  test::CliResult r = test::RunWalferry(LoadArgs(db, {"--resume"}));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.find("(none)"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("start point 0/0"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("the earlier run stopped before the set's slot and snapshot were created"),
+            std::string::npos) << r.output;
+  ExpectSame(db, {"t"});
   DropSlots();
 }
 

@@ -13,6 +13,9 @@ SELECT c.oid::bigint AS oid,
        CASE WHEN c.reltoastrelid <> 0 THEN pg_total_relation_size(c.reltoastrelid) ELSE 0 END AS toast_bytes,
        CASE WHEN c.relkind = 'p' THEN 0 ELSE pg_indexes_size(c.oid) END AS index_bytes,
        GREATEST(c.reltuples, 0)::float8 AS estimated_rows,
+       -- Never analyzed or vacuumed: reltuples is -1 (14+), or 0 with no pages counted while the heap has data.
+       c.relkind = 'p' OR NOT (c.reltuples < 0 OR (c.relpages = 0 AND c.reltuples = 0
+                                                  AND pg_relation_size(c.oid) > 0)) AS estimated_rows_known,
        c.relpages::bigint AS pages,
        (SELECT array_agg(a.attname ORDER BY k.ord)
           FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
