@@ -43,6 +43,7 @@ class CleanupCommand : public Command {
     o.force = force_;
     o.orphans = orphans_;
     o.drop_control_schema = control_schema_;
+    o.log_dropped = false;  // printed below, once
     // The fallback's slot on the target (walferry cutover --fallback) goes with a cleanup of every set.
     o.fallback = set_.empty() && !ctx.config.target.empty();
     lifecycle::CleanupReport r = lifecycle::Cleanup(o);

@@ -118,7 +118,9 @@ CleanupReport Cleanup(const CleanupOptions& o) {
       report.dropped.push_back("control schema " + pg::QuoteIdent(o.control_schema) + " on the target");
     }
   }
-  for (const std::string& d : report.dropped) Log()->info("dropped {}", d);
+  if (o.log_dropped) {
+    for (const std::string& d : report.dropped) Log()->info("dropped {}", d);
+  }
   if (o.fallback) {  // logs its own
     pg::Connection target = pg::Connection::Open(o.target, {.role = "target"});
     CleanupOptions f;
@@ -128,6 +130,7 @@ CleanupReport Cleanup(const CleanupOptions& o) {
     f.sets = {FallbackSetName(target)};
     f.force = o.force;
     f.server = "target";
+    f.log_dropped = o.log_dropped;
     CleanupReport fr = WithContext("dropping the fallback's objects on the target", [&] { return Cleanup(f); });
     report.dropped.insert(report.dropped.end(), fr.dropped.begin(), fr.dropped.end());
   }

@@ -32,6 +32,7 @@ struct CleanupOptions {
   bool drop_control_schema = false;
   bool fallback = false;
   std::string server = "source";
+  bool log_dropped = true;  // false when the caller prints CleanupReport::dropped itself (walferry cleanup)
 };
 
 struct CleanupReport {

@@ -77,6 +77,9 @@ TEST(Cleanup, DropsTheSetsObjectsRefusesWhileReadIsIdempotentAndDropsOrphansOnRe
                         "kept slot walferry_old", "kept publication walferry_old"}) {
     EXPECT_NE(r.output.find(d), std::string::npos) << d << " in\n" << r.output;
   }
+  // Each dropped object is said once (it was printed on stdout and logged on stderr too).
+  std::string once = "dropped slot walferry_a";
+  EXPECT_EQ(r.output.find(once), r.output.rfind(once)) << r.output;
   EXPECT_EQ(Names(src, kSlots), "walferry_old");
   EXPECT_EQ(Names(src, kPublications), "walferry_old");
   EXPECT_EQ(Names(src, kTriggers), "");
