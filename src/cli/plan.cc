@@ -226,6 +226,14 @@ class PlanCommand : public Command {
       p = plan::PlanGivenSets(groups);
       NoteUncovered(groups, carried, from_pglogical_ ? "pglogical replication set" : "DMS mapping file", p);
     }
+    for (const auto& s : p.sets) {
+      if (s.config.apply != config::ApplyMode::kBatch) continue;
+      // Until batch apply exists, say what `apply: batch` does today instead of promising it.
+      p.notes.push_back("apply: batch is written for the sets without a table that needs source order; walferry "
+                        "cdc applies them transactionally (one target transaction per source transaction, in "
+                        "source order) until batch apply is implemented: the results are the same");
+      break;
+    }
     config::Config cfg = ctx.config;
     cfg.rules = options.rules;
     cfg.sets = p.Configs();
