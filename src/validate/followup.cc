@@ -163,6 +163,11 @@ void Recheck(SetRun& run, SetResult& result) {
     out = std::move(confirmed[t]);
     out.insert(out.end(), std::make_move_iterator(pending[t].begin()), std::make_move_iterator(pending[t].end()));
   }
+  for (const TableWork& work : run.tables) {
+    if (!work.sql) continue;
+    log::For("validate")->info("{}: {} difference(s) after the re-check", work.result.table.Display(),
+                               work.result.mismatches.size());
+  }
 }
 
 void Describe(SetRun& run) {

@@ -34,6 +34,7 @@ struct SetRun {
   pg::Connection source_now;           // source, autocommit: re-checks, descriptions, repair
   std::vector<Worker> workers;
   std::vector<TableWork> tables;
+  bool recheck = false;  // CDC applies while comparing: differences are re-checked (followup.cc) before they count
 };
 
 // followup.cc
