@@ -128,8 +128,10 @@ void Worker::FollowCutover() {
   std::optional<Lsn> final_lsn = CutoverFinalLsn(status_->connection());
   if (!final_lsn || (core_->stop_at() && *core_->stop_at() <= *final_lsn)) return;
   core_->StopAt(*final_lsn);
-  Capture()->warn("set {}: walferry cutover stopped writes on the source; stopping at its final position {} so that "
-                  "the cutover can finish",
+  // Said of "the database this set streams from": for the fallback's worker (walferry fallback) that database is
+  // the forward target, and the cutover is the switch back.
+  Capture()->warn("set {}: a cutover stopped writes on the database this set streams from; stopping at its final "
+                  "position {} so that the cutover can finish",
                   options_.set_name, final_lsn->ToString());
 }
 
