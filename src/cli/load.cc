@@ -140,6 +140,8 @@ class LoadCommand : public Command {
       std::cout << LoadReportJson(report).dump(2) << "\n";
     } else {
       PrintLoadReport(report);
+      std::cout << "next: walferry cdc -c walferry.yaml streams every change since the load (walferry status shows "
+                   "the lag), or walferry migrate does both\n";
     }
     return kExitOk;
   }

@@ -253,7 +253,8 @@ class PlanCommand : public Command {
     if (ctx.global.json) {
       std::cout << PlanJson(p, out_).dump(2) << "\n";
     } else {
-      std::cout << plan::ExplainPlan(p) << "wrote " << out_ << "\n";
+      std::cout << plan::ExplainPlan(p) << "wrote " << out_ << "\n"
+                << "next: review it, then walferry load -c " << out_ << " (or walferry migrate -c " << out_ << ")\n";
     }
     return kExitOk;
   }

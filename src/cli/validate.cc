@@ -58,6 +58,10 @@ class ValidateCommand : public Command {
       std::cout << validate::ReportJson(report).dump(2) << "\n";
     } else {
       validate::PrintReport(std::cout, report, ctx.config.control_schema);
+      std::cout << (report.Equal()
+                        ? "next: walferry cutover switches once walferry status shows a small lag\n"
+                        : "next: the differences are stored in " + ctx.config.control_schema +
+                              ".validation_failures; walferry validate --repair rewrites them from the source\n");
     }
     return report.Equal() ? kExitOk : kExitFailure;
   }

@@ -182,6 +182,17 @@ TEST(Runbook, EveryCommandOfTheRunbookRunsInOrderAndTheDataEndsEqual) {
     ProcessResult r = RunProcess({"bash", "-c", "cd " + dir.string() + " && " + command}, {.env = env});
     transcript += "$ " + command + "\n" + r.output;
     ASSERT_EQ(r.exit_code, 0) << command << "\n" << r.output << "\n--- transcript:\n" << transcript;
+    // Every long command's last line (of its output, not of the log) tells the next step.
+    for (const char* step : {"walferry plan", "walferry load", "walferry validate", "walferry cutover",
+                             "--switch-back"}) {
+      if (command.find(step) == std::string::npos) continue;
+      std::istringstream lines(r.output);
+      std::string line, last;
+      while (std::getline(lines, line)) {
+        if (!line.empty() && !std::regex_search(line, std::regex("^\\d{4}-\\d\\d-\\d\\d "))) last = line;
+      }
+      EXPECT_EQ(last.rfind("next: ", 0), 0u) << command << ": last line '" << last << "'\n" << r.output;
+    }
     if (cutover) {
       // The switch: the application on the source was ended by it; now it writes on the target.
       app->Stop();
