@@ -2,7 +2,11 @@
 // the target (rows, a keyless table, a partition truncated, the three kinds of sequence, large objects created,
 // changed, unlinked and given to another owner) while `walferry fallback` carries them back to the old source and
 // is killed with SIGKILL on the way; the switch back then makes the old source the primary again. Each test ends
-// with every table, sequence and large object compared, old source vs target, nothing duplicated.
+// with every table, sequence and large object compared, old source vs target, nothing duplicated. Then the paths
+// around it (issue 18): an aborted cutover's fallback is never reused, a switch back's abort never leaves two
+// writable primaries, the target takes no application write before the reverse slot exists, the large-object step
+// touches only the migration's large objects, two sources into one target database each have their own way back,
+// and cleanup keeps a live way back unless --fallback.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
