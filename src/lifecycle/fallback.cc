@@ -264,9 +264,18 @@ CleanupReport EndFallback(const config::Config& forward, bool force) {
 }
 
 CleanupReport EndAbortedFallback(const config::Config& forward) {
-  CleanupReport report = WithContext("ending the fallback the aborted cutover prepared", [&] {
-    return EndFallback(forward, /*force=*/false);
-  });
+  CleanupReport report;
+  try {
+    report = WithContext("ending the fallback the aborted cutover prepared",
+                         [&] { return EndFallback(forward, /*force=*/false); });
+  } catch (Error& e) {
+    if (e.kind() != ErrorKind::kPrecondition) throw;
+    // Its slot is read: a walferry fallback started before the cutover was done.
+    e.WithDetail("the abort changed nothing: the source stays read-only")
+        .WithHint("stop walferry fallback (there is nothing to carry back before the cutover is done), then run "
+                  "walferry cutover --abort again");
+    throw;
+  }
   for (const std::string& d : report.dropped) Log()->info("the aborted cutover's fallback: dropped {}", d);
   return report;
 }

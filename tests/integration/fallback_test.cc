@@ -323,6 +323,22 @@ TEST(Fallback, AbortEndsThePreparedFallbackSoALaterCutoverPreparesAFreshOne) {
       m.Run({"cutover", "--fallback", "--writes-stopped"}, {"WALFERRY_CUTOVER_KILL_AFTER=fallback_ready"});
   ASSERT_NE(r.exit_code, 0) << r.output;
   ASSERT_EQ(m.FallbackSlots(), 1);
+  // A walferry fallback started too early reads the slot: the abort refuses, changing nothing, and says why.
+  const std::string log = "/tmp/walferry-" + m.db + "-fallback.log";
+  pid_t fallback = test::SpawnWalferry({"-c", m.config, "fallback"}, false, log);
+  ASSERT_TRUE(test::PollUntil([&] {
+    pg::Connection t = test::ConnectTarget(m.db);
+    return Count(t, "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'walferry_fallback%' AND "
+                    "database = current_database() AND active") == 1;
+  }));
+  r = m.Run({"cutover", "--abort"});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("stop walferry fallback"), std::string::npos) << r.output;
+  EXPECT_EQ(Text(test::ConnectSource(m.db), "SHOW default_transaction_read_only"), "on") << "nothing changed";
+  EXPECT_EQ(m.FallbackSlots(), 1);
+  kill(fallback, SIGTERM);
+  int status = 0;
+  waitpid(fallback, &status, 0);
   r = m.Run({"cutover", "--abort"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(m.FallbackSlots(), 0) << "the aborted cutover's fallback is ended";
