@@ -29,7 +29,8 @@ constexpr int64_t kChunkBytes = 1024 * 1024;
                                     target_name + " collide with the " + source_name +
                                     "'s and were not copied by this migration")
       .WithDetail("walferry never overwrites a large object it did not copy (another application's or another "
-                  "migration's); nothing was copied")
+                  "migration's, or a copy by a walferry older than the record in copied_large_objects); nothing was "
+                  "copied")
       .WithHint("if the " + target_name + "'s are not needed, remove them there (SELECT lo_unlink(" + oids.front() +
                 ") ...) and run again; otherwise the two cannot share one database: their OIDs collide");
 }
