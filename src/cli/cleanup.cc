@@ -23,6 +23,9 @@ class CleanupCommand : public Command {
     app.add_flag("--force", force_, "End a walsender that is reading a slot to drop (else cleanup refuses)");
     app.add_flag("--orphans", orphans_,
                  "Also drop walferry_* slots and publications that no configured set owns (renamed or removed sets)");
+    app.add_flag("--fallback", fallback_,
+                 "Also drop the way back of walferry cutover --fallback: its slot, publication and triggers on the "
+                 "target (without it they are kept and reported)");
     app.add_flag("--control-schema", control_schema_,
                  "Also drop the control schema on the target (every set's state and history)");
   }
@@ -44,17 +47,27 @@ class CleanupCommand : public Command {
     o.orphans = orphans_;
     o.drop_control_schema = control_schema_;
     o.log_dropped = false;  // printed below, once
-    // The fallback's slot on the target (walferry cutover --fallback) goes with a cleanup of every set.
-    o.fallback = set_.empty() && !ctx.config.target.empty();
+    // The fallback's slot on the target (walferry cutover --fallback) is the way back: it goes only when asked.
+    if (fallback_ && ctx.config.target.empty()) {
+      throw Error(ErrorKind::kConfig, "--fallback: the configuration has no target (the fallback's slot is there)");
+    }
+    o.fallback = fallback_;
     lifecycle::CleanupReport r = lifecycle::Cleanup(o);
     if (ctx.global.json) {
-      std::cout << nlohmann::json{{"dropped", r.dropped}, {"orphans_kept", r.orphans_kept}}.dump(2) << "\n";
+      std::cout << nlohmann::json{{"dropped", r.dropped}, {"orphans_kept", r.orphans_kept},
+                                  {"fallback_kept", r.fallback_kept}}
+                       .dump(2)
+                << "\n";
       return kExitOk;
     }
     if (r.dropped.empty()) std::cout << "nothing to drop: the sets' slots and publications are gone already\n";
     for (const auto& d : r.dropped) std::cout << "dropped " << d << "\n";
     for (const auto& k : r.orphans_kept) {
       std::cout << "kept " << k << " (no configured set owns it; --orphans drops it)\n";
+    }
+    for (const auto& k : r.fallback_kept) {
+      std::cout << "kept " << k << " (the way back of cutover --fallback; cleanup --fallback or walferry fallback "
+                                  "--end drops it)\n";
     }
     return kExitOk;
   }
@@ -65,6 +78,7 @@ class CleanupCommand : public Command {
   bool force_ = false;
   bool orphans_ = false;
   bool control_schema_ = false;
+  bool fallback_ = false;
 };
 
 WALFERRY_REGISTER_COMMAND(CleanupCommand);

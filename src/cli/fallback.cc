@@ -73,7 +73,8 @@ class FallbackCommand : public Command {
     lifecycle::CutoverOptions o;
     {
       pg::Connection target = pg::Connection::Open(ctx.config.target, {.role = "target"});
-      o.config = lifecycle::FallbackConfig(ctx.config, target, lifecycle::FallbackSetName(target));
+      pg::Connection old_source = pg::Connection::Open(ctx.config.source, {.role = "old source"});
+      o.config = lifecycle::FallbackConfig(ctx.config, target, lifecycle::FallbackSetName(target, old_source));
     }
     switch_.Apply(o);
     o.make_target_writable = true;
@@ -83,7 +84,7 @@ class FallbackCommand : public Command {
       if (ctx.global.json) {
         std::cout << nlohmann::json{{"aborted", true}, {"target_database", db}}.dump(2) << "\n";
       } else {
-        std::cout << "switch back aborted: the target database " << db
+        std::cout << "switch back aborted: the old source is read-only again, the target database " << db
                   << " takes writes again (new sessions); run walferry fallback to resume\n";
       }
       return kExitOk;

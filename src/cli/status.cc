@@ -142,7 +142,7 @@ class StatusCommand : public Command {
   // target), also before walferry fallback ever ran, since its slot retains the target's WAL from the switch on.
   static std::optional<nlohmann::json> Fallback(pg::Connection& target, pg::Connection& old_source,
                                                 const std::string& schema, const control::SlotLimits& limits) {
-    const std::string name = lifecycle::FallbackSetName(target);
+    const std::string name = lifecycle::FallbackSetName(target, old_source);
     control::ControlSchema control(old_source, schema);
     if (!control.Exists() || !control.GetSet(name)) return std::nullopt;
     for (const control::SetStatusRow& s : control::ReadSetStatuses(old_source, schema, target)) {

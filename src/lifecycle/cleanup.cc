@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "control/control_schema.h"
+#include "control/set_status.h"
 #include "control/truncate_capture.h"
 #include "lifecycle/fallback.h"
 #include "pg/connection.h"
@@ -58,6 +59,16 @@ CleanupReport Cleanup(const CleanupOptions& o) {
   for (const std::string& set : o.sets) owned.insert(control::SlotName(set));  // slot and publication share it
   std::vector<Slot> slots = ListSlots(source);
   std::vector<std::string> publications = ListPublications(source);
+  // The way back (walferry cutover --fallback) is live as long as its slot is on the target: it goes only with
+  // `fallback`; without it, it is reported as kept. Found before anything is dropped.
+  std::optional<std::string> fallback_set;
+  if (!o.target.empty() && o.server == "source") {
+    pg::Connection target = pg::Connection::Open(o.target, {.role = "target"});
+    fallback_set = FallbackSetName(target, source);
+    if (!o.fallback && control::ReadSlot(target, control::SlotName(*fallback_set))) {
+      report.fallback_kept.push_back("slot " + control::SlotName(*fallback_set) + " on the target");
+    }
+  }
 
   // What goes: the configured sets' objects, and with --orphans every other walferry_* one.
   auto goes = [&](const std::string& name) { return owned.contains(name) || o.orphans; };
@@ -121,18 +132,20 @@ CleanupReport Cleanup(const CleanupOptions& o) {
   if (o.log_dropped) {
     for (const std::string& d : report.dropped) Log()->info("dropped {}", d);
   }
-  if (o.fallback) {  // logs its own
-    pg::Connection target = pg::Connection::Open(o.target, {.role = "target"});
+  if (fallback_set && o.fallback) {  // logs its own
     CleanupOptions f;
     f.source = o.target;
     f.target = o.target;  // only used for the control schema, which stays
     f.control_schema = o.control_schema;
-    f.sets = {FallbackSetName(target)};
+    f.sets = {*fallback_set};
     f.force = o.force;
     f.server = "target";
     f.log_dropped = o.log_dropped;
     CleanupReport fr = WithContext("dropping the fallback's objects on the target", [&] { return Cleanup(f); });
     report.dropped.insert(report.dropped.end(), fr.dropped.begin(), fr.dropped.end());
+    // The old source (this source) forgets the fallback set, as walferry fallback --end does.
+    control::ControlSchema old_source_control(source, o.control_schema);
+    if (old_source_control.Exists()) old_source_control.DeleteSet(*fallback_set);
   }
   return report;
 }

@@ -12,7 +12,9 @@
 //     renamed or removed set); without it they are only reported.
 //   - `drop_control_schema`: also the control schema on the TARGET (every set's state and history).
 //   - `fallback`: also the fallback's slot, publication and triggers on the TARGET (lifecycle/fallback.h), after
-//     the source's; refused in the same way while `walferry fallback` reads that slot.
+//     the source's, and the fallback set's row on the old source (this source); refused in the same way while
+//     `walferry fallback` reads that slot. Without it a fallback slot on the target is never dropped (it is the
+//     way back), only reported in fallback_kept.
 // `server` names the server the slots are on in messages: cleanup of the fallback runs with source = the target.
 // Not thread-safe; one call per process.
 #pragma once
@@ -38,6 +40,7 @@ struct CleanupOptions {
 struct CleanupReport {
   std::vector<std::string> dropped;  // "slot walferry_a", "publication walferry_a", ... in the order dropped
   std::vector<std::string> orphans_kept;  // walferry_* objects no configured set owns, left (no --orphans)
+  std::vector<std::string> fallback_kept;  // the way back's slot on the target, left (no --fallback)
 };
 
 CleanupReport Cleanup(const CleanupOptions& options);

@@ -21,6 +21,7 @@
 #include "control/set_status.h"
 #include "lifecycle/cleanup.h"
 #include "lifecycle/fallback.h"
+#include "lifecycle/target_hold.h"
 #include "load/large_objects.h"
 #include "pg/connection.h"
 #include "sql/sql.h"
@@ -130,6 +131,7 @@ class Cutter {
     if (done < StepIndex("fallback_ready")) {
       // After the validation (whose repairs must not flow back) and before the application is told to switch.
       if (o_.fallback) report_.fallback = PrepareFallback(o_.config, target_);
+      ReleaseTarget(target_, o_.config.control_schema);  // the slot exists: the application may write there now
       Record("fallback_ready");
     }
     if (!o_.keep_slots) {
@@ -182,7 +184,7 @@ class Cutter {
     if (!control_.Exists()) {
       Refuse("the " + names_.target + " has no control schema", "load the sets first (walferry load)");
     }
-    if (o_.fallback) CheckFallbackPossible(o_.config, target_);
+    if (o_.fallback) CheckFallbackPossible(o_.config, target_, source_);
     std::vector<control::SetStatusRow> statuses = control::ReadSetStatuses(target_, o_.config.control_schema, source_);
     bool has_suspended = target_
                              .Exec(sql::Get("control/table_exists"),
@@ -338,6 +340,8 @@ class Cutter {
     WithContext("making database " + db + " read-only on the " + names_.source, [&] {
       source_.Exec("ALTER DATABASE " + pg::QuoteIdent(db) + " SET default_transaction_read_only = on");
     });
+    // Nothing but walferry writes on the target until the fallback's slot exists (lifecycle/target_hold.h).
+    if (o_.fallback) HoldTargetReadOnly(target_, o_.config.control_schema);
     // The downtime starts here: from now on the application's new sessions cannot write.
     target_.Exec("UPDATE " + Control("cutover") + " SET writes_stopped_at = now()");
     Log()->warn("the {} database {} is READ-ONLY for new sessions from now on ({} --abort makes it writable again)",
@@ -439,45 +443,15 @@ class Cutter {
                 [&] { catalog::SetSequenceValues(target_, values); });
   }
 
+  // Only the migration's own large objects are touched (load/large_objects.h).
   void LargeObjects() {
-    struct Digest {
-      std::string md5;
-      std::string owner;
-    };
-    auto digests = [](pg::Connection& c) {
-      std::map<std::string, Digest> out;
-      pg::Result r = c.Exec(sql::Get("lifecycle/large_object_digests"));
-      for (int i = 0; i < r.rows(); ++i) out[std::string(r.Get(i, 0))] = {std::string(r.Get(i, 1)), std::string(r.Get(i, 3))};
-      return out;
-    };
-    std::map<std::string, Digest> src = digests(source_);
-    std::map<std::string, Digest> dst = digests(target_);
-    pg::InTransaction(target_, [&] {
-      for (const auto& [oid, digest] : src) {
-        auto it = dst.find(oid);
-        bool same_contents = it != dst.end() && it->second.md5 == digest.md5;
-        if (!same_contents) {
-          WithContext("copying large object " + oid, [&] {
-            if (it != dst.end()) target_.Exec("SELECT pg_catalog.lo_unlink($1::oid)", {pg::Param(oid)});
-            target_.Exec("SELECT pg_catalog.lo_create($1::oid)", {pg::Param(oid)});
-            load::CopyContents(source_, target_, oid);
-          });
-          ++report_.large_objects_copied;
-        }
-        if (same_contents && it->second.owner == digest.owner) continue;
-        // The owner as on the source (lo_create made walferry's role the owner).
-        WithContext("giving large object " + oid + " to its owner " + digest.owner + " on the " + names_.target, [&] {
-          target_.Exec("ALTER LARGE OBJECT " + oid + " OWNER TO " + pg::QuoteIdent(digest.owner));
-        });
-      }
-      for (const auto& [oid, digest] : dst) {
-        if (src.contains(oid)) continue;
-        target_.Exec("SELECT pg_catalog.lo_unlink($1::oid)", {pg::Param(oid)});
-        ++report_.large_objects_unlinked;
-      }
-    });
-    Log()->info("large objects: {} on the {}; {} copied or replaced on the {}, {} unlinked there", src.size(),
-                names_.source, report_.large_objects_copied, names_.target, report_.large_objects_unlinked);
+    load::LargeObjectSync r =
+        load::SyncLargeObjects(source_, target_, o_.config.control_schema, names_.source, names_.target);
+    report_.large_objects_copied = r.copied;
+    report_.large_objects_unlinked = r.unlinked;
+    Log()->info("large objects: {} on the {}; {} copied or replaced on the {}, {} unlinked there, {} not the "
+                "migration's kept there",
+                r.on_source, names_.source, r.copied, names_.target, r.unlinked, r.kept);
   }
 
   void Validate() {
@@ -532,13 +506,19 @@ class Cutter {
 }  // namespace
 
 CutoverReport Cutover(const CutoverOptions& options, const std::atomic<bool>& stop) {
-  return Cutter(options, stop).Run();
+  CutoverOptions o = options;
+  // While the target is held read-only (cutover --fallback, also on a rerun), walferry's sessions there write.
+  if (!o.make_target_writable && (o.fallback || TargetHeld(o.config.target, o.config.control_schema))) {
+    o.config.target = ForWalferry(o.config.target);
+  }
+  return Cutter(o, stop).Run();
 }
 
 std::string AbortCutover(const CutoverOptions& o) {
   pg::Connection target = pg::Connection::Open(o.config.target, {.role = o.names.target});
   pg::Connection source = pg::Connection::Open(o.config.source, {.role = o.names.source});
   control::ControlSchema control(target, o.config.control_schema);
+  target.Exec("SET default_transaction_read_only = off");  // held read-only by cutover --fallback (target_hold.h)
   control.Ensure();
   source.Exec("SET default_transaction_read_only = off");  // the database's default is what --abort resets
   std::string db(source.Exec("SELECT current_database()").Get(0, 0));
@@ -548,8 +528,16 @@ std::string AbortCutover(const CutoverOptions& o) {
         .WithHint("if the " + o.names.source + " must take writes again, run ALTER DATABASE " + pg::QuoteIdent(db) +
                   " RESET default_transaction_read_only on it yourself");
   }
+  // The way back's part (lifecycle/fallback.h), before the source takes writes again: the switch back leaves the
+  // old source read-only (never two writable primaries); the forward cutover ends a fallback it prepared.
+  if (o.make_target_writable) {
+    KeepOldSourceReadOnly(target);
+  } else if (step) {
+    EndAbortedFallback(o.config);
+  }
   source.Exec("ALTER DATABASE " + pg::QuoteIdent(db) + " RESET default_transaction_read_only");
   if (step) target.Exec("UPDATE " + control.Table("cutover") + " SET step = 'aborted'");
+  if (!o.make_target_writable) ReleaseTarget(target, o.config.control_schema);
   Log()->info("{} aborted: the {} database {} takes writes again (new sessions); replication can resume",
               o.names.command, o.names.source, db);
   return db;

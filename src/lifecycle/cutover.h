@@ -18,7 +18,8 @@
 //               elsewhere has stopped there and released the set's slot (waited for at most `timeout`).
 //   sequences   every sequence of the sets' schemas set on the target to the source's last_value / is_called.
 //   large_objects
-//               the target's large objects made equal to the source's (created, changed, unlinked; same OIDs).
+//               the target's large objects made equal to the source's (created, changed, unlinked; same OIDs),
+//               touching only the migration's own (load::SyncLargeObjects).
 //   validated   every set compared with the frozen source (validate, source_frozen); with repair the
 //               differences are rewritten and checked again. Differences left: Error, the source stays read-only.
 //   target_ready
@@ -31,7 +32,9 @@
 // The source is left read-only by design (the application must now use the target); every exit path says so.
 // `walferry fallback --switch-back` runs the same steps in the other direction (FallbackConfig, names).
 // Abort() (cutover --abort) makes the source writable again (ALTER DATABASE ... RESET) and marks the cutover
-// aborted; CDC can resume from where it was. Not thread-safe; one call per process.
+// aborted; CDC can resume from where it was. Forward, it first ends a fallback the cutover prepared and then
+// releases the target's read-only hold (lifecycle/target_hold.h); for the switch back (make_target_writable) it
+// first makes the old source read-only again. Not thread-safe; one call per process.
 #pragma once
 
 #include <atomic>

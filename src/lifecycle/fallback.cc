@@ -24,7 +24,9 @@ namespace {
 
 std::shared_ptr<spdlog::logger> Log() { return log::For("fallback"); }
 
-constexpr size_t kNameRoom = 39;  // set names are at most 48 characters; "fallback_" takes 9
+// Set names are at most 48 characters: "fallback_" (9), the target database's name (at most 30), "_" and 8 hex
+// digits of the source's identity.
+constexpr size_t kDatabaseRoom = 30;
 
 // FNV-1a, 32 bits: the same name on every platform and build (std::hash is not), since `walferry fallback` must
 // find the slot that an earlier `walferry cutover --fallback` named.
@@ -43,20 +45,40 @@ std::string OldSource(const config::Config& forward) {
 
 }  // namespace
 
-std::string FallbackSetName(const std::string& target_database) {
+std::string FallbackSetName(const std::string& target_database, const SourceIdentity& source) {
   std::string name;
   for (char c : target_database) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
     name += (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ? c : '_';
   }
-  if (name.size() > kNameRoom) {
-    // Shortened names of different databases must not meet: the whole name's hash tells them apart.
-    name = name.substr(0, kNameRoom - 9) + fmt::format("_{:08x}", StableHash(target_database));
-  }
-  return "fallback_" + name;
+  if (name.size() > kDatabaseRoom) name.resize(kDatabaseRoom);
+  // The whole identity in the hash: two sources into one target database, and shortened names of different
+  // databases, never meet. A NUL cannot occur in any part, so the parts cannot run into each other.
+  const std::string identity =
+      target_database + '\0' + source.system_identifier + '\0' + source.database;
+  return fmt::format("fallback_{}_{:08x}", name, StableHash(identity));
 }
 
-std::string FallbackSetName(pg::Connection& target) { return FallbackSetName(Database(target)); }
+SourceIdentity IdentifySource(pg::Connection& source) {
+  SourceIdentity id;
+  id.database = Database(source);
+  // pg_control_system() is executable by PUBLIC unless revoked; IDENTIFY_SYSTEM needs the REPLICATION attribute,
+  // which the forward slots needed on the source anyway.
+  bool readable = source
+                      .Exec("SELECT pg_catalog.has_function_privilege('pg_catalog.pg_control_system()', 'EXECUTE')")
+                      .GetBool(0, 0);
+  if (readable) {
+    id.system_identifier =
+        std::string(source.Exec("SELECT system_identifier::text FROM pg_catalog.pg_control_system()").Get(0, 0));
+  } else {
+    id.system_identifier = pg::ReplicationConnection::Open(source.conninfo(), source.role()).IdentifySystem().system_id;
+  }
+  return id;
+}
+
+std::string FallbackSetName(pg::Connection& target, pg::Connection& old_source) {
+  return FallbackSetName(Database(target), IdentifySource(old_source));
+}
 
 config::Config FallbackConfig(const config::Config& forward, pg::Connection& target, const std::string& set_name) {
   config::Config fb = forward;
@@ -88,8 +110,8 @@ config::Config FallbackConfig(const config::Config& forward, pg::Connection& tar
   return fb;
 }
 
-void CheckFallbackPossible(const config::Config& forward, pg::Connection& target) {
-  const std::string set = FallbackSetName(target);
+void CheckFallbackPossible(const config::Config& forward, pg::Connection& target, pg::Connection& source) {
+  const std::string set = FallbackSetName(target, source);
   auto refuse = [](const std::string& what, const std::string& hint) {
     throw Error(ErrorKind::kPrecondition, "--fallback: " + what)
         .WithDetail("nothing was changed: the source is writable as before")
@@ -145,12 +167,12 @@ void CheckFallbackPossible(const config::Config& forward, pg::Connection& target
 
 FallbackPrepared PrepareFallback(const config::Config& forward, pg::Connection& target) {
   FallbackPrepared out;
-  out.set_name = FallbackSetName(target);
+  pg::Connection old_source =
+      pg::Connection::Open(OldSource(forward), {.role = "old source", .application_name = "walferry cutover"});
+  out.set_name = FallbackSetName(target, old_source);
   const std::string slot = control::SlotName(out.set_name);
   const std::string pub = control::PublicationName(out.set_name);
   config::Config fb = FallbackConfig(forward, target, out.set_name);
-  pg::Connection old_source =
-      pg::Connection::Open(fb.target, {.role = "old source", .application_name = "walferry cutover"});
   control::ControlSchema control(old_source, fb.control_schema);
   control.Ensure();
   std::optional<control::ControlSchema::SetRow> row = control.GetSet(out.set_name);
@@ -199,9 +221,9 @@ FallbackPrepared PrepareFallback(const config::Config& forward, pg::Connection& 
 
 cdc::WorkerOptions FallbackWorker(const config::Config& forward) {
   pg::Connection target = pg::Connection::Open(forward.target, {.role = "target"});
-  const std::string set = FallbackSetName(target);
+  pg::Connection old_source = pg::Connection::Open(OldSource(forward), {.role = "old source"});
+  const std::string set = FallbackSetName(target, old_source);
   config::Config fb = FallbackConfig(forward, target, set);
-  pg::Connection old_source = pg::Connection::Open(fb.target, {.role = "old source"});
   control::ControlSchema control(old_source, fb.control_schema);
   std::optional<control::ControlSchema::SetRow> row = control.Exists() ? control.GetSet(set) : std::nullopt;
   if (row && control.CutoverStep() == "done") {
@@ -218,9 +240,14 @@ cdc::WorkerOptions FallbackWorker(const config::Config& forward) {
   return cdc::ConfiguredWorker(fb, set);
 }
 
-CleanupReport EndFallback(const config::Config& forward, bool force) {
+std::string FallbackSetName(const config::Config& forward) {
   pg::Connection target = pg::Connection::Open(forward.target, {.role = "target"});
-  const std::string set = FallbackSetName(target);
+  pg::Connection old_source = pg::Connection::Open(forward.source, {.role = "old source"});
+  return FallbackSetName(target, old_source);
+}
+
+CleanupReport EndFallback(const config::Config& forward, bool force) {
+  const std::string set = FallbackSetName(forward);
   CleanupOptions c;
   c.source = forward.target;
   c.target = OldSource(forward);
@@ -234,6 +261,31 @@ CleanupReport EndFallback(const config::Config& forward, bool force) {
   if (control.Exists()) control.DeleteSet(set);
   Log()->info("fallback ended: set {} forgotten on the old source", set);
   return report;
+}
+
+CleanupReport EndAbortedFallback(const config::Config& forward) {
+  CleanupReport report;
+  try {
+    report = WithContext("ending the fallback the aborted cutover prepared",
+                         [&] { return EndFallback(forward, /*force=*/false); });
+  } catch (Error& e) {
+    if (e.kind() != ErrorKind::kPrecondition) throw;
+    // Its slot is read: a walferry fallback started before the cutover was done.
+    e.WithDetail("the abort changed nothing: the source stays read-only")
+        .WithHint("stop walferry fallback (there is nothing to carry back before the cutover is done), then run "
+                  "walferry cutover --abort again");
+    throw;
+  }
+  for (const std::string& d : report.dropped) Log()->info("the aborted cutover's fallback: dropped {}", d);
+  return report;
+}
+
+void KeepOldSourceReadOnly(pg::Connection& old_source) {
+  const std::string db = Database(old_source);
+  WithContext("making the old source database " + db + " read-only again", [&] {
+    old_source.Exec("ALTER DATABASE " + pg::QuoteIdent(db) + " SET default_transaction_read_only = on");
+  });
+  Log()->info("the old source database {} is READ-ONLY again for new sessions (the target stays the primary)", db);
 }
 
 }  // namespace walferry::lifecycle

@@ -239,7 +239,7 @@ void CopyData(const LoadOptions& o, const ResolvedSet& set, const std::string& s
   }
   report.sequences_set = CopySequences(copy_source, o.target, snapshot, set.relation_oids);
   if (run.large_objects_pending) {
-    report.large_objects = CopyLargeObjects(copy_source, o.target, snapshot);
+    report.large_objects = CopyLargeObjects(copy_source, o.target, snapshot, o.control_schema);
     run.large_objects_pending = false;
   }
   report.copy_seconds = Since(start);

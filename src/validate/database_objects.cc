@@ -1,9 +1,11 @@
 #include "validate/database_objects.h"
 
 #include <map>
+#include <set>
 
 #include "catalog/sequence_values.h"
 #include "common/error.h"
+#include "control/copied_large_objects.h"
 #include "pg/quote.h"
 #include "sql/sql.h"
 
@@ -109,10 +111,13 @@ ObjectDifference LoDiff(const std::string& oid, std::string details) {
   return {"LO_DIFF", oid, std::move(details), {"pg_catalog", "pg_largeobject"}, oid};
 }
 
-void CompareLargeObjects(pg::Connection& source, pg::Connection& target, ObjectsResult& result) {
+void CompareLargeObjects(pg::Connection& source, pg::Connection& target, const std::string& control_schema,
+                         ObjectsResult& result) {
   result.large_objects_compared = true;
   std::map<std::string, LargeObject> src = LargeObjects(source);
   std::map<std::string, LargeObject> dst = LargeObjects(target);
+  // Another migration's copies on the source side are not this one's to compare (control/copied_large_objects.h).
+  for (const std::string& oid : control::OtherMigrationsLargeObjects(source, control_schema)) src.erase(oid);
   result.large_objects = static_cast<int64_t>(src.size());
   for (const auto& [oid, s] : src) {
     auto it = dst.find(oid);
@@ -127,8 +132,11 @@ void CompareLargeObjects(pg::Connection& source, pg::Connection& target, Objects
                                                         pg::QuoteIdent(it->second.owner)));
     }
   }
+  // A large object only the target has is a difference when it is the migration's; any other is another
+  // application's or migration's (control/copied_large_objects.h).
+  const std::set<std::string> ours = control::MigrationLargeObjects(source, target, control_schema);
   for (const auto& [oid, t] : dst) {
-    if (!src.contains(oid)) {
+    if (!src.contains(oid) && ours.contains(oid)) {
       result.differences.push_back(LoDiff(oid, "extra on the target (" + t.bytes + " bytes); not on the source"));
     }
   }
@@ -142,10 +150,13 @@ bool SequenceBehind(const std::string& source, const std::string& target, bool a
 }
 
 ObjectsResult CompareDatabaseObjects(pg::Connection& source, pg::Connection& target,
-                                     const std::vector<std::string>& schemas, bool large_objects) {
+                                     const std::vector<std::string>& schemas, bool large_objects,
+                                     const std::string& control_schema) {
   ObjectsResult result;
   WithContext("comparing sequences", [&] { CompareSequences(source, target, schemas, result); });
-  if (large_objects) WithContext("comparing large objects", [&] { CompareLargeObjects(source, target, result); });
+  if (large_objects) {
+    WithContext("comparing large objects", [&] { CompareLargeObjects(source, target, control_schema, result); });
+  }
   return result;
 }
 

@@ -8,7 +8,9 @@
 //   SEQUENCE_BEHIND  the target's next value is not past the source's (in the sequence's direction), or the target
 //                    lacks the sequence: a row inserted on the target could reuse a value the source handed out.
 //                    A target sequence ahead of the source is a gap in numbering, not a difference.
-//   LO_DIFF          a large object absent on the target, extra there, or with other contents or another owner.
+//   LO_DIFF          a large object absent on the target (not one another migration copied into the source),
+//                    extra there (only one the migration copied: the record in
+//                    `control_schema`, control/copied_large_objects.h), or with other contents or another owner.
 // Runs read-only queries on one source and one target connection; not thread-safe.
 #pragma once
 
@@ -22,7 +24,8 @@ namespace walferry::validate {
 
 // Sequences of `schemas`, always; large objects when `large_objects`.
 ObjectsResult CompareDatabaseObjects(pg::Connection& source, pg::Connection& target,
-                                     const std::vector<std::string>& schemas, bool large_objects);
+                                     const std::vector<std::string>& schemas, bool large_objects,
+                                     const std::string& control_schema);
 
 // Whether next value `target` is behind `source` (decimal integers, any length, optional '-') for a sequence that
 // counts up (`ascending`) or down.

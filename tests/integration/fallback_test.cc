@@ -2,7 +2,11 @@
 // the target (rows, a keyless table, a partition truncated, the three kinds of sequence, large objects created,
 // changed, unlinked and given to another owner) while `walferry fallback` carries them back to the old source and
 // is killed with SIGKILL on the way; the switch back then makes the old source the primary again. Each test ends
-// with every table, sequence and large object compared, old source vs target, nothing duplicated.
+// with every table, sequence and large object compared, old source vs target, nothing duplicated. Then the paths
+// around it (issue 18): an aborted cutover's fallback is never reused, a switch back's abort never leaves two
+// writable primaries, the target takes no application write before the reverse slot exists, the large-object step
+// touches only the migration's large objects, two sources into one target database each have their own way back,
+// and cleanup keeps a live way back unless --fallback.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -52,6 +56,15 @@ struct Migration {
 
   // Loaded, caught up and switched with --fallback.
   static Migration SwitchedWithFallback(const std::string& prefix) {
+    Migration m = Loaded(prefix);
+    test::CliResult r = m.Run({"cutover", "--fallback", "--writes-stopped"});
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("start walferry fallback now"), std::string::npos) << r.output;
+    return m;
+  }
+
+  // Loaded, with a write on the source after the load (not cut over).
+  static Migration Loaded(const std::string& prefix) {
     Migration m;
     m.a = prefix + "a";
     m.b = prefix + "b";
@@ -72,9 +85,6 @@ struct Migration {
       pg::Connection src = test::ConnectSource(m.db);
       src.Exec("INSERT INTO orders (v) VALUES ('before the switch'); INSERT INTO \"Log Rows\" VALUES ('s')");
     }
-    r = m.Run({"cutover", "--fallback", "--writes-stopped"});
-    EXPECT_EQ(r.exit_code, 0) << r.output;
-    EXPECT_NE(r.output.find("start walferry fallback now"), std::string::npos) << r.output;
     return m;
   }
 
@@ -83,11 +93,27 @@ struct Migration {
     return test::RunWalferry(args, env);
   }
 
-  std::string FallbackSlot() const { return "walferry_" + lifecycle::FallbackSetName(db); }
+  // The reverse slot on the target, found without the naming rule (so that a test of it can fail).
+  std::string FallbackSlot() const {
+    pg::Connection t = test::ConnectTarget(db);
+    return Text(t, "SELECT coalesce(string_agg(slot_name, ',' ORDER BY slot_name), '') FROM pg_replication_slots "
+                   "WHERE slot_name LIKE 'walferry_fallback%' AND database = current_database()");
+  }
 
   int64_t FallbackSlots() const {
     pg::Connection t = test::ConnectTarget(db);
-    return Count(t, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + FallbackSlot() + "'");
+    return Count(t, "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'walferry_fallback%' AND "
+                    "database = current_database()");
+  }
+
+  // The switch back, then every table, sequence and large object compared; the target made writable again after.
+  void SwitchBackAndExpectEqual(const std::string& when) const {
+    test::CliResult r = Run({"fallback", "--switch-back", "--writes-stopped"});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    ExpectEqual(when + ", after the switch back");
+    pg::Connection t = test::ConnectTarget(db);
+    t.Exec("SET default_transaction_read_only = off");
+    t.Exec("ALTER DATABASE " + pg::QuoteIdent(db) + " RESET default_transaction_read_only");
   }
 
   // Every table, old source vs target (what the fallback's CDC carries).
@@ -137,7 +163,7 @@ TEST(Fallback, TargetWritesReachTheOldSourceExactlyOnceThroughAKillAndSwitchBack
   m.ExpectEqual("after the switch");
   pg::Connection src = test::ConnectSource(m.db);
   EXPECT_EQ(Text(src, "SHOW default_transaction_read_only"), "on") << "the old source stays read-only";
-  const std::string line = "fallback (target -> old source) " + lifecycle::FallbackSetName(m.db) + ": ";
+  const std::string line = "fallback (target -> old source) " + m.FallbackSlot().substr(9) + ": ";
   test::CliResult st = m.Run({"status"});
   EXPECT_NE(st.output.find(line + "not started (walferry fallback)"), std::string::npos) << st.output;
 
@@ -242,13 +268,15 @@ TEST(Fallback, SwitchBackKilledAfterEachStepContinuesAndAbortLetsTheFallbackResu
 }
 
 // --end drops the reverse slot (twice: idempotent); without a prepared fallback, `walferry fallback` says how it is
-// made; cleanup drops a fallback's slot on the target too.
+// made. `walferry cleanup` right after cutover --fallback keeps the way back (it is live) and says so; the fallback
+// still carries the target's writes; `cleanup --fallback` drops it.
 TEST(Fallback, EndAndCleanupDropTheReverseSlot) {
   Migration m = Migration::SwitchedWithFallback("e");
   ASSERT_EQ(m.FallbackSlots(), 1);
+  const std::string slot = m.FallbackSlot();
   test::CliResult r = m.Run({"fallback", "--end"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("dropped slot " + m.FallbackSlot() + " on the target"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("dropped slot " + slot + " on the target"), std::string::npos) << r.output;
   EXPECT_EQ(m.FallbackSlots(), 0);
   r = m.Run({"fallback", "--end"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -261,15 +289,249 @@ TEST(Fallback, EndAndCleanupDropTheReverseSlot) {
     EXPECT_EQ(Count(t, "SELECT count(*) FROM pg_publication"), 0);
     EXPECT_EQ(Count(t, "SELECT count(*) FROM pg_trigger WHERE tgname = 'walferry_partition_truncate'"), 0);
   }
-  // A fresh switch of another database with --fallback, then `walferry cleanup`: the reverse slot goes too.
+  // A fresh switch of another database with --fallback, then `walferry cleanup`: the forward slots go, the way
+  // back stays.
   Migration other = Migration::SwitchedWithFallback("c");
   ASSERT_EQ(other.FallbackSlots(), 1);
+  const std::string other_slot = other.FallbackSlot();
   r = other.Run({"cleanup"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("dropped slot " + other.FallbackSlot() + " on the target"), std::string::npos) << r.output;
+  EXPECT_EQ(other.FallbackSlots(), 1) << "cleanup without --fallback keeps the way back: " << r.output;
+  EXPECT_NE(r.output.find("kept slot " + other_slot + " on the target"), std::string::npos) << r.output;
+  other.ExpectEqual("after cleanup");
+  {
+    pg::Connection t = test::ConnectTarget(other.db);
+    WriteOnTarget(t, 1);
+  }
+  r = other.Run({"fallback", "--until-caught-up"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  other.ExpectTablesEqual("after cleanup and the fallback");
+  r = other.Run({"cleanup", "--fallback"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("dropped slot " + other_slot + " on the target"), std::string::npos) << r.output;
   EXPECT_EQ(other.FallbackSlots(), 0);
   m.ExpectEqual("after --end");
-  other.ExpectEqual("after cleanup");
+}
+
+// A cutover --fallback killed after fallback_ready, then --abort: the prepared fallback ends with the abort. The
+// application writes on the source again and CDC carries it forward; a later cutover --fallback prepares a fresh
+// way back, so walferry fallback carries only the target's own writes back (a reused slot would replay the forward
+// CDC's writes onto the old source).
+TEST(Fallback, AbortEndsThePreparedFallbackSoALaterCutoverPreparesAFreshOne) {
+  Migration m = Migration::Loaded("a");
+  test::CliResult r =
+      m.Run({"cutover", "--fallback", "--writes-stopped"}, {"WALFERRY_CUTOVER_KILL_AFTER=fallback_ready"});
+  ASSERT_NE(r.exit_code, 0) << r.output;
+  ASSERT_EQ(m.FallbackSlots(), 1);
+  // A walferry fallback started too early reads the slot: the abort refuses, changing nothing, and says why.
+  const std::string log = "/tmp/walferry-" + m.db + "-fallback.log";
+  pid_t fallback = test::SpawnWalferry({"-c", m.config, "fallback"}, false, log);
+  ASSERT_TRUE(test::PollUntil([&] {
+    pg::Connection t = test::ConnectTarget(m.db);
+    return Count(t, "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'walferry_fallback%' AND "
+                    "database = current_database() AND active") == 1;
+  }));
+  r = m.Run({"cutover", "--abort"});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("stop walferry fallback"), std::string::npos) << r.output;
+  EXPECT_EQ(Text(test::ConnectSource(m.db), "SHOW default_transaction_read_only"), "on") << "nothing changed";
+  EXPECT_EQ(m.FallbackSlots(), 1);
+  kill(fallback, SIGTERM);
+  int status = 0;
+  waitpid(fallback, &status, 0);
+  r = m.Run({"cutover", "--abort"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(m.FallbackSlots(), 0) << "the aborted cutover's fallback is ended";
+  {
+    pg::Connection src = test::ConnectSource(m.db);
+    EXPECT_EQ(Text(src, "SHOW default_transaction_read_only"), "off");
+    src.Exec("INSERT INTO orders (v) SELECT 'after the abort ' || g FROM generate_series(1, 20) g");
+    src.Exec("INSERT INTO \"Log Rows\" VALUES ('after the abort')");
+  }
+  r = m.Run({"cutover", "--fallback", "--writes-stopped"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_EQ(m.FallbackSlots(), 1);
+  m.ExpectEqual("after the second cutover");
+  {
+    pg::Connection t = test::ConnectTarget(m.db);
+    WriteOnTarget(t, 1);
+  }
+  r = m.Run({"fallback", "--until-caught-up"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  m.ExpectTablesEqual("after the fallback");
+  m.SwitchBackAndExpectEqual("the way back");
+}
+
+// A switch back killed after target_ready (the old source took writes again there), then --abort: the old source is
+// read-only again before the target takes writes, never two writable primaries; the fallback resumes and a later
+// switch back ends with both equal.
+TEST(Fallback, SwitchBackAbortAfterTargetReadyLeavesTheOldSourceReadOnly) {
+  Migration m = Migration::SwitchedWithFallback("r");
+  {
+    pg::Connection t = test::ConnectTarget(m.db);
+    WriteOnTarget(t, 1);
+  }
+  ASSERT_EQ(m.Run({"fallback", "--until-caught-up"}).exit_code, 0);
+  test::CliResult r =
+      m.Run({"fallback", "--switch-back", "--writes-stopped"}, {"WALFERRY_CUTOVER_KILL_AFTER=target_ready"});
+  ASSERT_NE(r.exit_code, 0) << r.output;
+  EXPECT_EQ(Text(test::ConnectSource(m.db), "SHOW default_transaction_read_only"), "off") << "target_ready passed";
+  r = m.Run({"fallback", "--switch-back", "--abort"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(Text(test::ConnectSource(m.db), "SHOW default_transaction_read_only"), "on")
+      << "the old source is read-only again";
+  EXPECT_THROW(test::ConnectSource(m.db).Exec("INSERT INTO orders (v) VALUES ('split brain')"), Error);
+  {
+    pg::Connection t = test::ConnectTarget(m.db);
+    EXPECT_EQ(Text(t, "SHOW default_transaction_read_only"), "off") << "the target is the primary";
+    WriteOnTarget(t, 2);
+  }
+  r = m.Run({"fallback", "--until-caught-up"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  m.ExpectTablesEqual("after the abort and the fallback");
+  r = m.Run({"fallback", "--switch-back", "--writes-stopped"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  m.ExpectEqual("after the switch back");
+  EXPECT_EQ(Text(test::ConnectSource(m.db), "SHOW default_transaction_read_only"), "off");
+  pg::Connection t = test::ConnectTarget(m.db);
+  t.Exec("SET default_transaction_read_only = off");
+  t.Exec("ALTER DATABASE " + pg::QuoteIdent(m.db) + " RESET default_transaction_read_only");
+}
+
+// cutover --fallback: from stopping_writes until the reverse slot exists the target takes no application writes (a
+// write there would be in no slot, and a switch back would lose it); walferry's own sessions still write. --abort
+// and the completed cutover leave it writable.
+TEST(Fallback, TheTargetTakesNoApplicationWritesUntilTheFallbackSlotExists) {
+  Migration m = Migration::Loaded("w");
+  test::CliResult r = m.Run({"cutover", "--fallback", "--writes-stopped"}, {"WALFERRY_CUTOVER_KILL_AFTER=caught_up"});
+  ASSERT_NE(r.exit_code, 0) << r.output;
+  EXPECT_EQ(Text(test::ConnectTarget(m.db), "SHOW default_transaction_read_only"), "on");
+  r = m.Run({"cutover", "--abort"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(Text(test::ConnectTarget(m.db), "SHOW default_transaction_read_only"), "off") << "abort releases it";
+  EXPECT_EQ(Text(test::ConnectSource(m.db), "SHOW default_transaction_read_only"), "off");
+
+  r = m.Run({"cutover", "--fallback", "--writes-stopped"}, {"WALFERRY_CUTOVER_KILL_AFTER=target_ready"});
+  ASSERT_NE(r.exit_code, 0) << r.output;
+  {
+    pg::Connection t = test::ConnectTarget(m.db);
+    EXPECT_EQ(Text(t, "SHOW default_transaction_read_only"), "on");
+    EXPECT_THROW(t.Exec("INSERT INTO orders (v) VALUES ('before the reverse slot')"), Error);
+  }
+  r = m.Run({"cutover", "--fallback", "--writes-stopped"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  {
+    pg::Connection t = test::ConnectTarget(m.db);
+    EXPECT_EQ(Text(t, "SHOW default_transaction_read_only"), "off") << "writable once the slot exists";
+    WriteOnTarget(t, 1);
+  }
+  r = m.Run({"fallback", "--until-caught-up"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  m.ExpectTablesEqual("after the fallback");
+  m.SwitchBackAndExpectEqual("the way back");
+}
+
+// The cutover's large-object step touches only large objects this migration copied: one of another application on
+// the target survives, and one colliding with a source OID is an error naming it, never overwritten. Once the
+// operator removed it, the rerun continues and ends with the migration's large objects equal.
+TEST(Fallback, LargeObjectStepTouchesOnlyTheMigrationsLargeObjects) {
+  Migration m = Migration::Loaded("l");
+  const std::string collide = "4000000001", foreign = "4000000002";
+  {
+    pg::Connection src = test::ConnectSource(m.db);
+    src.Exec("SELECT lo_from_bytea(" + collide + ", 'from the source')");
+    pg::Connection t = test::ConnectTarget(m.db);
+    t.Exec("SELECT lo_from_bytea(" + collide + ", 'another application''s')");
+    t.Exec("SELECT lo_from_bytea(" + foreign + ", 'another application''s too')");
+  }
+  const std::string content = "SELECT convert_from(lo_get($1::oid), 'UTF8')";
+  test::CliResult r = m.Run({"cutover", "--writes-stopped"});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("large object " + collide), std::string::npos) << r.output;
+  {
+    pg::Connection t = test::ConnectTarget(m.db);
+    EXPECT_EQ(std::string(t.Exec(content, {pg::Param(collide)}).Get(0, 0)), "another application's");
+    t.Exec("SELECT lo_unlink(" + collide + ")");  // the operator resolves it
+  }
+  r = m.Run({"cutover", "--writes-stopped"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  {
+    pg::Connection t = test::ConnectTarget(m.db);
+    EXPECT_EQ(std::string(t.Exec(content, {pg::Param(foreign)}).Get(0, 0)), "another application's too");
+    t.Exec("SELECT lo_unlink(" + foreign + ")");
+  }
+  m.ExpectEqual("after the cutover");
+  pg::Connection s = test::ConnectSource(m.db);
+  s.Exec("SET default_transaction_read_only = off");
+  s.Exec("ALTER DATABASE " + pg::QuoteIdent(m.db) + " RESET default_transaction_read_only");
+}
+
+// Two sources (two databases of the source cluster, each with its own control schema and schema of tables) into
+// one target database: each cutover --fallback has its own way back, neither's large-object step touches the
+// other's large objects, each fallback carries its own tables back, and each switch back brings its old source
+// exactly its own tables, sequences and large objects.
+TEST(Fallback, TwoSourcesIntoOneTargetDatabaseEachHaveTheirWayBack) {
+  const std::string db = test::FreshDatabase("t");
+  const std::string other = test::FreshDatabase("o");
+  test::Source().Psql(db, "CREATE TABLE mine (id bigserial PRIMARY KEY, v text, lo oid); "
+                          "INSERT INTO mine (v, lo) SELECT 'a' || g, lo_from_bytea(0, 'a') FROM generate_series(1, 3) g");
+  test::Source().Psql(other, "CREATE SCHEMA b; CREATE TABLE b.theirs (id bigserial PRIMARY KEY, v text, lo oid); "
+                             "INSERT INTO b.theirs (v, lo) SELECT 'b' || g, lo_from_bytea(0, 'b') "
+                             "FROM generate_series(1, 3) g");
+  auto config = [&](const std::string& name, const std::string& source, const std::string& schema,
+                    const std::string& table) {
+    std::string path = "/tmp/walferry-" + db + "-" + name + ".yaml";
+    std::ofstream y(path);
+    y << "version: 1\nsource: \"" << test::Source().Uri(source) << "\"\ntarget: \"" << test::Target().Uri(db)
+      << "\"\ncontrol:\n  schema: " << schema << "\nsets:\n  - name: " << name << "\n    tables:\n      - name: "
+      << table << "\n";
+    return path;
+  };
+  const std::string a = config("twoa", db, "walferry", "public.mine");
+  const std::string b = config("twob", other, "walferry_b", "b.theirs");
+  for (const std::string& c : {a, b}) {
+    test::CliResult r = test::RunWalferry({"-c", c, "load"});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  }
+  for (const std::string& c : {a, b}) {
+    test::CliResult r = test::RunWalferry({"-c", c, "cutover", "--fallback", "--writes-stopped"});
+    ASSERT_EQ(r.exit_code, 0) << c << ": " << r.output;
+  }
+  pg::Connection sa = test::ConnectSource(db);
+  pg::Connection sb = test::ConnectSource(other);
+  const std::string los = "SELECT coalesce(string_agg(m.oid::text || ':' || md5(lo_get(m.oid)), ',' ORDER BY m.oid), "
+                          "'') FROM pg_largeobject_metadata m";
+  auto referenced = [&](const std::string& table) {
+    return "SELECT coalesce(string_agg(lo::text || ':' || md5(lo_get(lo)), ',' ORDER BY lo), '') FROM " + table +
+           " WHERE lo IS NOT NULL";
+  };
+  {
+    pg::Connection t = test::ConnectTarget(db);
+    EXPECT_EQ(Count(t, "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'walferry_fallback%' AND "
+                       "database = current_database()"),
+              2);
+    EXPECT_EQ(Text(sa, los), Text(t, referenced("mine"))) << "the first source's large objects";
+    EXPECT_EQ(Text(sb, los), Text(t, referenced("b.theirs"))) << "the second's survive the first's cutover";
+    t.Exec("INSERT INTO mine (v) VALUES ('on the target')");
+    t.Exec("UPDATE b.theirs SET v = v || ' changed'");
+    t.Exec("SELECT lo_put(lo, 0, 'B') FROM b.theirs WHERE id = 1");
+  }
+  for (const std::string& c : {a, b}) {
+    test::CliResult r = test::RunWalferry({"-c", c, "fallback", "--until-caught-up"});
+    EXPECT_EQ(r.exit_code, 0) << c << ": " << r.output;
+    r = test::RunWalferry({"-c", c, "fallback", "--switch-back", "--writes-stopped"});
+    ASSERT_EQ(r.exit_code, 0) << c << ": " << r.output;
+  }
+  pg::Connection t = test::ConnectTarget(db);
+  EXPECT_EQ(test::DiffTable(sa, t, "public.mine"), "");
+  EXPECT_EQ(test::DiffTable(sb, t, "b.theirs"), "");
+  EXPECT_EQ(Text(sa, "SELECT last_value::text FROM mine_id_seq"), Text(t, "SELECT last_value::text FROM mine_id_seq"));
+  EXPECT_EQ(Text(sb, "SELECT last_value::text FROM b.theirs_id_seq"),
+            Text(t, "SELECT last_value::text FROM b.theirs_id_seq"));
+  EXPECT_EQ(Text(sa, los), Text(t, referenced("mine"))) << "exactly its own large objects";
+  EXPECT_EQ(Text(sb, los), Text(t, referenced("b.theirs"))) << "exactly its own large objects, the change too";
+  t.Exec("SET default_transaction_read_only = off");
+  t.Exec("ALTER DATABASE " + pg::QuoteIdent(db) + " RESET default_transaction_read_only");
 }
 
 }  // namespace
