@@ -8,7 +8,6 @@
 #include <iostream>
 #include <thread>
 
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"

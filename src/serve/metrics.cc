@@ -1,6 +1,8 @@
 // serve/metrics.cc: the metrics of one Sample (metrics.h), through prometheus-cpp's registry and text serializer.
 #include "serve/metrics.h"
 
+#include <algorithm>
+
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
@@ -100,10 +102,11 @@ void SetMetrics(Builder& b, const Sample& s, const nlohmann::json& set) {
   b.Gauge("walferry_slot_active", "1 while a walsender reads the slot", l, set.value("slot_active", false) ? 1 : 0);
   std::optional<double> safe = Number(set, "slot_safe_wal_bytes");
   b.Gauge("walferry_slot_safe_wal_bytes", "WAL left before max_slot_wal_keep_size invalidates the slot", l, safe);
-  // Only with a max_slot_wal_keep_size set (the slot cannot be invalidated without one).
+  // Only with a max_slot_wal_keep_size set (the slot cannot be invalidated without one). Capped at 1: the server
+  // counts safe_wal_size to the end of a whole WAL segment, a little past the setting.
   std::optional<double> ratio;
   if (safe && s.obs.max_slot_wal_keep_bytes && *s.obs.max_slot_wal_keep_bytes > 0) {
-    ratio = *safe / static_cast<double>(*s.obs.max_slot_wal_keep_bytes);
+    ratio = std::min(1.0, *safe / static_cast<double>(*s.obs.max_slot_wal_keep_bytes));
   }
   b.Gauge("walferry_slot_safe_wal_ratio", "safe_wal_size / max_slot_wal_keep_size: 0 means about to be lost", l, ratio);
   if (set.contains("slot_wal_status") && set["slot_wal_status"].is_string()) {
