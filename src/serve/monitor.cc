@@ -33,13 +33,6 @@ std::optional<Lsn> TargetPosition(const nlohmann::json& set) {
   return applied ? applied : confirmed;
 }
 
-const nlohmann::json* FindSet(const nlohmann::json& status, const std::string& name) {
-  for (const auto& s : status) {
-    if (s.value("direction", "") == "forward" && s.value("set", "") == name) return &s;
-  }
-  return nullptr;
-}
-
 }  // namespace
 
 double WallSeconds() {
@@ -68,33 +61,36 @@ std::shared_ptr<const Sample> Monitor::Refresh() {
     source_.reset();
     throw;
   }
-  Derive(*sample);
-  history_.push_back(sample);
-  while (!history_.empty() && history_.front()->obs.time < sample->obs.time - options_.history_seconds) {
-    history_.pop_front();
+  history_.push_back(Derive(*sample, history_, options_));
+  const double now = sample->obs.time;
+  while (!history_.empty() && history_.front().time < now - options_.history_seconds) history_.pop_front();
+  for (HistoryPoint& p : history_) {
+    if (p.time >= now - options_.rate_window_seconds) break;
+    p.table_rows.clear();  // only rates use them
   }
+  latest_ = sample;
   return sample;
 }
 
 std::shared_ptr<const Sample> Monitor::Current(double max_age_seconds) {
   {
     std::lock_guard lock(mu_);
-    if (!history_.empty() && history_.back()->obs.time >= WallSeconds() - max_age_seconds) return history_.back();
+    if (latest_ && latest_->obs.time >= WallSeconds() - max_age_seconds) return latest_;
   }
   return Refresh();
 }
 
-// Called with mu_ held: history_ holds the earlier samples.
-void Monitor::Derive(Sample& s) const {
-  // The oldest sample within the rate window, for rates.
-  std::shared_ptr<const Sample> base;
-  for (const auto& h : history_) {
-    if (h->obs.time >= s.obs.time - options_.rate_window_seconds && h->obs.time < s.obs.time) {
-      base = h;
+HistoryPoint Derive(Sample& s, const std::deque<HistoryPoint>& history, const MonitorOptions& options) {
+  HistoryPoint point{.time = s.obs.time, .source_wal = s.obs.source_wal};
+  // The oldest reading within the rate window, for rates.
+  const HistoryPoint* base = nullptr;
+  for (const HistoryPoint& h : history) {
+    if (h.time >= s.obs.time - options.rate_window_seconds && h.time < s.obs.time) {
+      base = &h;
       break;
     }
   }
-  double dt = base ? s.obs.time - base->obs.time : 0;
+  double dt = base ? s.obs.time - base->time : 0;
   for (const auto& set : s.obs.status) {
     if (set.value("direction", "") != "forward") continue;
     std::string name = set.value("set", "");
@@ -103,11 +99,12 @@ void Monitor::Derive(Sample& s) const {
     if (pos && s.obs.source_wal.valid()) d.lag_bytes = static_cast<int64_t>(s.obs.source_wal.BytesSince(*pos));
     d.lag_seconds = NumberOf(set, "latency_seconds");
     if (base && dt > 0) {
-      const nlohmann::json* old = FindSet(base->obs.status, name);
-      std::optional<Lsn> old_pos = old ? TargetPosition(*old) : std::nullopt;
-      if (pos && old_pos) d.apply_rate_bytes = static_cast<double>(pos->BytesSince(*old_pos)) / dt;
-      if (base->obs.source_wal.valid()) {
-        d.source_rate_bytes = static_cast<double>(s.obs.source_wal.BytesSince(base->obs.source_wal)) / dt;
+      auto old = base->sets.find(name);
+      if (pos && old != base->sets.end() && old->second.target_position) {
+        d.apply_rate_bytes = static_cast<double>(pos->BytesSince(*old->second.target_position)) / dt;
+      }
+      if (base->source_wal.valid()) {
+        d.source_rate_bytes = static_cast<double>(s.obs.source_wal.BytesSince(base->source_wal)) / dt;
       }
     }
     if ((d.lag_bytes && *d.lag_bytes == 0) || (set.value("running", false) && d.lag_seconds == 0.0)) {
@@ -116,6 +113,7 @@ void Monitor::Derive(Sample& s) const {
     } else if (d.lag_bytes && d.apply_rate_bytes && d.source_rate_bytes && *d.apply_rate_bytes > *d.source_rate_bytes) {
       d.eta_seconds = static_cast<double>(*d.lag_bytes) / (*d.apply_rate_bytes - *d.source_rate_bytes);
     }
+    point.sets[name] = {pos, d.lag_bytes, d.lag_seconds, NumberOf(set, "rows_per_second")};
     s.sets[name] = d;
   }
   for (const TableLoad& t : s.obs.tables) {
@@ -123,32 +121,31 @@ void Monitor::Derive(Sample& s) const {
     std::optional<double> eta;
     if (t.state == "copied") {
       eta = 0;
-    } else if (base && dt > 0 && t.rows_estimated && *t.rows_estimated > t.rows_copied) {
-      for (const TableLoad& o : base->obs.tables) {
-        if (o.set != t.set || o.table != t.table || o.rows_copied >= t.rows_copied) continue;
-        double rate = static_cast<double>(t.rows_copied - o.rows_copied) / dt;
+    } else {
+      point.table_rows[key] = t.rows_copied;
+      auto old = base ? base->table_rows.find(key) : std::map<std::string, int64_t>::const_iterator();
+      if (base && dt > 0 && old != base->table_rows.end() && old->second < t.rows_copied && t.rows_estimated &&
+          *t.rows_estimated > t.rows_copied) {
+        double rate = static_cast<double>(t.rows_copied - old->second) / dt;
         eta = static_cast<double>(*t.rows_estimated - t.rows_copied) / rate;
       }
     }
     s.table_eta[key] = eta;
   }
+  return point;
 }
 
 nlohmann::json Monitor::HistoryJson() {
   std::lock_guard lock(mu_);
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& h : history_) {
+  auto opt = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
+  for (const HistoryPoint& h : history_) {
     nlohmann::json sets = nlohmann::json::object();
-    for (const auto& [name, d] : h->sets) {
-      const nlohmann::json* set = FindSet(h->obs.status, name);
-      nlohmann::json p;
-      p["lag_bytes"] = d.lag_bytes ? nlohmann::json(*d.lag_bytes) : nlohmann::json();
-      p["lag_seconds"] = d.lag_seconds ? nlohmann::json(*d.lag_seconds) : nlohmann::json();
-      std::optional<double> rate = set ? NumberOf(*set, "rows_per_second") : std::nullopt;
-      p["rows_per_second"] = rate ? nlohmann::json(*rate) : nlohmann::json();
-      sets[name] = p;
+    for (const auto& [name, p] : h.sets) {
+      sets[name] = {{"lag_bytes", opt(p.lag_bytes)}, {"lag_seconds", opt(p.lag_seconds)},
+                    {"rows_per_second", opt(p.rows_per_second)}};
     }
-    out.push_back({{"time", h->obs.time}, {"sets", sets}});
+    out.push_back({{"time", h.time}, {"sets", sets}});
   }
   return out;
 }

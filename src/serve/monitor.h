@@ -43,10 +43,29 @@ struct Sample {
   std::map<std::string, std::optional<double>> table_eta;  // "set\ttable" -> seconds to copied
 };
 
+// What the history keeps of one reading: small, so an hour of readings stays small with thousands of tables.
+struct HistoryPoint {
+  struct SetPoint {
+    std::optional<Lsn> target_position;  // checkpoint or, when further, the slot's confirmed position
+    std::optional<int64_t> lag_bytes;
+    std::optional<double> lag_seconds;
+    std::optional<double> rows_per_second;
+  };
+  double time = 0;
+  Lsn source_wal;
+  std::map<std::string, SetPoint> sets;             // forward sets
+  std::map<std::string, int64_t> table_rows;        // "set\ttable" -> rows copied, tables not yet copied; kept
+                                                    // only within the rate window
+};
+
 struct MonitorOptions {
   double history_seconds = 3600;     // the chart's span
   double rate_window_seconds = 300;  // rates and ETAs over this much of the history
 };
+
+// Fills s.sets and s.table_eta from the reading `s` and the earlier readings (`history`, oldest first) as the
+// header describes; returns the reading's history point. Pure.
+HistoryPoint Derive(Sample& s, const std::deque<HistoryPoint>& history, const MonitorOptions& options);
 
 class Monitor {
  public:
@@ -61,14 +80,13 @@ class Monitor {
   nlohmann::json HistoryJson();
 
  private:
-  void Derive(Sample& s) const;
-
   const config::Config config_;
   const MonitorOptions options_;
   std::mutex mu_;
   std::optional<pg::Connection> target_;
   std::optional<pg::Connection> source_;
-  std::deque<std::shared_ptr<const Sample>> history_;  // oldest first, within history_seconds
+  std::shared_ptr<const Sample> latest_;
+  std::deque<HistoryPoint> history_;  // oldest first, within history_seconds
 };
 
 // Now, in seconds since the epoch.

@@ -141,7 +141,7 @@ class HttpServer : public Server {
     }
     address_ = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(bound);
     http_thread_ = std::thread([this] { http_.listen_after_bind(); });
-    sampler_ = std::thread([this] { Sample(); });
+    sampler_ = std::thread([this] { SampleLoop(); });
     log::For("serve")->info("serving the status page, /metrics and /api/status on http://{}/{}", address_,
                             options_.token.empty() ? "" : " (bearer token required)");
   }
@@ -205,7 +205,7 @@ class HttpServer : public Server {
   }
 
   // Takes a reading every interval, so the chart's history fills without requests.
-  void Sample() {
+  void SampleLoop() {
     std::unique_lock lock(mu_);
     while (!stopping_) {
       lock.unlock();

@@ -120,3 +120,74 @@ TEST(ServeMetrics, DownIsUpZeroAlone) {
 
 }  // namespace
 }  // namespace walferry::serve
+
+namespace walferry::serve {
+namespace {
+
+Sample Reading(double time, const char* source_wal, const char* applied, bool running, const char* latency) {
+  Sample s;
+  s.obs.time = time;
+  s.obs.source_wal = Lsn::Parse(source_wal);
+  s.obs.status = nlohmann::json::array();
+  s.obs.status.push_back({{"set", "a"}, {"direction", "forward"}, {"running", running}, {"applied_lsn", applied},
+                          {"slot_confirmed_lsn", "0/1000000"}, {"latency_seconds", latency}, {"rows_per_second", "7"}});
+  return s;
+}
+
+// Lag from the source's WAL position to the target's; ETA = lag / (apply rate - source rate) over the window.
+TEST(ServeDerive, LagAndEtaToCaughtUp) {
+  MonitorOptions options;
+  std::deque<HistoryPoint> history;
+  Sample first = Reading(1000, "0/5000000", "0/2000000", true, "40");
+  history.push_back(Derive(first, history, options));
+  EXPECT_EQ(first.sets["a"].lag_bytes, 0x3000000);
+  EXPECT_FALSE(first.sets["a"].eta_seconds) << "no rate yet";
+  // 100 s later: the target advanced 0x1000000 (16 MiB), the source 0x800000 (8 MiB): the lag shrinks by
+  // 8 MiB / 100 s; 40 MiB left: 500 s.
+  Sample second = Reading(1100, "0/5800000", "0/3000000", true, "30");
+  history.push_back(Derive(second, history, options));
+  EXPECT_EQ(second.sets["a"].lag_bytes, 0x2800000);
+  EXPECT_DOUBLE_EQ(*second.sets["a"].apply_rate_bytes, 0x1000000 / 100.0);
+  EXPECT_DOUBLE_EQ(*second.sets["a"].source_rate_bytes, 0x800000 / 100.0);
+  EXPECT_DOUBLE_EQ(*second.sets["a"].eta_seconds, 500);
+  EXPECT_DOUBLE_EQ(*second.sets["a"].lag_seconds, 30);
+  EXPECT_EQ(history.back().sets["a"].rows_per_second, 7);
+  // The source writes faster than the target applies: no ETA, never a negative one.
+  Sample third = Reading(1200, "0/7000000", "0/3800000", true, "50");
+  history.push_back(Derive(third, history, options));
+  EXPECT_FALSE(third.sets["a"].eta_seconds) << *third.sets["a"].eta_seconds;
+  // The running worker says it is caught up: 0.
+  Sample fourth = Reading(1210, "0/7000100", "0/7000000", true, "0");
+  history.push_back(Derive(fourth, history, options));
+  EXPECT_EQ(fourth.sets["a"].eta_seconds, 0);
+  // The slot's confirmed position past the checkpoint counts as the target's position.
+  Sample fifth = Reading(1220, "0/7000100", "0/7000000", false, "3");
+  fifth.obs.status[0]["slot_confirmed_lsn"] = "0/7000100";
+  history.push_back(Derive(fifth, history, options));
+  EXPECT_EQ(fifth.sets["a"].lag_bytes, 0);
+  EXPECT_EQ(fifth.sets["a"].eta_seconds, 0);
+}
+
+TEST(ServeDerive, TableEtaFromItsCopyRate) {
+  MonitorOptions options;
+  std::deque<HistoryPoint> history;
+  auto reading = [](double time, int64_t rows) {
+    Sample s;
+    s.obs.time = time;
+    s.obs.status = nlohmann::json::array();
+    s.obs.tables.push_back({.set = "a", .table = "public.big", .state = "copying", .rows_copied = rows,
+                            .rows_estimated = 1000});
+    s.obs.tables.push_back({.set = "a", .table = "public.small", .state = "copied", .rows_copied = 3});
+    return s;
+  };
+  Sample first = reading(10, 100);
+  history.push_back(Derive(first, history, options));
+  EXPECT_FALSE(first.table_eta["a\tpublic.big"]);
+  EXPECT_EQ(first.table_eta["a\tpublic.small"], 0);
+  Sample second = reading(20, 300);  // 20 rows/s, 700 left
+  history.push_back(Derive(second, history, options));
+  EXPECT_DOUBLE_EQ(*second.table_eta["a\tpublic.big"], 35);
+}
+
+}  // namespace
+}  // namespace walferry::serve
