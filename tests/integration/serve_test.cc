@@ -539,5 +539,42 @@ TEST(Serve, DuringAndAfterACutoverTheStepAndDowntimeAreShown) {
   EXPECT_EQ(test::DiffTable(src, tgt, "t"), "");
 }
 
+// migrate --listen serves from its own process through the load and the CDC that follows: the set loaded, its
+// changes counted, /api/status equal to `status --json`; Ctrl-C still stops migrate cleanly.
+TEST(Serve, MigrateListenServesFromItsOwnProcess) {
+  std::string db = test::FreshDatabase();
+  test::Source().Psql(db, std::string(kTable) + "; INSERT INTO t (v) SELECT 'x' FROM generate_series(1, 100)");
+  std::string config = WriteConfigFor(db);
+  Writer writer(db);
+  Served migrate = Served::Spawn({"-c", config, "migrate", "--listen", "127.0.0.1:0", "--serve-interval", "0.5"},
+                                 "migrate");
+  ASSERT_FALSE(migrate.address.empty());
+  std::string m;
+  ASSERT_TRUE(PollUntil([&] {
+    m = Get(migrate.address, "/metrics").body;
+    return Metric(m, "walferry_set_load_state", {"set=\"cut\"", "state=\"loaded\""}) == 1 &&
+           Metric(m, "walferry_changes_applied_total", {"set=\"cut\""}).value_or(0) > 0;
+  })) << m << test::ReadWholeFile(migrate.log);
+  EXPECT_EQ(Metric(m, "walferry_load_table_copied", {"set=\"cut\"", "table=\"public.t\""}), 1) << m;
+  EXPECT_EQ(Metric(m, "walferry_set_running", {"set=\"cut\""}), 1) << m;
+  ExpectPromtoolAccepts(m);
+  writer.Stop();
+  pg::Connection source = test::ConnectSource(db);
+  pg::Connection target = test::ConnectTarget(db);
+  ASSERT_TRUE(PollUntil([&] {
+    return test::Count(target, "SELECT count(*) FROM t") == test::Count(source, "SELECT count(*) FROM t");
+  })) << test::ReadWholeFile(migrate.log);
+  ASSERT_TRUE(PollUntil([&] {
+    Http api = Get(migrate.address, "/api/status");
+    test::CliResult st = test::RunWalferry({"-c", config, "--json", "status"});
+    return api.status == 200 && st.exit_code == 0 &&
+           Stable(nlohmann::json::parse(api.body)) == Stable(nlohmann::json::parse(st.output));
+  }));
+  EXPECT_EQ(migrate.Stop(), 0) << test::ReadWholeFile(migrate.log);
+  EXPECT_EQ(test::DiffTable(source, target, "t"), "");
+  auto repl = pg::ReplicationConnection::Open(test::Source().Uri(db));
+  repl.DropSlot("walferry_cut", true);
+}
+
 }  // namespace
 }  // namespace walferry

@@ -164,7 +164,7 @@ function chart(svg, history, key, format) {
   const y = v => 4 + (H - B - 8) * (1 - v / max);
   svg.append(svgEl("line", { x1: L, y1: y(0), x2: W - 4, y2: y(0), stroke: "#c8ccd4" }));
   for (const [v, label] of [[max, format(max)], [max / 2, format(max / 2)], [0, "0"]]) {
-    const t = svgEl("text", { x: 2, y: y(v) + 3 });
+    const t = svgEl("text", { x: 2, y: Math.max(10, y(v) + 3) });
     t.textContent = label;
     svg.append(t);
   }
