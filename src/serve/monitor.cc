@@ -45,21 +45,18 @@ Monitor::Monitor(config::Config config, MonitorOptions options)
 std::shared_ptr<const Sample> Monitor::Refresh() {
   std::lock_guard lock(mu_);
   auto sample = std::make_shared<Sample>();
-  try {
-    if (!target_) {
-      target_ = pg::Connection::Open(config_.target, {.role = "target", .application_name = "walferry serve",
-                                                      .response_timeout = std::chrono::seconds(30)});
-    }
-    if (!source_) {
-      source_ = pg::Connection::Open(config_.source, {.role = "source", .application_name = "walferry serve",
-                                                      .response_timeout = std::chrono::seconds(30)});
-      source_->Exec("SET default_transaction_read_only = on");  // serve only reads, also during a cutover
-    }
-    sample->obs = Observe(config_, *target_, *source_, WallSeconds());
-  } catch (const Error&) {
-    target_.reset();
-    source_.reset();
-    throw;
+  {
+    // Sessions for this reading only: `walferry cutover` (and fallback --switch-back) waits for every session that
+    // connected before it stopped writes, and must never wait for serve's.
+    const pg::ConnectOptions options{.application_name = "walferry serve",
+                                     .response_timeout = std::chrono::seconds(30)};
+    pg::ConnectOptions target_options = options, source_options = options;
+    target_options.role = "target";
+    source_options.role = "source";
+    pg::Connection target = pg::Connection::Open(config_.target, target_options);
+    pg::Connection source = pg::Connection::Open(config_.source, source_options);
+    source.Exec("SET default_transaction_read_only = on");  // serve only reads
+    sample->obs = Observe(config_, target, source, WallSeconds());
   }
   history_.push_back(Derive(*sample, history_, options_));
   const double now = sample->obs.time;

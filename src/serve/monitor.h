@@ -71,8 +71,9 @@ class Monitor {
  public:
   Monitor(config::Config config, MonitorOptions options);
 
-  // A fresh reading, recorded in the history. Opens the connections when needed; an error closes them (the next
-  // call reconnects) and is thrown: Error(kConnection/kSql/kData).
+  // A fresh reading, recorded in the history, through a target and a source session opened for it and closed after
+  // it (serve holds no session between readings: a cutover waits for the sessions from before its switch).
+  // Throws Error(kConnection/kSql/kData).
   std::shared_ptr<const Sample> Refresh();
   // The newest reading when it is at most max_age_seconds old, else Refresh().
   std::shared_ptr<const Sample> Current(double max_age_seconds);
@@ -83,8 +84,6 @@ class Monitor {
   const config::Config config_;
   const MonitorOptions options_;
   std::mutex mu_;
-  std::optional<pg::Connection> target_;
-  std::optional<pg::Connection> source_;
   std::shared_ptr<const Sample> latest_;
   std::deque<HistoryPoint> history_;  // oldest first, within history_seconds
 };

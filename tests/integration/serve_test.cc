@@ -491,7 +491,8 @@ TEST(Serve, DuringALoadTheTablesProgressIsShown) {
 }
 
 // During a cutover (stopped after its caught_up step) the step is shown and the downtime counts; once done, the
-// step is done and the downtime stays as it was.
+// step is done and the downtime stays as it was. The serve runs from before the switch: the cutover, which waits
+// for every session that connected before writes were stopped, must not wait for serve's.
 TEST(Serve, DuringAndAfterACutoverTheStepAndDowntimeAreShown) {
   std::string db = test::FreshDatabase();
   test::Source().Psql(db, std::string(kTable) + "; INSERT INTO t (v) SELECT 'x' FROM generate_series(1, 100)");
@@ -500,11 +501,16 @@ TEST(Serve, DuringAndAfterACutoverTheStepAndDowntimeAreShown) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   test::ConnectSource(db).Exec("INSERT INTO t (v) SELECT 'y' FROM generate_series(1, 100)");
   ASSERT_EQ(test::RunWalferry({"-c", config, "cdc", "--until-caught-up"}).exit_code, 0);
-  r = test::RunWalferry({"-c", config, "cutover", "--writes-stopped"}, {"WALFERRY_CUTOVER_KILL_AFTER=caught_up"});
-  ASSERT_NE(r.exit_code, 0) << r.output;
   Served s = Serve(config, "cutover");
-  std::string first = Get(s.address, "/metrics").body;
-  EXPECT_EQ(Metric(first, "walferry_cutover_step", {"step=\"caught_up\""}), 1) << first;
+  ASSERT_TRUE(PollUntil([&] { return Get(s.address, "/api/status").status == 200; }));
+  r = test::RunWalferry({"-c", config, "cutover", "--timeout", "30"}, {"WALFERRY_CUTOVER_KILL_AFTER=caught_up"});
+  ASSERT_NE(r.exit_code, 0) << r.output;
+  ASSERT_EQ(test::Text(test::ConnectTarget(db), "SELECT step FROM walferry.cutover"), "caught_up") << r.output;
+  std::string first;  // a reading may be up to a second old
+  ASSERT_TRUE(PollUntil([&] {
+    first = Get(s.address, "/metrics").body;
+    return Metric(first, "walferry_cutover_step", {"step=\"caught_up\""}) == 1;
+  })) << first;
   std::optional<double> downtime = Metric(first, "walferry_cutover_downtime_seconds");
   ASSERT_TRUE(downtime) << first;
   std::string later;
