@@ -8,6 +8,8 @@ packages=(build-essential cmake ninja-build pkg-config git
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libgtest-dev googletest
   python3-jsonschema postgresql-15-pglogical
   clang libclang-rt-14-dev  # clang and libFuzzer: scripts/fuzz.sh
+  prometheus-cpp-dev libcpp-httplib-dev  # walferry serve: the Prometheus text format and HTTP (src/serve/)
+  chromium prometheus  # tests of walferry serve: headless Chromium opens the page, promtool checks metrics and alerts
   nodejs)  # and npm: the PostgreSQL servers of other major versions, below
 if [ "${1:-}" = "--bench" ]; then
   packages+=(pgcopydb hyperfine)

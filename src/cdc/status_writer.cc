@@ -25,7 +25,9 @@ void StatusWriter::Write(const StatusSnapshot& s) {
                 TextParam(s.source_timestamp_applied), LsnParam(s.applied_lsn),
                 s.latency_seconds ? pg::Param(std::to_string(*s.latency_seconds)) : pg::Param(),
                 pg::Param(std::to_string(s.pending_bytes)), pg::Param(std::to_string(s.rows_per_second)),
-                TextParam(s.last_error)});
+                TextParam(s.last_error), pg::Param(std::to_string(s.changes_applied)),
+                pg::Param(std::to_string(s.transactions_applied)), pg::Param(std::to_string(s.groups_applied)),
+                pg::Param(std::to_string(s.retries))});
   });
 }
 

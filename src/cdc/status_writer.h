@@ -27,6 +27,11 @@ struct StatusSnapshot {
   uint64_t pending_bytes = 0;
   double rows_per_second = 0;
   std::string last_error;
+  // The process's counters since it started (walferry serve exports them as Prometheus counters).
+  uint64_t changes_applied = 0;
+  uint64_t transactions_applied = 0;
+  uint64_t groups_applied = 0;
+  uint64_t retries = 0;
 };
 
 // Replaces every @SCHEMA@ in sql with the quoted schema (one definition, in control/).

@@ -217,6 +217,7 @@ std::optional<WorkerOutcome> Worker::Recover(const Error& e) {
       }
       return Failed(e.what(), failed);
     case FailureAction::kRetry:
+      ++retries_total_;
       Capture()->warn("set {}: {} (retry {}; retrying for up to {} s)", options_.set_name, e.what(),
                       core_->consecutive_failures(), options_.cdc.retry_for_seconds);
       Sleep(ExactlyOnce::Backoff(core_->consecutive_failures()));
@@ -766,6 +767,10 @@ void Worker::WriteStatus(const std::string& state, const std::string& error) {
                           ? static_cast<double>(rows - rows_at_last_status_) / secs
                           : 0;
   s.last_error = error;
+  s.changes_applied = rows;
+  s.transactions_applied = txns_total_;
+  s.groups_applied = groups_total_;
+  s.retries = retries_total_;
   status_->Write(s);
   rows_at_last_status_ = rows;
   last_status_ = now;

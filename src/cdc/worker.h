@@ -170,6 +170,7 @@ class Worker {
   uint64_t rows_total_ = 0;    // committed rows across sessions
   uint64_t txns_total_ = 0;    // committed source transactions across sessions
   uint64_t groups_total_ = 0;  // target transactions that committed them
+  uint64_t retries_total_ = 0; // sessions retried after a failure, across sessions
   uint64_t rows_at_last_status_ = 0;
   std::chrono::steady_clock::time_point last_status_{};
   std::chrono::steady_clock::time_point last_feedback_{};

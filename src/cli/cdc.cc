@@ -1,7 +1,8 @@
 // cli/cdc.cc: `walferry cdc` streams every change out of each set's slot and applies it exactly once
 // (src/cdc/worker.h). One worker thread per set. Ctrl-C / SIGTERM: each worker finishes its open transaction,
 // records its position and the command exits 0. Exit 1 when a worker FAILED. Exit 2, nothing started, when
-// another process already streams one of the sets (cdc/slot_reader.h).
+// another process already streams one of the sets (cdc/slot_reader.h). --listen also serves the status page,
+// /metrics and /api/status from this process while it runs (as walferry serve).
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -9,6 +10,7 @@
 #include "cdc/run_sets.h"
 #include "cdc/slot_reader.h"
 #include "cli/command.h"
+#include "cli/listen_flags.h"
 #include "common/cancel.h"
 #include "common/log.h"
 #include "control/control_schema.h"
@@ -29,6 +31,7 @@ class CdcCommand : public Command {
     app.add_option("--until-lsn", until_lsn_, "Stop before the first transaction that commits at or after LSN");
     app.add_flag("--until-caught-up", until_caught_up_,
                  "Stop once everything up to the source's WAL position at start is applied");
+    listen_.Add(app, false);
   }
   void ApplyFlags(Context& ctx) override { flags_.Apply(ctx, true, true); }
 
@@ -44,6 +47,7 @@ class CdcCommand : public Command {
     std::vector<std::string> names;
     for (const auto& w : workers) names.push_back(w.set_name);
     cdc::RefuseSetsReadElsewhere(ctx.config, names);
+    std::unique_ptr<serve::Server> server = listen_.Start(ctx.config);  // --listen: as walferry serve
     InstallCancelHandlers();
     std::vector<cdc::SetRun> runs = cdc::RunSets(workers, CancelFlag());
     return Report(ctx, workers, runs);
@@ -111,6 +115,7 @@ class CdcCommand : public Command {
   std::string start_lsn_;
   std::string until_lsn_;
   bool until_caught_up_ = false;
+  ListenFlags listen_;
 };
 
 WALFERRY_REGISTER_COMMAND(CdcCommand);

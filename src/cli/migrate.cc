@@ -1,7 +1,8 @@
 // cli/migrate.cc: `walferry migrate` runs the whole pipeline in one process (migrate/pipeline.h): load every set
 // not yet loaded, then CDC for every set until Ctrl-C or --until-caught-up, then (after catching up) validate.
 // Ctrl-C stops cleanly: open transactions finish, positions are recorded, and a later `walferry migrate` or
-// `walferry cdc` continues. Exit 0 when done (or stopped cleanly), 1 on a failure or a difference found.
+// `walferry cdc` continues. Exit 0 when done (or stopped cleanly), 1 on a failure or a difference found. --listen
+// also serves the status page, /metrics and /api/status from this process while it runs (as walferry serve).
 #include <iostream>
 
 #include <fmt/format.h>
@@ -9,6 +10,7 @@
 
 #include "cdc/slot_reader.h"
 #include "cli/command.h"
+#include "cli/listen_flags.h"
 #include "common/cancel.h"
 #include "common/log.h"
 #include "migrate/pipeline.h"
@@ -38,6 +40,7 @@ class MigrateCommand : public Command {
     app.add_flag("--no-validate", no_validate_, "Skip the validation after catching up");
     app.add_option("--status-interval", status_seconds_, "Seconds between status lines while CDC runs")
         ->capture_default_str()->check(CLI::Range(1, 3600));
+    listen_.Add(app, false);
   }
   void ApplyFlags(Context& ctx) override {
     flags_.Apply(ctx, true, true);
@@ -47,6 +50,7 @@ class MigrateCommand : public Command {
   int Run(Context& ctx) override {
     // One reader per set (cdc/slot_reader.h): a set another process streams is refused before anything starts.
     cdc::RefuseSetsReadElsewhere(ctx.config, config::SetNames(ctx.config));
+    std::unique_ptr<serve::Server> server = listen_.Start(ctx.config);  // --listen: as walferry serve
     InstallCancelHandlers();
     auto logger = log::For("migrate");
     nlohmann::json out;
@@ -147,6 +151,7 @@ class MigrateCommand : public Command {
   bool until_caught_up_ = false;
   bool no_validate_ = false;
   int status_seconds_ = 10;
+  ListenFlags listen_;
 };
 
 WALFERRY_REGISTER_COMMAND(MigrateCommand);

@@ -69,6 +69,12 @@ CREATE TABLE IF NOT EXISTS @SCHEMA@.status (
   rows_per_second double precision,
   last_error text
 );
+-- Counters of the walferry process that writes the row, from its start (a restart begins again at 0, as a
+-- Prometheus counter may): changes (rows) applied, source transactions applied, target transactions (groups) that
+-- committed them, and retries after a failure. Read by walferry serve (docs/serve.md).
+ALTER TABLE @SCHEMA@.status ADD COLUMN IF NOT EXISTS changes_applied bigint,
+  ADD COLUMN IF NOT EXISTS transactions_applied bigint, ADD COLUMN IF NOT EXISTS groups_applied bigint,
+  ADD COLUMN IF NOT EXISTS retries bigint;
 
 CREATE TABLE IF NOT EXISTS @SCHEMA@.apply_exceptions (
   id bigserial PRIMARY KEY,

@@ -1,0 +1,118 @@
+// serve/status_json.cc: walferry's status document (status_json.h), moved here from cli/status.cc unchanged so
+// that `walferry status --json` and /api/status share it.
+#include "serve/status_json.h"
+
+#include <fmt/format.h>
+
+#include "control/control_schema.h"
+#include "control/set_status.h"
+#include "lifecycle/fallback.h"
+#include "pg/quote.h"
+#include "sql/sql.h"
+
+namespace walferry::serve {
+namespace {
+
+nlohmann::json OptJson(const std::optional<std::string>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); }
+nlohmann::json OptJson(const std::optional<Lsn>& v) { return v ? nlohmann::json(v->ToString()) : nlohmann::json(); }
+// As text, as `--json` always printed them (the server's float8 output is also the shortest exact form).
+nlohmann::json OptJson(const std::optional<double>& v) {
+  return v ? nlohmann::json(fmt::format("{}", *v)) : nlohmann::json();
+}
+
+void SlotJson(nlohmann::json& j, const std::optional<control::SlotFacts>& slot) {
+  if (!slot) {
+    j["slot_confirmed_lsn"] = "slot missing";
+    return;
+  }
+  j["slot_confirmed_lsn"] = OptJson(slot->confirmed_lsn);
+  j["slot_retained_wal_bytes"] = slot->retained_wal_bytes ? nlohmann::json(*slot->retained_wal_bytes) : nlohmann::json();
+  j["slot_active"] = slot->active;
+  j["slot_wal_status"] = OptJson(slot->wal_status);
+  j["slot_safe_wal_bytes"] = slot->safe_wal_bytes ? nlohmann::json(*slot->safe_wal_bytes) : nlohmann::json();
+}
+
+nlohmann::json SuspendedTables(pg::Connection& target, const std::string& schema, const std::string& set) {
+  nlohmann::json out = nlohmann::json::array();
+  pg::Result su = target.Exec(control::WithSchema(sql::Get("cdc/list_suspended"), schema), {pg::Param(set)});
+  for (int k = 0; k < su.rows(); ++k) {
+    out.push_back({{"table", pg::TableName{std::string(su.Get(k, 0)), std::string(su.Get(k, 1))}.Display()},
+                   {"since_lsn", std::string(su.Get(k, 2))},
+                   {"suspended_at", std::string(su.Get(k, 3))},
+                   {"error", std::string(su.Get(k, 4))}});
+  }
+  return out;
+}
+
+// One set's status as JSON; `control` holds its control schema (the target; the old source for the fallback).
+nlohmann::json SetJson(const control::SetStatusRow& s, pg::Connection& control, const std::string& schema,
+                       const control::SlotLimits& limits) {
+  nlohmann::json j = {{"set", s.set_name},
+                      {"state", control::DisplayState(s)},
+                      {"running", s.running},
+                      {"status_time", s.status_time},
+                      {"applied_lsn", OptJson(s.applied_lsn)},
+                      {"last_applied_commit_time", OptJson(s.applied_commit_time)},
+                      {"latency_seconds", OptJson(s.latency_seconds)},
+                      {"rows_per_second", OptJson(s.rows_per_second)},
+                      {"last_error", OptJson(s.last_error)},
+                      {"exceptions", s.exceptions}};
+  SlotJson(j, s.slot);
+  // Made by walferry cdc; absent when cdc never ran with this version.
+  bool has_suspended =
+      control.Exec(sql::Get("control/table_exists"), {pg::Param(schema), pg::Param("suspended_tables")}).GetBool(0, 0);
+  j["suspended_tables"] = has_suspended ? SuspendedTables(control, schema, s.set_name) : nlohmann::json::array();
+  j["warnings"] = control::SetWarnings(s, limits);
+  return j;
+}
+
+// After walferry cutover --fallback: the fallback set (its control schema on the old source, its slot on the
+// target), also before walferry fallback ever ran, since its slot retains the target's WAL from the switch on.
+std::optional<nlohmann::json> Fallback(pg::Connection& target, pg::Connection& old_source, const std::string& schema,
+                                       const control::SlotLimits& limits) {
+  const std::string name = lifecycle::FallbackSetName(target, old_source);
+  control::ControlSchema control(old_source, schema);
+  if (!control.Exists() || !control.GetSet(name)) return std::nullopt;
+  for (const control::SetStatusRow& s : control::ReadSetStatuses(old_source, schema, target)) {
+    if (s.set_name != name) continue;
+    nlohmann::json j = SetJson(s, old_source, schema, limits);
+    j["direction"] = "fallback";
+    return j;
+  }
+  std::optional<control::SlotFacts> slot = control::ReadSlot(target, control::SlotName(name));
+  nlohmann::json j = {{"set", name}, {"direction", "fallback"}, {"state", "not started (walferry fallback)"},
+                      {"running", false}, {"suspended_tables", nlohmann::json::array()}};
+  SlotJson(j, slot);
+  j["warnings"] = slot ? control::SlotWarnings(control::SlotName(name), *slot, std::nullopt, limits)
+                       : std::vector<std::string>{};
+  return j;
+}
+
+}  // namespace
+
+nlohmann::json StatusJson(const config::Config& config, pg::Connection& target, pg::Connection& source) {
+  nlohmann::json out = nlohmann::json::array();
+  const std::string& schema = config.control_schema;
+  const control::SlotLimits limits{.wal_warn_bytes = config.cdc.wal_warn_bytes};
+  std::vector<control::SetStatusRow> sets = control::ReadSetStatuses(target, schema, source);
+  if (sets.empty()) return out;
+  // walferry cutover's progress: from its first step on, the source database is read-only for new sessions.
+  nlohmann::json cutover;
+  std::optional<std::string> step = control::ControlSchema(target, schema).CutoverStep();
+  if (step) cutover = *step;
+  for (const control::SetStatusRow& s : sets) {
+    nlohmann::json j = SetJson(s, target, schema, limits);
+    j["direction"] = "forward";
+    j["cutover_step"] = cutover;
+    out.push_back(j);
+  }
+  if (step == "fallback_ready" || step == "done") {
+    if (auto fallback = Fallback(target, source, schema, limits)) {
+      (*fallback)["cutover_step"] = cutover;
+      out.push_back(*fallback);
+    }
+  }
+  return out;
+}
+
+}  // namespace walferry::serve
