@@ -149,6 +149,7 @@ class Cutter {
       CleanupOptions c{o_.config.source, o_.config.target, o_.config.control_schema, sets_};
       c.server = names_.source;
       report_.dropped = Cleanup(c).dropped;
+      KillPointAfter("cleanup");  // the slots are gone, `done` not recorded yet
     }
     Record("done", ", finished_at = now()");
     report_.final_lsn = final_lsn_.ToString();
@@ -231,6 +232,12 @@ class Cutter {
     std::string found;
     int n = 0;
     for (const std::string& set : sets_) {
+      if (!control::ReadSlot(source_, control::SlotName(set))) {
+        // Dropped by an earlier run's cleanup, which came after this check (a crash before `done` was recorded).
+        Log()->info("set {}: slot {} is gone already (dropped after an earlier run checked it)", set,
+                    control::SlotName(set));
+        continue;
+      }
       for (const EscapedTransaction& t :
            CommittedAfter(source_, control::SlotName(set), control::PublicationName(set), final_lsn_)) {
         if (++n <= 20) found += "\n  - set " + set + ": " + Describe(t);

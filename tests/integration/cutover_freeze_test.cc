@@ -361,6 +361,21 @@ TEST(CutoverFreeze, AFailureAfterTheFreezeIsNotExit2AndSaysTheSourceIsReadOnly) 
   m.MakeSourceWritable();
 }
 
+// The slot check runs before the slots are dropped; a rerun after a crash between the drop and `done` finds them
+// gone and finishes (the check was made before the drop).
+TEST(CutoverFreeze, ARunKilledAfterDroppingTheSlotsFinishesOnRerun) {
+  Migration m = Migration::Loaded("fdrop");
+  test::CliResult r = m.Cutover({"--writes-stopped"}, {"WALFERRY_CUTOVER_KILL_AFTER=cleanup"});
+  ASSERT_NE(r.exit_code, 0) << r.output;
+  pg::Connection src = test::ConnectSource(m.db);
+  ASSERT_EQ(Count(src, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'walferry_fdrop'"), 0);
+  r = m.Cutover({"--writes-stopped"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(m.Step(), "done");
+  m.ExpectEqual();
+  m.MakeSourceWritable();
+}
+
 // A partition created after CDC started gets its TRUNCATE trigger before the freeze (or through the cutover's
 // read-write session), not from a worker on the read-only source: that failed every rerun.
 TEST(CutoverFreeze, APartitionCreatedAfterCdcStartedDoesNotWedgeTheDowntime) {
