@@ -480,9 +480,12 @@ class Cutter {
                                              "(they could still write): " + list)
             .WithDetail("the " + names_.source + " database " + report_.source_database +
                         " is READ-ONLY for new sessions; the cutover has not passed this step")
-            .WithHint("stop the application and run " + names_.command + " again, or run it with "
-                      "--terminate-sessions; " + names_.command + " --abort makes the " + names_.source +
-                      " writable again");
+            .WithHint((o_.terminate_sessions ? "they did not end when terminated (--timeout " +
+                                                   std::to_string(o_.timeout.count()) + " s); stop them"
+                                             : std::string("stop the application")) +
+                      " and run " + names_.command + " again" +
+                      (o_.terminate_sessions ? "" : ", or run it with --terminate-sessions") + "; " + names_.command +
+                      " --abort makes the " + names_.source + " writable again");
       } else if (std::chrono::steady_clock::now() >= next_log) {
         Log()->info("waiting for {} sessions from before the switch to end: {}", r.rows(), list);
         next_log = std::chrono::steady_clock::now() + std::chrono::seconds(5);
