@@ -20,6 +20,7 @@
 #include "control/control_schema.h"
 #include "control/set_status.h"
 #include "control/truncate_capture.h"
+#include "lifecycle/block_connections.h"
 #include "lifecycle/cleanup.h"
 #include "lifecycle/fallback.h"
 #include "lifecycle/freeze_check.h"
@@ -150,6 +151,9 @@ class Cutter {
       c.server = names_.source;
       report_.dropped = Cleanup(c).dropped;
       KillPointAfter("cleanup");  // the slots are gone, `done` not recorded yet
+    }
+    for (const std::string& role : RestoreConnections(source_, target_, o_.config.control_schema)) {
+      Log()->info("{} may connect to the {} database again (--block-connections)", role, names_.source);
     }
     Record("done", ", finished_at = now()");
     report_.final_lsn = final_lsn_.ToString();
@@ -435,6 +439,12 @@ class Cutter {
     target_.Exec("UPDATE " + Control("cutover") + " SET writes_stopped_at = now()");
     Log()->warn("the {} database {} is READ-ONLY for new sessions from now on ({} --abort makes it writable again)",
                 names_.source, db, names_.command);
+    if (o_.block_connections) {
+      std::vector<std::string> blocked = BlockConnections(source_, target_, o_.config.control_schema);
+      Log()->warn("--block-connections: until the cutover is done or aborted, no role but walferry's may connect "
+                  "to {} (CONNECT revoked from {} roles; superusers are not held back)",
+                  db, blocked.size());
+    }
     std::string stopped_at(source_.Exec("SELECT now()::text").Get(0, 0));
     KillPointAfter("stopping_writes");
     if (o_.writes_stopped) {
@@ -693,6 +703,7 @@ std::string AbortCutover(const CutoverOptions& o) {
                   " RESET default_transaction_read_only on it yourself");
   }
   source.Exec("ALTER DATABASE " + pg::QuoteIdent(db) + " RESET default_transaction_read_only");
+  RestoreConnections(source, target, o.config.control_schema);  // what --block-connections revoked, if anything
   if (step) target.Exec("UPDATE " + control.Table("cutover") + " SET step = 'aborted'");
   Log()->info("{} aborted: the {} database {} takes writes again (new sessions); replication can resume",
               o.names.command, o.names.source, db);

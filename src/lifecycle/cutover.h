@@ -80,6 +80,9 @@ struct CutoverOptions {
   bool make_target_writable = false;  // the switch back: the old source takes writes again at target_ready
   // --allow-writers: the ways to write through the freeze the operator accepts (lifecycle/freeze_check.h).
   std::set<std::string> allow_writers;
+  // --block-connections: no role but walferry's may connect to the source database from the freeze to `done`
+  // (lifecycle/block_connections.h); restored at `done` and by AbortCutover.
+  bool block_connections = false;
   CutoverNames names;
 };
 

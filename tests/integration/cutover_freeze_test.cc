@@ -376,6 +376,52 @@ TEST(CutoverFreeze, ARunKilledAfterDroppingTheSlotsFinishesOnRerun) {
   m.MakeSourceWritable();
 }
 
+// Who holds CONNECT on the database, e.g. "fblock_app,postgres".
+std::string ConnectHolders(const std::string& db) {
+  pg::Connection s = test::ConnectSource(db);
+  return Text(s, "SELECT coalesce(string_agg(g, ',' ORDER BY g), '') FROM (SELECT DISTINCT CASE WHEN a.grantee = 0 "
+                 "THEN 'PUBLIC' ELSE a.grantee::regrole::text END AS g FROM pg_database d, "
+                 "aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a WHERE d.datname = current_database() "
+                 "AND a.privilege_type = 'CONNECT') x");
+}
+
+bool AppConnects(const std::string& db) {
+  try {
+    pg::Connection::Open(test::Source().UriAs("fblock_app", "pw", db), {.application_name = "app"});
+    return true;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+TEST(CutoverFreeze, BlockConnectionsHoldsOtherRolesOffForTheDowntimeAndGivesBackExactlyWhatWasThere) {
+  Migration m = Migration::Loaded("fblock");
+  test::Source().Psql(m.db, "CREATE ROLE fblock_app LOGIN PASSWORD 'pw'; REVOKE CONNECT ON DATABASE " +
+                                pg::QuoteIdent(m.db) + " FROM PUBLIC; GRANT CONNECT ON DATABASE " +
+                                pg::QuoteIdent(m.db) + " TO fblock_app");
+  const std::string before = ConnectHolders(m.db);
+  ASSERT_NE(before.find("fblock_app"), std::string::npos) << before;
+  ASSERT_TRUE(AppConnects(m.db));
+  test::CliResult r = m.Cutover({"--writes-stopped", "--block-connections"}, {"WALFERRY_CUTOVER_KILL_AFTER=caught_up"});
+  ASSERT_NE(r.exit_code, 0) << r.output;
+  EXPECT_FALSE(AppConnects(m.db)) << "blocked during the downtime";
+  EXPECT_EQ(ConnectHolders(m.db).find("fblock_app"), std::string::npos);
+  // --abort gives back exactly what was there.
+  ASSERT_EQ(m.Cutover({"--abort"}).exit_code, 0);
+  EXPECT_EQ(ConnectHolders(m.db), before);
+  EXPECT_TRUE(AppConnects(m.db));
+  // Killed during the freeze and rerun: the same block, then given back at the end.
+  r = m.Cutover({"--writes-stopped", "--block-connections"}, {"WALFERRY_CUTOVER_KILL_AFTER=stopping_writes"});
+  ASSERT_NE(r.exit_code, 0) << r.output;
+  EXPECT_FALSE(AppConnects(m.db));
+  r = m.Cutover({"--writes-stopped", "--block-connections"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(ConnectHolders(m.db), before);
+  EXPECT_TRUE(AppConnects(m.db));
+  m.ExpectEqual();
+  m.MakeSourceWritable();
+}
+
 // A partition created after CDC started gets its TRUNCATE trigger before the freeze (or through the cutover's
 // read-write session), not from a worker on the read-only source: that failed every rerun.
 TEST(CutoverFreeze, APartitionCreatedAfterCdcStartedDoesNotWedgeTheDowntime) {
