@@ -24,6 +24,9 @@ class CutoverCommand : public Command {
     flags_.Add(app, true, true);
     switch_.Add(app, "source");
     app.add_flag("--allow-suspended", allow_suspended_, "Switch even with suspended tables (cdc suspend-table)");
+    app.add_flag("--block-connections", block_connections_,
+                 "For the downtime, revoke CONNECT on the source database from every role but walferry's (recorded "
+                 "on the target; given back at the end and by --abort; superusers are not held back)");
     app.add_flag("--keep-slots", keep_slots_, "Keep the source's slots and publications after the switch");
     app.add_flag("--fallback", fallback_,
                  "Also prepare a way back: a slot on the target from the switch on, streamed back to the old source "
@@ -37,6 +40,7 @@ class CutoverCommand : public Command {
     switch_.Apply(o);
     o.allow_suspended = allow_suspended_;
     o.keep_slots = keep_slots_;
+    o.block_connections = block_connections_;
     o.fallback = fallback_;
     if (switch_.abort) {
       std::string db = lifecycle::AbortCutover(o);
@@ -76,6 +80,7 @@ class CutoverCommand : public Command {
   SwitchFlags switch_;
   bool allow_suspended_ = false;
   bool keep_slots_ = false;
+  bool block_connections_ = false;
   bool fallback_ = false;
 };
 

@@ -5,6 +5,9 @@
 
 #include <fmt/format.h>
 
+#include "common/error.h"
+#include "lifecycle/freeze_check.h"
+
 namespace walferry::cli {
 
 void SwitchFlags::Add(CLI::App& app, const std::string& from, const std::string& note) {
@@ -33,6 +36,20 @@ void SwitchFlags::Add(CLI::App& app, const std::string& from, const std::string&
       ->check(CLI::IsMember({"abort", "repair"}));
   app.add_option("--jobs", jobs, say("Connection pairs of the final validation (default 2)"))
       ->check(CLI::Range(1, 256));
+  app.add_option("--allow-writers", allow_writers,
+                 say("Accept one way to write to the " + from + " that the freeze does not stop (repeatable): "
+                     "role:NAME (a role's own default_transaction_read_only = off), superuser:NAME (a connected "
+                     "superuser role), prepared (wait for prepared transactions, at most --timeout), background "
+                     "(background workers writing now). A write that gets through still fails the switch before "
+                     "the slots are dropped (docs/runbook.md)"))
+      ->check([](const std::string& v) {
+        try {
+          lifecycle::CheckConsentToken(v);
+          return std::string();
+        } catch (const Error& e) {
+          return e.message();
+        }
+      });
   app.add_flag("--abort", abort,
                say("Make the " + from + " writable again and end an unfinished switch (replication can resume)"));
 }
@@ -45,6 +62,7 @@ void SwitchFlags::Apply(lifecycle::CutoverOptions& o) const {
   o.validate = !no_validate;
   o.repair = on_difference == "repair";
   o.validate_jobs = jobs;
+  o.allow_writers = {allow_writers.begin(), allow_writers.end()};
 }
 
 nlohmann::json SwitchReportJson(const lifecycle::CutoverReport& r, const std::string& database_key) {

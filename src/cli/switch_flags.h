@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -20,6 +21,7 @@ struct SwitchFlags {
   std::string on_difference = "abort";
   int jobs = 2;
   bool abort = false;
+  std::vector<std::string> allow_writers;  // consent per way to write through the freeze (freeze_check.h)
 
   // `from`: the server whose writes the switch stops ("source", "target"); `note` prefixes each description
   // (e.g. "With --switch-back: ").

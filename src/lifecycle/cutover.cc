@@ -19,8 +19,12 @@
 #include "common/log.h"
 #include "control/control_schema.h"
 #include "control/set_status.h"
+#include "control/truncate_capture.h"
+#include "lifecycle/block_connections.h"
 #include "lifecycle/cleanup.h"
 #include "lifecycle/fallback.h"
+#include "lifecycle/freeze_check.h"
+#include "lifecycle/slot_peek.h"
 #include "lifecycle/target_hold.h"
 #include "load/large_objects.h"
 #include "pg/connection.h"
@@ -62,8 +66,8 @@ class Cutter {
         target_(pg::Connection::Open(o.config.target, {.role = o.names.target, .application_name = "walferry cutover"})),
         source_(pg::Connection::Open(o.config.source, {.role = o.names.source, .application_name = "walferry cutover"})),
         control_(target_, o.config.control_schema) {
-    // A rerun finds the source database read-only for new sessions; this session only changes that setting and
-    // ends sessions, never data.
+    // A rerun finds the source database read-only for new sessions; this session only changes that setting, ends
+    // sessions and installs walferry's partition TRUNCATE triggers (InstallCaptureTriggers), never data.
     source_.Exec("SET default_transaction_read_only = off");
   }
 
@@ -71,8 +75,11 @@ class Cutter {
   CutoverReport Run() {
     try {
       return RunSteps();
-    } catch (Error& e) {
-      if (read_only_ && e.detail().find("READ-ONLY") == std::string::npos) {
+    } catch (Error& caught) {
+      if (!read_only_) throw;
+      // Exit 2 says "nothing changed" (docs/cli.md): after the freeze a precondition is a runtime failure (exit 1).
+      Error e = ExitCodeFor(caught) == kExitUsage ? AfterTheFreeze(caught) : caught;
+      if (e.detail().find("READ-ONLY") == std::string::npos) {
         e.WithDetail((e.detail().empty() ? "" : e.detail() + "; ") + "the " + names_.source + " database " +
                      report_.source_database + " is READ-ONLY for new sessions");
         if (e.hint().empty()) {
@@ -80,7 +87,7 @@ class Cutter {
                      " --abort to make the " + names_.source + " writable again");
         }
       }
-      throw;
+      throw e;
     }
   }
 
@@ -104,10 +111,15 @@ class Cutter {
       Log()->info("continuing the cutover of database {} after step {}", row->source_database, row->step);
     } else {
       Preflight();
+      CheckFreeze();  // before the catch-up, which can take long, and again after it (it did not change the source)
       CatchUpBeforeTheSwitch();
+      CheckFreeze();
     }
     if (done < StepIndex("writes_stopped")) StopWrites();
     if (done < StepIndex("caught_up")) {
+      // A partition created since the triggers were last installed gets its trigger through this read-write
+      // session: the CDC workers' own sessions would try it on the read-only source and fail every rerun.
+      InstallCaptureTriggers();
       CatchUp(final_lsn_);
       Record("caught_up");
     }
@@ -124,6 +136,7 @@ class Cutter {
       Record("validated");
     }
     if (done < StepIndex("target_ready")) {
+      ProveFreezeHeld();  // before the application is told to use the target
       Analyze();
       if (o_.make_target_writable) MakeTargetWritable();
       Record("target_ready", ", ready_at = now()");
@@ -134,10 +147,15 @@ class Cutter {
       ReleaseTarget(target_, o_.config.control_schema);  // the slot exists: the application may write there now
       Record("fallback_ready");
     }
+    ProveFreezeHeld();  // and again right before the slots, which hold the proof, are dropped
     if (!o_.keep_slots) {
       CleanupOptions c{o_.config.source, o_.config.target, o_.config.control_schema, sets_};
       c.server = names_.source;
       report_.dropped = Cleanup(c).dropped;
+      KillPointAfter("cleanup");  // the slots are gone, `done` not recorded yet
+    }
+    for (const std::string& role : RestoreConnections(source_, target_, o_.config.control_schema)) {
+      Log()->info("{} may connect to the {} database again (--block-connections)", role, names_.source);
     }
     Record("done", ", finished_at = now()");
     report_.final_lsn = final_lsn_.ToString();
@@ -171,6 +189,80 @@ class Cutter {
     throw Error(ErrorKind::kPrecondition, what)
         .WithDetail("nothing was changed: the " + names_.source + " is writable as before")
         .WithHint(hint);
+  }
+
+  // A kPrecondition/kConfig/kUsage error raised after the freeze: the same error as a runtime failure.
+  static Error AfterTheFreeze(const Error& e) {
+    Error out(ErrorKind::kData, e.message());
+    if (!e.sqlstate().empty()) out.WithSqlState(e.sqlstate());
+    if (!e.detail().empty()) out.WithDetail(e.detail());
+    if (!e.hint().empty()) out.WithHint(e.hint());
+    for (auto it = e.context().rbegin(); it != e.context().rend(); ++it) out.AddContext(*it);
+    return out;
+  }
+
+  // Everything that would fail, or let writes through, once the source is read-only: found while nothing has
+  // changed yet (lifecycle/freeze_check.h).
+  void CheckFreeze() {
+    CheckFreezePrivileges(source_, {.terminate_sessions = o_.terminate_sessions && !o_.writes_stopped,
+                                    .see_sessions = !o_.writes_stopped},
+                          names_.source);
+    std::vector<FreezeLeak> leaks = FindFreezeLeaks(source_);
+    RefuseUnconsentedLeaks(leaks, o_.allow_writers, names_.source, names_.command);
+    for (const FreezeLeak& l : leaks) {
+      Log()->warn("--allow-writers {}: {} (a write that gets through fails the cutover before the slots are "
+                  "dropped)",
+                  l.consent, l.what);
+    }
+    std::string missing = SequencesMissingOnTarget(SequenceNames());
+    if (!missing.empty()) {
+      Refuse("sequences used by the sets are missing on the " + names_.target + ": " + missing,
+             "create them there (as the " + names_.source + " has them), then run " + names_.command + " again");
+    }
+    InstallCaptureTriggers();
+  }
+
+  // The partition TRUNCATE triggers (control/truncate_capture.h) on every leaf partition of every set, through
+  // this session, which stays read-write after the freeze.
+  void InstallCaptureTriggers() {
+    for (const std::string& set : sets_) {
+      WithContext("set " + set, [&] {
+        control::InstallTruncateCapture(source_, o_.config.control_schema, control::PublicationName(set));
+      });
+    }
+  }
+
+  // Reads every set's slot past the final position without consuming it: a transaction of the sets that
+  // committed there got through the freeze and is not on the target (lifecycle/slot_peek.h).
+  void ProveFreezeHeld() {
+    std::string found;
+    int n = 0;
+    for (const std::string& set : sets_) {
+      if (!control::ReadSlot(source_, control::SlotName(set))) {
+        // Dropped by an earlier run's cleanup, which came after this check (a crash before `done` was recorded).
+        Log()->info("set {}: slot {} is gone already (dropped after an earlier run checked it)", set,
+                    control::SlotName(set));
+        continue;
+      }
+      for (const EscapedTransaction& t :
+           CommittedAfter(source_, control::SlotName(set), control::PublicationName(set), final_lsn_)) {
+        if (++n <= 20) found += "\n  - set " + set + ": " + Describe(t);
+      }
+    }
+    if (n == 0) {
+      Log()->info("the slots hold no transaction of the sets committed after the final position {}: the freeze "
+                  "held",
+                  final_lsn_.ToString());
+      return;
+    }
+    throw Error(ErrorKind::kData, std::to_string(n) + " transactions of the sets committed after the final position " +
+                                      final_lsn_.ToString() + " on the " + names_.source +
+                                      " (they are not on the " + names_.target + "):" + found)
+        .WithDetail("the " + names_.source + " database " + report_.source_database +
+                    " stays READ-ONLY; the slots are kept, they hold these transactions")
+        .WithHint("find what wrote them (a role setting, SET default_transaction_read_only = off, BEGIN READ "
+                  "WRITE, options=-c ...) and stop it; then " + names_.command + " --abort, let walferry cdc carry "
+                  "them, and cut over again");
   }
 
   // The switch back (fallback --switch-back): the old source takes writes again, for every session.
@@ -318,7 +410,11 @@ class Cutter {
     while (true) {
       std::optional<control::SlotFacts> facts = control::ReadSlot(source_, slot);
       if (!facts || !facts->active) return;
-      if (std::chrono::steady_clock::now() >= deadline || stop_.load()) {
+      if (stop_.load()) {
+        throw Error(ErrorKind::kCancelled, "interrupted while waiting for the walferry process reading slot " +
+                                               slot + " to stop at the final position");
+      }
+      if (std::chrono::steady_clock::now() >= deadline) {
         throw Error(ErrorKind::kTimeout, "set " + set + ": slot " + slot + " is still being read " +
                                              std::to_string(o_.timeout.count()) +
                                              " s after writes were stopped")
@@ -340,12 +436,20 @@ class Cutter {
     WithContext("making database " + db + " read-only on the " + names_.source, [&] {
       source_.Exec("ALTER DATABASE " + pg::QuoteIdent(db) + " SET default_transaction_read_only = on");
     });
+#include "lifecycle/freeze_check.h"
+#include "lifecycle/slot_peek.h"
     // Nothing but walferry writes on the target until the fallback's slot exists (lifecycle/target_hold.h).
     if (o_.fallback) HoldTargetReadOnly(target_, o_.config.control_schema);
     // The downtime starts here: from now on the application's new sessions cannot write.
     target_.Exec("UPDATE " + Control("cutover") + " SET writes_stopped_at = now()");
     Log()->warn("the {} database {} is READ-ONLY for new sessions from now on ({} --abort makes it writable again)",
                 names_.source, db, names_.command);
+    if (o_.block_connections) {
+      std::vector<std::string> blocked = BlockConnections(source_, target_, o_.config.control_schema);
+      Log()->warn("--block-connections: until the cutover is done or aborted, no role but walferry's may connect "
+                  "to {} (CONNECT revoked from {} roles; superusers are not held back)",
+                  db, blocked.size());
+    }
     std::string stopped_at(source_.Exec("SELECT now()::text").Get(0, 0));
     KillPointAfter("stopping_writes");
     if (o_.writes_stopped) {
@@ -353,6 +457,7 @@ class Cutter {
     } else {
       WaitForOldSessions(stopped_at);
     }
+    WaitForPreparedTransactions();
     final_lsn_ = cdc::SourceStopPosition(source_);  // a record's end a keepalive reaches (cdc/stop_position.h)
     target_.Exec("UPDATE " + Control("cutover") +
                      " SET step = 'writes_stopped', final_lsn = $1::pg_lsn",
@@ -375,22 +480,59 @@ class Cutter {
                 ", application '" + std::string(r.Get(i, 2)) + "', " + std::string(r.Get(i, 3)) +
                 (r.GetBool(i, 4) ? ", in a write transaction" : "") + ")";
       }
-      if (o_.terminate_sessions) {
+      if (stop_.load()) {
+        throw Error(ErrorKind::kCancelled, "interrupted while waiting for " + std::to_string(r.rows()) +
+                                               " sessions from before the switch to end: " + list);
+      }
+      if (o_.terminate_sessions && std::chrono::steady_clock::now() < deadline) {
         Log()->warn("--terminate-sessions: ending {} sessions: {}", r.rows(), list);
         for (int i = 0; i < r.rows(); ++i) {
           source_.Exec("SELECT pg_terminate_backend($1::int)", {pg::Param(std::string(r.Get(i, 0)))});
         }
-      } else if (std::chrono::steady_clock::now() >= deadline || stop_.load()) {
+      } else if (std::chrono::steady_clock::now() >= deadline) {
         throw Error(ErrorKind::kTimeout, std::to_string(r.rows()) +
                                              " sessions that connected before writes were stopped are still there "
                                              "(they could still write): " + list)
             .WithDetail("the " + names_.source + " database " + report_.source_database +
                         " is READ-ONLY for new sessions; the cutover has not passed this step")
-            .WithHint("stop the application and run " + names_.command + " again, or run it with "
-                      "--terminate-sessions; " + names_.command + " --abort makes the " + names_.source +
-                      " writable again");
+            .WithHint((o_.terminate_sessions ? "they did not end when terminated (--timeout " +
+                                                   std::to_string(o_.timeout.count()) + " s); stop them"
+                                             : std::string("stop the application")) +
+                      " and run " + names_.command + " again" +
+                      (o_.terminate_sessions ? "" : ", or run it with --terminate-sessions") + "; " + names_.command +
+                      " --abort makes the " + names_.source + " writable again");
       } else if (std::chrono::steady_clock::now() >= next_log) {
         Log()->info("waiting for {} sessions from before the switch to end: {}", r.rows(), list);
+        next_log = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+
+  // A prepared transaction can still be committed (COMMIT PREPARED works in a read-only session) and the slots
+  // decode it at its commit: the final position is taken only when none is left (at most `timeout`).
+  void WaitForPreparedTransactions() {
+    auto deadline = std::chrono::steady_clock::now() + o_.timeout;
+    auto next_log = std::chrono::steady_clock::now();
+    for (;;) {
+      std::vector<std::string> prepared = PreparedTransactions(source_);
+      if (prepared.empty()) return;
+      std::string list;
+      for (const std::string& p : prepared) list += (list.empty() ? "" : "; ") + p;
+      if (stop_.load()) {
+        throw Error(ErrorKind::kCancelled, "interrupted while waiting for " + std::to_string(prepared.size()) +
+                                               " prepared transactions: " + list);
+      }
+      if (std::chrono::steady_clock::now() >= deadline) {
+        throw Error(ErrorKind::kTimeout, std::to_string(prepared.size()) + " prepared transactions are still open " +
+                                             std::to_string(o_.timeout.count()) + " s after writes were stopped: " +
+                                             list)
+            .WithHint("COMMIT PREPARED or ROLLBACK PREPARED them on the " + names_.source + " and run " +
+                      names_.command + " again, or " + names_.command + " --abort");
+      }
+      if (std::chrono::steady_clock::now() >= next_log) {
+        Log()->info("waiting for {} prepared transactions to end (they could commit after the final position): {}",
+                    prepared.size(), list);
         next_log = std::chrono::steady_clock::now() + std::chrono::seconds(5);
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -401,24 +543,21 @@ class Cutter {
     return validate::ResolveSets(o_.config, catalog::ListTables(source_, o_.config.control_schema), "", {});
   }
 
-  void Sequences() {
+  // Every sequence the sets use (src/sql/lifecycle/sequences.sql).
+  std::vector<pg::TableName> SequenceNames() {
     std::set<std::string> schemas;
     for (const auto& set : SetTables()) {
       for (const auto& t : set.tables) schemas.insert(t.name.schema);
     }
-    // A few round trips in all, whatever the number of sequences (this runs while writes are stopped).
     pg::Result seqs = source_.Exec(sql::Get("lifecycle/sequences"),
                                    {pg::Param(pg::TextArray({schemas.begin(), schemas.end()}))});
     std::vector<pg::TableName> names;
     for (int i = 0; i < seqs.rows(); ++i) names.push_back({std::string(seqs.Get(i, 0)), std::string(seqs.Get(i, 1))});
-    if (!names.empty()) SetSequences(names);
-    report_.sequences = static_cast<int>(names.size());
-    Log()->info("set {} sequences on the {} to the {}'s values", report_.sequences, names_.target, names_.source);
+    return names;
   }
 
-  // Reads every sequence's state on the source, checks they all exist on the target and sets them there in one
-  // statement (catalog/sequence_values.h).
-  void SetSequences(const std::vector<pg::TableName>& names) {
+  // The names of those the target lacks, comma-separated; "" when it has them all.
+  std::string SequencesMissingOnTarget(const std::vector<pg::TableName>& names) {
     std::vector<std::string> schemas, relnames;
     for (const auto& n : names) {
       schemas.push_back(n.schema);
@@ -434,6 +573,22 @@ class Cutter {
     for (const auto& n : names) {
       if (there.count(n) == 0) missing += (missing.empty() ? "" : ", ") + n.Display();
     }
+    return missing;
+  }
+
+  void Sequences() {
+    // A few round trips in all, whatever the number of sequences (this runs while writes are stopped).
+    std::vector<pg::TableName> names = SequenceNames();
+    if (!names.empty()) SetSequences(names);
+    report_.sequences = static_cast<int>(names.size());
+    Log()->info("set {} sequences on the {} to the {}'s values", report_.sequences, names_.target, names_.source);
+  }
+
+  // Reads every sequence's state on the source, checks they all exist on the target and sets them there in one
+  // statement (catalog/sequence_values.h).
+  void SetSequences(const std::vector<pg::TableName>& names) {
+    // Checked in the preflight too; a sequence dropped on the target since is still found here.
+    std::string missing = SequencesMissingOnTarget(names);
     if (!missing.empty()) {
       throw Error(ErrorKind::kPrecondition, "sequences missing on the " + names_.target + ": " + missing)
           .WithHint("create them there (as the " + names_.source + " has them) and run " + names_.command + " again");
@@ -536,6 +691,7 @@ std::string AbortCutover(const CutoverOptions& o) {
     EndAbortedFallback(o.config);
   }
   source.Exec("ALTER DATABASE " + pg::QuoteIdent(db) + " RESET default_transaction_read_only");
+  RestoreConnections(source, target, o.config.control_schema);  // what --block-connections revoked, if anything
   if (step) target.Exec("UPDATE " + control.Table("cutover") + " SET step = 'aborted'");
   if (!o.make_target_writable) ReleaseTarget(target, o.config.control_schema);
   Log()->info("{} aborted: the {} database {} takes writes again (new sessions); replication can resume",

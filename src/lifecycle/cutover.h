@@ -9,11 +9,19 @@
 //               allow_suspended); then
 //               every set is caught up while the application still writes, in rounds until one round takes at
 //               most max_lag (three rounds over it: refused, the source untouched), so the pause below is short.
+//               Before and after that catch-up, the freeze check (lifecycle/freeze_check.h): walferry's role may
+//               freeze the database (and end sessions, see them, peek slots); no way to write through the freeze
+//               is left that the operator did not accept (allow_writers); every sequence the sets use exists on
+//               the target; every partition carries its TRUNCATE trigger. Refusals are Error(kPrecondition),
+//               nothing changed.
 //   stopping_writes / writes_stopped
-//               ALTER DATABASE <source db> SET default_transaction_read_only = on (new sessions cannot write);
+//               ALTER DATABASE <source db> SET default_transaction_read_only = on: the DEFAULT of new sessions
+//               (a session can still turn it off; the freeze check and the slot check below are the proof);
 //               the sessions connected before keep their old default: with terminate_sessions they are ended,
-//               else cutover waits (at most `timeout`) until they are gone, naming them; `writes_stopped` (the
-//               operator stopped the application) skips both. Then final_lsn = the source's WAL insert position.
+//               else cutover waits (at most `timeout`) until they are gone, naming them; walferry's own sessions
+//               (application_name walferry...) are neither; `writes_stopped` (the operator stopped the
+//               application) skips both. Prepared transactions are waited for (at most `timeout`). Then
+//               final_lsn = the source's WAL insert position. Every wait ends on `stop` (Error(kCancelled)).
 //   caught_up   every set applied up to final_lsn (cdc::RunSets with until_lsn), after any walferry process
 //               elsewhere has stopped there and released the set's slot (waited for at most `timeout`).
 //   sequences   every sequence of the sets' schemas set on the target to the source's last_value / is_called.
@@ -28,8 +36,12 @@
 //   fallback_ready
 //               with `fallback`: reverse replication prepared at this point (lifecycle/fallback.h), after the
 //               validation's repairs and before the application is told to use the target.
-//   done        the sets' slots, publications and triggers dropped (lifecycle::Cleanup) unless keep_slots.
+//   done        each set's slot read past final_lsn without consuming it (lifecycle/slot_peek.h; also before
+//               target_ready): a transaction of the sets committed there fails the cutover, naming it, the source
+//               read-only and the slots kept. Then the sets' slots, publications and triggers dropped
+//               (lifecycle::Cleanup) unless keep_slots.
 // The source is left read-only by design (the application must now use the target); every exit path says so.
+// A kPrecondition/kConfig error after the freeze began is rethrown as kData: exit 2 means "nothing changed".
 // `walferry fallback --switch-back` runs the same steps in the other direction (FallbackConfig, names).
 // Abort() (cutover --abort) makes the source writable again (ALTER DATABASE ... RESET) and marks the cutover
 // aborted; CDC can resume from where it was. Forward, it first ends a fallback the cutover prepared and then
@@ -40,6 +52,7 @@
 #include <atomic>
 #include <chrono>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -68,6 +81,11 @@ struct CutoverOptions {
   int validate_jobs = 2;
   bool fallback = false;              // --fallback: prepare reverse replication (step fallback_ready)
   bool make_target_writable = false;  // the switch back: the old source takes writes again at target_ready
+  // --allow-writers: the ways to write through the freeze the operator accepts (lifecycle/freeze_check.h).
+  std::set<std::string> allow_writers;
+  // --block-connections: no role but walferry's may connect to the source database from the freeze to `done`
+  // (lifecycle/block_connections.h); restored at `done` and by AbortCutover.
+  bool block_connections = false;
   CutoverNames names;
 };
 

@@ -94,8 +94,13 @@ std::string WriteConfig(const std::string& db, const std::string& yaml) {
   return path;
 }
 
-pg::Connection ConnectSource(const std::string& db) { return pg::Connection::Open(Source().Uri(db), {.role = "source"}); }
-pg::Connection ConnectTarget(const std::string& db) { return pg::Connection::Open(Target().Uri(db), {.role = "target"}); }
+// Named as an application's sessions: walferry cutover never waits for nor ends sessions named walferry...
+pg::Connection ConnectSource(const std::string& db) {
+  return pg::Connection::Open(Source().Uri(db), {.role = "source", .application_name = "test session"});
+}
+pg::Connection ConnectTarget(const std::string& db) {
+  return pg::Connection::Open(Target().Uri(db), {.role = "target", .application_name = "test session"});
+}
 
 CliResult RunWalferry(const std::vector<std::string>& args, const std::vector<std::string>& env) {
   std::vector<std::string> argv = {WALFERRY_BINARY};
