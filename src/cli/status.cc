@@ -8,6 +8,7 @@
 #include <iostream>
 #include <thread>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
@@ -75,6 +76,17 @@ class StatusCommand : public Command {
     return v.is_string() ? v.get<std::string>() : v.dump();
   }
 
+  // Text output for people; --json keeps the raw numbers.
+  static std::string Bytes(const nlohmann::json& v) {
+    return v.is_number() ? config::HumanSize(v.get<int64_t>()) : Text(v);
+  }
+  static std::string Number(const nlohmann::json& v, const char* unit) {
+    if (!v.is_number()) return Text(v);
+    double d = v.get<double>();
+    if (d >= 100 || d == static_cast<double>(static_cast<int64_t>(d))) return fmt::format("{:.0f}{}", d, unit);
+    return fmt::format("{:.1f}{}", d, unit);
+  }
+
   static void Print(const nlohmann::json& sets) {
     if (sets.empty()) std::cout << "no set has run CDC yet (no status rows in the control schema)\n";
     if (!sets.empty() && sets[0]["cutover_step"].is_string()) {
@@ -92,10 +104,10 @@ class StatusCommand : public Command {
                 << ": " << Text(s["state"]) << "\n"
                 << "  applied LSN          " << Text(s.value("applied_lsn", nlohmann::json())) << "\n"
                 << "  slot confirmed LSN   " << Text(s["slot_confirmed_lsn"]) << "\n"
-                << "  WAL retained (bytes) " << Text(s.value("slot_retained_wal_bytes", nlohmann::json())) << "\n"
+                << "  WAL retained         " << Bytes(s.value("slot_retained_wal_bytes", nlohmann::json())) << "\n"
                 << "  last applied commit  " << Text(s.value("last_applied_commit_time", nlohmann::json())) << "\n"
-                << "  latency (s)          " << Text(s.value("latency_seconds", nlohmann::json())) << "\n"
-                << "  rows/s               " << Text(s.value("rows_per_second", nlohmann::json())) << "\n"
+                << "  latency              " << Number(s.value("latency_seconds", nlohmann::json()), " s") << "\n"
+                << "  rows/s               " << Number(s.value("rows_per_second", nlohmann::json()), "") << "\n"
                 << "  apply exceptions     " << Text(s.value("exceptions", nlohmann::json())) << "\n";
       if (!s.value("last_error", nlohmann::json()).is_null()) std::cout << "  last error           " << Text(s["last_error"]) << "\n";
       for (const auto& w : s["warnings"]) std::cout << "  WARNING " << Text(w) << "\n";

@@ -1,6 +1,7 @@
 // walferry status: the DMS-compatible views, the --json contents, a killed walferry shown as not running, walferry
 // migrate's status lines agreeing with it, and a bounded --watch.
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <sstream>
 
 #include "cdc_support.h"
@@ -60,6 +61,12 @@ TEST(CdcStatus, KilledWalferryIsShownAsNotRunning) {
   auto running = test::RunWalferry({"-c", f.config_path, "--json", "status"});
   ASSERT_EQ(running.exit_code, 0) << running.output;
   EXPECT_EQ(nlohmann::json::parse(running.output)[0]["running"], true) << running.output;
+  // The text is for people: sizes with units, rates without six decimals (--json keeps the raw numbers).
+  auto text = test::RunWalferry({"-c", f.config_path, "status"});
+  ASSERT_EQ(text.exit_code, 0) << text.output;
+  EXPECT_TRUE(std::regex_search(text.output, std::regex("WAL retained +[0-9.]+ (B|kB|MB|GB)\n"))) << text.output;
+  EXPECT_FALSE(std::regex_search(text.output, std::regex("rows/s +[0-9]+\\.[0-9]{2,}"))) << text.output;
+  EXPECT_FALSE(std::regex_search(text.output, std::regex("latency +[0-9]+\\.[0-9]{2,}"))) << text.output;
   kill(pid, SIGKILL);
   waitpid(pid, nullptr, 0);
   // The row still says CHANGE PROCESSING or CAUGHT UP; aged past the 30 s limit it must read "not running".
