@@ -87,18 +87,36 @@ class StatusCommand : public Command {
     return fmt::format("{:.1f}{}", d, unit);
   }
 
+  // Where the migration stands: which database is the primary now, which are read-only, and what to run next.
+  static std::string LifecycleLine(const nlohmann::json& l) {
+    const std::string phase = l.value("phase", "");
+    if (phase == "replicating") return "";
+    const std::string primary = l.value("primary", "");
+    std::string ro;
+    for (const auto& r : l["read_only"]) ro += (ro.empty() ? "" : " and ") + r.get<std::string>();
+    std::string out = "lifecycle: " + phase;
+    if (phase == "cutover in progress") out += " (last step " + Text(l["cutover_step"]) + ")";
+    if (phase == "switch back in progress" || phase == "switch back finishing") {
+      out += " (last step " + Text(l["switch_back_step"]) + ")";
+    }
+    out += primary == "none" ? ": no database takes the application's writes now"
+                             : ": the " + primary + " database is the primary (takes writes)";
+    if (!ro.empty()) out += "; the " + ro + " " + (l["read_only"].size() > 1 ? "are" : "is") + " READ-ONLY for new sessions";
+    out += "\n";
+    if (phase == "cutover in progress") out += "  walferry cutover continues it; walferry cutover --abort makes the source writable\n";
+    if (phase == "switch back in progress") {
+      out += "  walferry fallback --switch-back continues it; --switch-back --abort makes the target writable\n";
+    }
+    if (phase == "switched back to the source") {
+      out += "  to migrate again later: make the target writable (ALTER DATABASE ... RESET "
+             "default_transaction_read_only), then walferry reset --yes\n";
+    }
+    return out;
+  }
+
   static void Print(const nlohmann::json& sets) {
     if (sets.empty()) std::cout << "no set has run CDC yet (no status rows in the control schema)\n";
-    if (!sets.empty() && sets[0]["cutover_step"].is_string()) {
-      std::string step = sets[0]["cutover_step"].get<std::string>();
-      if (step == "aborted") {
-        std::cout << "cutover: aborted (the source takes writes again)\n";
-      } else {
-        std::cout << "cutover: " << (step == "done" ? "done" : "in progress, last step " + step)
-                  << ": the source database is READ-ONLY for new sessions"
-                  << (step == "done" ? "\n" : " (walferry cutover continues it; --abort makes it writable)\n");
-      }
-    }
+    if (!sets.empty() && sets[0].contains("lifecycle")) std::cout << LifecycleLine(sets[0]["lifecycle"]);
     for (const auto& s : sets) {
       std::cout << (s.value("direction", "") == "fallback" ? "fallback (target -> old source) " : "") << Text(s["set"])
                 << ": " << Text(s["state"]) << "\n"

@@ -88,6 +88,42 @@ std::optional<nlohmann::json> Fallback(pg::Connection& target, pg::Connection& o
   return j;
 }
 
+// Where the migration stands as a whole (the same object in every set's "lifecycle"): the forward cutover's step
+// (the target's cutover row), the switch back's (the old source's cutover row, walferry fallback --switch-back),
+// which database takes the application's writes now ("primary": source | target | none) and which are read-only
+// for new sessions.
+nlohmann::json Lifecycle(pg::Connection& source, const std::string& schema, const std::optional<std::string>& forward) {
+  nlohmann::json j = {{"cutover_step", forward ? nlohmann::json(*forward) : nlohmann::json()},
+                      {"switch_back_step", nullptr}};
+  auto set = [&](const char* phase, const char* primary, std::vector<std::string> read_only) {
+    j["phase"] = phase;
+    j["primary"] = primary;
+    j["read_only"] = read_only;
+  };
+  if (!forward || *forward == "aborted") {
+    set(forward ? "cutover aborted: replicating" : "replicating", "source", {});
+    return j;
+  }
+  if (*forward != "done" && *forward != "fallback_ready") {
+    set("cutover in progress", "none", {"source"});
+    return j;
+  }
+  std::optional<std::string> back;
+  control::ControlSchema old_source(source, schema);
+  if (old_source.Exists()) back = old_source.CutoverStep();
+  if (back) j["switch_back_step"] = *back;
+  if (!back || *back == "aborted") {
+    set(back ? "switched to the target (switch back aborted)" : "switched to the target", "target", {"source"});
+  } else if (*back == "done") {
+    set("switched back to the source", "source", {"target"});
+  } else if (*back == "target_ready" || *back == "fallback_ready") {
+    set("switch back finishing", "source", {"target"});
+  } else {
+    set("switch back in progress", "none", {"target", "source"});
+  }
+  return j;
+}
+
 }  // namespace
 
 nlohmann::json StatusJson(const config::Config& config, pg::Connection& target, pg::Connection& source) {
@@ -100,15 +136,23 @@ nlohmann::json StatusJson(const config::Config& config, pg::Connection& target, 
   nlohmann::json cutover;
   std::optional<std::string> step = control::ControlSchema(target, schema).CutoverStep();
   if (step) cutover = *step;
+  const nlohmann::json lifecycle = Lifecycle(source, schema, step);
   for (const control::SetStatusRow& s : sets) {
     nlohmann::json j = SetJson(s, target, schema, limits);
     j["direction"] = "forward";
     j["cutover_step"] = cutover;
+    // The cutover drops the sets' slots on purpose: not a fault to report as "slot missing".
+    if (step == "done" && j["slot_confirmed_lsn"] == "slot missing") j["slot_confirmed_lsn"] = "dropped by the cutover";
+    j["lifecycle"] = lifecycle;
     out.push_back(j);
   }
   if (step == "fallback_ready" || step == "done") {
     if (auto fallback = Fallback(target, source, schema, limits)) {
       (*fallback)["cutover_step"] = cutover;
+      if (lifecycle["switch_back_step"] == "done" && (*fallback)["slot_confirmed_lsn"] == "slot missing") {
+        (*fallback)["slot_confirmed_lsn"] = "dropped by the switch back";
+      }
+      (*fallback)["lifecycle"] = lifecycle;
       out.push_back(*fallback);
     }
   }

@@ -200,6 +200,15 @@ TEST(Runbook, EveryCommandOfTheRunbookRunsInOrderAndTheDataEndsEqual) {
       ASSERT_TRUE(test::PollUntil([&] { return app->transactions() > 50; })) << "the target takes no writes";
     }
     if (switch_back) app->Stop();  // ended by the switch back
+    if (command.find("walferry status") != std::string::npos && all.find("--switch-back") < all.find(command) &&
+        transcript.find("--switch-back") != std::string::npos) {
+      // After the switch back, status says which database is the primary now (it used to say the cutover was
+      // done and the source read-only, with "slot missing" for every set).
+      EXPECT_NE(r.output.find("lifecycle: switched back to the source: the source database is the primary (takes "
+                              "writes); the target is READ-ONLY for new sessions"),
+                std::string::npos) << r.output;
+      EXPECT_EQ(r.output.find("slot missing"), std::string::npos) << r.output;
+    }
   }
   ASSERT_GT(app->transactions(), 0);
   app.reset();
