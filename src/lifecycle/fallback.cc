@@ -115,7 +115,8 @@ void CheckFallbackPossible(const config::Config& forward, pg::Connection& target
     refuse("the target role " + t.role_name + " cannot create publications",
            "GRANT CREATE ON DATABASE " + pg::QuoteIdent(t.database) + " TO " + pg::QuoteIdent(t.role_name));
   }
-  bool ours = control::ReadSlot(target, control::SlotName(set)).has_value();
+  bool ours =
+      control::ReadSlot(target, control::SlotName(control::NamesFor(target, forward.migration_id), set)).has_value();
   if (!ours && t.max_replication_slots - t.slots_used < 1) {
     refuse("the target has no free replication slot (max_replication_slots = " +
                std::to_string(t.max_replication_slots) + ")",
@@ -146,8 +147,10 @@ void CheckFallbackPossible(const config::Config& forward, pg::Connection& target
 FallbackPrepared PrepareFallback(const config::Config& forward, pg::Connection& target) {
   FallbackPrepared out;
   out.set_name = FallbackSetName(target);
-  const std::string slot = control::SlotName(out.set_name);
-  const std::string pub = control::PublicationName(out.set_name);
+  const control::MigrationNames names = control::NamesFor(target, forward.migration_id);  // the way back's source
+  const std::string slot = control::SlotName(names, out.set_name);
+  const std::string pub = control::PublicationName(names, out.set_name);
+  out.slot_name = slot;
   config::Config fb = FallbackConfig(forward, target, out.set_name);
   pg::Connection old_source =
       pg::Connection::Open(fb.target, {.role = "old source", .application_name = "walferry cutover"});
@@ -222,6 +225,7 @@ CleanupReport EndFallback(const config::Config& forward, bool force) {
   pg::Connection target = pg::Connection::Open(forward.target, {.role = "target"});
   const std::string set = FallbackSetName(target);
   CleanupOptions c;
+  c.migration_id = forward.migration_id;
   c.source = forward.target;
   c.target = OldSource(forward);
   c.control_schema = forward.control_schema;
