@@ -577,6 +577,26 @@ CutoverReport Cutover(const CutoverOptions& options, const std::atomic<bool>& st
   return Cutter(options, stop).Run();
 }
 
+namespace {
+
+// Without the target, the row cannot say whether the cutover is done. `done` drops the sets' slots (unless
+// --keep-slots): none of them left, the switch may be complete, and a writable source would be a second primary.
+void RefuseIfMaybeDone(const CutoverOptions& o, pg::Connection& source, const std::string& db) {
+  const control::MigrationNames names = control::NamesFor(source, o.config.migration_id);
+  for (const std::string& set : config::SetNames(o.config)) {
+    if (control::ReadSlot(source, control::SlotName(names, set))) return;
+  }
+  throw Error(ErrorKind::kPrecondition, "the " + o.names.target + " is unreachable and no slot of the sets is left "
+                                            "on the " + o.names.source + ": the switch may be complete")
+      .WithDetail("nothing was changed: making the " + o.names.source + " writable after a complete switch would "
+                  "leave two writable primaries")
+      .WithHint("run " + o.names.command + " --abort again once the " + o.names.target + " is reachable; if you "
+                "know the switch did not complete, ALTER DATABASE " + pg::QuoteIdent(db) +
+                " RESET default_transaction_read_only on the " + o.names.source + " yourself");
+}
+
+}  // namespace
+
 std::string AbortCutover(const CutoverOptions& o) {
   // The migration's target holds the lock and the row (for the switch back: the source, the database it switches
   // away from, holds the lock; its row is on the old source). Reached first, so that an abort never makes the
@@ -619,6 +639,7 @@ std::string AbortCutover(const CutoverOptions& o) {
         .WithHint("if the " + o.names.source + " must take writes again, run ALTER DATABASE " + pg::QuoteIdent(db) +
                   " RESET default_transaction_read_only on it yourself");
   }
+  if (!target) RefuseIfMaybeDone(o, source, db);
   // The source first: it is what the application needs back; the target's row follows.
   source.Exec("ALTER DATABASE " + pg::QuoteIdent(db) + " RESET default_transaction_read_only");
   if (!target) {

@@ -320,6 +320,11 @@ TEST(CutoverState, AbortWithTheTargetDownMakesTheSourceWritableAndTheNextCutover
   m.ExpectEqual("after the cutover that followed the abort");
   pg::Connection t = test::ConnectTarget(m.db);
   EXPECT_EQ(Count(t, "SELECT count(*) FROM orders WHERE v = 'written after the abort'"), 1);
+  // Done, the slots dropped: with the target unreachable, --abort cannot tell and refuses to make a second primary.
+  r = test::RunWalferry({"-c", down, "cutover", "--abort"});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_TRUE(Contains(r.output, "the switch may be complete")) << r.output;
+  EXPECT_TRUE(m.SourceReadOnly());
   m.MakeWritable(test::Source());
 }
 
