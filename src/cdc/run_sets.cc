@@ -10,6 +10,7 @@ WorkerOptions ConfiguredWorker(const config::Config& config, const std::string& 
   w.source = config.source;
   w.target = config.target;
   w.control_schema = config.control_schema;
+  w.migration_id = config.migration_id;
   w.dms_compatible_views = config.dms_compatible_views;
   w.cdc = config.cdc;
   w.apply_exceptions_retention = std::chrono::seconds(config.retention.apply_exceptions_seconds);

@@ -65,8 +65,9 @@ Error SecondReader(const std::string& set, const std::string& slot, const SlotRe
 
 void RefuseSetsReadElsewhere(const config::Config& config, const std::vector<std::string>& sets) {
   pg::Connection source = pg::Connection::Open(config.source, {.role = "source"});
+  const control::MigrationNames names = control::NamesFor(source, config.migration_id);
   for (const std::string& set : sets) {
-    const std::string slot = control::SlotName(set);
+    const std::string slot = control::SlotName(names, set);
     if (std::optional<SlotReader> reader = LiveReader(source, slot, set)) throw SecondReader(set, slot, *reader);
   }
 }

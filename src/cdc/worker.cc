@@ -79,22 +79,32 @@ void Worker::Prepare() {
 
 void Worker::PrepareOnce() {
   pg::Connection source = pg::Connection::Open(options_.source, {.role = "source"});
+  const control::MigrationNames names = control::NamesFor(source, options_.migration_id);
+  slot_name_ = control::SlotName(names, options_.set_name);
+  publication_name_ = control::PublicationName(names, options_.set_name);
   // One reader per set (cdc/slot_reader.h): refused before anything is written, the status row included.
-  const std::string slot = control::SlotName(options_.set_name);
-  if (std::optional<SlotReader> reader = LiveReader(source, slot, options_.set_name)) {
-    throw SecondReader(options_.set_name, slot, *reader);
+  if (std::optional<SlotReader> reader = LiveReader(source, slot_name_, options_.set_name)) {
+    throw SecondReader(options_.set_name, slot_name_, *reader);
   }
   pg::Connection target = pg::Connection::Open(options_.target, {.role = "target"});
   control::ControlSchema cs(target, options_.control_schema);
   cs.Ensure();  // also the suspended_tables of the suspend-table error policy
   auto set = cs.GetSet(options_.set_name);
+  if (set && set->slot_name != slot_name_) {
+    throw Error(ErrorKind::kConfig, "set '" + options_.set_name + "' was loaded with the slot " + set->slot_name +
+                                        ", but the configuration names it " + slot_name_)
+        .WithDetail("the slot and publication names come from migration_id in walferry.yaml and the source "
+                    "database; one of them changed since the set was loaded")
+        .WithHint("put migration_id back as it was when the set was loaded (or remove it, for slots named "
+                  "walferry_<set>), or restart the set (walferry restart --set " + options_.set_name + ")");
+  }
   Lsn start = options_.start_lsn.value_or(Lsn{});
   if (!set || !set->start_lsn.valid()) {
     if (!options_.start_lsn) {
       throw Error(ErrorKind::kPrecondition, "set '" + options_.set_name + "' has no CDC start position")
           .WithHint("run walferry load first, or pass --start-lsn LSN when the data was loaded another way");
     }
-    cs.UpsertSet({options_.set_name, control::SlotName(options_.set_name), control::PublicationName(options_.set_name),
+    cs.UpsertSet({options_.set_name, slot_name_, publication_name_,
                   "", start, set ? set->load_state : control::LoadState::kLoaded});
   } else {
     start = std::max(start, set->start_lsn);
@@ -102,7 +112,7 @@ void Worker::PrepareOnce() {
   std::optional<Lsn> cutover_final = CutoverFinalLsn(target);
   if (options_.dms_compatible_views) StatusWriter(std::move(target), options_.control_schema, "").CreateDmsViews();
   if (!options_.tables.empty()) {
-    control::CheckPublicationHoldsOnly(source, control::PublicationName(options_.set_name), options_.set_name,
+    control::CheckPublicationHoldsOnly(source, publication_name_, options_.set_name,
                                        options_.tables);
   }
   CaptureTruncates(source);
@@ -138,7 +148,7 @@ void Worker::FollowCutover() {
 void Worker::CaptureTruncates(pg::Connection& source) {
   // The load installed the triggers before the slot existed; partitions created since get theirs now.
   control::TruncateCaptureResult r = control::InstallTruncateCapture(source, options_.control_schema,
-                                                                     control::PublicationName(options_.set_name));
+                                                                     publication_name_);
   if (!r.supported) {
     Capture()->warn("set {}: the source is older than PostgreSQL 14: a TRUNCATE of ONE partition of a partitioned "
                     "table is not carried (docs/cdc.md, TRUNCATE); truncate the root, or DELETE the rows",
@@ -349,21 +359,20 @@ Worker::SessionEnd Worker::RunSession() {
   try {
     std::vector<std::pair<std::string, std::string>> plugin_options = {
         {"proto_version", std::to_string(features.pgoutput_protocol)},
-        {"publication_names", control::PublicationName(options_.set_name)}};
+        {"publication_names", publication_name_}};
     // Logical messages carry a TRUNCATE of one partition (control/truncate_capture.h); pgoutput has them since 14.
     if (features.logical_messages) {
       plugin_options.emplace_back("messages", "true");
     }
-    repl_->StartLogical(control::SlotName(options_.set_name), start, plugin_options);
+    repl_->StartLogical(slot_name_, start, plugin_options);
   } catch (const Error& e) {
     if (e.sqlstate() == "55006") {
       // The slot is in use: by another live reader that started at the same time as this one (refused, nothing
       // written), or by a dead connection (ended after kStaleReader; the session is retried).
       pg::Connection source =
           pg::Connection::Open(options_.source, {.role = "source", .response_timeout = kResponseTimeout});
-      const std::string slot = control::SlotName(options_.set_name);
-      if (std::optional<SlotReader> reader = LiveReader(source, slot, options_.set_name)) {
-        throw SecondReaderFound(SecondReader(options_.set_name, slot, *reader));
+      if (std::optional<SlotReader> reader = LiveReader(source, slot_name_, options_.set_name)) {
+        throw SecondReaderFound(SecondReader(options_.set_name, slot_name_, *reader));
       }
       EndStaleReader();
     }
@@ -384,7 +393,7 @@ Worker::SessionEnd Worker::RunSession() {
     core_->StartSession(fenced);
   }
   CheckSlotPosition();
-  Capture()->info("set {}: streaming from slot {} at {}{}", options_.set_name, control::SlotName(options_.set_name),
+  Capture()->info("set {}: streaming from slot {} at {}{}", options_.set_name, slot_name_,
                   start.ToString(),
                   core_->stop_at() ? ", stopping at " + core_->stop_at()->ToString() : "");
   WriteStatus("CHANGE PROCESSING");
@@ -487,7 +496,7 @@ void Worker::OnLogicalMessage(const LogicalMessage& m) {
   // the owning set applied rows inserted since). Read once per session: a set's publication does not change.
   if (!covered_) {
     covered_ = WithContext("reading the relations of the set's publication on the source", [&] {
-      return control::CoveredRelations(SourceConnection(), control::PublicationName(options_.set_name));
+      return control::CoveredRelations(SourceConnection(), publication_name_);
     });
   }
   if (!control::Covers(*covered_, *p)) {
@@ -564,7 +573,7 @@ void Worker::AnswerPing() {
 }
 
 void Worker::CheckSlotPosition() {
-  const std::string slot_name = control::SlotName(options_.set_name);
+  const std::string slot_name = slot_name_;
   std::optional<control::SlotFacts> slot = WithContext("reading the set's slot on the source", [&] {
     return control::ReadSlot(SourceConnection(), slot_name);
   });
@@ -629,12 +638,12 @@ void Worker::EndStaleReader() {
   pg::Connection source =
       pg::Connection::Open(options_.source, {.role = "source", .response_timeout = kResponseTimeout});
   pg::Result r = source.Exec(sql::Get("cdc/end_stale_reader"),
-                             {pg::Param(control::SlotName(options_.set_name)),
+                             {pg::Param(slot_name_),
                               pg::Param(std::to_string(kStaleReader.count()))});
   if (r.rows() == 1) {
     Capture()->warn("set {}: ended walsender {} holding slot {}: its client had not answered for over {} s (a "
                     "connection of an earlier session that broke without closing)",
-                    options_.set_name, r.Get(0, 0), control::SlotName(options_.set_name), kStaleReader.count());
+                    options_.set_name, r.Get(0, 0), slot_name_, kStaleReader.count());
   }
 }
 
@@ -684,11 +693,11 @@ pg::Connection& Worker::SourceConnection() {
 void Worker::CheckSlot() {
   last_slot_check_ = std::chrono::steady_clock::now();
   std::optional<control::SlotFacts> slot = WithContext("checking the set's slot on the source", [&] {
-    return control::ReadSlot(SourceConnection(), control::SlotName(options_.set_name));
+    return control::ReadSlot(SourceConnection(), slot_name_);
   });
   if (!slot) return;  // the session's own read of it fails loudly
   control::SlotLimits limits{.wal_warn_bytes = options_.cdc.wal_warn_bytes};
-  const std::string name = control::SlotName(options_.set_name);
+  const std::string name = slot_name_;
   for (const std::string& w : control::SlotWarnings(name, *slot, std::nullopt, limits)) {
     Capture()->warn("set {}: {}", options_.set_name, w);
   }

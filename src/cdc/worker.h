@@ -35,6 +35,7 @@ struct WorkerOptions {
   std::string source;  // conninfo
   std::string target;
   std::string control_schema = "walferry";
+  std::string migration_id;  // walferry.yaml migration_id: names the slot and publication (control::SlotName)
   // The set's tables (walferry.yaml): its publication must hold no other (control::CheckPublicationHoldsOnly,
   // at each start). Empty: not checked.
   std::vector<pg::TableName> tables;
@@ -154,6 +155,8 @@ class Worker {
   std::optional<Applier> applier_;
   std::optional<Decoder> decoder_;
   std::optional<StatusWriter> status_;
+  std::string slot_name_;         // control::SlotName of this migration; set by PrepareOnce
+  std::string publication_name_;  // control::PublicationName of this migration; set by PrepareOnce
   std::optional<pg::Connection> heartbeat_conn_;  // a plain source connection (SourceConnection), opened lazily
   // The relations the set's publication covers (control::CoveredRelations), read at the session's first partition
   // truncate message: only messages about them are applied.

@@ -22,7 +22,8 @@ class CleanupCommand : public Command {
     app.add_option("--set", set_, "Only this set (default: every configured set)");
     app.add_flag("--force", force_, "End a walsender that is reading a slot to drop (else cleanup refuses)");
     app.add_flag("--orphans", orphans_,
-                 "Also drop walferry_* slots and publications that no configured set owns (renamed or removed sets)");
+                 "Also drop the slots and publications this migration's control schema recorded that no configured "
+                 "set owns (renamed or removed sets); never another migration's");
     app.add_flag("--fallback", fallback_,
                  "Also drop the way back of walferry cutover --fallback: its slot, publication and triggers on the "
                  "target (without it they are kept and reported)");
@@ -36,6 +37,8 @@ class CleanupCommand : public Command {
     o.source = ctx.config.source;
     o.target = ctx.config.target;
     o.control_schema = ctx.config.control_schema;
+    o.migration_id = ctx.config.migration_id;
+    o.configured = config::SetNames(ctx.config);
     for (const auto& name : config::SetNames(ctx.config)) {
       if (set_.empty() || name == set_) o.sets.push_back(name);
     }
@@ -55,7 +58,7 @@ class CleanupCommand : public Command {
     lifecycle::CleanupReport r = lifecycle::Cleanup(o);
     if (ctx.global.json) {
       std::cout << nlohmann::json{{"dropped", r.dropped}, {"orphans_kept", r.orphans_kept},
-                                  {"fallback_kept", r.fallback_kept}}
+                                  {"fallback_kept", r.fallback_kept}, {"foreign", r.foreign}}
                        .dump(2)
                 << "\n";
       return kExitOk;
@@ -64,6 +67,9 @@ class CleanupCommand : public Command {
     for (const auto& d : r.dropped) std::cout << "dropped " << d << "\n";
     for (const auto& k : r.orphans_kept) {
       std::cout << "kept " << k << " (no configured set owns it; --orphans drops it)\n";
+    }
+    for (const auto& k : r.foreign) {
+      std::cout << "left " << k << " (this migration never recorded it: another migration's, never dropped)\n";
     }
     for (const auto& k : r.fallback_kept) {
       std::cout << "kept " << k << " (the way back of cutover --fallback; cleanup --fallback or walferry fallback "

@@ -66,7 +66,7 @@ class CutoverCommand : public Command {
     PrintSwitchSummary(r, "target ready");
     if (r.fallback) {
       std::cout << "  fallback: the target's changes from " << r.fallback->start.ToString()
-                << " on are kept in its slot walferry_" << r.fallback->set_name
+                << " on are kept in its slot " << r.fallback->slot_name
                 << "; start walferry fallback now to carry them back to the old source\n";
     }
     std::cout << "next: point the application at the target. The source database " << r.source_database

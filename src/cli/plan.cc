@@ -22,6 +22,7 @@
 #include "common/log.h"
 #include "pg/conninfo.h"
 #include "plan/dms_mapping.h"
+#include "plan/migration_id.h"
 #include "plan/pglogical_sets.h"
 #include "plan/from_assessment.h"
 #include "plan/from_assessment.h"
@@ -237,6 +238,8 @@ class PlanCommand : public Command {
     config::Config cfg = ctx.config;
     cfg.rules = options.rules;
     cfg.sets = p.Configs();
+    // Kept when planning again over a configuration that has one: it names slots that may exist already.
+    if (cfg.migration_id.empty()) cfg.migration_id = plan::NewMigrationId();
     // Never a password in a file: walferry.yaml gets the connections without their secrets.
     std::vector<std::string> left_out;
     for (std::string* conninfo : {&cfg.source, &cfg.target}) {

@@ -31,7 +31,9 @@ class RestartCommand : public Command {
     app.add_option("--set", set_, "The set to restart")->required();
   }
   void ApplyFlags(Context& ctx) override { flags_.Apply(ctx, true, true); }
-  int Run(Context& ctx) override { return Report(ctx, lifecycle::RestartSets(ctx.config, {set_})); }
+  int Run(Context& ctx) override {
+    return Report(ctx, lifecycle::RestartSets(ctx.config, {set_}, "walferry restart --set " + set_));
+  }
 
  private:
   ConnectionFlags flags_;
@@ -56,7 +58,7 @@ class ResetCommand : public Command {
     }
   }
   int Run(Context& ctx) override {
-    return Report(ctx, lifecycle::RestartSets(ctx.config, config::SetNames(ctx.config)));
+    return Report(ctx, lifecycle::RestartSets(ctx.config, config::SetNames(ctx.config), "walferry reset"));
   }
 
  private:

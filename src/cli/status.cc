@@ -78,11 +78,28 @@ class StatusCommand : public Command {
 
   // Text output for people; --json keeps the raw numbers.
   static std::string Bytes(const nlohmann::json& v) {
-    return v.is_number() ? config::HumanSize(v.get<int64_t>()) : Text(v);
+    if (v.is_number()) return config::HumanSize(v.get<int64_t>());
+    if (v.is_string()) {
+      try {
+        return config::HumanSize(std::stoll(v.get<std::string>()));
+      } catch (const std::exception&) {
+      }
+    }
+    return Text(v);
   }
   static std::string Number(const nlohmann::json& v, const char* unit) {
-    if (!v.is_number()) return Text(v);
-    double d = v.get<double>();
+    double d = 0;
+    if (v.is_number()) {
+      d = v.get<double>();
+    } else if (v.is_string()) {  // numeric values come as text from the server
+      try {
+        d = std::stod(v.get<std::string>());
+      } catch (const std::exception&) {
+        return Text(v);
+      }
+    } else {
+      return Text(v);
+    }
     if (d >= 100 || d == static_cast<double>(static_cast<int64_t>(d))) return fmt::format("{:.0f}{}", d, unit);
     return fmt::format("{:.1f}{}", d, unit);
   }

@@ -198,13 +198,25 @@ void ParseLog(const YamlReader& r, const YAML::Node& node, Config& config) {
 
 Config ParseDocument(const YamlReader& r, const YAML::Node& root, const std::string& path) {
   if (root.IsNull()) r.Fail(root, "", "the document is empty; it needs at least 'version: 1'");
-  Fields f = r.Map(root, "", {"version", "source", "target", "control", "include", "exclude", "sets", "load", "cdc",
-                              "retention", "log"});
+  Fields f = r.Map(root, "", {"version", "source", "target", "migration_id", "control", "include", "exclude", "sets",
+                              "load", "cdc", "retention", "log"});
   Config config;
   config.path = path;
   r.Int(r.Require(f, "version"), "version", 1, 1);
   if (f.Has("source")) config.source = r.String(f.At("source").value, "source");
   if (f.Has("target")) config.target = r.String(f.At("target").value, "target");
+  if (f.Has("migration_id")) {
+    config.migration_id = r.NonEmptyString(f.At("migration_id").value, "migration_id");
+    bool ok = config.migration_id.size() <= 32;
+    for (char c : config.migration_id) {
+      ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-');
+    }
+    if (!ok) {
+      r.Fail(f.At("migration_id").value, "migration_id",
+             "1-32 characters of a-z, 0-9, _ and - (walferry plan writes 12 hex digits); it names the migration's "
+             "replication slots, so it must not change while they exist");
+    }
+  }
   if (f.Has("control")) ParseControl(r, f.At("control").value, config);
   // Include rules first, then exclude rules: their order has no meaning (see Selected) but is kept stable.
   if (f.Has("include")) ParseRules(r, f.At("include").value, "include", true, config);

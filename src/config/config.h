@@ -97,6 +97,10 @@ struct Config {
   std::string path;  // the file it came from, empty when none
   std::string source;
   std::string target;
+  // Names this migration's slots and publications together with the source database (control::SlotName), so that
+  // migrations of one source cluster never share one. Written by walferry plan; empty in a walferry.yaml from
+  // before: the names stay walferry_<set>. 1-32 characters of [a-z0-9_-].
+  std::string migration_id;
   std::string control_schema = "walferry";
   bool dms_compatible_views = false;
   std::vector<SelectionRule> rules;

@@ -106,6 +106,10 @@ std::string ToYaml(const Config& config) {
   out << "version: 1\n";
   if (!config.source.empty()) out << "source: " << Quote(config.source) << "\n";
   if (!config.target.empty()) out << "target: " << Quote(config.target) << "\n";
+  if (!config.migration_id.empty()) {
+    out << "# names this migration's slots and publications (with the source database); keep it while they exist\n";
+    out << "migration_id: " << Quote(config.migration_id) << "\n";
+  }
   out << "control:\n";
   out << "  schema: " << Quote(config.control_schema) << "\n";
   out << "  dms_compatible_views: " << (config.dms_compatible_views ? "true" : "false") << "\n";

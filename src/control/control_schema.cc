@@ -1,12 +1,34 @@
 #include "control/control_schema.h"
 
+#include <fmt/format.h>
+
 #include "pg/quote.h"
 #include "sql/sql.h"
 
 namespace walferry::control {
 
-std::string SlotName(const std::string& set_name) { return "walferry_" + set_name; }
-std::string PublicationName(const std::string& set_name) { return "walferry_" + set_name; }
+uint32_t StableHash(const std::string& s) {
+  uint32_t h = 2166136261u;
+  for (unsigned char c : s) h = (h ^ c) * 16777619u;
+  return h;
+}
+
+MigrationNames NamesFor(pg::Connection& source, const std::string& migration_id) {
+  return {std::string(source.Exec("SELECT current_database()").Get(0, 0)), migration_id};
+}
+
+std::string SlotName(const MigrationNames& names, const std::string& set_name) {
+  if (names.migration_id.empty()) return "walferry_" + set_name;
+  std::string set = set_name;
+  if (set.size() > 45) set = set.substr(0, 36) + fmt::format("_{:08x}", StableHash(set_name));
+  // The database's name and the id, apart: ("ab", "c") and ("a", "bc") must not meet.
+  return fmt::format("walferry_{:08x}_", StableHash(names.source_database + '\0' + names.migration_id)) + set;
+}
+
+// The same as the slot's: a publication is per database, but one source database may feed two migrations.
+std::string PublicationName(const MigrationNames& names, const std::string& set_name) {
+  return SlotName(names, set_name);
+}
 
 void ValidateSetName(const std::string& set_name) {
   bool ok = !set_name.empty() && set_name.size() <= 48;
@@ -80,6 +102,17 @@ void ControlSchema::UpsertSet(const SetRow& row) {
               row.snapshot_name.empty() ? pg::Param() : pg::Param(row.snapshot_name),
               row.start_lsn.valid() ? pg::Param(row.start_lsn.ToString()) : pg::Param(),
               pg::Param(ToString(row.load_state)), pg::Param(row.external_load ? "true" : "false")});
+  conn_.Exec(Sql("control/record_source_objects"), {pg::Param(row.slot_name), pg::Param(row.publication_name)});
+}
+
+std::optional<std::string> ControlSchema::RecordedSlot(const std::string& set_name) {
+  auto row = GetSet(set_name);
+  return row ? std::optional<std::string>(row->slot_name) : std::nullopt;
+}
+
+std::optional<std::string> ControlSchema::RecordedPublication(const std::string& set_name) {
+  auto row = GetSet(set_name);
+  return row ? std::optional<std::string>(row->publication_name) : std::nullopt;
 }
 
 void ControlSchema::SetLoadState(const std::string& set_name, LoadState state) {

@@ -8,6 +8,7 @@
 // Not thread-safe per Connection (one Connection per thread).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,10 +19,26 @@
 
 namespace walferry::control {
 
-// Slot and publication names for a set: "walferry_<set>" (set names are validated to [a-z0-9_]{1,48}: its apply
-// session's application_name "walferry_apply_<set>" must fit 63 bytes).
-std::string SlotName(const std::string& set_name);
-std::string PublicationName(const std::string& set_name);
+// Whose slots and publications they are. Slot names are cluster-wide and publication names per database, so two
+// migrations of one source cluster (two databases of it, or one database into two targets) must never share one:
+// walferry would read, drop or advise dropping the other's. A name is derived from the source database and the
+// migration id (walferry.yaml `migration_id`, written by walferry plan) together with the set name:
+//   walferry_<tag>_<set>, tag: 8 hex digits of a stable hash (FNV-1a) of the source database and the migration id;
+//   a set name over 45 characters is cut to 36 and followed by 8 hex digits of its own hash: at most 63 bytes
+//   (NAMEDATALEN - 1), only [a-z0-9_] (set names are validated to [a-z0-9_]{1,48}: their apply session's
+//   application_name "walferry_apply_<set>" must fit 63 bytes).
+// Without a migration id (a walferry.yaml from before it), the names stay "walferry_<set>" as they always were, so
+// a migration in flight keeps its slots; such names are cluster-wide (walferry load warns, docs/config.md).
+struct MigrationNames {
+  std::string source_database;
+  std::string migration_id;  // empty: the names of a configuration without one
+};
+// The names for the database `source` is connected to (one round trip).
+MigrationNames NamesFor(pg::Connection& source, const std::string& migration_id);
+std::string SlotName(const MigrationNames& names, const std::string& set_name);
+std::string PublicationName(const MigrationNames& names, const std::string& set_name);
+// FNV-1a, 32 bits: the same on every platform and build (std::hash is not); names must be found again later.
+uint32_t StableHash(const std::string& s);
 // Throws Error(kConfig) unless the name is 1-48 characters of [a-z0-9_].
 void ValidateSetName(const std::string& set_name);
 
@@ -52,7 +69,12 @@ class ControlSchema {
   };
   // Throws Error(kData) when the row's load_state is not one this version knows.
   std::optional<SetRow> GetSet(const std::string& set_name);
+  // Also records the row's slot and publication names for good (table source_objects): `walferry cleanup
+  // --orphans` drops only what this control schema once recorded (lifecycle/cleanup.h).
   void UpsertSet(const SetRow& row);
+  // The set's slot and publication as recorded by its load (its row); nullopt without a row.
+  std::optional<std::string> RecordedSlot(const std::string& set_name);
+  std::optional<std::string> RecordedPublication(const std::string& set_name);
   void SetLoadState(const std::string& set_name, LoadState state);
   // Forgets the set entirely (after its slot and publication were dropped): its row, checkpoint, status row and
   // suspended tables.

@@ -64,13 +64,14 @@ std::vector<std::string> SetWarnings(const SetStatusRow& status, const SlotLimit
   if (!status.slot) return {};
   std::optional<double> unread;
   if (!status.slot->active) unread = status.status_age_seconds;
-  return SlotWarnings(SlotName(status.set_name), *status.slot, unread, limits);
+  return SlotWarnings(status.slot_name, *status.slot, unread, limits);
 }
 
 std::vector<SetStatusRow> ReadSetStatuses(pg::Connection& target, const std::string& schema,
                                           pg::Connection& source) {
   std::vector<SetStatusRow> out;
-  if (!ControlSchema(target, schema).Exists()) return out;
+  ControlSchema control(target, schema);
+  if (!control.Exists()) return out;
   pg::Result r = target.Exec(WithSchema(sql::Get("control/set_statuses"), schema),
                              {pg::Param(std::to_string(kStaleStatusSeconds))});
   for (int i = 0; i < r.rows(); ++i) {
@@ -86,7 +87,8 @@ std::vector<SetStatusRow> ReadSetStatuses(pg::Connection& target, const std::str
       s.rows_per_second = OptDouble(r, i, "rows_per_second");
       s.last_error = r.GetOpt(i, r.Column("last_error"));
       s.exceptions = r.GetInt(i, r.Column("exceptions"));
-      s.slot = ReadSlot(source, SlotName(s.set_name));
+      s.slot_name = control.RecordedSlot(s.set_name).value_or("");
+      if (!s.slot_name.empty()) s.slot = ReadSlot(source, s.slot_name);
       s.running = IsRunning(s.state, r.GetBool(i, r.Column("fresh")), s.slot && s.slot->active);
     });
     out.push_back(std::move(s));

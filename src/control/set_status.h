@@ -53,6 +53,7 @@ struct SetStatusRow {
   std::optional<double> rows_per_second;
   std::optional<std::string> last_error;
   int64_t exceptions = 0;                           // rows in apply_exceptions
+  std::string slot_name;                            // as the set's load recorded it (none: no set row)
   std::optional<SlotFacts> slot;                    // none when the slot is missing from the source
 };
 

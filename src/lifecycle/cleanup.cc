@@ -47,6 +47,25 @@ std::vector<std::string> ListPublications(pg::Connection& source) {
   return out;
 }
 
+// The slot and publication names the target's control schema recorded for this migration (source_objects, and the
+// sets' rows of a control schema from before it); empty without a control schema or for the fallback's cleanup.
+std::set<std::string> Recorded(const CleanupOptions& o) {
+  std::set<std::string> out;
+  if (o.server != "source" || o.target.empty()) return out;
+  pg::Connection target = pg::Connection::Open(o.target, {.role = "target"});
+  control::ControlSchema control(target, o.control_schema);
+  if (!control.Exists()) return out;
+  // Read-only (the target may be read-only for new sessions after a switch back): a control schema from before
+  // source_objects has only its sets' rows.
+  const bool has_record =
+      target.Exec(sql::Get("control/table_exists"), {pg::Param(o.control_schema), pg::Param("source_objects")})
+          .GetBool(0, 0);
+  pg::Result r = target.Exec(control::WithSchema(
+      sql::Get(has_record ? "control/recorded_source_objects" : "control/recorded_set_objects"), o.control_schema));
+  for (int i = 0; i < r.rows(); ++i) out.emplace(r.Get(i, 0));
+  return out;
+}
+
 }  // namespace
 
 CleanupReport Cleanup(const CleanupOptions& o) {
@@ -55,29 +74,37 @@ CleanupReport Cleanup(const CleanupOptions& o) {
   auto on = [&](const std::string& what) { return o.server == "source" ? what : what + " on the " + o.server; };
   // After a cutover (or a switch back) the database is read-only for new sessions: walferry's own objects still go.
   source.Exec("SET default_transaction_read_only = off");
-  std::set<std::string> owned;
-  for (const std::string& set : o.sets) owned.insert(control::SlotName(set));  // slot and publication share it
+  const control::MigrationNames names = control::NamesFor(source, o.migration_id);
+  std::set<std::string> owned;       // slot and publication names are the same
+  std::set<std::string> configured;  // never orphans
+  for (const std::string& set : o.sets) owned.insert(control::SlotName(names, set));
+  for (const std::string& set : o.configured) configured.insert(control::SlotName(names, set));
+  configured.insert(owned.begin(), owned.end());
   std::vector<Slot> slots = ListSlots(source);
   std::vector<std::string> publications = ListPublications(source);
+  const std::set<std::string> recorded = Recorded(o);
   // The way back (walferry cutover --fallback) is live as long as its slot is on the target: it goes only with
   // `fallback`; without it, it is reported as kept. Found before anything is dropped.
   std::optional<std::string> fallback_set;
   if (!o.target.empty() && o.server == "source") {
     pg::Connection target = pg::Connection::Open(o.target, {.role = "target"});
     fallback_set = FallbackSetName(target, source);
-    if (!o.fallback && control::ReadSlot(target, control::SlotName(*fallback_set))) {
-      report.fallback_kept.push_back("slot " + control::SlotName(*fallback_set) + " on the target");
+    const std::string fallback_slot = control::SlotName(control::NamesFor(target, o.migration_id), *fallback_set);
+    if (!o.fallback && control::ReadSlot(target, fallback_slot)) {
+      report.fallback_kept.push_back("slot " + fallback_slot + " on the target");
     }
   }
 
-  // What goes: the configured sets' objects, and with --orphans every other walferry_* one.
-  auto goes = [&](const std::string& name) { return owned.contains(name) || o.orphans; };
-  for (const Slot& s : slots) {
-    if (!goes(s.name)) report.orphans_kept.push_back(on("slot " + s.name));
-  }
-  for (const std::string& p : publications) {
-    if (!goes(p)) report.orphans_kept.push_back(on("publication " + p));
-  }
+  // What goes: the configured sets' objects, and with --orphans the others this migration recorded; never one of
+  // another migration (slot names are cluster-wide).
+  auto orphan = [&](const std::string& name) { return recorded.contains(name) && !configured.contains(name); };
+  auto goes = [&](const std::string& name) { return owned.contains(name) || (o.orphans && orphan(name)); };
+  auto sort = [&](const std::string& what, const std::string& name) {
+    if (goes(name) || configured.contains(name)) return;
+    (recorded.contains(name) ? report.orphans_kept : report.foreign).push_back(on(what + " " + name));
+  };
+  for (const Slot& s : slots) sort("slot", s.name);
+  for (const std::string& p : publications) sort("publication", p);
 
   // Refuse before dropping anything while a slot to drop is read.
   std::string busy;
@@ -123,6 +150,8 @@ CleanupReport Cleanup(const CleanupOptions& o) {
   }
   if (o.drop_control_schema) {
     pg::Connection target = pg::Connection::Open(o.target, {.role = "target"});
+    // After a switch back the target is read-only for new sessions: walferry's own state still goes.
+    target.Exec("SET default_transaction_read_only = off");
     control::ControlSchema control(target, o.control_schema);
     if (control.Exists()) {
       target.Exec("DROP SCHEMA " + pg::QuoteIdent(o.control_schema) + " CASCADE");
@@ -140,12 +169,32 @@ CleanupReport Cleanup(const CleanupOptions& o) {
     f.sets = {*fallback_set};
     f.force = o.force;
     f.server = "target";
+    f.migration_id = o.migration_id;
     f.log_dropped = o.log_dropped;
     CleanupReport fr = WithContext("dropping the fallback's objects on the target", [&] { return Cleanup(f); });
     report.dropped.insert(report.dropped.end(), fr.dropped.begin(), fr.dropped.end());
     // The old source (this source) forgets the fallback set, as walferry fallback --end does.
     control::ControlSchema old_source_control(source, o.control_schema);
     if (old_source_control.Exists()) old_source_control.DeleteSet(*fallback_set);
+  }
+  // The way back (cutover --fallback) kept walferry's state for the fallback set in a control schema of the same
+  // name on the old source: with drop_control_schema it goes too, once nothing of walferry's is live there (no
+  // walferry publication, no live way back on the target).
+  // Only when it holds nothing but fallback sets: a control schema of another migration that loads INTO this
+  // database stays.
+  auto only_fallback_state = [&] {
+    control::ControlSchema c(source, o.control_schema);
+    return c.Exists() && source
+                             .Exec("SELECT count(*) FROM " + c.Table("sets") +
+                                   " WHERE set_name NOT LIKE 'fallback\\_%'")
+                             .GetInt(0, 0) == 0;
+  };
+  if (o.drop_control_schema && o.server == "source" && report.fallback_kept.empty() &&
+      ListPublications(source).empty() && only_fallback_state()) {
+    source.Exec("DROP SCHEMA " + pg::QuoteIdent(o.control_schema) + " CASCADE");
+    report.dropped.push_back("control schema " + pg::QuoteIdent(o.control_schema) + " on the source (the way back's "
+                             "state)");
+    if (o.log_dropped) Log()->info("dropped {}", report.dropped.back());
   }
   return report;
 }

@@ -18,10 +18,13 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "control/control_schema.h"
+#include "control/cutover_lock.h"
+#include "control/cutover_row.h"
 #include "control/set_status.h"
 #include "control/truncate_capture.h"
 #include "lifecycle/block_connections.h"
 #include "lifecycle/cleanup.h"
+#include "lifecycle/cutover_rerun.h"
 #include "lifecycle/fallback.h"
 #include "lifecycle/freeze_check.h"
 #include "lifecycle/slot_peek.h"
@@ -47,10 +50,16 @@ int StepIndex(const std::string& step) {
 }
 
 // For the fault tests (docs/testing.md): WALFERRY_CUTOVER_KILL_AFTER=<step> ends the process with SIGKILL right
-// after that step is recorded, as a crash there would.
+// after that step is recorded, as a crash there would; WALFERRY_CUTOVER_HOLD_AFTER=<step> holds it there while the
+// file WALFERRY_CUTOVER_HOLD_FILE exists (a cutover caught in the middle, for the tests of what runs beside it).
 void KillPointAfter(const std::string& step) {
   const char* at = std::getenv("WALFERRY_CUTOVER_KILL_AFTER");
   if (at && step == at) kill(getpid(), SIGKILL);
+  const char* hold = std::getenv("WALFERRY_CUTOVER_HOLD_AFTER");
+  const char* file = std::getenv("WALFERRY_CUTOVER_HOLD_FILE");
+  while (hold && file && step == hold && access(file, F_OK) == 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
 }
 
 struct Row {
@@ -62,10 +71,13 @@ struct Row {
 class Cutter {
  public:
   Cutter(const CutoverOptions& o, const std::atomic<bool>& stop)
-      : o_(o), names_(o.names), stop_(stop), sets_(config::SetNames(o.config)),
+      : o_(o), names_(o_.names), stop_(stop), sets_(config::SetNames(o.config)),
         target_(pg::Connection::Open(o.config.target, {.role = o.names.target, .application_name = "walferry cutover"})),
         source_(pg::Connection::Open(o.config.source, {.role = o.names.source, .application_name = "walferry cutover"})),
         control_(target_, o.config.control_schema) {
+    // One of cutover, abort, restart, reset, switch back at a time, on the migration's target (for the switch back:
+    // the database it switches away from), held by this session until the process ends (control/cutover_lock.h).
+    control::TakeMigrationLock(o.make_target_writable ? source_ : target_, names_.command);
     // A rerun finds the source database read-only for new sessions; this session only changes that setting, ends
     // sessions and installs walferry's partition TRUNCATE triggers (InstallCaptureTriggers), never data.
     source_.Exec("SET default_transaction_read_only = off");
@@ -96,6 +108,7 @@ class Cutter {
     control_.Ensure();
     report_.source_database = std::string(source_.Exec("SELECT current_database()").Get(0, 0));
     std::optional<Row> row = ReadRow();
+    if (row && ArchiveIfAnotherCutover(row->step)) row.reset();
     int done = -1;  // index of the last completed step
     if (row && row->step == "done") {
       report_.already_done = true;
@@ -108,6 +121,9 @@ class Cutter {
       done = StepIndex(row->step);
       if (done < 0) throw Error(ErrorKind::kData, "the cutover row's step '" + row->step + "' is not known");
       if (row->final_lsn) final_lsn_ = *row->final_lsn;
+      if (auto recorded = control::ReadCutoverRow(target_, o_.config.control_schema)) {
+        ContinueAsRecorded(o_, *recorded);
+      }
       Log()->info("continuing the cutover of database {} after step {}", row->source_database, row->step);
     } else {
       Preflight();
@@ -149,7 +165,7 @@ class Cutter {
     }
     ProveFreezeHeld();  // and again right before the slots, which hold the proof, are dropped
     if (!o_.keep_slots) {
-      CleanupOptions c{o_.config.source, o_.config.target, o_.config.control_schema, sets_};
+      CleanupOptions c{o_.config.source, o_.config.target, o_.config.control_schema, o_.config.migration_id, sets_};
       c.server = names_.source;
       report_.dropped = Cleanup(c).dropped;
       KillPointAfter("cleanup");  // the slots are gone, `done` not recorded yet
@@ -164,6 +180,34 @@ class Cutter {
   }
 
   std::string Control(const std::string& table) const { return control_.Table(table); }
+  // The set's slot as its load recorded it (control::SlotName of the migration).
+  std::string Slot(const std::string& set) { return control_.RecordedSlot(set).value_or("(none recorded)"); }
+  std::string Publication(const std::string& set) {
+    return control_.RecordedPublication(set).value_or("(none recorded)");
+  }
+
+  // A row this cutover does not continue goes to the history (control/cutover_row.h), and the switch starts from
+  // the beginning: an aborted one; a `done` of another generation of the sets (loaded again since); one whose
+  // source an abort made writable while the target was unreachable (AbortCutover). True when archived.
+  bool ArchiveIfAnotherCutover(const std::string& step) {
+    std::string why;
+    if (step == "aborted") {
+      why = "the earlier cutover was aborted";
+    } else if (step == "done") {
+      std::optional<control::CutoverRow> row = control::ReadCutoverRow(target_, o_.config.control_schema);
+      std::string now = control::SetsGeneration(target_, o_.config.control_schema);
+      if (!row || row->sets_generation.empty() || row->sets_generation == now) return false;
+      why = "the earlier cutover switched sets that have been loaded again since";
+    } else if (!DatabaseReadOnly(source_)) {
+      why = "the " + names_.source + " database takes writes again: the earlier cutover was aborted (" +
+            names_.command + " --abort) while the " + names_.target + " was unreachable";
+    } else {
+      return false;
+    }
+    control::ArchiveCutover(target_, o_.config.control_schema, names_.command);
+    Log()->info("{}; its row is kept in {}; this cutover starts from the beginning", why, Control("cutover_history"));
+    return true;
+  }
 
   std::optional<Row> ReadRow() {
     pg::Result r = target_.Exec("SELECT step, source_database, final_lsn::text FROM " + Control("cutover"));
@@ -227,7 +271,7 @@ class Cutter {
   void InstallCaptureTriggers() {
     for (const std::string& set : sets_) {
       WithContext("set " + set, [&] {
-        control::InstallTruncateCapture(source_, o_.config.control_schema, control::PublicationName(set));
+        control::InstallTruncateCapture(source_, o_.config.control_schema, Publication(set));
       });
     }
   }
@@ -238,14 +282,12 @@ class Cutter {
     std::string found;
     int n = 0;
     for (const std::string& set : sets_) {
-      if (!control::ReadSlot(source_, control::SlotName(set))) {
+      if (!control::ReadSlot(source_, Slot(set))) {
         // Dropped by an earlier run's cleanup, which came after this check (a crash before `done` was recorded).
-        Log()->info("set {}: slot {} is gone already (dropped after an earlier run checked it)", set,
-                    control::SlotName(set));
+        Log()->info("set {}: slot {} is gone already (dropped after an earlier run checked it)", set, Slot(set));
         continue;
       }
-      for (const EscapedTransaction& t :
-           CommittedAfter(source_, control::SlotName(set), control::PublicationName(set), final_lsn_)) {
+      for (const EscapedTransaction& t : CommittedAfter(source_, Slot(set), Publication(set), final_lsn_)) {
         if (++n <= 20) found += "\n  - set " + set + ": " + Describe(t);
       }
     }
@@ -288,9 +330,9 @@ class Cutter {
         Refuse("set " + set + " is not loaded (" + (row ? control::ToString(row->load_state) : "never loaded") + ")",
                "finish walferry load for it first");
       }
-      std::optional<control::SlotFacts> slot = control::ReadSlot(source_, control::SlotName(set));
+      std::optional<control::SlotFacts> slot = control::ReadSlot(source_, Slot(set));
       if (!slot) {
-        Refuse("set " + set + ": its slot " + control::SlotName(set) + " is missing on the " + names_.source,
+        Refuse("set " + set + ": its slot " + Slot(set) + " is missing on the " + names_.source,
                "the set cannot be caught up without it: load the set again");
       }
       if (slot->active) {
@@ -299,7 +341,7 @@ class Cutter {
         bool reported = false;
         for (const auto& s : statuses) reported = reported || (s.set_name == set && s.running);
         if (!reported) {
-          Refuse("set " + set + ": its slot " + control::SlotName(set) +
+          Refuse("set " + set + ": its slot " + Slot(set) +
                      " is being read by a process that does not keep the set's status current",
                  "stop that process; walferry cdc and migrate may run during the cutover, other readers may not");
         }
@@ -351,7 +393,7 @@ class Cutter {
   void CatchUp(std::optional<Lsn> until) {
     std::vector<std::string> here;
     for (const std::string& set : sets_) {
-      std::optional<control::SlotFacts> slot = control::ReadSlot(source_, control::SlotName(set));
+      std::optional<control::SlotFacts> slot = control::ReadSlot(source_, Slot(set));
       if (slot && slot->active) {
         if (!until) {
           CheckLagElsewhere(set);
@@ -403,7 +445,7 @@ class Cutter {
   // After the switch: the process elsewhere reads the final position from the control schema within about a
   // second, applies up to it and releases the slot.
   void AwaitReaderElsewhere(const std::string& set) {
-    const std::string slot = control::SlotName(set);
+    const std::string slot = Slot(set);
     Log()->info("set {}: waiting for the walferry process reading slot {} to stop at the final position {}", set,
                 slot, final_lsn_.ToString());
     auto deadline = std::chrono::steady_clock::now() + o_.timeout;
@@ -429,9 +471,10 @@ class Cutter {
     const std::string db = report_.source_database;
     target_.Exec("INSERT INTO " + Control("cutover") +
                      " (id, step, source_database) VALUES (1, 'stopping_writes', $1) ON CONFLICT (id) DO UPDATE SET "
-                     "step = 'stopping_writes', source_database = $1, final_lsn = NULL, started_at = now(), "
-                     "writes_stopped_at = NULL, ready_at = NULL, finished_at = NULL, details = '{}'",
+                     // Only a rerun of this cutover meets a row (another's was archived): its downtime goes on.
+                     "step = 'stopping_writes', source_database = $1, final_lsn = NULL",
                  {pg::Param(db)});
+    control::RecordCutoverStart(target_, o_.config.control_schema, RecordedOptions(o_));
     read_only_ = true;
     WithContext("making database " + db + " read-only on the " + names_.source, [&] {
       source_.Exec("ALTER DATABASE " + pg::QuoteIdent(db) + " SET default_transaction_read_only = on");
@@ -441,7 +484,7 @@ class Cutter {
     // Nothing but walferry writes on the target until the fallback's slot exists (lifecycle/target_hold.h).
     if (o_.fallback) HoldTargetReadOnly(target_, o_.config.control_schema);
     // The downtime starts here: from now on the application's new sessions cannot write.
-    target_.Exec("UPDATE " + Control("cutover") + " SET writes_stopped_at = now()");
+    target_.Exec("UPDATE " + Control("cutover") + " SET writes_stopped_at = coalesce(writes_stopped_at, now())");
     Log()->warn("the {} database {} is READ-ONLY for new sessions from now on ({} --abort makes it writable again)",
                 names_.source, db, names_.command);
     if (o_.block_connections) {
@@ -646,7 +689,7 @@ class Cutter {
     }
   }
 
-  const CutoverOptions& o_;
+  CutoverOptions o_;  // a copy: a rerun continues with the first run's options (ContinueAsRecorded)
   const CutoverNames& names_;
   const std::atomic<bool>& stop_;
   std::vector<std::string> sets_;
@@ -669,31 +712,95 @@ CutoverReport Cutover(const CutoverOptions& options, const std::atomic<bool>& st
   return Cutter(o, stop).Run();
 }
 
+namespace {
+
+// Without the target, the row cannot say whether the cutover is done. `done` drops the sets' slots (unless
+// --keep-slots): none of them left, the switch may be complete, and a writable source would be a second primary.
+void RefuseIfMaybeDone(const CutoverOptions& o, pg::Connection& source, const std::string& db) {
+  const control::MigrationNames names = control::NamesFor(source, o.config.migration_id);
+  for (const std::string& set : config::SetNames(o.config)) {
+    if (control::ReadSlot(source, control::SlotName(names, set))) return;
+  }
+  throw Error(ErrorKind::kPrecondition, "the " + o.names.target + " is unreachable and no slot of the sets is left "
+                                            "on the " + o.names.source + ": the switch may be complete")
+      .WithDetail("nothing was changed: making the " + o.names.source + " writable after a complete switch would "
+                  "leave two writable primaries")
+      .WithHint("run " + o.names.command + " --abort again once the " + o.names.target + " is reachable; if you "
+                "know the switch did not complete, ALTER DATABASE " + pg::QuoteIdent(db) +
+                " RESET default_transaction_read_only on the " + o.names.source + " yourself");
+}
+
+}  // namespace
+
 std::string AbortCutover(const CutoverOptions& o) {
-  pg::Connection target = pg::Connection::Open(o.config.target, {.role = o.names.target});
+  // The migration's target holds the lock and the row (for the switch back: the source, the database it switches
+  // away from, holds the lock; its row is on the old source). Reached first, so that an abort never makes the
+  // source writable under a cutover that is still running.
+  const std::string& lock_server = o.make_target_writable ? o.config.source : o.config.target;
+  const std::string lock_role = o.make_target_writable ? o.names.source : o.names.target;
+  std::optional<pg::Connection> lock;
+  try {
+    lock.emplace(
+        pg::Connection::Open(lock_server, {.role = lock_role, .application_name = o.names.command + " --abort"}));
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::kConnection) throw;
+    Log()->warn("the {} is unreachable ({}): aborting without its lock and without recording it there", lock_role,
+                e.what());
+  }
+  if (lock) control::TakeMigrationLock(*lock, o.names.command + " --abort");
+  std::optional<pg::Connection> target;
+  if (lock && !o.make_target_writable) {
+    target = std::move(lock);
+    lock.reset();
+  } else {
+    try {
+      target.emplace(pg::Connection::Open(o.config.target, {.role = o.names.target}));
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::kConnection) throw;
+      if (lock) throw;  // the switch back's row is on the old source: nothing to abort without it
+    }
+  }
+  std::optional<std::string> step;
+  if (target) {
+    target->Exec("SET default_transaction_read_only = off");  // held read-only by cutover --fallback (target_hold.h)
+    control::ControlSchema control(*target, o.config.control_schema);
+    control.Ensure();
+    step = control.CutoverStep();
+  }
   pg::Connection source = pg::Connection::Open(o.config.source, {.role = o.names.source});
-  control::ControlSchema control(target, o.config.control_schema);
-  target.Exec("SET default_transaction_read_only = off");  // held read-only by cutover --fallback (target_hold.h)
-  control.Ensure();
   source.Exec("SET default_transaction_read_only = off");  // the database's default is what --abort resets
   std::string db(source.Exec("SELECT current_database()").Get(0, 0));
-  std::optional<std::string> step = control.CutoverStep();
   if (step == "done") {
     throw Error(ErrorKind::kPrecondition, "the switch is complete: the slots are dropped and replication cannot resume")
         .WithHint("if the " + o.names.source + " must take writes again, run ALTER DATABASE " + pg::QuoteIdent(db) +
                   " RESET default_transaction_read_only on it yourself");
   }
+  if (!target) RefuseIfMaybeDone(o, source, db);
   // The way back's part (lifecycle/fallback.h), before the source takes writes again: the switch back leaves the
-  // old source read-only (never two writable primaries); the forward cutover ends a fallback it prepared.
-  if (o.make_target_writable) {
-    KeepOldSourceReadOnly(target);
-  } else if (step) {
-    EndAbortedFallback(o.config);
+  // old source read-only (never two writable primaries); the forward cutover ends a fallback it prepared. Both need
+  // the target: with it down, a fallback prepared before stays (the next cutover --fallback refuses to reuse a
+  // slot no fallback row claims).
+  if (target) {
+    if (o.make_target_writable) {
+      KeepOldSourceReadOnly(*target);
+    } else if (step) {
+      EndAbortedFallback(o.config);
+    }
   }
+  // The source first: it is what the application needs back; the target's row follows.
   source.Exec("ALTER DATABASE " + pg::QuoteIdent(db) + " RESET default_transaction_read_only");
-  RestoreConnections(source, target, o.config.control_schema);  // what --block-connections revoked, if anything
-  if (step) target.Exec("UPDATE " + control.Table("cutover") + " SET step = 'aborted'");
-  if (!o.make_target_writable) ReleaseTarget(target, o.config.control_schema);
+  if (!target) {
+    Log()->warn("{} aborted on the {} only: the {} database {} takes writes again (new sessions), but the {} is "
+                "unreachable and still records the cutover as in progress; the next {} (or {} --abort) records the "
+                "abort there once it is reachable (and gives back what --block-connections revoked)",
+                o.names.command, o.names.source, o.names.source, db, o.names.target, o.names.command,
+                o.names.command);
+    return db;
+  }
+  RestoreConnections(source, *target, o.config.control_schema);  // what --block-connections revoked, if anything
+  if (step) target->Exec("UPDATE " + control::ControlSchema(*target, o.config.control_schema).Table("cutover") +
+                         " SET step = 'aborted'");
+  if (!o.make_target_writable) ReleaseTarget(*target, o.config.control_schema);
   Log()->info("{} aborted: the {} database {} takes writes again (new sessions); replication can resume",
               o.names.command, o.names.source, db);
   return db;

@@ -137,7 +137,8 @@ void CheckFallbackPossible(const config::Config& forward, pg::Connection& target
     refuse("the target role " + t.role_name + " cannot create publications",
            "GRANT CREATE ON DATABASE " + pg::QuoteIdent(t.database) + " TO " + pg::QuoteIdent(t.role_name));
   }
-  bool ours = control::ReadSlot(target, control::SlotName(set)).has_value();
+  bool ours =
+      control::ReadSlot(target, control::SlotName(control::NamesFor(target, forward.migration_id), set)).has_value();
   if (!ours && t.max_replication_slots - t.slots_used < 1) {
     refuse("the target has no free replication slot (max_replication_slots = " +
                std::to_string(t.max_replication_slots) + ")",
@@ -170,8 +171,10 @@ FallbackPrepared PrepareFallback(const config::Config& forward, pg::Connection& 
   pg::Connection old_source =
       pg::Connection::Open(OldSource(forward), {.role = "old source", .application_name = "walferry cutover"});
   out.set_name = FallbackSetName(target, old_source);
-  const std::string slot = control::SlotName(out.set_name);
-  const std::string pub = control::PublicationName(out.set_name);
+  const control::MigrationNames names = control::NamesFor(target, forward.migration_id);  // the way back's source
+  const std::string slot = control::SlotName(names, out.set_name);
+  const std::string pub = control::PublicationName(names, out.set_name);
+  out.slot_name = slot;
   config::Config fb = FallbackConfig(forward, target, out.set_name);
   control::ControlSchema control(old_source, fb.control_schema);
   control.Ensure();
@@ -249,6 +252,7 @@ std::string FallbackSetName(const config::Config& forward) {
 CleanupReport EndFallback(const config::Config& forward, bool force) {
   const std::string set = FallbackSetName(forward);
   CleanupOptions c;
+  c.migration_id = forward.migration_id;
   c.source = forward.target;
   c.target = OldSource(forward);
   c.control_schema = forward.control_schema;

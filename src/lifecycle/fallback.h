@@ -58,6 +58,7 @@ void CheckFallbackPossible(const config::Config& forward, pg::Connection& target
 
 struct FallbackPrepared {
   std::string set_name;
+  std::string slot_name;  // the reverse slot on the target (control::SlotName of the way back)
   Lsn start;             // the reverse slot's consistent point on the target
   bool existed = false;  // an earlier (interrupted) cutover had prepared it
 };

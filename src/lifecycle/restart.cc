@@ -6,6 +6,8 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "control/control_schema.h"
+#include "control/cutover_lock.h"
+#include "control/cutover_row.h"
 #include "lifecycle/cleanup.h"
 #include "pg/connection.h"
 #include "sql/sql.h"
@@ -13,7 +15,8 @@
 
 namespace walferry::lifecycle {
 
-load::LoadReport RestartSets(const config::Config& config, const std::vector<std::string>& names) {
+load::LoadReport RestartSets(const config::Config& config, const std::vector<std::string>& names,
+                             const std::string& command) {
   const std::vector<std::string> configured = config::SetNames(config);
   for (const std::string& name : names) {
     control::ValidateSetName(name);
@@ -23,10 +26,14 @@ load::LoadReport RestartSets(const config::Config& config, const std::vector<std
   }
   const bool every_set = names.size() == configured.size();
   const std::string what = every_set ? "every set" : "set " + names.front();
+  // One of cutover, abort, restart, reset, switch back at a time (control/cutover_lock.h), held until the load ends.
+  pg::Connection target =
+      pg::Connection::Open(config.target, {.role = "target", .application_name = command});
+  control::TakeMigrationLock(target, command);
+  pg::Connection source = pg::Connection::Open(config.source, {.role = "source"});
   // The sets' tables (roots: a partition's rows are its root's) and who references them on the target.
   std::vector<std::string> quoted;
   {
-    pg::Connection source = pg::Connection::Open(config.source, {.role = "source"});
     std::vector<catalog::TableInfo> all = catalog::ListTables(source, config.control_schema);
     for (const std::string& name : names) {
       for (const auto& set : validate::ResolveSets(config, all, name, {})) {
@@ -34,7 +41,6 @@ load::LoadReport RestartSets(const config::Config& config, const std::vector<std
       }
     }
   }
-  pg::Connection target = pg::Connection::Open(config.target, {.role = "target"});
   pg::Result fks = WithContext("looking for foreign keys into the set's tables on the target", [&] {
     return target.Exec(sql::Get("lifecycle/foreign_keys_into"), {pg::Param(pg::TextArray(quoted))});
   });
@@ -49,8 +55,10 @@ load::LoadReport RestartSets(const config::Config& config, const std::vector<std
         .WithHint("restart the referencing tables' sets too (walferry reset for all), or drop those foreign keys on "
                   "the target for the migration and create them again after the switch");
   }
+  // Refused while the target is (becoming) the new primary; an aborted or switched-back cutover is archived.
+  control::PrepareReload(target, source, config.control_schema, command);
   log::For("restart")->info("{}: dropping the slots, publications and triggers on the source", what);
-  Cleanup({config.source, config.target, config.control_schema, names, false, false, false});
+  Cleanup({config.source, config.target, config.control_schema, config.migration_id, names, false, false, false});
   control::ControlSchema control(target, config.control_schema);
   if (control.Exists()) {
     pg::InTransaction(target, [&] {

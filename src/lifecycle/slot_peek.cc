@@ -73,6 +73,10 @@ std::vector<EscapedTransaction> CommittedAfter(pg::Connection& source, const std
   return WithContext("reading slot " + slot + " past the final position " + final_lsn.ToString() +
                          " (without consuming it)",
                      [&] {
+                       // A peek reads up to the WAL flushed so far: a transaction committed asynchronously
+                       // (synchronous_commit = off) just before may not be flushed yet and would be missed. This
+                       // commit flushes the WAL through every record inserted before it.
+                       source.Exec(std::string(sql::Get("cdc/flush_source_wal")));
                        pg::Result r = source.Exec(sql::Get("lifecycle/slot_peek"),
                                                   {pg::Param(slot), pg::Param(pg::QuoteIdent(publication))});
                        Collector c(final_lsn);

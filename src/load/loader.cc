@@ -10,6 +10,7 @@
 #include "common/cancel.h"
 #include "common/log.h"
 #include "control/control_schema.h"
+#include "control/cutover_row.h"
 #include "control/publication.h"
 #include "control/set_lock.h"
 #include "control/truncate_capture.h"
@@ -68,13 +69,13 @@ std::vector<pg::TableName> ToCreate(const LoadOptions& o, const ResolvedSet& set
 
 // Drops what an interrupted load of the set left on the source: its slot never fed CDC (the set is not loaded).
 void DropStaleSlot(const LoadOptions& o, pg::Connection& source, const ResolvedSet& set) {
-  const std::string slot = control::SlotName(set.name);
+  const std::string& slot = set.slot_name;
   if (set.slot_exists) {
     pg::ReplicationConnection repl = pg::ReplicationConnection::Open(o.source);
     repl.DropSlot(slot, /*wait=*/true);
     Log()->info("set {}: dropped the slot {} of the interrupted load", set.name, slot);
   }
-  source.Exec("DROP PUBLICATION IF EXISTS " + pg::QuoteIdent(control::PublicationName(set.name)));
+  source.Exec("DROP PUBLICATION IF EXISTS " + pg::QuoteIdent(set.publication_name));
 }
 
 void PrepareTargetTables(const LoadOptions& o, pg::Connection& target, const ResolvedSet& set) {
@@ -129,7 +130,7 @@ std::vector<pg::TableName> CopiedTables(pg::Connection& target, const std::strin
 void CreatePublication(const LoadOptions& o, pg::Connection& source, const ResolvedSet& set) {
   std::vector<control::PublishedTable> names;
   for (const auto& t : set.tables) names.push_back({t.name, t.relkind == 'p'});
-  const std::string pub = control::PublicationName(set.name);
+  const std::string& pub = set.publication_name;
   WithContext("creating publication " + pub + " on the source", [&] {
     // Through the root where the server can (13+; on 12 the preflight refused partitioned tables).
     source.Exec(control::CreatePublicationSql(pub, names, pg::FeaturesOf(source.ServerVersionNum())));
@@ -449,7 +450,7 @@ void CreateTables(const LoadOptions& o, pg::Connection& target, const std::vecto
   for (const auto& set : sets) {
     std::vector<pg::TableName> missing;
     if (LoadedFromScratch(o, set)) {
-      control.UpsertSet({set.name, control::SlotName(set.name), control::PublicationName(set.name), "", Lsn(),
+      control.UpsertSet({set.name, set.slot_name, set.publication_name, "", Lsn(),
                          LoadState::kLoading});
       PrepareTargetTables(o, target, set);
       missing = ToCreate(o, set);
@@ -484,8 +485,8 @@ SetReport LoadSet(const LoadOptions& o, pg::Connection& source, pg::Connection& 
                   RunShared& run, PostData* post) {
   SetReport report;
   report.set_name = set.name;
-  report.slot_name = control::SlotName(set.name);
-  report.publication_name = control::PublicationName(set.name);
+  report.slot_name = set.slot_name;
+  report.publication_name = set.publication_name;
   // No row: never loaded (set.resume is false then, also under --resume).
   const LoadState state = set.row ? set.row->load_state : LoadState::kPending;
 
@@ -682,6 +683,9 @@ LoadReport RunLoad(const LoadOptions& o) {
   }
   if (o.sets.empty()) names.push_back("default");
   control::SetLocks locks(o.target, names, "load");
+  // A cutover's row belongs to the sets it switched: archived (aborted, switched back) or the load refused
+  // (control/cutover_row.h).
+  control::PrepareReload(target, source, o.control_schema, "walferry load");
   std::vector<ResolvedSet> sets = Preflight(o, source, target);
   try {
     return LoadResolved(o, source, target, sets, start);
@@ -695,6 +699,7 @@ LoadOptions ConfiguredLoad(const config::Config& config) {
   LoadOptions o;
   o.source = config.source;
   o.target = config.target;
+  o.migration_id = config.migration_id;
   o.control_schema = config.control_schema;
   o.rules = config.rules;
   o.sets = config.sets;

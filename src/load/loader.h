@@ -41,6 +41,7 @@ namespace walferry::load {
 struct LoadOptions {
   std::string source;
   std::string target;
+  std::string migration_id;  // walferry.yaml migration_id: names the slots and publications (control::SlotName)
   std::string control_schema = "walferry";
   std::vector<config::SelectionRule> rules;
   std::vector<config::SetConfig> sets;  // empty: all selected tables form the set "default"

@@ -209,9 +209,49 @@ void FindExisting(pg::Connection& target, ResolvedSet& set) {
   for (int i = 0; i < r.rows(); ++i) set.existing.insert({std::string(r.Get(i, 0)), std::string(r.Get(i, 1))});
 }
 
+// A slot or publication of this set's name that the target's control schema knows nothing of. Slot names are
+// cluster-wide: it may be another migration's (another database of the cluster, or this database into another
+// target), so walferry never suggests dropping it (issue 18).
+[[noreturn]] void RefuseForeignObject(pg::Connection& source, const ResolvedSet& set) {
+  std::string what = set.slot_exists ? "a replication slot" : "a publication";
+  std::string whose;
+  if (set.slot_exists) {
+    pg::Result r = source.Exec(sql::Get("load/slot_owner"), {pg::Param(set.slot_name)});
+    if (r.rows() == 1 && !r.GetBool(0, 1)) whose = std::string(r.Get(0, 0));
+  }
+  Error e(ErrorKind::kPrecondition,
+          "the source " + std::string(whose.empty() ? "" : "cluster ") + "already has " + what + " named " +
+              (set.slot_exists ? set.slot_name : set.publication_name) +
+              (whose.empty() ? "" : ", of database " + whose + " (slot names are cluster-wide)") +
+              ", but the target's control schema knows no load of set '" + set.name + "'");
+  e.WithDetail("it may belong to another migration of this source cluster: walferry never drops or advises dropping "
+               "what it cannot tell is its own");
+  if (!whose.empty()) {
+    e.WithHint("give this migration its own migration_id in walferry.yaml (walferry plan writes one: the slot and "
+               "publication names then differ), then run walferry load again");
+  } else {
+    e.WithHint("if another migration reads this database (into another target), give this one its own migration_id "
+               "in walferry.yaml (walferry plan writes one), then run walferry load again; if it is left over from "
+               "an abandoned attempt of this migration, walferry cleanup --orphans drops it when this target's "
+               "control schema recorded creating it");
+  }
+  throw e;
+}
+
 void CheckSetState(const LoadOptions& o, pg::Connection& source, ResolvedSet& set) {
-  const std::string slot = control::SlotName(set.name);
-  const std::string pub = control::PublicationName(set.name);
+  const control::MigrationNames names = control::NamesFor(source, o.migration_id);
+  set.slot_name = control::SlotName(names, set.name);
+  set.publication_name = control::PublicationName(names, set.name);
+  const std::string& slot = set.slot_name;
+  const std::string& pub = set.publication_name;
+  if (set.row && set.row->slot_name != slot) {
+    throw Error(ErrorKind::kConfig, "set '" + set.name + "' was loaded with the slot " + set.row->slot_name +
+                                        ", but the configuration names it " + slot)
+        .WithDetail("the slot and publication names come from migration_id in walferry.yaml and the source "
+                    "database; one of them changed since the set was loaded")
+        .WithHint("put migration_id back as it was when the set was loaded (or remove it, for slots named "
+                  "walferry_<set>), or restart the set (walferry restart --set " + set.name + ")");
+  }
   set.slot_exists = source.Exec("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", {pg::Param(slot)}).rows() > 0;
   set.publication_exists = source.Exec("SELECT 1 FROM pg_publication WHERE pubname = $1", {pg::Param(pub)}).rows() > 0;
   using control::LoadState;
@@ -264,15 +304,7 @@ void CheckSetState(const LoadOptions& o, pg::Connection& source, ResolvedSet& se
     set.restart = true;
     return;
   }
-  if (set.slot_exists || set.publication_exists) {
-    throw Error(ErrorKind::kPrecondition, "the source already has " +
-                                              std::string(set.slot_exists ? "a replication slot" : "a publication") +
-                                              " named " + slot + ", but the target's control schema knows no load of set '" +
-                                              set.name + "'")
-        .WithHint("if it is left over from an earlier migration attempt, drop it on the source "
-                  "(SELECT pg_drop_replication_slot('" + slot + "'); DROP PUBLICATION " + pg::QuoteIdent(pub) +
-                  ";), then run walferry load again");
-  }
+  if (set.slot_exists || set.publication_exists) RefuseForeignObject(source, set);
 }
 
 // --target-prep truncate empties the existing tables of every set loaded from scratch in one TRUNCATE; a foreign key

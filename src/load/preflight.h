@@ -25,6 +25,8 @@ struct ResolvedSet {
   std::vector<int64_t> sizes;               // per table: heap + TOAST bytes, partitions included
   std::set<pg::TableName> existing;         // relations already on the target
   std::optional<control::ControlSchema::SetRow> row;  // the set's state from an earlier run
+  std::string slot_name;         // control::SlotName of this migration (LoadOptions::migration_id)
+  std::string publication_name;  // control::PublicationName of this migration
   bool slot_exists = false;
   bool publication_exists = false;
   // An earlier load of this set was interrupted and is being started over: its slot and publication are dropped.

@@ -134,10 +134,12 @@ Lsn SourceWalPosition(const config::Config& config) {
 bool WaitUntilCaughtUp(const config::Config& config, Lsn lsn, const std::function<bool()>& give_up) {
   pg::Connection source = pg::Connection::Open(config.source, {.role = "source"});
   std::vector<std::string> names = SetNames(config);
+  const control::MigrationNames migration = control::NamesFor(source, config.migration_id);
   while (!give_up()) {
     size_t caught_up = 0;
     for (const auto& name : names) {
-      pg::Result slot = source.Exec(sql::Get("cdc/slot_info"), {pg::Param(control::SlotName(name))});
+      pg::Result slot =
+          source.Exec(sql::Get("cdc/slot_info"), {pg::Param(control::SlotName(migration, name))});
       auto confirmed = slot.rows() == 1 ? slot.GetOpt(0, 0) : std::nullopt;
       if (confirmed && Lsn::Parse(*confirmed) >= lsn) ++caught_up;
     }

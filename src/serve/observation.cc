@@ -44,7 +44,7 @@ void ReadSource(Observation& o, pg::Connection& source) {
   std::vector<std::string> slots;
   std::map<std::string, std::string> set_of_slot;
   for (const auto& [set, state] : o.load_state) {
-    slots.push_back(control::SlotName(set));
+    slots.push_back(o.slot_name[set]);  // as the set's load recorded it (control::SlotName of the migration)
     set_of_slot[slots.back()] = set;
   }
   pg::Result s = source.Exec(sql::Get("serve/slot_stats"), {pg::Param(TextArray(slots))});
@@ -83,7 +83,10 @@ void ReadLoad(Observation& o, pg::Connection& target, pg::Connection& source, co
 void ReadTarget(Observation& o, pg::Connection& target, const std::string& schema) {
   auto q = [&](const char* name) { return control::WithSchema(sql::Get(name), schema); };
   pg::Result sets = target.Exec(q("serve/sets"));
-  for (int i = 0; i < sets.rows(); ++i) o.load_state[std::string(sets.Get(i, 0))] = std::string(sets.Get(i, 1));
+  for (int i = 0; i < sets.rows(); ++i) {
+    o.load_state[std::string(sets.Get(i, 0))] = std::string(sets.Get(i, 1));
+    o.slot_name[std::string(sets.Get(i, 0))] = std::string(sets.Get(i, 2));
+  }
   pg::Result c = target.Exec(q("serve/counters"));
   for (int i = 0; i < c.rows(); ++i) {
     o.counters[std::string(c.Get(i, 0))] = {std::string(c.Get(i, 1)), OptInt(c, i, 2), OptInt(c, i, 3),

@@ -51,6 +51,7 @@ struct Observation {
   Lsn source_wal;                   // the source's current WAL position
   std::optional<int64_t> max_slot_wal_keep_bytes;  // -1 unlimited; nullopt before PostgreSQL 13
   std::map<std::string, std::string> load_state;   // every set of the control schema -> sets.load_state
+  std::map<std::string, std::string> slot_name;    // every set of the control schema -> its recorded slot
   std::map<std::string, SetCounters> counters;     // by set (sets with a status row)
   std::map<std::string, SlotStats> slot_stats;     // by set
   std::map<std::string, int64_t> validation_differences;  // by set

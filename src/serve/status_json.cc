@@ -79,11 +79,12 @@ std::optional<nlohmann::json> Fallback(pg::Connection& target, pg::Connection& o
     j["direction"] = "fallback";
     return j;
   }
-  std::optional<control::SlotFacts> slot = control::ReadSlot(target, control::SlotName(name));
+  const std::string slot_name = control.RecordedSlot(name).value_or("");
+  std::optional<control::SlotFacts> slot = control::ReadSlot(target, slot_name);
   nlohmann::json j = {{"set", name}, {"direction", "fallback"}, {"state", "not started (walferry fallback)"},
                       {"running", false}, {"suspended_tables", nlohmann::json::array()}};
   SlotJson(j, slot);
-  j["warnings"] = slot ? control::SlotWarnings(control::SlotName(name), *slot, std::nullopt, limits)
+  j["warnings"] = slot ? control::SlotWarnings(slot_name, *slot, std::nullopt, limits)
                        : std::vector<std::string>{};
   return j;
 }

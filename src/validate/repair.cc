@@ -79,8 +79,7 @@ std::string KeyDisplay(const KeyValues& key) {
 
 }  // namespace
 
-void RefuseWhileCdcReads(pg::Connection& source, const std::string& set_name) {
-  const std::string slot = control::SlotName(set_name);
+void RefuseWhileCdcReads(pg::Connection& source, const std::string& set_name, const std::string& slot) {
   pg::Result r = source.Exec(sql::Get("validate/slot_reader"), {pg::Param(slot)});
   if (r.rows() == 0) return;
   const std::string pid(r.Get(0, 0));

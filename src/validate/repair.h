@@ -23,7 +23,7 @@
 namespace walferry::validate {
 
 // Throws Error(kPrecondition) naming the process when the slot of `set_name` is being read on `source`.
-void RefuseWhileCdcReads(pg::Connection& source, const std::string& set_name);
+void RefuseWhileCdcReads(pg::Connection& source, const std::string& set_name, const std::string& slot);
 
 // Repairs every mismatch and marks it repaired; returns the number of target rows written or deleted.
 // Throws (after ROLLBACK) on the first failing statement, naming the table and key.

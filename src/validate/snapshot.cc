@@ -35,11 +35,12 @@ namespace {
 
 // How many changes committed after `applied` and before `lsn` the set's slot (read by nobody) holds; -1 when CDC
 // took the slot meanwhile (it will move the checkpoint).
-int64_t PendingChanges(pg::Connection& source, const std::string& set_name, Lsn lsn, Lsn applied) {
+int64_t PendingChanges(pg::Connection& source, const std::string& slot, const std::string& publication, Lsn lsn,
+                       Lsn applied) {
   try {
     pg::Result r = source.Exec(sql::Get("validate/pending_changes"),
-                               {pg::Param(control::SlotName(set_name)), pg::Param(lsn.ToString()),
-                                pg::Param(control::PublicationName(set_name)), pg::Param(applied.ToString())});
+                               {pg::Param(slot), pg::Param(lsn.ToString()), pg::Param(publication),
+                                pg::Param(applied.ToString())});
     return r.GetInt(0, 0);
   } catch (const Error& e) {
     if (e.sqlstate() == "55006") return -1;  // object_in_use: the slot is active now
@@ -56,6 +57,9 @@ std::optional<Lsn> WaitForCheckpoint(control::ControlSchema& control, const std:
   std::optional<pg::Connection> source;
   std::optional<std::chrono::steady_clock::time_point> last_peek;
   int64_t pending = -1;  // changes waiting in a slot nobody reads, as last counted (-1: not counted)
+  // The set's slot and publication as its load recorded them (control::SlotName of its migration).
+  const std::string slot_name = control.RecordedSlot(set_name).value_or("");
+  const std::string publication_name = control.RecordedPublication(set_name).value_or("");
   for (;;) {
     std::optional<Lsn> applied = control.GetCheckpoint(set_name);
     if (!applied || *applied >= lsn) return applied;
@@ -63,7 +67,7 @@ std::optional<Lsn> WaitForCheckpoint(control::ControlSchema& control, const std:
     // open transaction and the source has sent it everything up to there, i.e. when no change of the set committed
     // before that position is left unapplied. On a quiet set this is what moves.
     if (!source) source.emplace(pg::Connection::Open(source_conninfo, {.role = "source"}));
-    pg::Result slot = source->Exec(sql::Get("cdc/slot_info"), {pg::Param(control::SlotName(set_name))});
+    pg::Result slot = source->Exec(sql::Get("cdc/slot_info"), {pg::Param(slot_name)});
     if (slot.rows() == 1) {
       if (auto confirmed = slot.GetOpt(0, 0); confirmed && Lsn::Parse(*confirmed) >= lsn) {
         return std::max(*applied, Lsn::Parse(*confirmed));
@@ -75,7 +79,7 @@ std::optional<Lsn> WaitForCheckpoint(control::ControlSchema& control, const std:
       if (!idle) pending = -1;
       if (idle && (!last_peek || std::chrono::steady_clock::now() - *last_peek >= std::chrono::seconds(1))) {
         last_peek = std::chrono::steady_clock::now();
-        pending = PendingChanges(*source, set_name, lsn, *applied);
+        pending = PendingChanges(*source, slot_name, publication_name, lsn, *applied);
       }
       if (idle && pending == 0) {
         log::For("validate")->info("set {}: CDC is not running and no change of the set committed between its "

@@ -226,7 +226,7 @@ SetResult RunSet(const Options& options, const SetTables& set) {
   std::optional<control::SetLocks> repair_lock;
   if (options.repair) {
     repair_lock.emplace(options.target, std::vector<std::string>{set.set_name}, "validate --repair");
-    RefuseWhileCdcReads(run.source_now, set.set_name);
+    RefuseWhileCdcReads(run.source_now, set.set_name, run.control->RecordedSlot(set.set_name).value_or(""));
   }
   OpenWorkers(run, result);
   PrepareTables(run, set, result);
@@ -248,7 +248,8 @@ SetResult RunSet(const Options& options, const SetTables& set) {
   internal::Describe(run);
   internal::Store(run);
   if (options.repair) {
-    RefuseWhileCdcReads(run.source_now, set.set_name);  // CDC may have started during the comparison
+    // CDC may have started during the comparison
+    RefuseWhileCdcReads(run.source_now, set.set_name, run.control->RecordedSlot(set.set_name).value_or(""));
     internal::Repair(run);
   }
   for (TableWork& work : run.tables) result.tables.push_back(std::move(work.result));

@@ -67,20 +67,25 @@ TEST(Cleanup, DropsTheSetsObjectsRefusesWhileReadIsIdempotentAndDropsOrphansOnRe
   r = test::RunWalferry({"-c", config, "cdc", "--until-caught-up"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
 
-  // A removed set's leftovers: not dropped without --orphans, only reported.
+  // A removed set's leftovers (set "old", whose load recorded its names in the control schema): not dropped
+  // without --orphans, only reported. A walferry_* slot this migration never recorded (another migration's of this
+  // database, into another target) is never dropped, not even with --orphans (issue 18).
   src.Exec("SELECT pg_create_logical_replication_slot('walferry_old', 'pgoutput')");
   src.Exec("CREATE PUBLICATION walferry_old FOR TABLE a1");
+  t.Exec("INSERT INTO walferry.source_objects (kind, name) VALUES ('slot', 'walferry_old'), "
+         "('publication', 'walferry_old')");
+  src.Exec("SELECT pg_create_logical_replication_slot('walferry_foreign', 'pgoutput')");
   r = test::RunWalferry({"-c", config, "cleanup"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   for (const char* d : {"dropped slot walferry_a", "dropped slot walferry_b", "dropped publication walferry_a",
                         "dropped publication walferry_b", "dropped trigger walferry_partition_truncate on public.b1_low",
-                        "kept slot walferry_old", "kept publication walferry_old"}) {
+                        "kept slot walferry_old", "kept publication walferry_old", "left slot walferry_foreign"}) {
     EXPECT_NE(r.output.find(d), std::string::npos) << d << " in\n" << r.output;
   }
   // Each dropped object is said once (it was printed on stdout and logged on stderr too).
   std::string once = "dropped slot walferry_a";
   EXPECT_EQ(r.output.find(once), r.output.rfind(once)) << r.output;
-  EXPECT_EQ(Names(src, kSlots), "walferry_old");
+  EXPECT_EQ(Names(src, kSlots), "walferry_foreign,walferry_old");
   EXPECT_EQ(Names(src, kPublications), "walferry_old");
   EXPECT_EQ(Names(src, kTriggers), "");
   EXPECT_EQ(Count(src, "SELECT count(*) FROM pg_proc WHERE proname = 'partition_truncated'"), 1)
@@ -99,10 +104,11 @@ TEST(Cleanup, DropsTheSetsObjectsRefusesWhileReadIsIdempotentAndDropsOrphansOnRe
   }));
   r = test::RunWalferry({"-c", config, "cleanup", "--orphans"});
   EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_EQ(Names(src, kSlots), "walferry_old");
+  EXPECT_EQ(Names(src, kSlots), "walferry_foreign,walferry_old");
   r = test::RunWalferry({"-c", config, "cleanup", "--orphans", "--force", "--control-schema"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(Names(src, kSlots), "");
+  EXPECT_EQ(Names(src, kSlots), "walferry_foreign") << "never another migration's slot\n" << r.output;
+  src.Exec("SELECT pg_drop_replication_slot('walferry_foreign')");
   EXPECT_EQ(Names(src, kPublications), "");
   EXPECT_EQ(Count(src, "SELECT count(*) FROM pg_proc WHERE proname = 'partition_truncated'"), 0);
   EXPECT_EQ(Count(src, "SELECT count(*) FROM pg_namespace WHERE nspname = 'walferry'"), 0);

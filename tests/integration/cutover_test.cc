@@ -178,7 +178,8 @@ TEST(Cutover, KilledAfterEachStepContinuesAndAbortMakesTheSourceWritable) {
   killed_after("stopping_writes");
   EXPECT_EQ(Text(test::ConnectSource(m.db), "SHOW default_transaction_read_only"), "on");
   test::CliResult st = test::RunWalferry({"-c", m.config, "status"});
-  EXPECT_NE(st.output.find("cutover: in progress, last step stopping_writes: the source database is READ-ONLY"),
+  EXPECT_NE(st.output.find("lifecycle: cutover in progress (last step stopping_writes): no database takes the "
+                           "application's writes now; the source is READ-ONLY for new sessions"),
             std::string::npos)
       << st.output;
   // --abort: writable again, and the migration goes on.

@@ -124,7 +124,8 @@ TEST(Runbook, EveryCommandOfTheRunbookRunsInOrderAndTheDataEndsEqual) {
   std::string all;
   for (const auto& c : commands) all += c + "\n";
   for (const char* step : {"CREATE DATABASE", "walferry assess", "walferry plan", "walferry load", "walferry cdc",
-                           "walferry validate", "walferry cutover", "walferry fallback", "--switch-back"}) {
+                           "walferry validate", "walferry cutover", "walferry fallback", "--switch-back",
+                           "walferry cleanup"}) {
     ASSERT_NE(all.find(step), std::string::npos) << step << " is missing from the runbook's commands:\n" << all;
   }
 
@@ -238,6 +239,13 @@ TEST(Runbook, EveryCommandOfTheRunbookRunsInOrderAndTheDataEndsEqual) {
                           "FROM pg_largeobject_metadata";
   EXPECT_EQ(test::Text(s, los), test::Text(t, los));
   EXPECT_EQ(test::Text(s, "SHOW default_transaction_read_only"), "off") << "the old source is the primary again";
+  // cleanup --control-schema after the switch back: nothing of walferry's is left on either database (the old
+  // source kept the way back's state; the target is read-only for new sessions).
+  for (pg::Connection* c : {&s, &t}) {
+    EXPECT_EQ(test::Count(*c, "SELECT count(*) FROM pg_namespace WHERE nspname = 'walferry'"), 0);
+    EXPECT_EQ(test::Count(*c, "SELECT count(*) FROM pg_replication_slots WHERE database = current_database()"), 0);
+    EXPECT_EQ(test::Count(*c, "SELECT count(*) FROM pg_publication"), 0);
+  }
   fs::remove_all(dir);
 }
 

@@ -148,6 +148,22 @@ TEST(Config, ToYamlRoundTripsAwkwardStrings) {
   EXPECT_EQ(again, c) << ToYaml(c);
 }
 
+TEST(Config, MigrationIdRoundTripsAndIsValidated) {
+  Config c = Parse("version: 1\nmigration_id: 3f9a2c1b0d4e\n", "f");
+  EXPECT_EQ(c.migration_id, "3f9a2c1b0d4e");
+  EXPECT_EQ(Parse(ToYaml(c), "f"), c) << ToYaml(c);
+  EXPECT_EQ(Parse("version: 1\n", "f").migration_id, "") << "a configuration from before keeps working";
+  for (const char* bad : {"\"\"", "Upper", "a.b", "\"has space\"", "x123456789012345678901234567890123"}) {
+    try {
+      Parse(std::string("version: 1\nmigration_id: ") + bad + "\n", "f");
+      ADD_FAILURE() << bad << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::kConfig) << bad;
+      EXPECT_NE(std::string(e.what()).find("migration_id"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(Config, ToYamlWritesReasonsAsComments) {
   Config c = Parse(kFull, "walferry.yaml");
   std::string yaml = ToYaml(c);

@@ -61,6 +61,7 @@ TEST(SlotWarnings, UnreadForLongerThanTheLimit) {
 TEST(SlotWarnings, ASetsSlotCountsAsUnreadSinceItsLastStatusWhenNoWalsenderReadsIt) {
   SetStatusRow row;
   row.set_name = "a";
+  row.slot_name = "walferry_a";  // as the set's load recorded it
   row.status_age_seconds = 900;
   EXPECT_TRUE(SetWarnings(row, {}).empty()) << "no slot: nothing to say about it";
   row.slot = Slot(kGB, true);

@@ -127,6 +127,34 @@ CREATE TABLE IF NOT EXISTS @SCHEMA@.cutover (
   details jsonb NOT NULL DEFAULT '{}'
 );
 
+-- The cutover row belongs to the set generation it switched (control/cutover_row.h): sets_generation is that
+-- generation (every set's name, CDC start and creation time when writes were stopped), options the flags the first
+-- run was given ("fallback keep_slots ..."), which a rerun continues with. reset, restart and load move the row
+-- into cutover_history (whole, as json, so columns added later travel too) before they load anything.
+ALTER TABLE @SCHEMA@.cutover ADD COLUMN IF NOT EXISTS sets_generation text;
+ALTER TABLE @SCHEMA@.cutover ADD COLUMN IF NOT EXISTS options text NOT NULL DEFAULT '';
+CREATE TABLE IF NOT EXISTS @SCHEMA@.cutover_history (
+  id bigserial PRIMARY KEY,
+  archived_at timestamptz NOT NULL DEFAULT now(),
+  archived_by text NOT NULL,  -- the command that archived it: walferry reset, walferry restart --set x, ...
+  row jsonb NOT NULL          -- the cutover row as it was
+);
+
+-- Every slot and publication this control schema's migration ever named on its source (recorded with the set's
+-- row, before the load creates them; kept after the set is gone): walferry cleanup --orphans drops only these, so
+-- never another migration's of the same source cluster (lifecycle/cleanup.h). Filled from the sets of a control
+-- schema made before it.
+CREATE TABLE IF NOT EXISTS @SCHEMA@.source_objects (
+  kind text NOT NULL,  -- slot | publication
+  name text NOT NULL,
+  recorded_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (kind, name)
+);
+INSERT INTO @SCHEMA@.source_objects (kind, name)
+SELECT k.kind, k.name FROM @SCHEMA@.sets s,
+LATERAL (VALUES ('slot', s.slot_name), ('publication', s.publication_name)) AS k(kind, name)
+ON CONFLICT DO NOTHING;
+
 -- Retention (config retention.*, control/retention.h) deletes a set's oldest rows of these two tables; these
 -- indexes keep each deletion to the rows it removes. Created here for control schemas made before them too.
 CREATE INDEX IF NOT EXISTS apply_exceptions_task_time ON @SCHEMA@.apply_exceptions (task_name, error_time);
