@@ -105,6 +105,10 @@ class Cutter {
 
  private:
   CutoverReport RunSteps() {
+    // Before anything is created: a cutover before any load changes nothing, the control schema included.
+    if (!control_.Exists()) {
+      Refuse("the " + names_.target + " has no control schema", "load the sets first (walferry load)");
+    }
     control_.Ensure();
     report_.source_database = std::string(source_.Exec("SELECT current_database()").Get(0, 0));
     std::optional<Row> row = ReadRow();

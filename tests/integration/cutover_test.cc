@@ -297,5 +297,20 @@ TEST(Cutover, KeepSlotsLeavesThemForCleanup) {
   m.MakeSourceWritable();
 }
 
+// A cutover before any load refused saying "nothing was changed" after it had created the control schema on the
+// target. Now it changes nothing at all.
+TEST(Cutover, BeforeAnyLoadItRefusesAndCreatesNothing) {
+  std::string db = test::FreshDatabase();
+  test::Source().Psql(db, "CREATE TABLE t (id int PRIMARY KEY)");
+  std::string config = test::WriteConfig(db, "sets:\n  - name: early\n    tables:\n      - name: public.t\n");
+  test::CliResult r = test::RunWalferry({"-c", config, "cutover", "--writes-stopped"});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("nothing was changed"), std::string::npos) << r.output;
+  pg::Connection t = test::ConnectTarget(db);
+  EXPECT_EQ(test::Count(t, "SELECT count(*) FROM pg_namespace WHERE nspname = 'walferry'"), 0);
+  pg::Connection s = test::ConnectSource(db);
+  EXPECT_EQ(test::Text(s, "SHOW default_transaction_read_only"), "off");
+}
+
 }  // namespace
 }  // namespace walferry
