@@ -163,7 +163,7 @@ class Cutter {
     }
     if (done < StepIndex("fallback_ready")) {
       // After the validation (whose repairs must not flow back) and before the application is told to switch.
-      if (o_.fallback) report_.fallback = PrepareFallback(o_.config, target_);
+      if (o_.fallback) report_.fallback = PrepareFallback(o_.config, target_, o_.timeout, &stop_);
       ReleaseTarget(target_, o_.config.control_schema);  // the slot exists: the application may write there now
       Record("fallback_ready");
     }

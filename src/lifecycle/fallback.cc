@@ -3,13 +3,17 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <thread>
 
 #include "assess/server_facts.h"
 #include "catalog/catalog.h"
 #include "cdc/run_sets.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "sql/sql.h"
 #include "control/control_schema.h"
 #include "control/publication.h"
 #include "control/set_status.h"
@@ -166,7 +170,43 @@ void CheckFallbackPossible(const config::Config& forward, pg::Connection& target
   }
 }
 
-FallbackPrepared PrepareFallback(const config::Config& forward, pg::Connection& target) {
+namespace {
+
+// Waits until no other session of the target's cluster holds a transaction id (CREATE_REPLICATION_SLOT would wait
+// for each of them, without a limit); see PrepareFallback.
+void WaitForTargetTransactions(pg::Connection& target, std::chrono::seconds timeout, const std::atomic<bool>* stop) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool said = false;
+  while (true) {
+    pg::Result r = target.Exec(sql::Get("lifecycle/target_xid_holders"));
+    if (r.rows() == 0) return;
+    std::string who;
+    for (int i = 0; i < r.rows() && i < 10; ++i) {
+      who += std::string(i ? "; " : "") + "pid " + std::string(r.Get(i, 0)) + " (database " +
+             std::string(r.Get(i, 1)) + ", application '" + std::string(r.Get(i, 2)) + "', transaction since " +
+             std::string(r.Get(i, 3)) + ")";
+    }
+    if (!said) {
+      Log()->warn("the fallback slot waits for {} transaction(s) open on the target: {}", r.rows(), who);
+      said = true;
+    }
+    if (stop && stop->load()) {
+      throw Error(ErrorKind::kCancelled, "interrupted while waiting for transactions open on the target: " + who);
+    }
+    if (timeout.count() > 0 && std::chrono::steady_clock::now() >= deadline) {
+      throw Error(ErrorKind::kPrecondition, "the fallback slot cannot be created: " + std::to_string(r.rows()) +
+                                                " transaction(s) stay open on the target for over " +
+                                                std::to_string(timeout.count()) + " s: " + who)
+          .WithHint("end them (or let them finish), then run the command again: it continues where it stopped");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+}  // namespace
+
+FallbackPrepared PrepareFallback(const config::Config& forward, pg::Connection& target, std::chrono::seconds timeout,
+                                 const std::atomic<bool>* stop) {
   FallbackPrepared out;
   pg::Connection old_source =
       pg::Connection::Open(OldSource(forward), {.role = "old source", .application_name = "walferry cutover"});
@@ -213,6 +253,7 @@ FallbackPrepared PrepareFallback(const config::Config& forward, pg::Connection& 
   });
   // Before the slot, so that a TRUNCATE of one partition after its start is carried.
   control::InstallTruncateCapture(target, fb.control_schema, pub);
+  WaitForTargetTransactions(target, timeout, stop);
   pg::CreatedSlot created = repl.CreateLogicalSlot(slot, pg::SnapshotAction::kNoExport);
   control.UpsertSet({out.set_name, slot, pub, "", created.consistent_point, control::LoadState::kLoaded});
   out.start = created.consistent_point;

@@ -18,6 +18,8 @@
 // and forgets the fallback set on the old source (EndFallback). Not thread-safe; one call per process.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <string>
 
 #include "cdc/worker.h"
@@ -66,7 +68,12 @@ struct FallbackPrepared {
 // Creates the reverse publication, triggers and slot on the target and the fallback set's row on the old source,
 // or finds them complete after an interrupted run. The set's row is written before the slot, so a slot walferry
 // created is always known; a slot of that name that no row claims is refused, never dropped.
-FallbackPrepared PrepareFallback(const config::Config& forward, pg::Connection& target);
+// Creating the slot waits for every transaction with an id open on the target's cluster: PrepareFallback waits
+// for them first, at most `timeout` (0: no limit) and until `stop` (Ctrl-C: Error kCancelled), then throws
+// Error(kPrecondition) naming them (pid, database, application, since when); nothing is created then.
+FallbackPrepared PrepareFallback(const config::Config& forward, pg::Connection& target,
+                                 std::chrono::seconds timeout = std::chrono::seconds(0),
+                                 const std::atomic<bool>* stop = nullptr);
 
 // The reverse CDC worker (`walferry fallback`). Throws Error(kPrecondition) when no fallback was prepared.
 cdc::WorkerOptions FallbackWorker(const config::Config& forward);

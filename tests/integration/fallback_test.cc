@@ -317,6 +317,29 @@ TEST(Fallback, EndAndCleanupDropTheReverseSlot) {
 // application writes on the source again and CDC carries it forward; a later cutover --fallback prepares a fresh
 // way back, so walferry fallback carries only the target's own writes back (a reused slot would replay the forward
 // CDC's writes onto the old source).
+// Creating the reverse slot waits for every transaction with an id open on the target's cluster, without a limit:
+// the downtime wedged there. The cutover now waits at most --timeout, names the transaction and stops (the source
+// read-only, exit 1); once it ends, a rerun finishes with everything equal.
+TEST(Fallback, AnOpenTransactionOnTheTargetStopsTheFallbackSlotWithinTheTimeoutNamingIt) {
+  Migration m = Migration::Loaded("w");
+  pg::Connection blocker = pg::Connection::Open(test::Target().Uri("postgres"), {.application_name = "long report"});
+  blocker.Exec("BEGIN");
+  const std::string pid = Text(blocker, "SELECT pg_backend_pid()::text");
+  Text(blocker, "SELECT txid_current()::text");  // an id: slot creation would wait for it
+  test::CliResult r = m.Run({"cutover", "--fallback", "--writes-stopped", "--timeout", "3"});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("the fallback slot cannot be created"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("pid " + pid + " (database postgres, application 'long report'"), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("READ-ONLY"), std::string::npos) << r.output;
+  EXPECT_EQ(m.FallbackSlots(), 0);
+  blocker.Exec("COMMIT");
+  r = m.Run({"cutover", "--fallback", "--writes-stopped"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(m.FallbackSlots(), 1);
+  m.ExpectEqual("after the switch");
+}
+
 TEST(Fallback, AbortEndsThePreparedFallbackSoALaterCutoverPreparesAFreshOne) {
   Migration m = Migration::Loaded("a");
   test::CliResult r =
