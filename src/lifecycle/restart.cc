@@ -55,6 +55,18 @@ load::LoadReport RestartSets(const config::Config& config, const std::vector<std
         .WithHint("restart the referencing tables' sets too (walferry reset for all), or drop those foreign keys on "
                   "the target for the migration and create them again after the switch");
   }
+  // A target left read-only for new sessions (a switch back does so on purpose; cutover --fallback holds it so for
+  // a moment) would fail the first write with a raw error: refused here, saying what to run.
+  if (target.Exec("SHOW default_transaction_read_only").Get(0, 0) == "on") {
+    std::string db(target.Exec("SELECT current_database()").Get(0, 0));
+    throw Error(ErrorKind::kPrecondition, "the target database " + db + " is read-only for new sessions")
+        .WithDetail("nothing was changed: a switch back (walferry fallback --switch-back) leaves it read-only so that "
+                    "the application cannot write there by mistake; a running cutover --fallback holds it so until "
+                    "its reverse slot exists")
+        .WithHint("to load it again after a switch back, run on the target: ALTER DATABASE " + pg::QuoteIdent(db) +
+                  " RESET default_transaction_read_only; then " + command + " again (a cutover in "
+                  "progress: finish it or abort it first)");
+  }
   // Refused while the target is (becoming) the new primary; an aborted or switched-back cutover is archived.
   control::PrepareReload(target, source, config.control_schema, command);
   log::For("restart")->info("{}: dropping the slots, publications and triggers on the source", what);

@@ -239,6 +239,16 @@ TEST(Runbook, EveryCommandOfTheRunbookRunsInOrderAndTheDataEndsEqual) {
                           "FROM pg_largeobject_metadata";
   EXPECT_EQ(test::Text(s, los), test::Text(t, los));
   EXPECT_EQ(test::Text(s, "SHOW default_transaction_read_only"), "off") << "the old source is the primary again";
+  // After the switch back the target is read-only: a reset (to migrate again) says exactly what to run first, and
+  // changes nothing (it failed with a raw "cannot execute ... in a read-only transaction").
+  {
+    ProcessResult r = RunProcess({"bash", "-c", "cd " + dir.string() + " && walferry reset -c walferry.yaml --yes"},
+                                 {.env = env});
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_NE(r.output.find("RESET default_transaction_read_only; then walferry reset again"), std::string::npos)
+        << r.output;
+  }
+  for (const auto& table : kTables) EXPECT_EQ(test::DiffTable(s, t, table), "") << table << " after the refused reset";
   // cleanup --control-schema after the switch back: nothing of walferry's is left on either database (the old
   // source kept the way back's state; the target is read-only for new sessions).
   for (pg::Connection* c : {&s, &t}) {
