@@ -224,6 +224,14 @@ TEST(Runbook, EveryCommandOfTheRunbookRunsInOrderAndTheDataEndsEqual) {
     EXPECT_TRUE(ended) << b.command << " did not stop by itself\n" << test::ReadWholeFile(b.log);
     EXPECT_TRUE(ended && WIFEXITED(status) && WEXITSTATUS(status) == 0)
         << b.command << "\n" << test::ReadWholeFile(b.log);
+    // The fallback's worker stops at the switch back's final position: it says so of the database it streams from
+    // (the target), not "on the source".
+    const std::string log = test::ReadWholeFile(b.log);
+    EXPECT_EQ(log.find("stopped writes on the source"), std::string::npos) << log;
+    if (b.command.find("walferry fallback") != std::string::npos) {
+      EXPECT_NE(log.find("a cutover stopped writes on the database this set streams from"), std::string::npos)
+          << log;
+    }
   }
 
   // After the switch back: the old source holds everything the target took, and nothing twice.
