@@ -64,7 +64,16 @@ Error SecondReader(const std::string& set, const std::string& slot, const SlotRe
 }
 
 void RefuseSetsReadElsewhere(const config::Config& config, const std::vector<std::string>& sets) {
-  pg::Connection source = pg::Connection::Open(config.source, {.role = "source"});
+  std::optional<pg::Connection> reached;
+  try {
+    reached.emplace(pg::Connection::Open(config.source, {.role = "source"}));
+  } catch (const Error& e) {
+    // The source is down right now (a failover, a restart): CDC retries its start as before, and each worker
+    // makes the same check once the source answers (cdc::Worker).
+    if (e.kind() == ErrorKind::kConnection) return;
+    throw;
+  }
+  pg::Connection& source = *reached;
   const control::MigrationNames names = control::NamesFor(source, config.migration_id);
   for (const std::string& set : sets) {
     const std::string slot = control::SlotName(names, set);

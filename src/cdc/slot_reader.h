@@ -43,7 +43,8 @@ std::optional<SlotReader> LiveReader(pg::Connection& source, const std::string& 
 // The refusal for a set whose slot `reader` streams: Error kPrecondition naming it, with what to do.
 Error SecondReader(const std::string& set, const std::string& slot, const SlotReader& reader);
 
-// Throws SecondReader for the first of `sets` whose slot another live walferry (or other client) reads.
+// Throws SecondReader for the first of `sets` whose slot another live walferry (or other client) reads. A source
+// that cannot be reached now is no refusal: the workers check again when they connect.
 void RefuseSetsReadElsewhere(const config::Config& config, const std::vector<std::string>& sets);
 
 }  // namespace walferry::cdc
