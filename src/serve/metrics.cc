@@ -28,6 +28,12 @@ std::optional<double> Number(const nlohmann::json& j, const char* key) {
   return std::nullopt;
 }
 
+// An optional count or measure as a sample value (unset stays unset: no series).
+template <typename T>
+std::optional<double> AsDouble(const std::optional<T>& v) {
+  return v ? std::optional<double>(static_cast<double>(*v)) : std::nullopt;
+}
+
 std::optional<double> LsnBytes(const nlohmann::json& j, const char* key) {
   if (!j.contains(key) || !j[key].is_string()) return std::nullopt;
   std::optional<Lsn> lsn = Lsn::TryParse(j[key].get<std::string>());
@@ -66,25 +72,23 @@ void SetMetrics(Builder& b, const Sample& s, const nlohmann::json& set) {
               {{"set", name}, {"state", LabelValue(control::ToString(state))}},
               c->second.task_status == control::ToString(state) ? 1 : 0);
     }
-    auto opt = [](std::optional<int64_t> v) { return v ? std::optional<double>(static_cast<double>(*v)) : std::nullopt; };
     b.Counter("walferry_changes_applied_total", "Row changes applied by the set's CDC process since it started", l,
-              opt(c->second.changes_applied));
+              AsDouble(c->second.changes_applied));
     b.Counter("walferry_transactions_applied_total", "Source transactions applied by the set's CDC process", l,
-              opt(c->second.transactions_applied));
+              AsDouble(c->second.transactions_applied));
     b.Counter("walferry_groups_applied_total", "Target transactions (groups of source transactions) committed", l,
-              opt(c->second.groups_applied));
+              AsDouble(c->second.groups_applied));
     b.Counter("walferry_retries_total", "Sessions the set's CDC process retried after a failure", l,
-              opt(c->second.retries));
+              AsDouble(c->second.retries));
   }
   auto d = s.sets.find(name);
   if (d != s.sets.end()) {
-    auto opt = [](auto v) { return v ? std::optional<double>(static_cast<double>(*v)) : std::nullopt; };
     b.Gauge("walferry_set_lag_bytes", "Source WAL from its current position to the target's checkpoint", l,
-            opt(d->second.lag_bytes));
+            AsDouble(d->second.lag_bytes));
     b.Gauge("walferry_set_lag_seconds", "Source commit time of the last applied transaction to now (0 caught up)", l,
-            opt(d->second.lag_seconds));
+            AsDouble(d->second.lag_seconds));
     b.Gauge("walferry_set_eta_seconds", "Estimated time to caught-up: lag / (apply rate - source WAL rate)", l,
-            opt(d->second.eta_seconds));
+            AsDouble(d->second.eta_seconds));
   }
   b.Gauge("walferry_set_applied_lsn_bytes", "The set's checkpoint (last applied commit LSN) as a byte position", l,
           LsnBytes(set, "applied_lsn"));
@@ -118,13 +122,12 @@ void SetMetrics(Builder& b, const Sample& s, const nlohmann::json& set) {
   }
   auto stats = s.obs.slot_stats.find(name);
   if (stats != s.obs.slot_stats.end()) {
-    auto opt = [](std::optional<int64_t> v) { return v ? std::optional<double>(static_cast<double>(*v)) : std::nullopt; };
     b.Counter("walferry_slot_spill_bytes_total", "Decoded bytes spilled to disk (pg_stat_replication_slots)", l,
-              opt(stats->second.spill_bytes));
+              AsDouble(stats->second.spill_bytes));
     b.Counter("walferry_slot_spill_transactions_total", "Transactions spilled to disk (pg_stat_replication_slots)", l,
-              opt(stats->second.spill_txns));
+              AsDouble(stats->second.spill_txns));
     b.Counter("walferry_slot_decoded_transactions_total", "Transactions decoded (pg_stat_replication_slots)", l,
-              opt(stats->second.total_txns));
+              AsDouble(stats->second.total_txns));
   }
 }
 
