@@ -139,6 +139,7 @@ TEST(Runbook, EveryCommandOfTheRunbookRunsInOrderAndTheDataEndsEqual) {
                                   "TARGET_ADMIN=" + test::Target().Uri("postgres"), "DB=" + db,
                                   "PATH=" + bin_dir + ":" + std::string(getenv("PATH") ? getenv("PATH") : "")};
 
+  int status_after_switch_back = 0;  // the status checks below must have run
   std::optional<Application> app;
   app.emplace(test::Source().Uri(db), 1);
   std::vector<Background> background;
@@ -201,8 +202,10 @@ TEST(Runbook, EveryCommandOfTheRunbookRunsInOrderAndTheDataEndsEqual) {
       ASSERT_TRUE(test::PollUntil([&] { return app->transactions() > 50; })) << "the target takes no writes";
     }
     if (switch_back) app->Stop();  // ended by the switch back
-    if (command.find("walferry status") != std::string::npos && all.find("--switch-back") < all.find(command) &&
-        transcript.find("--switch-back") != std::string::npos) {
+    const bool after_switch_back = transcript.find("$ walferry fallback -c walferry.yaml --switch-back") !=
+                                   std::string::npos;
+    if (command.find("walferry status") != std::string::npos && after_switch_back) {
+      ++status_after_switch_back;
       // After the switch back, status says which database is the primary now (it used to say the cutover was
       // done and the source read-only, with "slot missing" for every set).
       EXPECT_NE(r.output.find("lifecycle: switched back to the source: the source database is the primary (takes "
@@ -211,6 +214,7 @@ TEST(Runbook, EveryCommandOfTheRunbookRunsInOrderAndTheDataEndsEqual) {
       EXPECT_EQ(r.output.find("slot missing"), std::string::npos) << r.output;
     }
   }
+  EXPECT_EQ(status_after_switch_back, 1) << "the runbook shows the status after the switch back";
   ASSERT_GT(app->transactions(), 0);
   app.reset();
   if (getenv("WALFERRY_RUNBOOK_TRANSCRIPT")) std::cout << transcript;
