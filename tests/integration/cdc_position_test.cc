@@ -7,6 +7,7 @@
 // for moved.
 // The stop position of --until-caught-up (cdc/stop_position.h): a record's end that a keepalive reaches on an idle
 // source, never a position just past a page header.
+#include "cdc/stop_position.h"
 #include "cdc_support.h"
 
 namespace walferry {
@@ -117,6 +118,43 @@ TEST(CdcStop, UntilCaughtUpOnAnIdleSourceWhoseInsertPositionIsJustPastAPageHeade
   Lsn stop = Lsn::Parse(r.output.substr(at + 12, r.output.find_first_of(",\n ", at + 12) - at - 12));
   EXPECT_NE(stop.value() % 8192, 24u) << "the stop position " << stop.ToString() << " is just past a page header";
   EXPECT_NE(stop.value() % (16 << 20), 40u) << stop.ToString();
+  f.CatchUpExpectEqualAndDropSlot();
+}
+
+// The stop position and the cutover's slot peek read only flushed WAL, and the test clusters (like many sources)
+// commit asynchronously: the flush before them must reach every commit made before it. An empty transaction with
+// an xid did not: a commit that wrote no WAL of its own is asynchronous whatever synchronous_commit says, so the
+// flush waited for the WAL writer (the cutover's peek missed a write that escaped the freeze on a busy machine).
+// Here the WAL writer sleeps 10 s, so only walferry's own flush can flush the commit in time.
+TEST(CdcStop, TheStopPositionFlushesAnAsynchronousCommitMadeJustBefore) {
+  CdcFixture f = CdcFixture::Create("asyncflush", "CREATE TABLE t (id int PRIMARY KEY)", {"public.t"});
+  pg::Connection admin = test::ConnectSource("postgres");
+  admin.Exec("ALTER SYSTEM SET wal_writer_delay = '10s'");
+  admin.Exec("SELECT pg_reload_conf()");
+  struct Restore {
+    pg::Connection& admin;
+    ~Restore() {
+      try {
+        admin.Exec("ALTER SYSTEM RESET wal_writer_delay");
+        admin.Exec("SELECT pg_reload_conf()");
+      } catch (const Error& e) {
+        ADD_FAILURE() << "wal_writer_delay not reset: " << e.what();
+      }
+    }
+  } restore{admin};
+  pg::Connection src = test::ConnectSource(f.db);
+  src.Exec("SET synchronous_commit = off");
+  pg::Connection walferry_side = test::ConnectSource(f.db);
+  int flushed_in_time = 0;
+  for (int i = 0; i < 5; ++i) {
+    src.Exec("INSERT INTO t VALUES (" + std::to_string(i) + ")");
+    Lsn committed = Lsn::Parse(test::Text(src, "SELECT pg_current_wal_insert_lsn()::text"));
+    Lsn stop = cdc::SourceStopPosition(walferry_side);
+    Lsn flushed = Lsn::Parse(test::Text(src, "SELECT pg_current_wal_flush_lsn()::text"));
+    EXPECT_GE(stop, committed);
+    if (flushed >= committed) ++flushed_in_time;
+  }
+  EXPECT_EQ(flushed_in_time, 5) << "the flush did not reach asynchronous commits made just before it";
   f.CatchUpExpectEqualAndDropSlot();
 }
 
