@@ -19,6 +19,7 @@
 
 #include "pg/quote.h"
 #include "support/clusters.h"
+#include "support/same_objects.h"
 
 namespace walferry {
 namespace {
@@ -70,16 +71,9 @@ struct Migration {
   void ExpectEqual(const std::vector<std::string>& more_tables = {}) const {
     pg::Connection s = test::ConnectSource(db);
     pg::Connection t = test::ConnectTarget(db);
-    std::vector<std::string> tables = {"public.orders", "public.docs"};
-    tables.insert(tables.end(), more_tables.begin(), more_tables.end());
-    for (const std::string& table : tables) EXPECT_EQ(test::DiffTable(s, t, table), "") << table;
-    for (const char* seq : {"orders_id_seq", "tickets"}) {
-      std::string q = std::string("SELECT last_value || '/' || is_called FROM ") + seq;
-      EXPECT_EQ(Text(s, q), Text(t, q)) << seq;
-    }
-    const std::string los = "SELECT coalesce(string_agg(m.oid::text || ':' || md5(lo_get(m.oid)), ',' ORDER BY "
-                            "m.oid), '') FROM pg_largeobject_metadata m";
-    EXPECT_EQ(Text(s, los), Text(t, los));
+    test::SameObjects what{{"public.orders", "public.docs"}, {"orders_id_seq", "tickets"}};
+    what.tables.insert(what.tables.end(), more_tables.begin(), more_tables.end());
+    test::ExpectSameObjects(s, t, what);
   }
 
   // A refusal changed nothing: new sessions write, the cutover never began.
@@ -92,8 +86,7 @@ struct Migration {
 
   void MakeSourceWritable() const {
     pg::Connection s = test::ConnectSource(db);
-    s.Exec("SET default_transaction_read_only = off");
-    s.Exec("ALTER DATABASE " + pg::QuoteIdent(db) + " RESET default_transaction_read_only");
+    test::ResetReadOnly(s, db);
   }
 
   // After an abort: CDC carries what the source has, then the cutover is tried again.
