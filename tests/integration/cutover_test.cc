@@ -304,5 +304,27 @@ TEST(Cutover, BeforeAnyLoadItRefusesAndCreatesNothing) {
   EXPECT_EQ(test::Text(s, "SHOW default_transaction_read_only"), "off");
 }
 
+// The final validation counts every difference it found: a large object changed on the target after the cutover's
+// large-object step (through the kill hook) fails the cutover naming one difference (it said "found 0 differences":
+// only table rows were counted), the source read-only; an abort and a new cutover end equal.
+TEST(Cutover, TheFinalValidationCountsALargeObjectThatDiffers) {
+  Migration m = Migration::Loaded("lodiff");
+  test::CliResult r = m.Cutover({"--writes-stopped"}, {"WALFERRY_CUTOVER_KILL_AFTER=large_objects"});
+  ASSERT_NE(r.exit_code, 0) << r.output;
+  {
+    pg::Connection t = test::ConnectTarget(m.db);
+    t.Exec("SELECT lo_put(lo, 0, '\\x58'::bytea) FROM docs WHERE id = 1");
+  }
+  r = m.Cutover({"--writes-stopped"});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("found 1 differences"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("READ-ONLY"), std::string::npos) << r.output;
+  ASSERT_EQ(m.Cutover({"--abort"}).exit_code, 0);
+  r = m.Cutover({"--writes-stopped"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  m.ExpectSwitched();
+  m.MakeSourceWritable();
+}
+
 }  // namespace
 }  // namespace walferry

@@ -470,10 +470,11 @@ TEST(Fallback, LargeObjectStepTouchesOnlyTheMigrationsLargeObjects) {
   test::ResetReadOnly(s, m.db);
 }
 
-// Two sources (two databases of the source cluster, each with its own control schema and schema of tables) into
-// one target database: each cutover --fallback has its own way back, neither's large-object step touches the
-// other's large objects, each fallback carries its own tables back, and each switch back brings its old source
-// exactly its own tables, sequences and large objects.
+// Two sources (two databases of the source cluster, each with its own control schema; tables of both in public, and
+// the second's in a schema of its own too) into one target database: each cutover --fallback has its own way back,
+// neither's large-object step touches the other's large objects, each fallback carries its own tables back, and
+// each switch back brings its old source exactly its own tables, sequences and large objects (the switch back set
+// every sequence of the target's public schema on the old source, and failed on the other source's).
 TEST(Fallback, TwoSourcesIntoOneTargetDatabaseEachHaveTheirWayBack) {
   const std::string db = test::FreshDatabase("t");
   const std::string other = test::FreshDatabase("o");
@@ -481,7 +482,9 @@ TEST(Fallback, TwoSourcesIntoOneTargetDatabaseEachHaveTheirWayBack) {
                           "INSERT INTO mine (v, lo) SELECT 'a' || g, lo_from_bytea(0, 'a') FROM generate_series(1, 3) g");
   test::Source().Psql(other, "CREATE SCHEMA b; CREATE TABLE b.theirs (id bigserial PRIMARY KEY, v text, lo oid); "
                              "INSERT INTO b.theirs (v, lo) SELECT 'b' || g, lo_from_bytea(0, 'b') "
-                             "FROM generate_series(1, 3) g");
+                             "FROM generate_series(1, 3) g; "
+                             "CREATE TABLE also (id bigserial PRIMARY KEY, v text); "
+                             "INSERT INTO also (v) SELECT 'also' || g FROM generate_series(1, 4) g");
   auto config = [&](const std::string& name, const std::string& source, const std::string& schema,
                     const std::string& table) {
     std::string path = "/tmp/walferry-" + db + "-" + name + ".yaml";
@@ -492,7 +495,7 @@ TEST(Fallback, TwoSourcesIntoOneTargetDatabaseEachHaveTheirWayBack) {
     return path;
   };
   const std::string a = config("twoa", db, "walferry", "public.mine");
-  const std::string b = config("twob", other, "walferry_b", "b.theirs");
+  const std::string b = config("twob", other, "walferry_b", "b.theirs\n      - name: public.also");
   for (const std::string& c : {a, b}) {
     test::CliResult r = test::RunWalferry({"-c", c, "load"});
     ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -519,6 +522,7 @@ TEST(Fallback, TwoSourcesIntoOneTargetDatabaseEachHaveTheirWayBack) {
     t.Exec("INSERT INTO mine (v) VALUES ('on the target')");
     t.Exec("UPDATE b.theirs SET v = v || ' changed'");
     t.Exec("SELECT lo_put(lo, 0, 'B') FROM b.theirs WHERE id = 1");
+    t.Exec("INSERT INTO also (v) VALUES ('on the target')");
   }
   for (const std::string& c : {a, b}) {
     test::CliResult r = test::RunWalferry({"-c", c, "fallback", "--until-caught-up"});
@@ -528,10 +532,11 @@ TEST(Fallback, TwoSourcesIntoOneTargetDatabaseEachHaveTheirWayBack) {
   }
   pg::Connection t = test::ConnectTarget(db);
   EXPECT_EQ(test::DiffTable(sa, t, "public.mine"), "");
-  EXPECT_EQ(test::DiffTable(sb, t, "b.theirs"), "");
-  EXPECT_EQ(Text(sa, "SELECT last_value::text FROM mine_id_seq"), Text(t, "SELECT last_value::text FROM mine_id_seq"));
-  EXPECT_EQ(Text(sb, "SELECT last_value::text FROM b.theirs_id_seq"),
-            Text(t, "SELECT last_value::text FROM b.theirs_id_seq"));
+  test::ExpectSameObjects(sa, t, {{"public.mine"}, {"mine_id_seq"}, false}, "the first source");
+  test::ExpectSameObjects(sb, t, {{"b.theirs", "public.also"}, {"b.theirs_id_seq", "also_id_seq"}, false},
+                          "the second source");
+  EXPECT_EQ(Count(sa, "SELECT count(*) FROM pg_class WHERE relname = 'also_id_seq'"), 0)
+      << "nothing of the other source's on this one";
   EXPECT_EQ(Text(sa, los), Text(t, referenced("mine"))) << "exactly its own large objects";
   EXPECT_EQ(Text(sb, los), Text(t, referenced("b.theirs"))) << "exactly its own large objects, the change too";
   test::ResetReadOnly(t, db);
