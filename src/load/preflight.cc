@@ -27,6 +27,14 @@ void CheckServers(pg::Connection& source, pg::Connection& target, size_t new_slo
                     std::to_string(pg::kNewestServedMajor));
     }
   }
+  if (pg::MigrationPair p = pg::MigrationPairOf(source.ServerVersionNum(), target.ServerVersionNum()); !p.served) {
+    throw Error(ErrorKind::kPrecondition, "walferry does not migrate from PostgreSQL " +
+                                              source.ParameterStatus("server_version") + " to PostgreSQL " +
+                                              target.ParameterStatus("server_version"))
+        .WithDetail(p.not_served_why)
+        .WithHint("migrate into a target of PostgreSQL " + std::to_string(source.ServerVersionNum() / 10000) +
+                  " or newer (docs/versions.md)");
+  }
   assess::ServerFacts s = assess::GatherServerFacts(source);
   if (s.wal_level != "logical") {
     throw Error(ErrorKind::kPrecondition, "source wal_level is '" + s.wal_level + "'")
