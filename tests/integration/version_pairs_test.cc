@@ -20,6 +20,7 @@
 #include <string>
 #include <thread>
 
+#include "control/set_status.h"
 #include "matrix/compare.h"
 #include "support/clusters.h"
 
@@ -270,6 +271,48 @@ TEST(VersionPair, ATargetOlderThanTheSourceIsRefusedClearly) {
             std::string::npos) << r.output;
   EXPECT_NE(r.output.find(older), std::string::npos) << r.output;
   ExpectNothingCreated(db);
+}
+
+// A slot the source invalidated (here by max_slot_wal_keep_size, 13+), read the way walferry status and CDC read
+// it on each version: 17+ gives the reason (invalidation_reason) and since when nobody reads it (inactive_since),
+// older versions only wal_status 'lost'. The settings are put back afterwards.
+TEST(VersionPair, AnInvalidatedSlotIsReportedAsTheSourcesVersionAllows) {
+  const int source_major = test::Source().major();
+  if (source_major < 13) GTEST_SKIP() << "PostgreSQL 12 has no max_slot_wal_keep_size: its slots are never lost";
+  std::string db = test::FreshDatabase();
+  pg::Connection s = test::ConnectSource(db);
+  s.Exec("CREATE TABLE filler (v text)");
+  s.Exec("SELECT pg_create_logical_replication_slot('vp_invalidated', 'pgoutput')");
+  s.Exec("ALTER SYSTEM SET max_slot_wal_keep_size = '1MB'");
+  s.Exec("SELECT pg_reload_conf()");
+  const bool lost = test::PollUntil([&] {
+    s.Exec("INSERT INTO filler SELECT repeat('x', 1000) FROM generate_series(1, 2000)");
+    s.Exec("SELECT pg_switch_wal()");
+    s.Exec("CHECKPOINT");
+    return test::Text(s, "SELECT coalesce(wal_status, '') FROM pg_replication_slots "
+                         "WHERE slot_name = 'vp_invalidated'") == "lost";
+  }, std::chrono::seconds(60), std::chrono::milliseconds(10));
+  std::optional<control::SlotFacts> slot = control::ReadSlot(s, "vp_invalidated");
+  s.Exec("ALTER SYSTEM RESET max_slot_wal_keep_size");
+  s.Exec("SELECT pg_reload_conf()");
+  s.Exec("SELECT pg_drop_replication_slot('vp_invalidated')");
+  ASSERT_TRUE(lost) << "the slot was never invalidated";
+  ASSERT_TRUE(slot.has_value());
+  EXPECT_EQ(slot->wal_status, "lost");
+  std::vector<std::string> warnings = control::SlotWarnings("vp_invalidated", *slot, std::nullopt, {});
+  ASSERT_EQ(warnings.size(), 1u);
+  if (source_major >= 17) {
+    EXPECT_EQ(slot->invalidation_reason, "wal_removed");
+    ASSERT_TRUE(slot->inactive_seconds.has_value()) << "inactive_since of a slot nobody has read";
+    EXPECT_GE(*slot->inactive_seconds, 0.0);
+    EXPECT_NE(warnings[0].find("was invalidated by the source (wal_removed): the source removed WAL"),
+              std::string::npos) << warnings[0];
+  } else {
+    EXPECT_FALSE(slot->invalidation_reason.has_value());
+    EXPECT_FALSE(slot->inactive_seconds.has_value());
+    EXPECT_NE(warnings[0].find("slot vp_invalidated is lost: the source removed WAL"), std::string::npos)
+        << warnings[0];
+  }
 }
 
 }  // namespace
