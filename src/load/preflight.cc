@@ -15,7 +15,9 @@ namespace walferry::load {
 
 namespace {
 
-void CheckServers(pg::Connection& source, pg::Connection& target, size_t new_slots) {
+// `client_programs`: whether this load runs pg_dump, pg_restore and psql (not with --cdc-start-lsn, which copies
+// nothing: a target loaded by other means needs no client programs of the source's version here).
+void CheckServers(pg::Connection& source, pg::Connection& target, size_t new_slots, bool client_programs) {
   for (auto [conn, role] : {std::pair<pg::Connection*, const char*>{&source, "source"}, {&target, "target"}}) {
     pg::ServerFeatures f = pg::FeaturesOf(conn->ServerVersionNum(), role);
     if (!f.served) {
@@ -59,6 +61,7 @@ void CheckServers(pg::Connection& source, pg::Connection& target, size_t new_slo
         .WithHint("GRANT CREATE ON DATABASE " + pg::QuoteIdent(t.database) + " TO " + pg::QuoteIdent(t.role_name));
   }
   // pg_dump, pg_restore and psql that fit the source's version (load/client_tools.h), or a clear error now.
+  if (!client_programs) return;
   for (const char* program : {"pg_dump", "pg_restore", "psql"}) {
     FindClientProgram(program, source.ServerVersionNum() / 10000);
   }
@@ -383,7 +386,7 @@ std::vector<ResolvedSet> Preflight(const LoadOptions& o, pg::Connection& source,
       }
     }
     CheckTruncatable(o, target, sets);
-    CheckServers(source, target, new_slots);
+    CheckServers(source, target, new_slots, !o.cdc_start_lsn.has_value());
     CheckPartitionedPublishable(source, sets);
     CheckTruncateCapture(source, sets);
     return sets;

@@ -8,8 +8,9 @@
 // test's own comparison, not walferry's validate.
 // What a pair cannot do is checked instead of skipped silently: a source newer than every pg_dump on the machine
 // (Debian 12 has only pg_dump 15, so 16, 17 and 18 sources) is refused by the load, clearly and before it changes
-// anything; a target older than the source is refused by plan and by load. Run alone without the variables, the
-// binary runs 12 -> 18.
+// anything, and is then carried by CDC after a load by other means (--cdc-start-lsn); a target older than the source
+// is refused by plan and by load. Also per version: a slot invalidated on the source as walferry status reads it,
+// and (18) virtual generated columns. Run alone without the variables, the binary runs 12 -> 18.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -21,6 +22,7 @@
 #include <thread>
 
 #include "catalog/catalog.h"
+#include "common/lsn.h"
 #include "control/set_status.h"
 #include "load/table_copy.h"
 #include "matrix/compare.h"
@@ -49,8 +51,8 @@ std::string PairName() {
   return "PostgreSQL " + std::to_string(test::Source().major()) + " -> " + std::to_string(test::Target().major());
 }
 
-// The fixture; partitions only where the source can publish them (13+; 12 refuses them: versions_test.cc).
-std::string Schema(bool partitions) {
+// The fixture's tables; partitions only where the source can publish them (13+; 12 refuses them: versions_test.cc).
+std::string Tables(bool partitions) {
   std::string sql =
       "CREATE TABLE orders (id bigserial PRIMARY KEY, v text, doc text, "
       "                     v_length int GENERATED ALWAYS AS (length(v)) STORED); "
@@ -58,8 +60,19 @@ std::string Schema(bool partitions) {
       "CREATE TABLE animals (id int PRIMARY KEY, name text); "
       "CREATE TABLE dogs (breed text) INHERITS (animals); ALTER TABLE dogs ADD PRIMARY KEY (id); "
       "CREATE SEQUENCE tickets START 100; "
-      "CREATE TABLE docs (id int PRIMARY KEY, lo oid); "
-      // TOAST values, large and not compressible (md5 chains).
+      "CREATE TABLE docs (id int PRIMARY KEY, lo oid); ";
+  if (partitions) {
+    sql += "CREATE TABLE measures (id int, at date, v text, PRIMARY KEY (id, at)) PARTITION BY RANGE (at); "
+           "CREATE TABLE measures_2025 PARTITION OF measures FOR VALUES FROM ('2025-01-01') TO ('2026-01-01'); "
+           "CREATE TABLE measures_2026 PARTITION OF measures FOR VALUES FROM ('2026-01-01') TO ('2027-01-01'); "
+           "CREATE TABLE measures_other PARTITION OF measures DEFAULT; ";
+  }
+  return sql;
+}
+
+// The fixture's first rows, TOAST values (large and not compressible: md5 chains) and large objects among them.
+std::string Rows(bool partitions) {
+  std::string sql =
       "INSERT INTO orders (v, doc) SELECT 'o' || g, (SELECT string_agg(md5(g::text || x::text), '') "
       "                                              FROM generate_series(1, 100) x) FROM generate_series(1, 300) g; "
       "INSERT INTO events SELECT 'k' || (g % 5), 'same' FROM generate_series(1, 60) g; "
@@ -69,14 +82,12 @@ std::string Schema(bool partitions) {
       "INSERT INTO docs SELECT g, lo_from_bytea(0, convert_to(repeat('doc' || g, 2000), 'UTF8')) "
       "FROM generate_series(1, 4) g; ";
   if (partitions) {
-    sql += "CREATE TABLE measures (id int, at date, v text, PRIMARY KEY (id, at)) PARTITION BY RANGE (at); "
-           "CREATE TABLE measures_2025 PARTITION OF measures FOR VALUES FROM ('2025-01-01') TO ('2026-01-01'); "
-           "CREATE TABLE measures_2026 PARTITION OF measures FOR VALUES FROM ('2026-01-01') TO ('2027-01-01'); "
-           "CREATE TABLE measures_other PARTITION OF measures DEFAULT; "
-           "INSERT INTO measures SELECT g, date '2025-01-01' + (g * 7), 'm' || g FROM generate_series(1, 120) g; ";
+    sql += "INSERT INTO measures SELECT g, date '2025-01-01' + (g * 7), 'm' || g FROM generate_series(1, 120) g; ";
   }
   return sql;
 }
+
+std::string Schema(bool partitions) { return Tables(partitions) + Rows(partitions); }
 
 // One round of the mixed workload: every kind of change, in several transactions, one rolled back and one with a
 // subtransaction rolled back.
@@ -159,24 +170,10 @@ class Workload {
   std::thread thread_;
 };
 
-TEST(VersionPair, MigratesAMixedWorkloadThroughAKillOfCdcAndTheCutover) {
-  const int source_major = test::Source().major();
-  const int target_major = test::Target().major();
-  std::cout << "[ version pair ] " << PairName() << "\n";
-  if (target_major < source_major) GTEST_SKIP() << "refused: ATargetOlderThanTheSourceIsRefusedClearly";
-  if (!MachineHasPgDumpFor(source_major)) GTEST_SKIP() << "refused: ASourceNewerThanEveryPgDumpIsRefusedClearly";
-  const bool partitions = source_major >= 13;
-  std::string db = test::FreshDatabase();
-  test::Source().Psql(db, Schema(partitions));
-
-  const std::string config = test::WriteConfig(db, "");  // replaced by plan's
-  test::CliResult r = test::RunWalferry({"plan", "--source", test::Source().Uri(db), "--target",
-                                         test::Target().Uri(db), "--sets", "2", "--out", config, "--force"});
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  r = test::RunWalferry({"-c", config, "load"});
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-
-  // CDC killed with SIGKILL once it has applied some of the workload and while the workload still writes.
+// After the load: CDC of the mixed workload, killed with SIGKILL once it has applied some of it and while the
+// workload still writes; CDC again until caught up; one more round left for the cutover; the cutover; then the
+// test's own comparison of everything.
+void CdcKillCutoverAndCompare(const std::string& db, const std::string& config, bool partitions) {
   const std::string log = (std::filesystem::temp_directory_path() / ("walferry-" + db + "-cdc.log")).string();
   {
     Workload workload(db, partitions);
@@ -197,7 +194,7 @@ TEST(VersionPair, MigratesAMixedWorkloadThroughAKillOfCdcAndTheCutover) {
     std::cout << "[ version pair ] " << workload.rounds() << " workload rounds, CDC killed after round "
               << rounds_at_kill << "\n";
   }
-  r = test::RunWalferry({"-c", config, "cdc", "--until-caught-up"});
+  test::CliResult r = test::RunWalferry({"-c", config, "cdc", "--until-caught-up"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
 
   {
@@ -221,6 +218,26 @@ TEST(VersionPair, MigratesAMixedWorkloadThroughAKillOfCdcAndTheCutover) {
   }
   t.Exec("INSERT INTO orders (v) VALUES ('after the switch')");  // the sequence behind the key was carried
   EXPECT_EQ(Count(fresh, "SELECT count(*) FROM pg_replication_slots WHERE database = current_database()"), 0);
+}
+
+TEST(VersionPair, MigratesAMixedWorkloadThroughAKillOfCdcAndTheCutover) {
+  const int source_major = test::Source().major();
+  const int target_major = test::Target().major();
+  std::cout << "[ version pair ] " << PairName() << "\n";
+  if (target_major < source_major) GTEST_SKIP() << "refused: ATargetOlderThanTheSourceIsRefusedClearly";
+  if (!MachineHasPgDumpFor(source_major)) GTEST_SKIP() << "refused: ASourceNewerThanEveryPgDumpIsRefusedClearly";
+  const bool partitions = source_major >= 13;
+  std::string db = test::FreshDatabase();
+  test::Source().Psql(db, Schema(partitions));
+
+  const std::string config = test::WriteConfig(db, "");  // replaced by plan's
+  test::CliResult r = test::RunWalferry({"plan", "--source", test::Source().Uri(db), "--target",
+                                         test::Target().Uri(db), "--sets", "2", "--out", config, "--force"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = test::RunWalferry({"-c", config, "load"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+
+  CdcKillCutoverAndCompare(db, config, partitions);
 }
 
 // Nothing on either server may have changed after a refused load.
@@ -251,6 +268,37 @@ TEST(VersionPair, ASourceNewerThanEveryPgDumpIsRefusedClearly) {
   ExpectNothingCreated(db);
 }
 
+// What of a 16+ source this machine can test without its pg_dump: a target loaded by other means (here: the same
+// tables created by the test on both sides, empty) and `walferry load --cdc-start-lsn`, which copies nothing and so
+// needs no client programs; then the fixture's rows and the mixed workload travel by CDC from the newer source
+// (killed once), and the cutover carries sequences and large objects. The LSN is the start of the source's next
+// WAL segment, after the slot's consistent point; pg_switch_wal() then puts every later commit after it.
+TEST(VersionPair, ASourceWithoutAFittingPgDumpIsCarriedByCdcFromALoadByOtherMeans) {
+  const int source_major = test::Source().major();
+  if (MachineHasPgDumpFor(source_major)) GTEST_SKIP() << "covered by the whole migration (this machine has pg_dump)";
+  if (test::Target().major() < source_major) GTEST_SKIP() << "refused: ATargetOlderThanTheSourceIsRefusedClearly";
+  const bool partitions = source_major >= 13;
+  std::string db = test::FreshDatabase();
+  test::Source().Psql(db, Tables(partitions));
+  test::Target().Psql(db, Tables(partitions));  // the load by other means, of tables that are empty on both sides
+
+  const std::string config = test::WriteConfig(db, "");  // replaced by plan's
+  test::CliResult r = test::RunWalferry({"plan", "--source", test::Source().Uri(db), "--target",
+                                         test::Target().Uri(db), "--sets", "2", "--out", config, "--force"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  pg::Connection s = test::ConnectSource(db);
+  const Lsn now = Lsn::Parse(test::Text(s, "SELECT pg_current_wal_lsn()::text"));
+  const int64_t segment = Count(s, "SELECT setting::bigint FROM pg_settings WHERE name = 'wal_segment_size'");
+  const Lsn next_segment((now.value() / segment + 1) * segment);
+  r = test::RunWalferry({"-c", config, "load", "--cdc-start-lsn", next_segment.ToString()});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  s.Exec("SELECT pg_switch_wal()");
+  ASSERT_GE(Lsn::Parse(test::Text(s, "SELECT pg_current_wal_insert_lsn()::text")), next_segment);
+  test::Source().Psql(db, Rows(partitions));
+
+  CdcKillCutoverAndCompare(db, config, partitions);
+}
+
 // A target older than the source: plan fails its target_version check and writes nothing; load refuses too.
 TEST(VersionPair, ATargetOlderThanTheSourceIsRefusedClearly) {
   const int source_major = test::Source().major();
@@ -259,6 +307,7 @@ TEST(VersionPair, ATargetOlderThanTheSourceIsRefusedClearly) {
   std::string db = test::FreshDatabase();
   test::Source().Psql(db, Schema(source_major >= 13));
   const std::string planned = (std::filesystem::temp_directory_path() / ("walferry-" + db + "-plan.yaml")).string();
+  std::filesystem::remove(planned);  // an earlier run's, in the same temporary directory
   test::CliResult r = test::RunWalferry({"plan", "--source", test::Source().Uri(db), "--target",
                                          test::Target().Uri(db), "--sets", "1", "--out", planned});
   EXPECT_EQ(r.exit_code, 2) << r.output;
@@ -332,8 +381,8 @@ TEST(VersionPair, AVirtualGeneratedColumnOfAnEighteenSourceIsLeftToTheTarget) {
                           "INSERT INTO shapes (id, w, h) VALUES (1, 2, 3), (2, 4, 5)");
   pg::Connection s = test::ConnectSource(db);
   EXPECT_TRUE(pg::FeaturesOf(s.ServerVersionNum()).virtual_generated_columns);
-  ASSERT_EQ(test::Text(s, "SELECT string_agg(attname || '=' || attgenerated::text, ',' ORDER BY attnum) FROM pg_attribute "
-                          "WHERE attrelid = 'shapes'::regclass AND attgenerated <> ''"),
+  ASSERT_EQ(test::Text(s, "SELECT string_agg(attname || '=' || attgenerated::text, ',' ORDER BY attnum) "
+                          "FROM pg_attribute WHERE attrelid = 'shapes'::regclass AND attgenerated <> ''"),
             "area=v,perimeter=s");
   std::vector<catalog::TableInfo> tables = catalog::ListTables(s);
   const catalog::TableInfo* shapes = catalog::Find(tables, pg::TableName{"public", "shapes"});
