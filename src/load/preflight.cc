@@ -15,8 +15,8 @@ namespace walferry::load {
 
 namespace {
 
-// `client_programs`: whether this load runs pg_dump, pg_restore and psql (not with --cdc-start-lsn, which copies
-// nothing: a target loaded by other means needs no client programs of the source's version here).
+// `client_programs`: whether this load runs pg_dump, pg_restore and psql (not when every set was loaded by other
+// means, --cdc-start-lsn or its --resume, which copy nothing: no client programs of the source's version needed).
 void CheckServers(pg::Connection& source, pg::Connection& target, size_t new_slots, bool client_programs) {
   for (auto [conn, role] : {std::pair<pg::Connection*, const char*>{&source, "source"}, {&target, "target"}}) {
     pg::ServerFeatures f = pg::FeaturesOf(conn->ServerVersionNum(), role);
@@ -361,11 +361,14 @@ std::vector<ResolvedSet> Preflight(const LoadOptions& o, pg::Connection& source,
     control::ControlSchema control(target, o.control_schema);
     bool have_control = control.Exists();
     size_t new_slots = 0;
+    bool copies = false;  // some set runs pg_dump/pg_restore/psql: not one loaded by other means (loader.cc)
     for (auto& set : sets) {
       if (have_control) set.row = control.GetSet(set.name);
       CheckSetState(o, source, set);
       FindExisting(target, set);
       if (!set.resume && !set.restart) ++new_slots;
+      copies = copies || !(o.cdc_start_lsn || (set.resume && set.row->external_load &&
+                                               set.row->load_state == control::LoadState::kLoading));
       if (o.cdc_start_lsn && set.existing.size() < set.relations.size()) {
         std::string list;
         for (const auto& t : set.relations) {
@@ -386,7 +389,7 @@ std::vector<ResolvedSet> Preflight(const LoadOptions& o, pg::Connection& source,
       }
     }
     CheckTruncatable(o, target, sets);
-    CheckServers(source, target, new_slots, !o.cdc_start_lsn.has_value());
+    CheckServers(source, target, new_slots, copies);
     CheckPartitionedPublishable(source, sets);
     CheckTruncateCapture(source, sets);
     return sets;
