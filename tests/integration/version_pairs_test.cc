@@ -287,6 +287,7 @@ TEST(VersionPair, ASourceWithoutAFittingPgDumpIsCarriedByCdcFromALoadByOtherMean
                                          test::Target().Uri(db), "--sets", "2", "--out", config, "--force"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   pg::Connection s = test::ConnectSource(db);
+  s.Exec("SELECT pg_switch_wal()");  // a fresh segment: the slot's start is far before the next one
   const Lsn now = Lsn::Parse(test::Text(s, "SELECT pg_current_wal_lsn()::text"));
   const int64_t segment = Count(s, "SELECT setting::bigint FROM pg_settings WHERE name = 'wal_segment_size'");
   const Lsn next_segment((now.value() / segment + 1) * segment);
