@@ -1,6 +1,7 @@
 #include "validate/range_checksum.h"
 
 #include <algorithm>
+#include <future>
 #include <map>
 
 #include "common/error.h"
@@ -16,6 +17,15 @@ RangeChecksum::Sum RangeChecksum::Checksum(pg::Connection& conn, const KeyRange&
   std::string q = sql_.Checksum(range, params);
   pg::Result r = conn.Exec(q, params);
   return Sum{r.GetInt(0, 0), std::string(r.Get(0, 1)), std::string(r.Get(0, 2))};
+}
+
+std::pair<RangeChecksum::Sum, RangeChecksum::Sum> RangeChecksum::Checksums(pg::Connection& source,
+                                                                           pg::Connection& target,
+                                                                           const KeyRange& range) const {
+  // The two servers work at once; a source error waits for the target's query (the future's destructor) first.
+  std::future<Sum> t = std::async(std::launch::async, [&] { return Checksum(target, range); });
+  Sum s = Checksum(source, range);
+  return {s, t.get()};
 }
 
 std::vector<KeyValues> RangeChecksum::Boundaries(pg::Connection& conn, const KeyRange& range, int64_t step) const {
@@ -48,15 +58,32 @@ std::vector<KeyRange> RangeChecksum::Split(const KeyRange& range, std::vector<Ke
   return out;
 }
 
-std::vector<KeyRange> RangeChecksum::PlanRanges(pg::Connection& source, int64_t range_rows) const {
-  return WithContext("cutting " + sql_.table().name.Display() + " into key ranges",
-                     [&] { return Split(KeyRange{}, Boundaries(source, KeyRange{}, std::max<int64_t>(range_rows, 1))); });
+bool RangeChecksum::OneRange(const catalog::TableInfo& table, int64_t range_rows, int64_t range_bytes) {
+  constexpr int64_t kNoToastData = 64 * 1024;  // an empty TOAST table and its index take a few pages
+  return table.estimated_rows_known && table.estimated_rows * 2 < static_cast<double>(range_rows) &&
+         table.toast_bytes < kNoToastData && table.heap_bytes * 2 < range_bytes;
+}
+
+std::vector<KeyRange> RangeChecksum::PlanRanges(pg::Connection& source, int64_t range_rows, int64_t range_bytes) const {
+  if (OneRange(sql_.table(), range_rows, range_bytes)) return {KeyRange{}};
+  return WithContext("cutting " + sql_.table().name.Display() + " into key ranges", [&] {
+    std::vector<pg::Param> params;
+    std::string q = sql_.PlanBoundaries(std::max<int64_t>(range_rows, 1), std::max<int64_t>(range_bytes, 1), params);
+    pg::Result r = source.Exec(q, params);
+    std::vector<KeyValues> bounds;
+    bounds.reserve(r.rows());
+    for (int i = 0; i < r.rows(); ++i) {
+      KeyValues k;
+      for (int c = 0; c < r.cols(); ++c) k.emplace_back(r.Get(i, c));  // key columns are never NULL
+      bounds.push_back(std::move(k));
+    }
+    return Split(KeyRange{}, std::move(bounds));
+  });
 }
 
 RangeCounts RangeChecksum::Compare(pg::Connection& source, pg::Connection& target, const KeyRange& range,
                                    std::vector<Mismatch>& out) const {
-  Sum s = Checksum(source, range);
-  Sum t = Checksum(target, range);
+  auto [s, t] = Checksums(source, target, range);
   if (!(s == t)) Narrow(source, target, range, s, t, out);
   return {s.rows, t.rows};
 }
@@ -71,8 +98,7 @@ void RangeChecksum::Narrow(pg::Connection& source, pg::Connection& target, const
   std::vector<KeyRange> parts = Split(range, Boundaries(denser, range, step));
   if (parts.size() < 2) return CompareLeaf(source, target, range, out);  // cannot narrow further
   for (const KeyRange& part : parts) {
-    Sum ps = Checksum(source, part);
-    Sum pt = Checksum(target, part);
+    auto [ps, pt] = Checksums(source, target, part);
     if (!(ps == pt)) Narrow(source, target, part, ps, pt, out);
   }
 }
