@@ -11,6 +11,14 @@ std::string Col(const std::string& name) { return "t." + pg::QuoteIdent(name); }
 constexpr uint32_t kByteaOid = 17;  // pg_type.oid of bytea, text and varchar: the same on every server
 constexpr uint32_t kTextOid = 25;
 constexpr uint32_t kVarcharOid = 1043;
+// Built-in types of a fixed size (bool, char, int2/4/8, oid, float4/8, money, date, time, timetz, timestamp,
+// timestamptz, interval, uuid): the same OIDs on every server.
+bool FixedSize(uint32_t oid) {
+  for (uint32_t f : {16u, 18u, 20u, 21u, 23u, 26u, 700u, 701u, 790u, 1082u, 1083u, 1266u, 1114u, 1184u, 1186u, 2950u}) {
+    if (oid == f) return true;
+  }
+  return false;
+}
 }  // namespace
 
 TableSql::TableSql(const catalog::TableInfo& table, bool c_collation, bool hash_as_utf8, bool fast_checksum)
@@ -143,13 +151,20 @@ std::string TableSql::Boundaries(const KeyRange& range, int64_t step, std::vecto
 std::string TableSql::PlanBoundaries(int64_t rows, int64_t bytes, std::vector<pg::Param>& params) const {
   params.push_back(std::to_string(rows));
   params.push_back(std::to_string(bytes));
-  std::string width = "(24";  // a row's header
+  // A row's header, 8 bytes for each column of a fixed-size built-in type (no call per row: a table of many
+  // integer columns would spend more on sizing than on hashing), and the size of every other value.
+  int64_t fixed = 24;
+  std::string width;
   for (const auto& c : table_.columns) {
+    if (FixedSize(c.type_oid)) {
+      fixed += 8;
+      continue;
+    }
     bool raw = c.type_oid == kByteaOid || c.type_oid == kTextOid || c.type_oid == kVarcharOid;
     width += std::string(" + coalesce(") + (raw ? "pg_catalog.octet_length(" : "pg_catalog.pg_column_size(") +
              Col(c.name) + "), 0)";
   }
-  width += ")::bigint";
+  width = "(" + std::to_string(fixed) + width + ")::bigint";
   std::string skeys;
   for (size_t i = 0; i < key_.size(); ++i) skeys += (i ? ", s." : "s.") + pg::QuoteIdent(key_[i]);
   return Fill("validate/plan_boundaries", {{"@SKEYS@", skeys}, {"@KEYS@", KeyList()}, {"@ORDER@", OrderList()},
