@@ -49,7 +49,7 @@ SQL
 
 # many_sets_config SOURCE_URI TARGET_URI N: a walferry.yaml dealing the N tables of make_many_tables into 4 sets.
 many_sets_config() {
-  local n=$3
+  local n=$3 s i
   echo "version: 1"; echo "source: $1"; echo "target: $2"; echo "sets:"
   for s in 0 1 2 3; do
     echo "  - name: many$s"; echo "    tables:"

@@ -28,6 +28,9 @@ class ValidateCommand : public Command {
     app.add_option("--table", tables_, "Only this table (schema.table; repeatable)");
     app.add_option("--range-rows", options_.range_rows, "Source rows per key range hashed on both servers")
         ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+    app.add_option("--range-bytes", options_.range_bytes,
+                   "Bytes of row size per key range (large values make ranges of fewer rows)")
+        ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{1} << 50));
     app.add_option("--jobs", options_.jobs, "Connection pairs comparing ranges in parallel")
         ->capture_default_str()->check(CLI::Range(1, 256));
     app.add_flag("--repair", options_.repair, "Rewrite the differing target rows from the source, then re-check them");

@@ -1,9 +1,37 @@
 #include "load/restore_list.h"
 
 #include <cstdlib>
+#include <map>
 #include <sstream>
 
+#include "pg/quote.h"
+
 namespace walferry::load {
+
+std::vector<std::string> DumpTablePatterns(const std::vector<std::pair<std::string, std::string>>& tables,
+                                           size_t max_chars) {
+  std::vector<std::string> schemas;  // in first-seen order, so the patterns come out in the tables' order
+  std::map<std::string, std::vector<std::string>> names;
+  for (const auto& [schema, name] : tables) {
+    if (names.find(schema) == names.end()) schemas.push_back(schema);
+    names[schema].push_back(name);
+  }
+  std::vector<std::string> out;
+  for (const auto& schema : schemas) {
+    const std::string head = pg::QuoteIdent(schema) + ".(";
+    std::string pattern;
+    for (const auto& name : names[schema]) {
+      std::string quoted = pg::QuoteIdent(name);
+      if (!pattern.empty() && pattern.size() + quoted.size() + 2 > max_chars) {
+        out.push_back(pattern + ")");
+        pattern.clear();
+      }
+      pattern += (pattern.empty() ? head : "|") + quoted;
+    }
+    out.push_back(pattern + ")");
+  }
+  return out;
+}
 
 std::vector<TocEntry> ParseToc(const std::string& listing) {
   std::vector<TocEntry> out;

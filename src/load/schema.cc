@@ -86,6 +86,13 @@ bool IsAlreadyExists(const std::string& psql_output) {
   return code && (*code == "42710" || *code == "42P06" || *code == "42723" || *code == "42P07");
 }
 
+// pg_dump -t patterns for exactly these tables, a few names per pattern (load/restore_list.h: one query each).
+std::vector<std::string> Patterns(const std::vector<pg::TableName>& tables) {
+  std::vector<std::pair<std::string, std::string>> names;
+  for (const auto& t : tables) names.emplace_back(t.schema, t.name);
+  return DumpTablePatterns(names);
+}
+
 // Every object a resumed post-data step must not create again is named here, with the reason.
 std::string JoinLines(const std::vector<std::string>& lines) {
   std::string out;
@@ -199,8 +206,8 @@ void SchemaCopier::CreateGroup(const std::vector<pg::TableName>& tables, size_t 
   const std::string file = "tables-" + std::to_string(group) + ".sql";
   std::vector<std::string> argv = DumpArgs("pre-data");
   argv.insert(argv.end(), {"-f", (tmp_.path() / file).string()});
-  // Quoted patterns match exactly: inside double quotes pg_dump treats * ? . as ordinary characters.
-  for (const auto& t : tables) argv.insert(argv.end(), {"-t", t.Quoted()});
+  // Quoted names match exactly: inside double quotes pg_dump treats * ? . | as ordinary characters.
+  for (const auto& p : Patterns(tables)) argv.insert(argv.end(), {"-t", p});
   RunTool(argv, "dumping the tables' definitions", source_.env);
   auto [rc, out] = Psql(ReadFile(tmp_.path() / file), true, "run-" + file);
   if (rc != 0) {
@@ -280,7 +287,7 @@ void SchemaCopier::CopyPostData(const std::vector<pg::TableName>& tables, int jo
     std::filesystem::path dump = tmp_.path() / "post-data.dump";
     std::vector<std::string> argv = DumpArgs("post-data");
     argv.insert(argv.end(), {"-Fc", "-f", dump.string()});
-    for (const auto& t : tables) argv.insert(argv.end(), {"-t", t.Quoted()});
+    for (const auto& p : Patterns(tables)) argv.insert(argv.end(), {"-t", p});
     RunTool(argv, "dumping indexes and constraints", source_.env);
     // walferry's own partition TRUNCATE triggers (control/truncate_capture.h) stay on the source.
     std::string listing = RunTool({Program("pg_restore"), "-l", dump.string()}, "listing the dump");

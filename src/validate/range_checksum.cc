@@ -1,9 +1,12 @@
 #include "validate/range_checksum.h"
 
 #include <algorithm>
+#include <cmath>
+#include <future>
 #include <map>
 
 #include "common/error.h"
+#include "pg/quote.h"
 
 namespace walferry::validate {
 
@@ -16,6 +19,15 @@ RangeChecksum::Sum RangeChecksum::Checksum(pg::Connection& conn, const KeyRange&
   std::string q = sql_.Checksum(range, params);
   pg::Result r = conn.Exec(q, params);
   return Sum{r.GetInt(0, 0), std::string(r.Get(0, 1)), std::string(r.Get(0, 2))};
+}
+
+std::pair<RangeChecksum::Sum, RangeChecksum::Sum> RangeChecksum::Checksums(pg::Connection& source,
+                                                                           pg::Connection& target,
+                                                                           const KeyRange& range) const {
+  // The two servers work at once; a source error waits for the target's query (the future's destructor) first.
+  std::future<Sum> t = std::async(std::launch::async, [&] { return Checksum(target, range); });
+  Sum s = Checksum(source, range);
+  return {s, t.get()};
 }
 
 std::vector<KeyValues> RangeChecksum::Boundaries(pg::Connection& conn, const KeyRange& range, int64_t step) const {
@@ -48,15 +60,61 @@ std::vector<KeyRange> RangeChecksum::Split(const KeyRange& range, std::vector<Ke
   return out;
 }
 
-std::vector<KeyRange> RangeChecksum::PlanRanges(pg::Connection& source, int64_t range_rows) const {
-  return WithContext("cutting " + sql_.table().name.Display() + " into key ranges",
-                     [&] { return Split(KeyRange{}, Boundaries(source, KeyRange{}, std::max<int64_t>(range_rows, 1))); });
+bool RangeChecksum::OneRange(const catalog::TableInfo& table, int64_t range_rows, int64_t range_bytes) {
+  constexpr int64_t kNoToastData = 64 * 1024;  // an empty TOAST table and its index take a few pages
+  return table.estimated_rows_known && table.estimated_rows * 2 < static_cast<double>(range_rows) &&
+         table.toast_bytes < kNoToastData && table.heap_bytes * 2 < range_bytes;
+}
+
+std::optional<std::vector<KeyRange>> RangeChecksum::IntegerKeyRanges(pg::Connection& source, int64_t range_rows,
+                                                                      int64_t range_bytes) const {
+  const catalog::TableInfo& t = sql_.table();
+  if (sql_.key_columns().size() != 1 || !t.estimated_rows_known || t.toast_bytes * 4 > t.heap_bytes) return {};
+  const catalog::ColumnInfo* key = t.FindColumn(sql_.key_columns()[0]);
+  if (key == nullptr || (key->type_oid != 20 && key->type_oid != 21 && key->type_oid != 23)) return {};  // int8/2/4
+  const std::string k = "t." + pg::QuoteIdent(key->name);
+  pg::Result r = source.Exec("SELECT min(" + k + ")::text, max(" + k + ")::text FROM " +
+                             (t.relkind == 'p' ? "" : "ONLY ") + t.name.Quoted() + " t");
+  if (!r.GetOpt(0, 0) || !r.GetOpt(0, 1)) return std::vector<KeyRange>{KeyRange{}};  // empty
+  const int64_t lo = std::stoll(std::string(r.Get(0, 0))), hi = std::stoll(std::string(r.Get(0, 1)));
+  const double by_rows = t.estimated_rows / static_cast<double>(std::max<int64_t>(range_rows, 1));
+  const double by_bytes =
+      static_cast<double>(t.heap_bytes + t.toast_bytes) / static_cast<double>(std::max<int64_t>(range_bytes, 1));
+  const uint64_t span = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo);  // modulo 2^64: exact
+  const uint64_t wanted = std::max<uint64_t>(1, static_cast<uint64_t>(std::ceil(std::max(by_rows, by_bytes))));
+  const uint64_t parts = std::min<uint64_t>(wanted, std::max<uint64_t>(1, span));
+  std::vector<KeyValues> bounds;
+  const uint64_t step = span / parts;
+  for (uint64_t i = 1; i < parts; ++i) {
+    bounds.push_back({std::to_string(static_cast<int64_t>(static_cast<uint64_t>(lo) + step * i))});
+  }
+  return Split(KeyRange{}, std::move(bounds));
+}
+
+std::vector<KeyRange> RangeChecksum::PlanRanges(pg::Connection& source, int64_t range_rows, int64_t range_bytes) const {
+  if (OneRange(sql_.table(), range_rows, range_bytes)) return {KeyRange{}};
+  if (auto ranges = WithContext("cutting " + sql_.table().name.Display() + " into key ranges",
+                                [&] { return IntegerKeyRanges(source, range_rows, range_bytes); })) {
+    return *ranges;
+  }
+  return WithContext("cutting " + sql_.table().name.Display() + " into key ranges", [&] {
+    std::vector<pg::Param> params;
+    std::string q = sql_.PlanBoundaries(std::max<int64_t>(range_rows, 1), std::max<int64_t>(range_bytes, 1), params);
+    pg::Result r = source.Exec(q, params);
+    std::vector<KeyValues> bounds;
+    bounds.reserve(r.rows());
+    for (int i = 0; i < r.rows(); ++i) {
+      KeyValues k;
+      for (int c = 0; c < r.cols(); ++c) k.emplace_back(r.Get(i, c));  // key columns are never NULL
+      bounds.push_back(std::move(k));
+    }
+    return Split(KeyRange{}, std::move(bounds));
+  });
 }
 
 RangeCounts RangeChecksum::Compare(pg::Connection& source, pg::Connection& target, const KeyRange& range,
                                    std::vector<Mismatch>& out) const {
-  Sum s = Checksum(source, range);
-  Sum t = Checksum(target, range);
+  auto [s, t] = Checksums(source, target, range);
   if (!(s == t)) Narrow(source, target, range, s, t, out);
   return {s.rows, t.rows};
 }
@@ -71,8 +129,7 @@ void RangeChecksum::Narrow(pg::Connection& source, pg::Connection& target, const
   std::vector<KeyRange> parts = Split(range, Boundaries(denser, range, step));
   if (parts.size() < 2) return CompareLeaf(source, target, range, out);  // cannot narrow further
   for (const KeyRange& part : parts) {
-    Sum ps = Checksum(source, part);
-    Sum pt = Checksum(target, part);
+    auto [ps, pt] = Checksums(source, target, part);
     if (!(ps == pt)) Narrow(source, target, part, ps, pt, out);
   }
 }

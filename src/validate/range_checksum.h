@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,8 +34,16 @@ class RangeChecksum {
   // sql.keyed() must be true.
   explicit RangeChecksum(const TableSql& sql);
 
-  // Consecutive ranges covering the whole key space (first and last unbounded), about range_rows source rows each.
-  std::vector<KeyRange> PlanRanges(pg::Connection& source, int64_t range_rows) const;
+  // Consecutive ranges covering the whole key space (first and last unbounded), each at most about range_rows
+  // source rows and range_bytes bytes of row size (validate/plan_boundaries.sql). A table the source's statistics
+  // say is well under one range (analyzed, fewer than range_rows / 2 rows, no TOAST data, a heap under range_bytes
+  // / 2) is one range, without a query: only the work is split by the estimate, never what is compared.
+  // A table keyed by one integer column with little TOAST data is cut without reading its rows: min and max of the
+  // key (from its index), split into equal spans, as many as the statistics' rows and bytes ask for; skewed keys
+  // make uneven ranges, never a missed row (the first and last ranges are open).
+  std::vector<KeyRange> PlanRanges(pg::Connection& source, int64_t range_rows, int64_t range_bytes) const;
+  // Whether PlanRanges plans the table as one range without asking the source.
+  static bool OneRange(const catalog::TableInfo& table, int64_t range_rows, int64_t range_bytes);
 
   // Compares one range, narrowing as needed; appends every difference to `out` (in key order per leaf).
   RangeCounts Compare(pg::Connection& source, pg::Connection& target, const KeyRange& range,
@@ -50,7 +59,11 @@ class RangeChecksum {
     bool operator==(const Sum&) const = default;
   };
   Sum Checksum(pg::Connection& conn, const KeyRange& range) const;
+  // Both sides' checksums of one range, computed at the same time (the target's on a thread of its own).
+  std::pair<Sum, Sum> Checksums(pg::Connection& source, pg::Connection& target, const KeyRange& range) const;
   std::vector<KeyValues> Boundaries(pg::Connection& conn, const KeyRange& range, int64_t step) const;
+  std::optional<std::vector<KeyRange>> IntegerKeyRanges(pg::Connection& source, int64_t range_rows,
+                                                        int64_t range_bytes) const;
   void CompareLeaf(pg::Connection& source, pg::Connection& target, const KeyRange& range,
                    std::vector<Mismatch>& out) const;
   void Narrow(pg::Connection& source, pg::Connection& target, const KeyRange& range, const Sum& s, const Sum& t,

@@ -3,6 +3,8 @@
 // The SQL validate runs for one table, built from the SOURCE's catalog entry so both servers evaluate exactly the
 // same expressions: the row text ROW(t."c1", ...) over the source's columns by name (the target's column order does
 // not matter), the key order, and key-range predicates whose bounds are parameters cast to the key's types.
+// What is hashed is the row's digest text: its text with every bytea value replaced by the md5 of its bytes (equal
+// exactly when the bytes are equal; no hex text twice the value's size).
 // Templates live in src/sql/validate/*.sql; every identifier is quoted, every value is a parameter.
 // Pure: builds strings, runs nothing. Immutable after construction; safe to share between threads.
 #pragma once
@@ -43,6 +45,8 @@ class TableSql {
   // Each returns SQL and appends its parameters to `params` (which must be empty on entry).
   std::string Checksum(const KeyRange& range, std::vector<pg::Param>& params) const;
   std::string Boundaries(const KeyRange& range, int64_t step, std::vector<pg::Param>& params) const;
+  // The whole table's top-level range bounds: every `rows` rows and every `bytes` bytes of row size.
+  std::string PlanBoundaries(int64_t rows, int64_t bytes, std::vector<pg::Param>& params) const;
   std::string LeafRows(const KeyRange& range, std::vector<pg::Param>& params) const;
   std::string RowHashByKey(const KeyValues& key, std::vector<pg::Param>& params) const;
   // Row text, then the insertable columns (InsertableColumns() order).
@@ -76,8 +80,9 @@ class TableSql {
   std::vector<std::string> key_;
   std::vector<const catalog::ColumnInfo*> key_info_;
   std::vector<const catalog::ColumnInfo*> insertable_;
-  std::string row_;   // ROW(t."c1", ...)
-  std::string hash_;  // md5 of row_'s text, converted to UTF8 first when hash_as_utf8
+  std::string row_;     // ROW(t."c1", ...): the row's text as reports show it
+  std::string digest_;  // row_ with each bytea column replaced by its md5: what checksums and row hashes read
+  std::string hash_;    // md5 of digest_'s text, converted to UTF8 first when hash_as_utf8
   bool c_collation_;
   bool md5_checksum_;  // range checksums from md5 (different encodings, or hashtextextended differs)
 };

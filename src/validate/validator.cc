@@ -85,23 +85,18 @@ std::string TargetProblem(const catalog::TableInfo& source, const std::vector<ca
   return "";
 }
 
-// Compares the ranges of one keyed table on all workers; the first error stops the others and is rethrown.
-void CompareKeyed(SetRun& run, TableWork& work) {
-  RangeChecksum rc(*work.sql);
-  std::vector<KeyRange> ranges = rc.PlanRanges(run.workers[0].source, run.options.range_rows);
-  std::vector<std::vector<Mismatch>> found(ranges.size());
+// Runs body(worker, i) for i in [0, count) on all workers, each taking the next i; the first error stops the others
+// and is rethrown. Returns whether it stopped early (body returned false, or an error).
+template <typename Body>
+bool OnWorkers(SetRun& run, size_t count, Body body) {
   std::atomic<size_t> next{0};
-  std::atomic<int64_t> source_rows{0}, target_rows{0}, differences{0};
   std::atomic<bool> stop{false};
   std::exception_ptr error;
   std::mutex error_mu;
   auto loop = [&](Worker& w) {
     try {
-      for (size_t i; !stop && (i = next++) < ranges.size();) {
-        RangeCounts c = rc.Compare(w.source, w.target, ranges[i], found[i]);
-        source_rows += c.source_rows;
-        target_rows += c.target_rows;
-        if ((differences += static_cast<int64_t>(found[i].size())) > run.options.max_differences) stop = true;
+      for (size_t i; !stop && (i = next++) < count;) {
+        if (!body(w, i)) stop = true;
       }
     } catch (...) {
       std::lock_guard lock(error_mu);
@@ -110,10 +105,32 @@ void CompareKeyed(SetRun& run, TableWork& work) {
     }
   };
   std::vector<std::thread> threads;
-  for (size_t w = 1; w < run.workers.size() && w < ranges.size(); ++w) threads.emplace_back(loop, std::ref(run.workers[w]));
+  for (size_t w = 1; w < run.workers.size() && w < count; ++w) threads.emplace_back(loop, std::ref(run.workers[w]));
   loop(run.workers[0]);
   for (auto& t : threads) t.join();
   if (error) std::rethrow_exception(error);
+  return stop && next < count;
+}
+
+// Compares the ranges of one keyed table: on `one` alone, or spread over all workers when `one` is null.
+void CompareKeyed(SetRun& run, TableWork& work, Worker* one) {
+  RangeChecksum rc(*work.sql);
+  Worker& planner = one != nullptr ? *one : run.workers[0];
+  std::vector<KeyRange> ranges = rc.PlanRanges(planner.source, run.options.range_rows, run.options.range_bytes);
+  std::vector<std::vector<Mismatch>> found(ranges.size());
+  std::atomic<int64_t> source_rows{0}, target_rows{0}, differences{0};
+  auto compare = [&](Worker& w, size_t i) {
+    RangeCounts c = rc.Compare(w.source, w.target, ranges[i], found[i]);
+    source_rows += c.source_rows;
+    target_rows += c.target_rows;
+    return (differences += static_cast<int64_t>(found[i].size())) <= run.options.max_differences;
+  };
+  bool stopped = false;
+  if (one != nullptr) {
+    for (size_t i = 0; i < ranges.size() && !stopped; ++i) stopped = !compare(*one, i) && i + 1 < ranges.size();
+  } else {
+    stopped = OnWorkers(run, ranges.size(), compare);
+  }
   TableResult& r = work.result;
   r.source_rows = source_rows;
   r.target_rows = target_rows;
@@ -126,18 +143,19 @@ void CompareKeyed(SetRun& run, TableWork& work) {
       r.mismatches.push_back(std::move(m));
     }
   }
-  r.truncated = r.truncated || (stop && next < ranges.size());
+  r.truncated = r.truncated || stopped;
 }
 
-void CompareTable(SetRun& run, TableWork& work) {
+// One table, on worker `one` alone or (keyed tables, `one` null) on all workers.
+void CompareTable(SetRun& run, TableWork& work, Worker* one) {
   auto start = std::chrono::steady_clock::now();
   TableResult& r = work.result;
   WithContext("comparing " + r.table.Display(), [&] {
     if (work.sql->keyed()) {
-      CompareKeyed(run, work);
+      CompareKeyed(run, work, one);
     } else {
-      MultisetResult m =
-          CompareMultiset(*work.sql, run.workers[0].source, run.workers[0].target, run.options.max_differences);
+      Worker& w = one != nullptr ? *one : run.workers[0];
+      MultisetResult m = CompareMultiset(*work.sql, w.source, w.target, run.options.max_differences);
       r.source_rows = m.counts.source_rows;
       r.target_rows = m.counts.target_rows;
       r.mismatches = std::move(m.mismatches);
@@ -154,6 +172,24 @@ void CompareTable(SetRun& run, TableWork& work) {
   }
   log::For("validate")->info("{}: {} source rows, {} target rows, {} difference(s) in {:.1f} s", r.table.Display(),
                              r.source_rows, r.target_rows, r.mismatches.size(), r.seconds);
+}
+
+// Tables that are one unit of work (keyless ones, and keyed ones planned as a single range) go first, one table per
+// worker at a time, so a set of many small tables keeps every worker busy; then each other table in turn, its
+// ranges spread over all workers.
+void CompareTables(SetRun& run) {
+  std::vector<TableWork*> whole, ranged;
+  for (TableWork& work : run.tables) {
+    if (!work.sql) continue;
+    bool one = !work.sql->keyed() ||
+               RangeChecksum::OneRange(work.sql->table(), run.options.range_rows, run.options.range_bytes);
+    (one ? whole : ranged).push_back(&work);
+  }
+  OnWorkers(run, whole.size(), [&](Worker& w, size_t i) {
+    CompareTable(run, *whole[i], &w);
+    return true;
+  });
+  for (TableWork* work : ranged) CompareTable(run, *work, nullptr);
 }
 
 void OpenWorkers(SetRun& run, SetResult& result) {
@@ -240,9 +276,7 @@ SetResult RunSet(const Options& options, const SetTables& set) {
                              : result.applied_lsn  ? " (CDC applied through " + result.applied_lsn->ToString() + ")"
                                                    : " (no CDC checkpoint: the target as it is now)");
   run.recheck = result.applied_lsn.has_value();
-  for (TableWork& work : run.tables) {
-    if (work.sql) CompareTable(run, work);
-  }
+  CompareTables(run);
   for (Worker& w : run.workers) EndSnapshot(w.source);
   if (result.applied_lsn) internal::Recheck(run, result);
   internal::Describe(run);

@@ -35,7 +35,8 @@ struct Options {
   std::string source;  // conninfo
   std::string target;
   std::string control_schema = "walferry";
-  int64_t range_rows = 10000;  // source rows per top-level key range
+  int64_t range_rows = 10000;  // source rows per top-level key range (at most)
+  int64_t range_bytes = 64LL << 20;  // bytes of row size per top-level key range (at most; validate/range_checksum.h)
   int jobs = 4;                // connection pairs comparing ranges in parallel
   bool repair = false;
   std::chrono::milliseconds wait = std::chrono::seconds(300);  // for the CDC checkpoint to pass the snapshot

@@ -536,6 +536,43 @@ TEST_F(Load, ManyTablesOfSeveralSetsAreCreatedAtOnceLinkedOnesTogether) {
   DropSlots();
 }
 
+// pg_dump selects the tables of a group and of the post-data step by -t patterns, many names to one pattern joined by
+// "|" (load/restore_list.h): names holding pattern characters ("|", ".", "*", a quote), differing only in case, or
+// prefixes of another name are still selected exactly: the set's tables and their keys exist on the target, and
+// not one of the tables outside it.
+TEST_F(Load, TablesNamedLikePatternsAreSelectedExactly) {
+  std::string db = test::FreshDatabase();
+  const std::vector<std::string> in_set = {R"("a|b")", R"("x.y")", R"("X*")", R"("q""uote")", "t1", R"("s.p"."T1")"};
+  const std::vector<std::string> outside = {"a", "b", "t10", R"("T1")", R"("s.p".t1)", "xy"};
+  std::string ddl = R"(CREATE SCHEMA "s.p"; )";
+  for (const auto* list : {&in_set, &outside}) {
+    for (const auto& t : *list) {
+      ddl += "CREATE TABLE " + t + " (id int PRIMARY KEY, v text); INSERT INTO " + t +
+             " SELECT g, 'v' || g FROM generate_series(1, 20) g; ";
+    }
+  }
+  test::Source().Psql(db, ddl);
+  std::string yaml = "sets:\n  - name: patterns\n    tables:\n";
+  for (const auto& t : in_set) {
+    std::string name = t.find("\"s.p\"") == 0 ? t : "public." + t;
+    std::string escaped;  // a YAML single-quoted scalar
+    for (char c : name) escaped += c == '\'' ? std::string("''") : std::string(1, c);
+    yaml += "      - name: '" + escaped + "'\n";
+  }
+  test::CliResult r = test::RunWalferry({"load", "-c", test::WriteConfig(db, yaml), "--table-jobs", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ExpectSame(db, in_set);
+  pg::Connection t = ConnectTarget(db);
+  EXPECT_EQ(Count(t, "SELECT count(*) FROM pg_tables WHERE schemaname IN ('public', 's.p')"),
+            static_cast<int64_t>(in_set.size()));
+  EXPECT_EQ(Count(t, "SELECT count(*) FROM pg_indexes WHERE schemaname IN ('public', 's.p')"),
+            static_cast<int64_t>(in_set.size()));
+  for (const auto& name : outside) {
+    EXPECT_EQ(Count(t, "SELECT count(*) FROM pg_class WHERE oid = to_regclass('" + name + "')"), 0) << name;
+  }
+  DropSlots();
+}
+
 // One group of tables cannot be created (the target has a domain under a table's name); the others are. The load
 // stops naming psql's error and the fix; --resume after the fix creates the missing tables, empties the others and
 // loads everything once.

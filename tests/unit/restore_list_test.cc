@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace walferry::load {
 namespace {
 
@@ -113,6 +115,26 @@ TEST(RestoreList, StoppingSqlStateIsTheLastMessagesNotAnEarlierNotices) {
             std::nullopt);
   EXPECT_EQ(StoppingSqlState("psql: error: connection to server at \"127.0.0.1\", port 1 failed\n"), std::nullopt);
   EXPECT_EQ(StoppingSqlState(""), std::nullopt);
+}
+
+TEST(DumpTablePatterns, OnePatternPerSchemaWithEveryNameQuotedAndChunked) {
+  std::vector<std::pair<std::string, std::string>> tables = {
+      {"public", "t1"}, {"Sales Dept", "Order\"Items"}, {"public", "a.b|c*"}, {"public", "T3"}};
+  EXPECT_EQ(DumpTablePatterns(tables),
+            (std::vector<std::string>{R"("public".("t1"|"a.b|c*"|"T3"))", R"("Sales Dept".("Order""Items"))"}));
+  // A chunk never passes max_chars (unless one name alone does); every name lands in exactly one chunk.
+  std::vector<std::pair<std::string, std::string>> many;
+  for (int i = 0; i < 1000; ++i) many.emplace_back("s", "table_" + std::to_string(i));
+  std::vector<std::string> chunks = DumpTablePatterns(many, 200);
+  EXPECT_GT(chunks.size(), 50u);
+  size_t names = 0;
+  for (const auto& c : chunks) {
+    EXPECT_LE(c.size(), 201u) << c;
+    EXPECT_TRUE(c.starts_with(R"("s".(")")) << c;
+    EXPECT_TRUE(c.ends_with(R"("))")) << c;
+    names += static_cast<size_t>(std::count(c.begin(), c.end(), '|')) + 1;
+  }
+  EXPECT_EQ(names, 1000u);
 }
 
 }  // namespace
