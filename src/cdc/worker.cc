@@ -255,6 +255,8 @@ std::optional<WorkerOutcome> Worker::Recover(const Error& e) {
 }
 
 void Worker::OnBatchFallback(const BatchFallback& f) {
+  // Thrown from CommitGroup too: not a COMMIT the target refused, nothing for the next failure to isolate.
+  commit_rejected_ = false;
   per_change_through_ = std::max({per_change_through_, f.last(), last_begin_final_});
   ++batch_replays_;
   batch_paused_until_[f.table()] = std::chrono::steady_clock::now() + kBatchPause;
