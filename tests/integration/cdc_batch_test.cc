@@ -14,6 +14,8 @@
 #include <random>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "cdc_support.h"
 
 namespace walferry {
@@ -182,6 +184,15 @@ TEST(CdcBatch, BatchAndTransactionalApplyGiveIdenticalTargets) {
     EXPECT_GT(test::Count(tb, "SELECT rows_collapsed FROM walferry.status"), 0);
     EXPECT_EQ(test::Count(tt, "SELECT batches FROM walferry.status"), 0);
     if (batch_output.find("replayed per change") != std::string::npos) ++fell_back;
+    // walferry status --json and the text show the same counters.
+    test::CliResult js = test::RunWalferry({"--json", "--log-level", "off", "-c", fb.config_path, "status"});
+    ASSERT_EQ(js.exit_code, 0) << js.output;
+    nlohmann::json status = nlohmann::json::parse(js.output);
+    ASSERT_EQ(status.size(), 1u) << js.output;
+    EXPECT_EQ(status[0]["batch"]["batches"].get<int64_t>(), test::Count(tb, "SELECT batches FROM walferry.status"));
+    EXPECT_GT(status[0]["batch"]["rows_collapsed"].get<int64_t>(), 0) << js.output;
+    test::CliResult text = test::RunWalferry({"--log-level", "off", "-c", fb.config_path, "status"});
+    EXPECT_NE(text.output.find("row changes collapsed"), std::string::npos) << text.output;
     fb.DropSlot();
     ft.DropSlot();
   }
