@@ -8,6 +8,7 @@
 // duplicate rows under REPLICA IDENTITY FULL, and rows moving between partitions. It runs on two source databases
 // (one per mode); the SQL is deterministic, so both sources end identical, which the test checks too.
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -198,6 +199,30 @@ TEST(CdcBatch, BatchAndTransactionalApplyGiveIdenticalTargets) {
   }
   // A unique swap inside a batch makes the set-based UPDATE fail: at least one seed must have fallen back.
   EXPECT_GT(fell_back, 0);
+}
+
+// A transaction bigger than cdc.batch_max_size is applied set-based in parts inside its target transaction; an
+// update of every third row in the next transaction nets onto the inserted rows of the same batch.
+TEST(CdcBatch, HalfMillionRowTransactionIsAppliedInPartsWithBoundedMemory) {
+  cdctest::CdcFixture f = cdctest::CdcFixture::Create("bbig", "CREATE TABLE t (id int PRIMARY KEY, v text)", {"public.t"});
+  std::string yaml = test::ReadWholeFile(f.config_path);
+  yaml.replace(yaml.find("apply: transactional"), 20, "apply: batch");
+  std::ofstream(f.config_path) << yaml << "cdc:\n  batch_max_size: 16MB\n";
+  pg::Connection src = test::ConnectSource(f.db);
+  src.Exec("INSERT INTO t SELECT g, repeat('x', 100) || g FROM generate_series(1, 500000) g");
+  src.Exec("UPDATE t SET v = v || 'u' WHERE id % 3 = 0");
+  test::CliResult r = f.Cdc();
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  rusage ru{};
+  getrusage(RUSAGE_CHILDREN, &ru);
+  std::cerr << "peak RSS of walferry (largest child), KB: " << ru.ru_maxrss << "\n";
+#if !defined(__SANITIZE_ADDRESS__)
+  EXPECT_LT(ru.ru_maxrss, 256 * 1024) << "peak RSS of a child in KB";  // ASan's shadow and quarantine inflate it
+#endif
+  pg::Connection t = test::ConnectTarget(f.db);
+  EXPECT_GT(test::Count(t, "SELECT batches FROM walferry.status"), 0);
+  f.ExpectEqual();
+  f.DropSlot();
 }
 
 TEST(CdcBatch, KilledDuringBatchApplyLosesAndDuplicatesNothing) {
