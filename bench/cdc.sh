@@ -7,7 +7,8 @@
 # apply at all). Then each consumer catches up alone, in ORDER, and the script prints seconds, changes per second,
 # each one's time relative to walferry batch and walferry's peak RSS.
 # Usage: bash bench/cdc.sh   (env CDC_TXNS: pgbench transactions per client and script, default 4000; CLIENTS
-# default 4; ORDER: the consumers in the order they catch up, default "native transactional batch floor")
+# default 4; ORDER: the consumers in the order they catch up, default "native transactional batch floor";
+# BATCH_PROFILES: profiles' apply mode in the batch run, default transactional as walferry plan writes it)
 # Not a test: numbers depend on the machine (and on other load on it: say so with the figures).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -16,6 +17,9 @@ build_walferry
 TXNS=${CDC_TXNS:-4000}
 CLIENTS=${CLIENTS:-4}
 ORDER=${ORDER:-native transactional batch floor}
+# profiles' mode in the batch configuration: transactional as walferry plan writes it (primary key and a separate
+# unique constraint), or batch to see every table set-based.
+BATCH_PROFILES=${BATCH_PROFILES:-transactional}
 
 src=$(start_cluster source)
 dst=$(start_cluster target)
@@ -61,7 +65,7 @@ sets:
 EOF
 }
 write_config "$BENCH_TMP/txn.yaml" txn t_walferry transactional transactional
-write_config "$BENCH_TMP/bat.yaml" bat t_batch batch transactional
+write_config "$BENCH_TMP/bat.yaml" bat t_batch batch "$BATCH_PROFILES"
 "$WALFERRY" -c "$BENCH_TMP/txn.yaml" load --log-level warn >/dev/null
 "$WALFERRY" -c "$BENCH_TMP/bat.yaml" load --log-level warn >/dev/null
 # The decoding floor's slot: the same pgoutput stream, read by pg_recvlogical and thrown away.
@@ -118,7 +122,7 @@ counters=$(PSQL "$dst" t_batch -c "SELECT concat_ws(' ', batches, rows_collapsed
 echo
 machine_line
 echo "backlog: $changes row changes ($CLIENTS clients x $TXNS transactions of tpcb-like and of a jsonb update);" \
-     "order: $ORDER"
+     "order: $ORDER; profiles in the batch run: $BATCH_PROFILES"
 printf '%-46s %10s %14s %16s %12s\n' "method" "seconds" "changes/s" "vs batch" "peak RSS"
 for row in "decoding floor (pg_recvlogical to /dev/null):$floor:" "native logical replication (catch-up):$native:" \
            "walferry cdc (transactional):$txn:$txn_rss" "walferry cdc (batch):$bat:$bat_rss"; do
