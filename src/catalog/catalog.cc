@@ -89,7 +89,9 @@ std::vector<TableInfo> ListTables(pg::Connection& conn, const std::string& exclu
       c.type_kind = FirstChar(cols.Get(i, cols.Column("type_kind")));
       c.type_schema = std::string(cols.Get(i, cols.Column("type_schema")));
       c.not_null = cols.GetBool(i, cols.Column("not_null"));
-      c.generated = FirstChar(cols.Get(i, cols.Column("generated"))) == 's';
+      // 's' (stored) on every version; 'v' (virtual, computed at read time) from PostgreSQL 18
+      // (pg::ServerFeatures::virtual_generated_columns): neither is copied nor published; the target computes both.
+      c.generated = FirstChar(cols.Get(i, cols.Column("generated"))) != '\0';
       c.identity = FirstChar(cols.Get(i, cols.Column("identity")));
       c.has_binary_io = cols.GetBool(i, cols.Column("has_binary_io"));
       auto oid = static_cast<uint32_t>(cols.GetInt(i, cols.Column("table_oid")));

@@ -25,7 +25,7 @@ struct ColumnInfo {
   char type_kind = 0;        // pg_type.typtype
   std::string type_schema;
   bool not_null = false;
-  bool generated = false;    // GENERATED ALWAYS AS (...) STORED: the target computes it
+  bool generated = false;    // GENERATED ALWAYS AS (...) STORED, or VIRTUAL (18+): the target computes it
   char identity = 0;         // 'a' GENERATED ALWAYS AS IDENTITY, 'd' BY DEFAULT, 0 none
   bool has_binary_io = true;  // binary I/O that means the same on another server (not the OID-valued reg* types)
 };

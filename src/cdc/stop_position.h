@@ -12,11 +12,11 @@
 // (40 at a segment start) beyond anything a keepalive can report until more WAL is written: with no heartbeat,
 // maybe never. pg_current_wal_lsn() and pg_current_wal_flush_lsn() are no better: they can stop at a page
 // boundary in the middle of a record (WAL is written in whole pages) and, with asynchronous commits, before a
-// commit. So: a synchronous commit of walferry's own (src/sql/cdc/flush_source_wal.sql: a transaction that writes
-// an empty logical message, so that its commit is really synchronous) flushes the source's WAL through every
-// record before it, then the insert position is read and moved back over a page header it points just past
-// (RecordEnd). Written there: one transaction with an empty message, which every slot of the database decodes (and
-// skips: it changes nothing).
+// commit. So: a synchronous commit of walferry's own (src/sql/cdc/flush_source_wal.sql: a transaction with an xid
+// that writes an empty non-transactional logical message, so that its commit is really synchronous) flushes the
+// source's WAL through every record before it, then the insert position is read and moved back over a page header
+// it points just past (RecordEnd). Written there: an empty message (no slot outputs the transaction: it has no
+// change).
 #pragma once
 
 #include <cstdint>

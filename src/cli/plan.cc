@@ -20,6 +20,7 @@
 #include "cli/assess_flags.h"
 #include "cli/command.h"
 #include "common/log.h"
+#include "load/client_tools.h"
 #include "pg/conninfo.h"
 #include "plan/dms_mapping.h"
 #include "plan/migration_id.h"
@@ -227,6 +228,7 @@ class PlanCommand : public Command {
       p = plan::PlanGivenSets(groups);
       NoteUncovered(groups, carried, from_pglogical_ ? "pglogical replication set" : "DMS mapping file", p);
     }
+    NoteMissingPgDump(source, p);
     for (const auto& s : p.sets) {
       if (s.config.apply != config::ApplyMode::kBatch) continue;
       // Say what `apply: batch` means for the run (docs/cdc.md "Batch apply").
@@ -263,6 +265,20 @@ class PlanCommand : public Command {
   }
 
  private:
+  // walferry load runs pg_dump of the source's version or newer (load/client_tools.h); said at plan time, as a note:
+  // the plan is right either way, and a load by other means (--cdc-start-lsn) needs no pg_dump.
+  static void NoteMissingPgDump(pg::Connection& source, plan::SetPlan& p) {
+    const int major = source.ServerVersionNum() / 10000;
+    try {
+      (void)load::FindClientProgram("pg_dump", major);
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::kPrecondition) throw;
+      p.notes.push_back("walferry load needs pg_dump of PostgreSQL " + std::to_string(major) + " or newer, and this "
+                        "machine has none (" + e.message() + "): " + e.hint() + "; or load the target by other "
+                        "means and run walferry load --cdc-start-lsn (docs/versions.md)");
+    }
+  }
+
   static void RequireNoFail(const assess::Assessment& a) {
     std::string failed;
     for (const auto& c : a.preflight) {

@@ -5,6 +5,7 @@
 
 #include "config/size.h"
 #include "control/control_schema.h"
+#include "pg/server_version.h"
 #include "sql/sql.h"
 
 namespace walferry::control {
@@ -30,14 +31,39 @@ std::optional<SlotFacts> ReadSlot(pg::Connection& source, const std::string& slo
   slot.active = r.GetBool(0, 2);
   slot.wal_status = r.GetOpt(0, 3);
   if (!r.IsNull(0, 4)) slot.safe_wal_bytes = r.GetInt(0, 4);
+  if (pg::FeaturesOf(source.ServerVersionNum()).slot_invalidation_reason) {
+    slot.invalidation_reason = r.GetOpt(0, 5);
+    if (!slot.active) slot.inactive_seconds = OptDouble(r, 0, "inactive_seconds");
+  }
   return slot;
 }
+
+namespace {
+
+// What an invalidation reason of pg_replication_slots (17+) means, for people; "" for a reason not known here.
+std::string InvalidationMeaning(const std::string& reason) {
+  if (reason == "wal_removed") return "the source removed WAL it still needed (max_slot_wal_keep_size)";
+  if (reason == "idle_timeout") {
+    return "nothing read it for longer than idle_replication_slot_timeout (PostgreSQL 18): keep walferry cdc "
+           "running, or raise the setting on the source";
+  }
+  if (reason == "rows_removed") return "the source removed rows its decoding still needed";
+  if (reason == "wal_level_insufficient") return "the source's wal_level was lowered below logical";
+  return "";
+}
+
+}  // namespace
 
 std::vector<std::string> SlotWarnings(const std::string& slot_name, const SlotFacts& slot,
                                       std::optional<double> unread_seconds, const SlotLimits& limits) {
   std::vector<std::string> out;
   const std::string slot_text = "slot " + slot_name;
-  if (slot.wal_status == "lost") {
+  if (slot.invalidation_reason && !slot.invalidation_reason->empty()) {
+    const std::string meaning = InvalidationMeaning(*slot.invalidation_reason);
+    out.push_back(slot_text + " was invalidated by the source (" + *slot.invalidation_reason + ")" +
+                  (meaning.empty() ? "" : ": " + meaning) +
+                  "; CDC cannot continue from it: the set must be loaded again");
+  } else if (slot.wal_status == "lost") {
     out.push_back(slot_text + " is lost: the source removed WAL it still needed (max_slot_wal_keep_size); CDC "
                               "cannot continue from it: the set must be loaded again");
   } else if (slot.wal_status == "unreserved" ||
@@ -63,7 +89,8 @@ std::vector<std::string> SlotWarnings(const std::string& slot_name, const SlotFa
 std::vector<std::string> SetWarnings(const SetStatusRow& status, const SlotLimits& limits) {
   if (!status.slot) return {};
   std::optional<double> unread;
-  if (!status.slot->active) unread = status.status_age_seconds;
+  // The source's own word where it has one (17+); else how long walferry's status row has not been written.
+  if (!status.slot->active) unread = status.slot->inactive_seconds.value_or(status.status_age_seconds);
   return SlotWarnings(status.slot_name, *status.slot, unread, limits);
 }
 

@@ -24,6 +24,8 @@ struct SlotFacts {
   bool active = false;                            // a walsender is reading the slot
   std::optional<std::string> wal_status;          // reserved | extended | unreserved | lost (PostgreSQL 13+)
   std::optional<int64_t> safe_wal_bytes;          // WAL left before max_slot_wal_keep_size invalidates the slot
+  std::optional<std::string> invalidation_reason;  // why the source invalidated it (17+: wal_removed, idle_timeout...)
+  std::optional<double> inactive_seconds;          // since no walsender reads it (17+: inactive_since); none if read
 };
 
 // The facts of slot `slot_name` on the source; nullopt when it does not exist.
@@ -36,8 +38,9 @@ struct SlotLimits {
 
 // What an operator must hear about a slot, one sentence each (empty: nothing): it retains more WAL than
 // limits.wal_warn_bytes; max_slot_wal_keep_size is about to invalidate it (safe_wal_size under the same limit, or
-// wal_status unreserved) or has (lost); nobody has read it for longer than limits.unread_seconds
-// (`unread_seconds`: how long no walferry process has; nullopt while one does). Pure.
+// wal_status unreserved) or has (lost); the source invalidated it for the reason it gives (17+); nobody has read it
+// for longer than limits.unread_seconds (`unread_seconds`: how long no walferry process has; nullopt while one
+// does). Pure.
 std::vector<std::string> SlotWarnings(const std::string& slot_name, const SlotFacts& slot,
                                       std::optional<double> unread_seconds, const SlotLimits& limits);
 

@@ -590,14 +590,17 @@ class Cutter {
     return validate::ResolveSets(o_.config, catalog::ListTables(source_, o_.config.control_schema), "", {});
   }
 
-  // Every sequence the sets use (src/sql/lifecycle/sequences.sql).
+  // Every sequence the sets use (src/sql/lifecycle/sequences.sql), as the migration's original source has them:
+  // in the switch back that is the old source (target_ here), since the new primary's schemas may hold another
+  // migration's sequences too (two sources into one target database).
   std::vector<pg::TableName> SequenceNames() {
     std::set<std::string> schemas;
     for (const auto& set : SetTables()) {
       for (const auto& t : set.tables) schemas.insert(t.name.schema);
     }
-    pg::Result seqs = source_.Exec(sql::Get("lifecycle/sequences"),
-                                   {pg::Param(pg::TextArray({schemas.begin(), schemas.end()}))});
+    pg::Connection& original_source = o_.make_target_writable ? target_ : source_;
+    pg::Result seqs = original_source.Exec(sql::Get("lifecycle/sequences"),
+                                           {pg::Param(pg::TextArray({schemas.begin(), schemas.end()}))});
     std::vector<pg::TableName> names;
     for (int i = 0; i < seqs.rows(); ++i) names.push_back({std::string(seqs.Get(i, 0)), std::string(seqs.Get(i, 1))});
     return names;
@@ -665,6 +668,7 @@ class Cutter {
     v.jobs = o_.validate_jobs;
     v.repair = o_.repair;
     v.source_frozen = true;
+    v.sequences_on_both_sides_only = o_.make_target_writable;
     validate::Report r = validate::Run(v, SetTables());
     report_.validated = true;
     if (r.Equal()) return;
@@ -675,6 +679,8 @@ class Cutter {
         if (!t.problem.empty()) ++differences;
       }
     }
+    // Sequences behind and large objects that differ count too (the message said "0 differences" for them).
+    if (r.objects && !r.objects->Equal()) differences += static_cast<int64_t>(r.objects->differences.size());
     throw Error(ErrorKind::kData, "the final validation found " + std::to_string(differences) +
                                       " differences between the frozen " + names_.source + " and the " + names_.target)
         .WithDetail("the " + names_.source + " database " + report_.source_database +

@@ -55,6 +55,23 @@ load::LoadReport RestartSets(const config::Config& config, const std::vector<std
         .WithHint("restart the referencing tables' sets too (walferry reset for all), or drop those foreign keys on "
                   "the target for the migration and create them again after the switch");
   }
+  // Dropping a legacy-inheritance parent needs its children gone too: children in other sets stay, so refused.
+  pg::Result heirs = WithContext("looking for tables that inherit from the set's tables on the target", [&] {
+    return target.Exec(sql::Get("lifecycle/inheritors_outside"), {pg::Param(pg::TextArray(quoted))});
+  });
+  if (heirs.rows() > 0) {
+    std::string list;
+    for (int i = 0; i < heirs.rows(); ++i) {
+      list += std::string(i ? "; " : "") + std::string(heirs.Get(i, 0)) + " inherits from " +
+              std::string(heirs.Get(i, 1));
+    }
+    throw Error(ErrorKind::kPrecondition, what + ": tables outside it inherit from its tables: " + list)
+        .WithDetail("restarting the set drops its tables on the target, and a parent cannot be dropped while "
+                    "children another set streams into depend on it; nothing was changed")
+        .WithHint("load every set again (walferry reset --yes), or restart the children's sets alone (they load "
+                  "again under the parent); to restart them separately later, plan the parent and its children "
+                  "into one set");
+  }
   // A target left read-only for new sessions (a switch back does so on purpose; cutover --fallback holds it so for
   // a moment) would fail the first write with a raw error: refused here, saying what to run.
   if (target.Exec("SHOW default_transaction_read_only").Get(0, 0) == "on") {

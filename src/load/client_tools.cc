@@ -46,11 +46,17 @@ struct Tried {
 };
 
 std::optional<std::string> Fits(const fs::path& program, int server_major, const std::string& where,
-                                std::vector<Tried>& tried) {
+                                std::vector<Tried>& tried, std::vector<fs::path>& seen) {
   if (!fs::exists(program)) {
     tried.push_back({where + " (" + program.string() + ")", "not there"});
     return std::nullopt;
   }
+  // One program reached through several places (Debian's /bin is a link to /usr/bin) is asked and listed once.
+  std::error_code ec;
+  fs::path real = fs::canonical(program, ec);
+  if (ec) real = program;
+  if (std::find(seen.begin(), seen.end(), real) != seen.end()) return std::nullopt;
+  seen.push_back(real);
   std::optional<int> major = ProgramMajor(program.string());
   if (!major) {
     tried.push_back({where + " (" + program.string() + ")", "does not run or say its version"});
@@ -65,9 +71,10 @@ std::optional<std::string> Fits(const fs::path& program, int server_major, const
 
 std::string Find(const std::string& name, int server_major, const ToolSearch& where) {
   std::vector<Tried> tried;
+  std::vector<fs::path> seen;
   const std::string need = " for a PostgreSQL " + std::to_string(server_major) + " source";
   if (!where.bindir.empty()) {
-    if (auto p = Fits(fs::path(where.bindir) / name, server_major, "WALFERRY_PG_BINDIR", tried)) return *p;
+    if (auto p = Fits(fs::path(where.bindir) / name, server_major, "WALFERRY_PG_BINDIR", tried, seen)) return *p;
     throw Error(ErrorKind::kPrecondition, "WALFERRY_PG_BINDIR has no usable " + name + need + ": " +
                                               tried.back().found)
         .WithHint("point WALFERRY_PG_BINDIR at the bin directory of PostgreSQL " + std::to_string(server_major) +
@@ -78,7 +85,7 @@ std::string Find(const std::string& name, int server_major, const ToolSearch& wh
       ProcessResult r = RunProcess({where.pg_config, "--bindir"});
       std::string dir = r.output.substr(0, r.output.find('\n'));
       if (r.exit_code == 0 && !dir.empty()) {
-        if (auto p = Fits(fs::path(dir) / name, server_major, "pg_config --bindir", tried)) return *p;
+        if (auto p = Fits(fs::path(dir) / name, server_major, "pg_config --bindir", tried, seen)) return *p;
       }
     } catch (const Error&) {
       // no pg_config on PATH
@@ -94,20 +101,24 @@ std::string Find(const std::string& name, int server_major, const ToolSearch& wh
   for (int m : majors) {
     if (m < server_major) continue;
     fs::path program = fs::path(where.versioned_root) / std::to_string(m) / "bin" / name;
-    if (auto p = Fits(program, server_major, where.versioned_root, tried)) return *p;
+    if (auto p = Fits(program, server_major, where.versioned_root, tried, seen)) return *p;
   }
   std::istringstream dirs(where.path);
   for (std::string dir; std::getline(dirs, dir, ':');) {
     if (dir.empty() || !fs::exists(fs::path(dir) / name)) continue;
-    if (auto p = Fits(fs::path(dir) / name, server_major, "PATH", tried)) return *p;
+    if (auto p = Fits(fs::path(dir) / name, server_major, "PATH", tried, seen)) return *p;
   }
   std::string list;
   for (const Tried& t : tried) list += (list.empty() ? "" : "; ") + t.where + ": " + t.found;
+  const std::string major = std::to_string(server_major);
   throw Error(ErrorKind::kPrecondition, "no " + name + need + " on this machine" +
                                             (list.empty() ? std::string(" (none found)") : ": " + list))
-      .WithHint("install the PostgreSQL " + std::to_string(server_major) + " (or newer) client programs (Debian: "
-                "apt-get install postgresql-client-" + std::to_string(server_major) +
-                "), or set WALFERRY_PG_BINDIR to their bin directory");
+      .WithDetail("pg_dump refuses to dump a server of a newer major version than its own, and walferry takes the "
+                  "client programs of one version together (docs/versions.md)")
+      .WithHint("install the PostgreSQL " + major + " (or newer) client programs (Debian, Ubuntu: apt-get install "
+                "postgresql-client-" + major + ", from the PostgreSQL apt repository apt.postgresql.org when the "
+                "release has no such package: Debian 12 has only 15), or set WALFERRY_PG_BINDIR to their bin "
+                "directory");
 }
 
 }  // namespace

@@ -15,7 +15,9 @@ namespace walferry::load {
 
 namespace {
 
-void CheckServers(pg::Connection& source, pg::Connection& target, size_t new_slots) {
+// `client_programs`: whether this load runs pg_dump, pg_restore and psql (not when every set was loaded by other
+// means, --cdc-start-lsn or its --resume, which copy nothing: no client programs of the source's version needed).
+void CheckServers(pg::Connection& source, pg::Connection& target, size_t new_slots, bool client_programs) {
   for (auto [conn, role] : {std::pair<pg::Connection*, const char*>{&source, "source"}, {&target, "target"}}) {
     pg::ServerFeatures f = pg::FeaturesOf(conn->ServerVersionNum(), role);
     if (!f.served) {
@@ -26,6 +28,14 @@ void CheckServers(pg::Connection& source, pg::Connection& target, size_t new_slo
           .WithHint("migrate between servers of PostgreSQL " + std::to_string(pg::kOldestServedMajor) + " to " +
                     std::to_string(pg::kNewestServedMajor));
     }
+  }
+  if (pg::MigrationPair p = pg::MigrationPairOf(source.ServerVersionNum(), target.ServerVersionNum()); !p.served) {
+    throw Error(ErrorKind::kPrecondition, "walferry does not migrate from PostgreSQL " +
+                                              source.ParameterStatus("server_version") + " to PostgreSQL " +
+                                              target.ParameterStatus("server_version"))
+        .WithDetail(p.not_served_why)
+        .WithHint("migrate into a target of PostgreSQL " + std::to_string(source.ServerVersionNum() / 10000) +
+                  " or newer (docs/versions.md)");
   }
   assess::ServerFacts s = assess::GatherServerFacts(source);
   if (s.wal_level != "logical") {
@@ -51,6 +61,7 @@ void CheckServers(pg::Connection& source, pg::Connection& target, size_t new_slo
         .WithHint("GRANT CREATE ON DATABASE " + pg::QuoteIdent(t.database) + " TO " + pg::QuoteIdent(t.role_name));
   }
   // pg_dump, pg_restore and psql that fit the source's version (load/client_tools.h), or a clear error now.
+  if (!client_programs) return;
   for (const char* program : {"pg_dump", "pg_restore", "psql"}) {
     FindClientProgram(program, source.ServerVersionNum() / 10000);
   }
@@ -350,11 +361,14 @@ std::vector<ResolvedSet> Preflight(const LoadOptions& o, pg::Connection& source,
     control::ControlSchema control(target, o.control_schema);
     bool have_control = control.Exists();
     size_t new_slots = 0;
+    bool copies = false;  // some set runs pg_dump/pg_restore/psql: not one loaded by other means (loader.cc)
     for (auto& set : sets) {
       if (have_control) set.row = control.GetSet(set.name);
       CheckSetState(o, source, set);
       FindExisting(target, set);
       if (!set.resume && !set.restart) ++new_slots;
+      copies = copies || !(o.cdc_start_lsn || (set.resume && set.row->external_load &&
+                                               set.row->load_state == control::LoadState::kLoading));
       if (o.cdc_start_lsn && set.existing.size() < set.relations.size()) {
         std::string list;
         for (const auto& t : set.relations) {
@@ -375,7 +389,7 @@ std::vector<ResolvedSet> Preflight(const LoadOptions& o, pg::Connection& source,
       }
     }
     CheckTruncatable(o, target, sets);
-    CheckServers(source, target, new_slots);
+    CheckServers(source, target, new_slots, copies);
     CheckPartitionedPublishable(source, sets);
     CheckTruncateCapture(source, sets);
     return sets;

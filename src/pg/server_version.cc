@@ -18,8 +18,32 @@ ServerFeatures FeaturesOf(int server_version_num, const std::string& role) {
   f.logical_messages = f.major >= 14;
   f.copy_progress = f.major >= 14;
   f.wal_replay_pause_state = f.major >= 14;
+  f.stat_replication_slots = f.major >= 14;
+  f.slot_invalidation_reason = f.major >= 17;
+  f.publish_generated_columns = f.major >= 18;
+  f.virtual_generated_columns = f.major >= 18;
   f.pgoutput_protocol = 1;
   return f;
+}
+
+MigrationPair MigrationPairOf(int source_version_num, int target_version_num) {
+  const ServerFeatures source = FeaturesOf(source_version_num, "source");
+  const ServerFeatures target = FeaturesOf(target_version_num, "target");
+  MigrationPair p;
+  if (!source.served) {
+    p.not_served_why = source.not_served_why;
+  } else if (!target.served) {
+    p.not_served_why = target.not_served_why;
+  } else if (target.major < source.major) {
+    p.not_served_why = "the target runs PostgreSQL " + std::to_string(target.major) + ", older than the source's " +
+                       std::to_string(source.major) + ": walferry migrates only to the same or a newer major "
+                       "version (the schema comes from a pg_dump of PostgreSQL " + std::to_string(source.major) +
+                       " or newer, whose output PostgreSQL does not promise to restore into an older server, and "
+                       "the source may hold types and values an older server cannot store)";
+  } else {
+    p.served = true;
+  }
+  return p;
 }
 
 }  // namespace walferry::pg

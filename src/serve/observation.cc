@@ -3,6 +3,7 @@
 
 #include "control/control_schema.h"
 #include "pg/quote.h"
+#include "pg/server_version.h"
 #include "serve/status_json.h"
 #include "sql/sql.h"
 
@@ -40,7 +41,7 @@ void ReadSource(Observation& o, pg::Connection& source) {
   pg::Result r = source.Exec(sql::Get("serve/source_wal"));
   o.source_wal = Lsn::Parse(r.Get(0, 0));
   o.max_slot_wal_keep_bytes = OptInt(r, 0, 1);
-  if (!r.GetBool(0, 2) || o.load_state.empty()) return;
+  if (!pg::FeaturesOf(source.ServerVersionNum()).stat_replication_slots || o.load_state.empty()) return;
   std::vector<std::string> slots;
   std::map<std::string, std::string> set_of_slot;
   for (const auto& [set, state] : o.load_state) {

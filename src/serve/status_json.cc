@@ -1,8 +1,8 @@
-// serve/status_json.cc: walferry's status document (status_json.h), moved here from cli/status.cc unchanged so
-// that `walferry status --json` and /api/status share it.
+// serve/status_json.cc: walferry's status document (status_json.h), shared by `walferry status --json` and
+// /api/status. Numbers are JSON numbers (latency and rows/s were text until 2026-12-07).
 #include "serve/status_json.h"
 
-#include <fmt/format.h>
+#include <cmath>
 
 #include "control/control_schema.h"
 #include "control/set_status.h"
@@ -15,9 +15,9 @@ namespace {
 
 nlohmann::json OptJson(const std::optional<std::string>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); }
 nlohmann::json OptJson(const std::optional<Lsn>& v) { return v ? nlohmann::json(v->ToString()) : nlohmann::json(); }
-// As text, as `--json` always printed them (the server's float8 output is also the shortest exact form).
+// A JSON number (null when absent; JSON has no NaN or infinity, so those are null too).
 nlohmann::json OptJson(const std::optional<double>& v) {
-  return v ? nlohmann::json(fmt::format("{}", *v)) : nlohmann::json();
+  return v && std::isfinite(*v) ? nlohmann::json(*v) : nlohmann::json();
 }
 
 void SlotJson(nlohmann::json& j, const std::optional<control::SlotFacts>& slot) {

@@ -66,10 +66,11 @@ std::map<std::string, SequenceState> Sequences(pg::Connection& conn, const std::
 }
 
 void CompareSequences(pg::Connection& source, pg::Connection& target, const std::vector<std::string>& schemas,
-                      ObjectsResult& result) {
+                      SequenceScope scope, ObjectsResult& result) {
   std::map<std::string, SequenceState> src = Sequences(source, schemas);
   std::map<std::string, SequenceState> dst = Sequences(target, schemas);
   for (const auto& [name, s] : src) {
+    if (scope == SequenceScope::kOnBothSides && dst.count(name) == 0) continue;
     ++result.sequences;
     if (!s.readable) {
       throw Error(ErrorKind::kPrecondition, "sequence " + name + " cannot be read on the source by this role")
@@ -151,9 +152,9 @@ bool SequenceBehind(const std::string& source, const std::string& target, bool a
 
 ObjectsResult CompareDatabaseObjects(pg::Connection& source, pg::Connection& target,
                                      const std::vector<std::string>& schemas, bool large_objects,
-                                     const std::string& control_schema) {
+                                     const std::string& control_schema, SequenceScope scope) {
   ObjectsResult result;
-  WithContext("comparing sequences", [&] { CompareSequences(source, target, schemas, result); });
+  WithContext("comparing sequences", [&] { CompareSequences(source, target, schemas, scope, result); });
   if (large_objects) {
     WithContext("comparing large objects", [&] { CompareLargeObjects(source, target, control_schema, result); });
   }

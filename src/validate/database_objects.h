@@ -22,10 +22,16 @@
 
 namespace walferry::validate {
 
+// Which sequences of `schemas` are compared: all of the source's, or (the switch back, where the comparison's
+// target is the migration's original source and the new primary's schemas may hold another migration's
+// sequences) only those the target has too.
+enum class SequenceScope { kSource, kOnBothSides };
+
 // Sequences of `schemas`, always; large objects when `large_objects`.
 ObjectsResult CompareDatabaseObjects(pg::Connection& source, pg::Connection& target,
                                      const std::vector<std::string>& schemas, bool large_objects,
-                                     const std::string& control_schema);
+                                     const std::string& control_schema,
+                                     SequenceScope scope = SequenceScope::kSource);
 
 // Whether next value `target` is behind `source` (decimal integers, any length, optional '-') for a sequence that
 // counts up (`ascending`) or down.

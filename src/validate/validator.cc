@@ -269,8 +269,9 @@ ObjectsResult RunObjects(const Options& options, const std::vector<SetTables>& s
   }
   pg::Connection source = pg::Connection::Open(options.source, {.role = "source", .application_name = "walferry validate"});
   pg::Connection target = pg::Connection::Open(options.target, {.role = "target", .application_name = "walferry validate"});
-  ObjectsResult r = CompareDatabaseObjects(source, target, {schemas.begin(), schemas.end()}, options.large_objects,
-                                           options.control_schema);
+  ObjectsResult r = CompareDatabaseObjects(
+      source, target, {schemas.begin(), schemas.end()}, options.large_objects, options.control_schema,
+      options.sequences_on_both_sides_only ? SequenceScope::kOnBothSides : SequenceScope::kSource);
   r.final = options.source_frozen;
   // The "(database)" rows age like a set's (retention.validation_failures).
   control::ExpireAllRows(target, options.control_schema, control::Retained::kValidationFailures, "(database)",

@@ -46,6 +46,9 @@ struct Options {
   bool source_frozen = false;
   // Also compare the database's large objects (they belong to no set): only when every table is compared.
   bool large_objects = true;
+  // The switch back compares the new primary (source) with the old source (target): only the sequences the old
+  // source has are the migration's (validate/database_objects.h, SequenceScope).
+  bool sequences_on_both_sides_only = false;
   // retention.validation_failures: before a set's differences are stored, its stored ones older than this are
   // deleted (control/retention.h); 0 keeps them all.
   std::chrono::seconds failures_retention{config::RetentionSettings::kDefaultSeconds};

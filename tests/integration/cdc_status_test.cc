@@ -43,6 +43,10 @@ TEST(CdcStatus, DmsViewsAndJsonReportTheSet) {
   EXPECT_EQ(s["running"], false);
   EXPECT_EQ(s["applied_lsn"], std::string(v.Get(0, 2)));
   EXPECT_EQ(s["slot_active"], false);
+  // Numbers are JSON numbers (they were strings: a script had to parse them).
+  EXPECT_TRUE(s["latency_seconds"].is_number()) << s.dump();
+  EXPECT_TRUE(s["rows_per_second"].is_number() || s["rows_per_second"].is_null()) << s.dump();
+  EXPECT_TRUE(s["slot_retained_wal_bytes"].is_number()) << s.dump();
   EXPECT_EQ(s["exceptions"], 1);
   EXPECT_TRUE(s["slot_confirmed_lsn"].is_string());
   EXPECT_TRUE(s["slot_retained_wal_bytes"].is_number());

@@ -19,6 +19,7 @@
 
 #include "pg/quote.h"
 #include "support/clusters.h"
+#include "support/same_objects.h"
 
 namespace walferry {
 namespace {
@@ -70,16 +71,9 @@ struct Migration {
   void ExpectEqual(const std::vector<std::string>& more_tables = {}) const {
     pg::Connection s = test::ConnectSource(db);
     pg::Connection t = test::ConnectTarget(db);
-    std::vector<std::string> tables = {"public.orders", "public.docs"};
-    tables.insert(tables.end(), more_tables.begin(), more_tables.end());
-    for (const std::string& table : tables) EXPECT_EQ(test::DiffTable(s, t, table), "") << table;
-    for (const char* seq : {"orders_id_seq", "tickets"}) {
-      std::string q = std::string("SELECT last_value || '/' || is_called FROM ") + seq;
-      EXPECT_EQ(Text(s, q), Text(t, q)) << seq;
-    }
-    const std::string los = "SELECT coalesce(string_agg(m.oid::text || ':' || md5(lo_get(m.oid)), ',' ORDER BY "
-                            "m.oid), '') FROM pg_largeobject_metadata m";
-    EXPECT_EQ(Text(s, los), Text(t, los));
+    test::SameObjects what{{"public.orders", "public.docs"}, {"orders_id_seq", "tickets"}};
+    what.tables.insert(what.tables.end(), more_tables.begin(), more_tables.end());
+    test::ExpectSameObjects(s, t, what);
   }
 
   // A refusal changed nothing: new sessions write, the cutover never began.
@@ -92,8 +86,7 @@ struct Migration {
 
   void MakeSourceWritable() const {
     pg::Connection s = test::ConnectSource(db);
-    s.Exec("SET default_transaction_read_only = off");
-    s.Exec("ALTER DATABASE " + pg::QuoteIdent(db) + " RESET default_transaction_read_only");
+    test::ResetReadOnly(s, db);
   }
 
   // After an abort: CDC carries what the source has, then the cutover is tried again.
@@ -473,6 +466,87 @@ TEST(CutoverFreeze, ARoleThatMayNotFreezeTheDatabaseIsRefusedInThePreflight) {
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_TRUE(Has(r, "fpriv_walf") && Has(r, "owner")) << r.output;
   m.ExpectUntouched();
+}
+
+// --terminate-sessions obeys --timeout: a session that does not end when terminated (here its backend is stopped
+// with SIGSTOP, so it cannot act on the SIGTERM) fails the cutover after --timeout, naming it, with the source
+// read-only; once it is gone, a rerun finishes. Before, the terminate loop had no deadline.
+TEST(CutoverFreeze, TerminateSessionsGivesUpAfterTheTimeoutWhenASessionDoesNotEnd) {
+  Migration m = Migration::Loaded("fstuck");
+  pg::Connection app = test::ConnectSource(m.db);
+  app.Exec("SET application_name = 'stuck_app'");
+  const pid_t backend = static_cast<pid_t>(std::stol(Text(app, "SELECT pg_backend_pid()::text")));
+  ASSERT_EQ(kill(backend, SIGSTOP), 0);
+  struct Continue {
+    pid_t pid;
+    ~Continue() { kill(pid, SIGCONT); }
+  } resume{backend};
+  test::CliResult r = m.Cutover({"--terminate-sessions", "--timeout", "3"});
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.exit_code, 2) << "writes were stopped: not 'nothing changed'\n" << r.output;
+  EXPECT_TRUE(Has(r, "still there") && Has(r, "stuck_app") && Has(r, "did not end when terminated") &&
+              Has(r, "READ-ONLY"))
+      << r.output;
+  {
+    pg::Connection fresh = test::ConnectSource(m.db);
+    EXPECT_EQ(Text(fresh, "SHOW default_transaction_read_only"), "on") << "the freeze stays until an abort";
+  }
+  ASSERT_EQ(kill(backend, SIGCONT), 0);  // it acts on the pending SIGTERM and ends
+  pg::Connection watcher = test::ConnectSource(m.db);
+  ASSERT_TRUE(test::PollUntil([&] {
+    return Count(watcher, "SELECT count(*) FROM pg_stat_activity WHERE pid = " + std::to_string(backend)) == 0;
+  }));
+  r = m.Cutover({"--terminate-sessions", "--timeout", "30"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  m.ExpectEqual();
+  m.MakeSourceWritable();
+}
+
+// A non-client backend that holds a transaction id in the database (here a subscription's apply worker, waiting
+// on a row lock) started before the freeze and keeps writing through it: the preflight refuses, naming it, and
+// changes nothing; without it the cutover finishes and source equals target.
+TEST(CutoverFreeze, ABackgroundWorkerWritingInTheDatabaseIsRefusedBeforeTheFreeze) {
+  Migration m = Migration::Loaded("fbg");
+  const std::string feed = test::FreshDatabase("feed");
+  test::Source().Psql(feed, "CREATE TABLE orders (id bigint PRIMARY KEY, v text); "
+                            "CREATE PUBLICATION feed_pub FOR TABLE orders; "
+                            "SELECT pg_create_logical_replication_slot('fbg_feed', 'pgoutput')");
+  test::Source().Psql(m.db, "CREATE SUBSCRIPTION fbg_feed CONNECTION '" + test::Source().Uri(feed) +
+                                "' PUBLICATION feed_pub WITH (create_slot = false, slot_name = 'fbg_feed', "
+                                "copy_data = false)");
+  pg::Connection src = test::ConnectSource(m.db);
+  auto worker_with_xid = [&] {
+    return Count(src, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+                      "backend_type = 'logical replication worker' AND backend_xid IS NOT NULL");
+  };
+  ASSERT_TRUE(test::PollUntil([&] {
+    return Count(src, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+                      "backend_type = 'logical replication worker'") == 1;
+  })) << "the subscription's apply worker did not start";
+  {
+    // The apply worker takes an xid for the feed's row, then waits for this uncommitted row with the same key.
+    pg::Connection blocker = test::ConnectSource(m.db);
+    blocker.Exec("BEGIN");
+    blocker.Exec("INSERT INTO orders (id, v) VALUES (1000000, 'blocker')");
+    test::Source().Psql(feed, "INSERT INTO orders VALUES (1000000, 'from the feed')");
+    ASSERT_TRUE(test::PollUntil([&] { return worker_with_xid() == 1; }))
+        << "the apply worker never held a transaction id";
+    test::CliResult r = m.Cutover({"--terminate-sessions", "--timeout", "10"});
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_TRUE(Has(r, "logical replication worker") && Has(r, "--allow-writers background")) << r.output;
+    EXPECT_EQ(m.Step(), "none");
+    blocker.Exec("ROLLBACK");
+  }
+  ASSERT_TRUE(test::PollUntil([&] { return Count(src, "SELECT count(*) FROM orders WHERE id = 1000000") == 1; }));
+  test::Source().Psql(m.db, "DROP SUBSCRIPTION fbg_feed");
+  m.ExpectUntouched();
+  m.CatchUp();
+  test::CliResult r = m.Cutover({"--terminate-sessions", "--timeout", "30"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  m.ExpectEqual();
+  pg::Connection t = test::ConnectTarget(m.db);
+  EXPECT_EQ(Text(t, "SELECT v FROM orders WHERE id = 1000000"), "from the feed");
+  m.MakeSourceWritable();
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 
 #include "pg/quote.h"
 #include "support/clusters.h"
+#include "support/same_objects.h"
 
 namespace walferry {
 namespace {
@@ -32,6 +33,8 @@ const char* kSchema =
     "SELECT nextval('tickets'); "
     "INSERT INTO docs SELECT g, lo_from_bytea(0, convert_to(repeat('doc' || g, 100), 'UTF8')) "
     "FROM generate_series(1, 5) g";
+
+const std::vector<std::string> kSequences = {"orders_id_seq", "items_id_seq", "tickets"};
 
 void Write(pg::Connection& src, int round) {
   std::string r = std::to_string(round);
@@ -101,23 +104,12 @@ struct Migration {
   void ExpectEqual(const std::string& when) const {
     pg::Connection s = test::ConnectSource(db);
     pg::Connection t = test::ConnectTarget(target_db);
-    for (const char* table : {"public.orders", "public.items", "public.docs"}) {
-      EXPECT_EQ(test::DiffTable(s, t, table), "") << when << ": " << table;
-    }
-    for (const char* seq : {"orders_id_seq", "items_id_seq", "tickets"}) {
-      std::string q = std::string("SELECT last_value || '/' || is_called FROM ") + seq;
-      EXPECT_EQ(Text(s, q), Text(t, q)) << when << ": " << seq;
-    }
-    const std::string los = "SELECT coalesce(string_agg(m.oid::text || ':' || md5(lo_get(m.oid)), ',' ORDER BY "
-                            "m.oid), '') FROM pg_largeobject_metadata m";
-    EXPECT_EQ(Text(s, los), Text(t, los)) << when;
+    test::ExpectSameObjects(s, t, {{"public.orders", "public.items", "public.docs"}, kSequences}, when);
   }
 
   void MakeWritable(const localcluster::LocalCluster& cluster) const {
     pg::Connection c = &cluster == &test::Source() ? test::ConnectSource(db) : test::ConnectTarget(target_db);
-    c.Exec("SET default_transaction_read_only = off");
-    c.Exec("ALTER DATABASE " + pg::QuoteIdent(&cluster == &test::Source() ? db : target_db) +
-           " RESET default_transaction_read_only");
+    test::ResetReadOnly(c, &cluster == &test::Source() ? db : target_db);
   }
 };
 
@@ -410,15 +402,7 @@ TEST(CutoverState, OrphansCleanupOfOneMigrationLeavesTheOtherMigrationsSlots) {
   // The first target carries set a (orders, items) and the sequences and large objects the cutover sets.
   pg::Connection s = test::ConnectSource(one.db);
   pg::Connection t1 = test::ConnectTarget(one.target_db);
-  EXPECT_EQ(test::DiffTable(s, t1, "public.orders"), "");
-  EXPECT_EQ(test::DiffTable(s, t1, "public.items"), "");
-  const std::string los = "SELECT coalesce(string_agg(m.oid::text || ':' || md5(lo_get(m.oid)), ',' ORDER BY "
-                          "m.oid), '') FROM pg_largeobject_metadata m";
-  EXPECT_EQ(Text(s, los), Text(t1, los));
-  for (const char* seq : {"orders_id_seq", "items_id_seq", "tickets"}) {
-    std::string q = std::string("SELECT last_value || '/' || is_called FROM ") + seq;
-    EXPECT_EQ(Text(s, q), Text(t1, q)) << seq;
-  }
+  test::ExpectSameObjects(s, t1, {{"public.orders", "public.items"}, kSequences}, "the first target");
   one.MakeWritable(test::Source());
 }
 

@@ -20,6 +20,7 @@
 #include "lifecycle/fallback.h"
 #include "pg/quote.h"
 #include "support/clusters.h"
+#include "support/same_objects.h"
 
 namespace walferry {
 namespace {
@@ -110,10 +111,10 @@ struct Migration {
   void SwitchBackAndExpectEqual(const std::string& when) const {
     test::CliResult r = Run({"fallback", "--switch-back", "--writes-stopped"});
     ASSERT_EQ(r.exit_code, 0) << r.output;
-    ExpectEqual(when + ", after the switch back");
+    ExpectEqual(when + (when.empty() ? "" : ", ") + "after the switch back");
+    EXPECT_EQ(Text(test::ConnectSource(db), "SHOW default_transaction_read_only"), "off") << "the old source writes";
     pg::Connection t = test::ConnectTarget(db);
-    t.Exec("SET default_transaction_read_only = off");
-    t.Exec("ALTER DATABASE " + pg::QuoteIdent(db) + " RESET default_transaction_read_only");
+    test::ResetReadOnly(t, db);
   }
 
   // Every table, old source vs target (what the fallback's CDC carries).
@@ -128,13 +129,7 @@ struct Migration {
     ExpectTablesEqual(when);
     pg::Connection s = test::ConnectSource(db);
     pg::Connection t = test::ConnectTarget(db);
-    for (const char* seq : {"orders_id_seq", "items_id_seq", "tickets"}) {
-      std::string q = std::string("SELECT last_value || '/' || is_called FROM ") + seq;
-      EXPECT_EQ(Text(s, q), Text(t, q)) << when << ": " << seq;
-    }
-    const std::string los = "SELECT coalesce(string_agg(m.oid::text || ':' || md5(lo_get(m.oid)) || ':' || "
-                            "m.lomowner::regrole::text, ',' ORDER BY m.oid), '') FROM pg_largeobject_metadata m";
-    EXPECT_EQ(Text(s, los), Text(t, los)) << when;
+    test::ExpectSameObjects(s, t, {{}, {"orders_id_seq", "items_id_seq", "tickets"}, true, true}, when);
   }
 };
 
@@ -228,8 +223,7 @@ TEST(Fallback, TargetWritesReachTheOldSourceExactlyOnceThroughAKillAndSwitchBack
   r = m.Run({"fallback", "--switch-back"});
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("completed by an earlier run"), std::string::npos) << r.output;
-  fresh_target.Exec("SET default_transaction_read_only = off");
-  fresh_target.Exec("ALTER DATABASE " + pg::QuoteIdent(m.db) + " RESET default_transaction_read_only");
+  test::ResetReadOnly(fresh_target, m.db);
 }
 
 // A switch back killed after each of its steps continues when rerun; --abort makes the target writable again and
@@ -258,13 +252,7 @@ TEST(Fallback, SwitchBackKilledAfterEachStepContinuesAndAbortLetsTheFallbackResu
       m.ExpectTablesEqual("after --abort and the fallback");
     }
   }
-  test::CliResult r = m.Run({"fallback", "--switch-back", "--writes-stopped"});
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  m.ExpectEqual("after the switch back");
-  EXPECT_EQ(Text(test::ConnectSource(m.db), "SHOW default_transaction_read_only"), "off");
-  pg::Connection t = test::ConnectTarget(m.db);
-  t.Exec("SET default_transaction_read_only = off");
-  t.Exec("ALTER DATABASE " + pg::QuoteIdent(m.db) + " RESET default_transaction_read_only");
+  m.SwitchBackAndExpectEqual("");
 }
 
 // --end drops the reverse slot (twice: idempotent); without a prepared fallback, `walferry fallback` says how it is
@@ -412,13 +400,7 @@ TEST(Fallback, SwitchBackAbortAfterTargetReadyLeavesTheOldSourceReadOnly) {
   r = m.Run({"fallback", "--until-caught-up"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   m.ExpectTablesEqual("after the abort and the fallback");
-  r = m.Run({"fallback", "--switch-back", "--writes-stopped"});
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  m.ExpectEqual("after the switch back");
-  EXPECT_EQ(Text(test::ConnectSource(m.db), "SHOW default_transaction_read_only"), "off");
-  pg::Connection t = test::ConnectTarget(m.db);
-  t.Exec("SET default_transaction_read_only = off");
-  t.Exec("ALTER DATABASE " + pg::QuoteIdent(m.db) + " RESET default_transaction_read_only");
+  m.SwitchBackAndExpectEqual("");
 }
 
 // cutover --fallback: from stopping_writes until the reverse slot exists the target takes no application writes (a
@@ -485,14 +467,14 @@ TEST(Fallback, LargeObjectStepTouchesOnlyTheMigrationsLargeObjects) {
   }
   m.ExpectEqual("after the cutover");
   pg::Connection s = test::ConnectSource(m.db);
-  s.Exec("SET default_transaction_read_only = off");
-  s.Exec("ALTER DATABASE " + pg::QuoteIdent(m.db) + " RESET default_transaction_read_only");
+  test::ResetReadOnly(s, m.db);
 }
 
-// Two sources (two databases of the source cluster, each with its own control schema and schema of tables) into
-// one target database: each cutover --fallback has its own way back, neither's large-object step touches the
-// other's large objects, each fallback carries its own tables back, and each switch back brings its old source
-// exactly its own tables, sequences and large objects.
+// Two sources (two databases of the source cluster, each with its own control schema; tables of both in public, and
+// the second's in a schema of its own too) into one target database: each cutover --fallback has its own way back,
+// neither's large-object step touches the other's large objects, each fallback carries its own tables back, and
+// each switch back brings its old source exactly its own tables, sequences and large objects (the switch back set
+// every sequence of the target's public schema on the old source, and failed on the other source's).
 TEST(Fallback, TwoSourcesIntoOneTargetDatabaseEachHaveTheirWayBack) {
   const std::string db = test::FreshDatabase("t");
   const std::string other = test::FreshDatabase("o");
@@ -500,7 +482,9 @@ TEST(Fallback, TwoSourcesIntoOneTargetDatabaseEachHaveTheirWayBack) {
                           "INSERT INTO mine (v, lo) SELECT 'a' || g, lo_from_bytea(0, 'a') FROM generate_series(1, 3) g");
   test::Source().Psql(other, "CREATE SCHEMA b; CREATE TABLE b.theirs (id bigserial PRIMARY KEY, v text, lo oid); "
                              "INSERT INTO b.theirs (v, lo) SELECT 'b' || g, lo_from_bytea(0, 'b') "
-                             "FROM generate_series(1, 3) g");
+                             "FROM generate_series(1, 3) g; "
+                             "CREATE TABLE also (id bigserial PRIMARY KEY, v text); "
+                             "INSERT INTO also (v) SELECT 'also' || g FROM generate_series(1, 4) g");
   auto config = [&](const std::string& name, const std::string& source, const std::string& schema,
                     const std::string& table) {
     std::string path = "/tmp/walferry-" + db + "-" + name + ".yaml";
@@ -511,7 +495,7 @@ TEST(Fallback, TwoSourcesIntoOneTargetDatabaseEachHaveTheirWayBack) {
     return path;
   };
   const std::string a = config("twoa", db, "walferry", "public.mine");
-  const std::string b = config("twob", other, "walferry_b", "b.theirs");
+  const std::string b = config("twob", other, "walferry_b", "b.theirs\n      - name: public.also");
   for (const std::string& c : {a, b}) {
     test::CliResult r = test::RunWalferry({"-c", c, "load"});
     ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -538,6 +522,7 @@ TEST(Fallback, TwoSourcesIntoOneTargetDatabaseEachHaveTheirWayBack) {
     t.Exec("INSERT INTO mine (v) VALUES ('on the target')");
     t.Exec("UPDATE b.theirs SET v = v || ' changed'");
     t.Exec("SELECT lo_put(lo, 0, 'B') FROM b.theirs WHERE id = 1");
+    t.Exec("INSERT INTO also (v) VALUES ('on the target')");
   }
   for (const std::string& c : {a, b}) {
     test::CliResult r = test::RunWalferry({"-c", c, "fallback", "--until-caught-up"});
@@ -547,14 +532,14 @@ TEST(Fallback, TwoSourcesIntoOneTargetDatabaseEachHaveTheirWayBack) {
   }
   pg::Connection t = test::ConnectTarget(db);
   EXPECT_EQ(test::DiffTable(sa, t, "public.mine"), "");
-  EXPECT_EQ(test::DiffTable(sb, t, "b.theirs"), "");
-  EXPECT_EQ(Text(sa, "SELECT last_value::text FROM mine_id_seq"), Text(t, "SELECT last_value::text FROM mine_id_seq"));
-  EXPECT_EQ(Text(sb, "SELECT last_value::text FROM b.theirs_id_seq"),
-            Text(t, "SELECT last_value::text FROM b.theirs_id_seq"));
+  test::ExpectSameObjects(sa, t, {{"public.mine"}, {"mine_id_seq"}, false}, "the first source");
+  test::ExpectSameObjects(sb, t, {{"b.theirs", "public.also"}, {"b.theirs_id_seq", "also_id_seq"}, false},
+                          "the second source");
+  EXPECT_EQ(Count(sa, "SELECT count(*) FROM pg_class WHERE relname = 'also_id_seq'"), 0)
+      << "nothing of the other source's on this one";
   EXPECT_EQ(Text(sa, los), Text(t, referenced("mine"))) << "exactly its own large objects";
   EXPECT_EQ(Text(sb, los), Text(t, referenced("b.theirs"))) << "exactly its own large objects, the change too";
-  t.Exec("SET default_transaction_read_only = off");
-  t.Exec("ALTER DATABASE " + pg::QuoteIdent(db) + " RESET default_transaction_read_only");
+  test::ResetReadOnly(t, db);
 }
 
 }  // namespace

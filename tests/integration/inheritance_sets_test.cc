@@ -115,5 +115,35 @@ TEST(InheritanceSets, CdcRefusesAPublicationHoldingTablesOutsideItsSet) {
   DropSlots(db);
 }
 
+// walferry restart of the set that holds the parent drops the parent on the target, and with it would go the
+// children another set streams into: refused before anything changes (it failed with 2BP01 after dropping the
+// set's slot), naming the children. Restarting the children's set works while the parent's set streams.
+TEST(InheritanceSets, RestartOfAParentsSetIsRefusedBeforeAnyChangeAndAChildrensSetIsLoadedAgain) {
+  std::string db, config;
+  ASSERT_NO_FATAL_FAILURE(Loaded(db, config));
+  pg::Connection s = test::ConnectSource(db);
+  pg::Connection t = test::ConnectTarget(db);
+  Write(s);
+  test::CliResult r = test::RunWalferry({"-c", config, "restart", "--set", "parents"});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("public.kchild"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("public.nchild"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("inherit"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("nothing was changed"), std::string::npos) << r.output;
+  EXPECT_EQ(Count(s, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'walferry_parents'"), 1)
+      << "the set's slot is kept";
+  EXPECT_EQ(Count(t, "SELECT count(*) FROM walferry.sets WHERE set_name = 'parents'"), 1);
+  // The children's set loads again while the parent's keeps its slot and position.
+  r = test::RunWalferry({"-c", config, "restart", "--set", "children"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(Count(t, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'public.parent'::regclass"), 2)
+      << "the children inherit from the parent again on the target";
+  s.Exec("INSERT INTO kchild VALUES (1005, 'after the restart', 2); UPDATE parent SET v = 'late' WHERE id = 2");
+  r = test::RunWalferry({"-c", config, "cdc", "--until-caught-up"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  ExpectSame(db);
+  DropSlots(db);
+}
+
 }  // namespace
 }  // namespace walferry

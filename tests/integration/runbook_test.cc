@@ -18,6 +18,7 @@
 
 #include "common/process.h"
 #include "support/clusters.h"
+#include "support/same_objects.h"
 
 extern char** environ;
 
@@ -241,15 +242,10 @@ TEST(Runbook, EveryCommandOfTheRunbookRunsInOrderAndTheDataEndsEqual) {
   // After the switch back: the old source holds everything the target took, and nothing twice.
   pg::Connection s = test::ConnectSource(db);
   pg::Connection t = test::ConnectTarget(db);
-  for (const auto& table : kTables) EXPECT_EQ(test::DiffTable(s, t, table), "") << table;
+  test::ExpectSameObjects(s, t, {kTables, {"ticket_no"}});
   // Both applications wrote: the source's before the switch, the target's after it (carried back).
   EXPECT_GT(test::Count(s, "SELECT count(*) FROM history"), 0);
   EXPECT_GT(test::Count(s, "SELECT count(*) FROM docs WHERE id >= 200000"), 0) << "the target's writes came back";
-  const std::string seq = "SELECT last_value || '/' || is_called FROM ticket_no";
-  EXPECT_EQ(test::Text(s, seq), test::Text(t, seq));
-  const std::string los = "SELECT coalesce(string_agg(oid::text || ':' || md5(lo_get(oid)), ',' ORDER BY oid), '') "
-                          "FROM pg_largeobject_metadata";
-  EXPECT_EQ(test::Text(s, los), test::Text(t, los));
   EXPECT_EQ(test::Text(s, "SHOW default_transaction_read_only"), "off") << "the old source is the primary again";
   // After the switch back the target is read-only: a reset (to migrate again) says exactly what to run first, and
   // changes nothing (it failed with a raw "cannot execute ... in a read-only transaction").

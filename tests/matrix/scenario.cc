@@ -94,6 +94,25 @@ class Generator {
       s_.cutover_kill_after = rng_.Pick(steps);
       Feature("fault:cutover_kill");
     }
+    // Drawn last, so that the scenarios of earlier seeds stay what they were.
+    if (rng_.Chance(25)) {
+      s_.restart_set = s_.sets[rng_.Below(s_.sets.size())].name;
+      s_.restart_after = rng_.Below(s_.workload.size());
+      Feature("op:restart_set");
+      // The seams: the restarted set holds a parent (or a referenced table) whose child (referencing table) streams
+      // in another set. walferry must refuse before it changes anything.
+      std::map<std::string, std::string> set_of;
+      for (const SetPlan& set : s_.sets) {
+        for (const std::string& t : set.tables) set_of[t] = set.name;
+      }
+      for (const Table& t : tables_) {
+        if (t.link < 0) continue;
+        const std::string& linked = set_of[tables_[static_cast<size_t>(t.link)].q];
+        if (linked != s_.restart_set || set_of[t.q] == s_.restart_set) continue;
+        if (t.kind == Kind::kInheritChild) Feature("op:restart_parent_apart");
+        if (t.kind == Kind::kFkChild) Feature("op:restart_referenced_apart");
+      }
+    }
     return std::move(s_);
   }
 
@@ -523,7 +542,8 @@ std::vector<std::string> CatalogueFeatures() {
       "work:update_key", "work:delete", "work:truncate", "work:truncate_partition", "work:truncate_cascade",
       "work:partition_move", "work:through_parent", "work:duplicate_row", "work:sequence",
       "work:savepoint_rollback", "work:large_transaction", "work:rollback", "work:during_load", "fault:cdc_kill",
-      "fault:cutover_kill", "cdc:process_per_set", "cdc:running_at_cutover"};
+      "fault:cutover_kill", "cdc:process_per_set", "cdc:running_at_cutover", "op:restart_set",
+      "op:restart_parent_apart", "op:restart_referenced_apart"};
   for (const TypeFamily& t : TypeFamilies()) f.push_back("type:" + t.name);
   return f;
 }

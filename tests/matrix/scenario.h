@@ -5,7 +5,8 @@
 // identity and generated columns, TOAST values, every built-in type family with its edge values, quoted
 // mixed-case names, sequences, large objects, a LATIN1 source database), initial rows, a random workload of source
 // transactions, a split of the tables into 1-4 replication sets (parents and children, referencing and referenced
-// tables put apart on purpose) and a fault plan (kill -9 of CDC at chosen points, a cutover killed after a step).
+// tables put apart on purpose) and a fault plan (kill -9 of CDC at chosen points, a cutover killed after a step, one set restarted while the
+// others stream).
 //
 // Pure: no I/O, no clock. The same seed gives the same scenario on every machine and build (its own random
 // number generator and draws; the standard library's distributions differ between implementations), so a failed
@@ -55,6 +56,11 @@ struct Scenario {
   bool cdc_per_set = false;              // one `walferry cdc --set` process per set, else one process for all
   bool cdc_running_at_cutover = false;   // the cutover finds CDC still streaming (it then stops at the final LSN)
   std::string cutover_kill_after;        // a cutover step to kill the first cutover after ("" = none)
+  // `walferry restart --set restart_set` after workload transaction restart_after, CDC of that set stopped first
+  // ("" = none). It may be refused (a table outside the set references or inherits from its tables): then nothing
+  // changed and the migration goes on.
+  std::string restart_set;
+  size_t restart_after = 0;
   // Every catalogue feature drawn, with how often (a feature drawn twice counts twice).
   std::map<std::string, int> features;
 };

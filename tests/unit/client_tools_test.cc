@@ -67,6 +67,29 @@ TEST_F(ClientTools, NothingNewEnoughIsAnErrorNamingWhatWasFound) {
   }
 }
 
+// Debian 12 has pg_dump 15 only, and /bin is a link to /usr/bin: a 16+ source gets one line per program found
+// (not one per directory that reaches it), the reason, and where newer client programs come from.
+TEST_F(ClientTools, ASourceNewerThanEveryClientSaysWhyAndWhereNewerOnesComeFrom) {
+  Fake(root_ / "lib/15/bin", "pg_dump", "15.8");
+  Fake(root_ / "usr/bin", "pg_dump", "15.8");
+  fs::create_directories(root_ / "path");
+  fs::create_directory_symlink(root_ / "usr/bin", root_ / "path/bin");
+  ToolSearch where = Where();
+  where.path = (root_ / "usr/bin").string() + ":" + (root_ / "path/bin").string();
+  try {
+    FindClientProgram("pg_dump", 18, where);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("no pg_dump for a PostgreSQL 18 source on this machine"), std::string::npos) << what;
+    EXPECT_EQ(what.find("path/bin"), std::string::npos) << "the same program listed twice: " << what;
+    EXPECT_NE(e.detail().find("pg_dump refuses to dump a server of a newer major version than its own"),
+              std::string::npos) << e.detail();
+    EXPECT_NE(e.hint().find("postgresql-client-18"), std::string::npos) << e.hint();
+    EXPECT_NE(e.hint().find("apt.postgresql.org"), std::string::npos) << e.hint();
+  }
+}
+
 TEST_F(ClientTools, PathIsTheLastPlaceAndTheUsersBindirTheFirst) {
   std::string in_path = Fake(root_ / "path", "pg_restore", "15.8");
   EXPECT_EQ(FindClientProgram("pg_restore", 15, Where()), in_path);

@@ -51,6 +51,45 @@ TEST(SlotWarnings, MaxSlotWalKeepSizeAboutToInvalidateOrLost) {
   EXPECT_NE(w[0].find("is lost"), std::string::npos) << w[0];
 }
 
+// PostgreSQL 17+ says why a slot was invalidated (pg_replication_slots.invalidation_reason): the warning names
+// that reason instead of blaming max_slot_wal_keep_size for every lost slot (18 also invalidates idle slots).
+TEST(SlotWarnings, AnInvalidatedSlotIsNamedWithTheReasonTheSourceGives) {
+  SlotFacts s = Slot(kGB, false);
+  s.wal_status = "lost";
+  s.invalidation_reason = "idle_timeout";
+  auto w = SlotWarnings("walferry_a", s, std::nullopt, {});
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_NE(w[0].find("slot walferry_a was invalidated by the source (idle_timeout)"), std::string::npos) << w[0];
+  EXPECT_NE(w[0].find("idle_replication_slot_timeout"), std::string::npos) << w[0];
+  EXPECT_EQ(w[0].find("max_slot_wal_keep_size"), std::string::npos) << w[0];
+  EXPECT_NE(w[0].find("the set must be loaded again"), std::string::npos) << w[0];
+  s.invalidation_reason = "wal_removed";
+  w = SlotWarnings("walferry_a", s, std::nullopt, {});
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_NE(w[0].find("(wal_removed): the source removed WAL it still needed (max_slot_wal_keep_size)"),
+            std::string::npos) << w[0];
+  // Invalidated is invalidated, whatever wal_status says; a reason walferry does not know is shown as given.
+  s.wal_status = "reserved";
+  s.invalidation_reason = "some_future_reason";
+  w = SlotWarnings("walferry_a", s, std::nullopt, {});
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_NE(w[0].find("was invalidated by the source (some_future_reason)"), std::string::npos) << w[0];
+}
+
+// PostgreSQL 17+ says since when no walsender has read a slot (inactive_since): the source's own word wins over
+// the age of walferry's status row, which says when walferry last wrote it, not when the slot was last read.
+TEST(SlotWarnings, TheSourcesInactiveSinceCountsWhereTheSourceHasIt) {
+  SetStatusRow row;
+  row.set_name = "a";
+  row.slot_name = "walferry_a";
+  row.status_age_seconds = 30;
+  row.slot = Slot(kGB, false);
+  EXPECT_TRUE(SetWarnings(row, {}).empty()) << "before 17: the status row's age, 30 s";
+  row.slot->inactive_seconds = 3000;
+  ASSERT_EQ(SetWarnings(row, {}).size(), 1u);
+  EXPECT_NE(SetWarnings(row, {})[0].find("slot walferry_a has not been read for 50 minutes"), std::string::npos);
+}
+
 TEST(SlotWarnings, UnreadForLongerThanTheLimit) {
   EXPECT_TRUE(SlotWarnings("walferry_a", Slot(kGB, false), 599.0, {}).empty());
   auto w = SlotWarnings("walferry_a", Slot(kGB, false), 1830.0, {});

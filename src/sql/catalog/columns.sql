@@ -7,7 +7,7 @@ SELECT a.attrelid::bigint AS table_oid,
        t.typcategory::text AS type_category,
        t.typtype::text AS type_kind,              -- b base, c composite, d domain, e enum, r range, m multirange
        a.attnotnull AS not_null,
-       a.attgenerated::text AS generated,          -- '' or 's' (stored)
+       a.attgenerated::text AS generated,          -- '' or 's' (stored) or 'v' (virtual, PostgreSQL 18+)
        a.attidentity::text AS identity,            -- '' or 'a' (ALWAYS) or 'd' (BY DEFAULT)
        tn.nspname AS type_schema,
        -- Binary I/O whose bytes mean the same on another server: not the reg* types (or arrays of them), whose
