@@ -834,12 +834,10 @@ void RunChaos(const ChaosPlan& plan) {
   // The checkpoint is the end of the last published source transaction: a Commit message's row in the peek
   // carries its end LSN. The slot may have confirmed more: while idle walferry confirms a keepalive's WAL end,
   // and the WAL after the last published commit holds nothing for this publication (other databases, catalog
-  // and checkpoint records) -- the witness proves there is no published transaction in between. Asked for
-  // logical messages as walferry asks: the transaction of --until-caught-up's WAL flush (an empty transactional
-  // message, cdc/stop_position.h) is one walferry applies (an empty group) and checkpoints.
+  // and checkpoint records) -- the witness proves there is no published transaction in between.
   pg::Result last_commit = s.Exec(
       "SELECT max(lsn)::text FROM pg_logical_slot_peek_binary_changes($1, NULL, NULL, 'proto_version', '1', "
-      "'publication_names', $2, 'messages', 'true') WHERE get_byte(data, 0) = 67",  // 'C'
+      "'publication_names', $2) WHERE get_byte(data, 0) = 67",  // 'C'
       {pg::Param(witness), pg::Param("walferry_" + plan.set)});
   pg::Result checkpoint =
       t.Exec("SELECT applied_lsn::text FROM walferry.checkpoint WHERE set_name = $1", {pg::Param(f.set)});
