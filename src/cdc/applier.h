@@ -15,6 +15,13 @@
 //
 // Every UPDATE and DELETE must affect exactly one row; 0 rows is an error, never ignored.
 //
+// Batch apply (options.batch_tables, docs/cdc.md "Batch apply"): the changes of a batch table whose replica
+// identity is the target's key are netted per key (cdc/net_changes.h) instead of sent, and applied set-based
+// (cdc/batch_apply.h) when the group commits, at a barrier (TRUNCATE, a new Relation message of a netted table, a
+// change that cannot be netted) or at batch_max_bytes; all inside the same target transaction as the per-change
+// statements of the other tables. A set-based statement that fails throws BatchFallback (the caller replays the
+// batch with Begin(.., batch = false)).
+//
 // Error policies (cdc.error_policy, docs/cdc.md "Error policies"):
 //   stop              the first rejected change fails the transaction (nothing of it commits) and the worker.
 //   log-and-continue  every change runs inside its own SAVEPOINT, in its own pipeline sync group:
