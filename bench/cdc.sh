@@ -1,16 +1,25 @@
 #!/usr/bin/env bash
 # bench/cdc.sh: CDC catch-up throughput. One pgbench workload (tpcb-like plus an update-heavy script on a table with
-# jsonb values) runs while neither consumer is consuming, so the same backlog waits in two slots: native logical
-# replication's (a disabled subscription) and walferry's (the set's slot). Then each consumer catches up alone and
-# the script prints changes applied per second and walferry's ratio.
-# Usage: bash bench/cdc.sh   (env CDC_TXNS: pgbench transactions per client, default 4000; CLIENTS default 4)
-# Not a test: numbers depend on the machine. Target (issue 5): walferry transactional mode >= native throughput.
+# jsonb values) runs while no consumer is consuming, so the same backlog waits in four slots: native logical
+# replication's (a disabled subscription), walferry transactional's (set txn: every table apply: transactional),
+# walferry batch's (set bat: apply as walferry plan writes it, batch except profiles, which has a primary key and
+# a separate unique constraint) and the decoding floor's (pg_recvlogical of the pgoutput stream to /dev/null: no
+# apply at all). Then each consumer catches up alone, in ORDER, and the script prints seconds, changes per second,
+# each one's time relative to walferry batch and walferry's peak RSS.
+# Usage: bash bench/cdc.sh   (env CDC_TXNS: pgbench transactions per client and script, default 4000; CLIENTS
+# default 4; ORDER: the consumers in the order they catch up, default "native transactional batch floor";
+# BATCH_PROFILES: profiles' apply mode in the batch run, default transactional as walferry plan writes it)
+# Not a test: numbers depend on the machine (and on other load on it: say so with the figures).
 set -euo pipefail
 cd "$(dirname "$0")"
 source ./lib.sh
 build_walferry
 TXNS=${CDC_TXNS:-4000}
 CLIENTS=${CLIENTS:-4}
+ORDER=${ORDER:-native transactional batch floor}
+# profiles' mode in the batch configuration: transactional as walferry plan writes it (primary key and a separate
+# unique constraint), or batch to see every table set-based.
+BATCH_PROFILES=${BATCH_PROFILES:-transactional}
 
 src=$(start_cluster source)
 dst=$(start_cluster target)
@@ -31,43 +40,94 @@ UPDATE profiles SET doc = jsonb_set(doc, '{n}', to_jsonb(:id + 1)) WHERE id = :i
 SQL
 
 echo "initial copies: native subscription (then disabled) and walferry load..." >&2
-for db in t_native t_walferry; do "$PGBIN/createdb" -h 127.0.0.1 -p "$dst" -U postgres "$db"; done
+for db in t_native t_walferry t_batch; do "$PGBIN/createdb" -h 127.0.0.1 -p "$dst" -U postgres "$db"; done
 "$PGBIN/pg_dump" -s -h 127.0.0.1 -p "$src" -U postgres bench | PSQL "$dst" t_native >/dev/null
 PSQL "$src" bench -c "CREATE PUBLICATION native_pub FOR ALL TABLES"
 PSQL "$dst" t_native -c "CREATE SUBSCRIPTION native_sub CONNECTION 'host=127.0.0.1 port=$src user=postgres dbname=bench' PUBLICATION native_pub"
 until [ "$(PSQL "$dst" t_native -c "SELECT count(*) FROM pg_subscription_rel WHERE srsubstate <> 'r'")" = 0 ]; do sleep 0.2; done
 PSQL "$dst" t_native -c "ALTER SUBSCRIPTION native_sub DISABLE"
-"$WALFERRY" load --source "$(uri "$src" bench)" --target "$(uri "$dst" t_walferry)" --log-level warn >/dev/null
+# walferry configurations: transactional (every table) and batch as walferry plan writes it.
+write_config() {  # FILE SET TARGET_DB MODE PROFILES_MODE
+  cat > "$1" <<EOF
+version: 1
+source: "$(uri "$src" bench)"
+target: "$(uri "$dst" "$3")"
+sets:
+  - name: $2
+    apply: $4
+    tables:
+      - name: public.pgbench_accounts
+      - name: public.pgbench_branches
+      - name: public.pgbench_tellers
+      - name: public.pgbench_history
+      - name: public.profiles
+        apply: $5
+EOF
+}
+write_config "$BENCH_TMP/txn.yaml" txn t_walferry transactional transactional
+write_config "$BENCH_TMP/bat.yaml" bat t_batch batch "$BATCH_PROFILES"
+"$WALFERRY" -c "$BENCH_TMP/txn.yaml" load --log-level warn >/dev/null
+"$WALFERRY" -c "$BENCH_TMP/bat.yaml" load --log-level warn >/dev/null
+# The decoding floor's slot: the same pgoutput stream, read by pg_recvlogical and thrown away.
+"$PGBIN/pg_recvlogical" -h 127.0.0.1 -p "$src" -U postgres -d bench -S floor_slot -P pgoutput --create-slot
 
 echo "building the backlog: $CLIENTS clients x $TXNS tpcb-like transactions, and as many jsonb updates..." >&2
 "$PGBIN/pgbench" -h 127.0.0.1 -p "$src" -U postgres -n -c "$CLIENTS" -j 2 -t "$TXNS" bench >/dev/null 2>&1
 "$PGBIN/pgbench" -h 127.0.0.1 -p "$src" -U postgres -n -c "$CLIENTS" -j 2 -t "$TXNS" -f "$BENCH_TMP/profiles.sql" bench >/dev/null 2>&1
 end_lsn=$(PSQL "$src" bench -c "SELECT pg_current_wal_lsn()")
+# WAL past end_lsn, so that a reader that has everything before it sees a position past it and stops.
+PSQL "$src" bench -c "SELECT pg_logical_emit_message(false, 'bench', 'end')" >/dev/null
 # tpcb-like: 3 updates + 1 insert per transaction; the jsonb script: 1 update.
 changes=$(( CLIENTS * TXNS * 5 ))
 
-echo "native logical replication catching up..." >&2
-t0=$(date +%s%N)
-PSQL "$dst" t_native -c "ALTER SUBSCRIPTION native_sub ENABLE"
-until [ "$(PSQL "$src" bench -c "SELECT confirmed_flush_lsn >= '$end_lsn' FROM pg_replication_slots WHERE slot_name = 'native_sub'")" = t ]; do sleep 0.1; done
-native=$(elapsed "$t0")
-
-echo "walferry cdc catching up..." >&2
-t0=$(date +%s%N)
-"$WALFERRY" cdc --source "$(uri "$src" bench)" --target "$(uri "$dst" t_walferry)" --until-lsn "$end_lsn" --log-level warn >/dev/null
-wal=$(elapsed "$t0")
-
-for t in pgbench_accounts pgbench_history profiles; do
-  a=$(PSQL "$src" bench -c "SELECT md5(string_agg(x::text, '' ORDER BY x::text)) FROM $t x")
-  b=$(PSQL "$dst" t_walferry -c "SELECT md5(string_agg(x::text, '' ORDER BY x::text)) FROM $t x")
-  [ "$a" = "$b" ] || { echo "walferry's copy of $t differs from the source after catch-up" >&2; exit 1; }
+run_native() {
+  echo "native logical replication catching up..." >&2
+  local t0; t0=$(date +%s%N)
+  PSQL "$dst" t_native -c "ALTER SUBSCRIPTION native_sub ENABLE"
+  until [ "$(PSQL "$src" bench -c "SELECT confirmed_flush_lsn >= '$end_lsn' FROM pg_replication_slots WHERE slot_name = 'native_sub'")" = t ]; do sleep 0.1; done
+  native=$(elapsed "$t0")
+}
+run_walferry() {  # CONFIG NAME -> sets $NAME (seconds) and ${NAME}_rss (KB)
+  echo "walferry cdc ($2) catching up..." >&2
+  local t0; t0=$(date +%s%N)
+  /usr/bin/time -f %M -o "$BENCH_TMP/$2.rss" "$WALFERRY" -c "$1" cdc --until-lsn "$end_lsn" --log-level warn >/dev/null
+  printf -v "$2" '%s' "$(elapsed "$t0")"
+  printf -v "$2_rss" '%s' "$(cat "$BENCH_TMP/$2.rss")"
+}
+run_floor() {
+  echo "decoding floor: pg_recvlogical of the pgoutput stream to /dev/null..." >&2
+  local t0; t0=$(date +%s%N)
+  "$PGBIN/pg_recvlogical" -h 127.0.0.1 -p "$src" -U postgres -d bench -S floor_slot --start --no-loop \
+    -o proto_version=1 -o publication_names=native_pub -E "$end_lsn" -f /dev/null
+  floor=$(elapsed "$t0")
+}
+for who in $ORDER; do
+  case $who in
+    native) run_native ;;
+    transactional) run_walferry "$BENCH_TMP/txn.yaml" txn ;;
+    batch) run_walferry "$BENCH_TMP/bat.yaml" bat ;;
+    floor) run_floor ;;
+  esac
 done
+
+for t in pgbench_accounts pgbench_branches pgbench_tellers pgbench_history profiles; do
+  a=$(PSQL "$src" bench -c "SELECT md5(string_agg(x::text, '' ORDER BY x::text)) FROM $t x")
+  for db in t_walferry t_batch; do
+    b=$(PSQL "$dst" "$db" -c "SELECT md5(string_agg(x::text, '' ORDER BY x::text)) FROM $t x")
+    [ "$a" = "$b" ] || { echo "walferry's copy of $t in $db differs from the source after catch-up" >&2; exit 1; }
+  done
+done
+counters=$(PSQL "$dst" t_batch -c "SELECT concat_ws(' ', batches, rows_collapsed, batch_replays) FROM walferry.status")
 
 echo
 machine_line
-echo "backlog: $changes row changes ($CLIENTS clients x $TXNS transactions of tpcb-like and of a jsonb update)"
-printf '%-46s %10s %14s %16s\n' "method" "seconds" "changes/s" "walferry ratio"
-for row in "native logical replication (catch-up):$native" "walferry cdc (transactional):$wal"; do
-  name=${row%:*}; s=${row##*:}
-  printf '%-46s %10s %14.0f %15.2fx\n' "$name" "$s" "$(python3 -c "print($changes / $s)")" "$(python3 -c "print($s / $wal)")"
+echo "backlog: $changes row changes ($CLIENTS clients x $TXNS transactions of tpcb-like and of a jsonb update);" \
+     "order: $ORDER; profiles in the batch run: $BATCH_PROFILES"
+printf '%-46s %10s %14s %16s %12s\n' "method" "seconds" "changes/s" "vs batch" "peak RSS"
+for row in "decoding floor (pg_recvlogical to /dev/null):$floor:" "native logical replication (catch-up):$native:" \
+           "walferry cdc (transactional):$txn:$txn_rss" "walferry cdc (batch):$bat:$bat_rss"; do
+  IFS=: read -r name s rss <<<"$row"
+  printf '%-46s %10s %14.0f %15.2fx %12s\n' "$name" "$s" "$(python3 -c "print($changes / $s)")" \
+    "$(python3 -c "print($s / $bat)")" "${rss:+$((rss / 1024)) MB}"
 done
+echo "walferry batch counters (batches, rows collapsed, replays): $counters"

@@ -71,9 +71,12 @@ void Applier::Configure() {
   conn_.EnterPipeline();
 }
 
-void Applier::Begin(const cdc::Begin& begin) {
+void Applier::Begin(const cdc::Begin& begin, bool batch) {
   if (in_source_txn_) throw Error(ErrorKind::kProtocol, "Begin while a transaction is open");
   failed_.reset();
+  // Netting reorders changes within a table and across tables: only without FK checks and triggers (replica
+  // role), and not under log-and-continue, whose per-change savepoints it would bypass.
+  batch_txn_ = batch && replica_role_ && !Guarded() && !options_.batch_tables.empty();
   txn_final_lsn_ = begin.final_lsn;
   txn_rows_ = 0;
   txn_exceptions_ = 0;
@@ -90,6 +93,9 @@ void Applier::Queue(ItemKind kind, bool expect_one_row, uint32_t statement, uint
 }
 
 void Applier::OnRelation(const Relation& rel) {
+  // The net rows hold the old description's column layout: apply them before it changes.
+  if (net_.contains(rel.relation_id.value)) FlushNet();
+  netted_rel_.erase(rel.relation_id.value);
   if (auto it = statement_ids_.find(rel.relation_id.value); it != statement_ids_.end()) {
     // The server keeps a prepared statement until the session ends: drop the replaced ones, so their number stays
     // bounded however often the relation cache is invalidated. DEALLOCATE fails in an aborted transaction block:
@@ -167,23 +173,122 @@ void Applier::SendChange(const Relation& rel, const TargetDescription& target, c
   FlushIfFull();
 }
 
+NetTable* Applier::NetFor(const Relation& rel, const TargetDescription& target) {
+  if (!batch_txn_ || !in_source_txn_) return nullptr;
+  const uint32_t id = rel.relation_id.value;
+  if (auto it = net_.find(id); it != net_.end()) return &it->second.table;
+  auto [known, inserted] = netted_rel_.try_emplace(id, false);
+  std::vector<int> key_cols;
+  for (size_t c = 0; c < rel.columns.size(); ++c) {
+    if (rel.columns[c].is_key()) key_cols.push_back(static_cast<int>(c));
+  }
+  if (inserted) {
+    // Netted only when a row is found by its key alone, as the target's own primary key or unique index, and
+    // every column is known on the target: otherwise the per-change statements are the exact ones (REPLICA
+    // IDENTITY FULL compares whole images; GENERATED ALWAYS identity columns are guarded per change).
+    const pg::TableName table = TargetTable(rel);
+    bool ok = options_.batch_tables.contains(table) && !Suspended(table) && target.found &&
+              (target.relkind == 'r' || target.relkind == 'p') &&
+              (rel.replica_identity == ReplicaIdentity::kDefault || rel.replica_identity == ReplicaIdentity::kIndex) &&
+              !key_cols.empty() && target.unique_key == key_cols && target.always_identity.empty() &&
+              target.types.size() == rel.columns.size() &&
+              std::none_of(target.types.begin(), target.types.end(), [](const std::string& t) { return t.empty(); });
+    known->second = ok;
+    if (!ok && options_.batch_tables.contains(table)) {
+      Log()->info("set {}: {} is in apply: batch but is applied per change: {}", options_.set_name, table.Display(),
+                  rel.replica_identity == ReplicaIdentity::kFull ? "REPLICA IDENTITY FULL"
+                  : !target.always_identity.empty()             ? "it has a GENERATED ALWAYS identity column"
+                                                                 : "its replica identity is not the target's key");
+    }
+  }
+  if (!known->second) return nullptr;
+  if (!options_.batch_paused_until.empty()) {
+    auto paused = options_.batch_paused_until.find(TargetTable(rel));
+    if (paused != options_.batch_paused_until.end() && std::chrono::steady_clock::now() < paused->second) {
+      return nullptr;
+    }
+  }
+  auto [it, added] = net_.try_emplace(id, NetEntry{NetTable(rel, std::move(key_cols)), target});
+  net_order_.push_back(id);
+  return &it->second.table;
+}
+
+void Applier::NetRefused() { FlushNet(); }
+
+void Applier::FlushNet() {
+  if (net_.empty()) return;
+  // Every per-change result first: a failure there is that change's own, reported as in transactional apply.
+  Flush();
+  conn_.ExitPipeline();
+  for (uint32_t id : net_order_) {
+    NetEntry& e = net_.at(id);
+    try {
+      NetApplied a = batch_applier_.Apply(conn_, e.table, e.target);
+      batch_group_.net_rows += a.deleted + a.updated + a.inserted;
+      batch_group_.changes_netted += e.table.changes();
+    } catch (const Error& err) {
+      if (!conn_.IsOk() || ClassifyFailure(err) == FailureClass::kTransient ||
+          ClassifyFailure(err) == FailureClass::kPermanentConnection) {
+        throw;
+      }
+      throw BatchFallback(err, TargetTable(e.table.relation()), group_first_lsn_, txn_final_lsn_);
+    }
+  }
+  ++batch_group_.flushes;
+  net_.clear();
+  net_order_.clear();
+  net_bytes_ = 0;
+  conn_.EnterPipeline();
+}
+
 void Applier::Apply(const Relation& rel, const Insert& change) {
   const TargetDescription& target = Describe(rel);
+  if (NetTable* net = NetFor(rel, target)) {
+    const uint64_t before = net->bytes();
+    if (net->AddInsert(change.new_tuple)) {
+      ++txn_rows_;
+      net_bytes_ = net_bytes_ + net->bytes() - before;
+      if (net_bytes_ >= options_.batch_max_bytes) FlushNet();
+      return;
+    }
+    NetRefused();
+  }
   SendChange(rel, target, ShapeFor(rel, change), change.new_tuple, nullptr);
 }
 
 void Applier::Apply(const Relation& rel, const Update& change) {
   const TargetDescription& target = Describe(rel);
+  if (NetTable* net = NetFor(rel, target)) {
+    const uint64_t before = net->bytes();
+    if (net->AddUpdate(change.old, change.new_tuple)) {
+      ++txn_rows_;
+      net_bytes_ = net_bytes_ + net->bytes() - before;
+      if (net_bytes_ >= options_.batch_max_bytes) FlushNet();
+      return;
+    }
+    NetRefused();
+  }
   SendChange(rel, target, ShapeFor(rel, change, target), change.new_tuple, change.old ? &change.old->tuple : nullptr);
 }
 
 void Applier::Apply(const Relation& rel, const Delete& change) {
   const TargetDescription& target = Describe(rel);
+  if (NetTable* net = NetFor(rel, target)) {
+    const uint64_t before = net->bytes();
+    if (net->AddDelete(change.old.tuple)) {
+      ++txn_rows_;
+      net_bytes_ = net_bytes_ + net->bytes() - before;
+      if (net_bytes_ >= options_.batch_max_bytes) FlushNet();
+      return;
+    }
+    NetRefused();
+  }
   SendChange(rel, target, ShapeFor(rel, change, target), change.old.tuple, nullptr);
 }
 
 void Applier::Apply(const std::vector<const Relation*>& rels, const Truncate& change) {
   if (!in_source_txn_) throw Error(ErrorKind::kProtocol, "TRUNCATE outside a transaction");
+  FlushNet();  // a barrier: every net row before it is applied first
   // pgoutput lists every table the source truncated, also those its CASCADE reached: apply exactly those, never
   // with CASCADE (which could empty target-only tables or tables of other sets) and with ONLY (which keeps legacy
   // inheritance children the source did not truncate; they are listed themselves when it did), except on a
@@ -234,6 +339,7 @@ bool Applier::ReferencedOnlyFromOtherSets(const Relation& rel, const std::vector
 
 void Applier::ApplyPartitionTruncate(const pg::TableName& partition, const pg::TableName& root) {
   if (!in_source_txn_) throw Error(ErrorKind::kProtocol, "partition TRUNCATE outside a transaction");
+  FlushNet();  // a barrier
   // ONLY: the source's trigger fires on leaf partitions only; a sub-partitioned one is announced leaf by leaf.
   std::string sql = "TRUNCATE ONLY " + partition.Quoted();
   if (!options_.suspended.empty() && Suspended(root)) {
@@ -386,6 +492,7 @@ cdc::Commit Applier::CommitGroup() {
   if (!group_open() || in_source_txn_) throw Error(ErrorKind::kInternal, "CommitGroup without an ended transaction");
   std::vector<pg::Param> cp = {options_.set_name, group_last_->end_lsn.ToString(),
                                FormatPgTimestamp(group_last_->commit_time)};
+  FlushNet();
   if (std::any_of(pending_.begin(), pending_.end(), [](const Pending& p) { return p.expect_one_row; })) {
     // "Exactly 1 row" is checked by the client when it reads the result: read them before COMMIT is queued, or
     // the server commits a change that matched no row (and the checkpoint past it) before walferry can object.
@@ -398,6 +505,12 @@ cdc::Commit Applier::CommitGroup() {
   rows_applied_ += group_rows_;
   exceptions_recorded_ += group_exceptions_;
   group_transactions_ = group_rows_ = group_exceptions_ = 0;
+  batch_committed_.changes_netted += batch_group_.changes_netted;
+  batch_committed_.net_rows += batch_group_.net_rows;
+  batch_committed_.flushes += batch_group_.flushes;
+  batch_committed_.batches += batch_group_.flushes > 0 ? 1 : 0;
+  batch_group_ = {};
+  batch_applier_.OnTransactionEnd();
   return *group_last_;
 }
 

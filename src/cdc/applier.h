@@ -15,6 +15,13 @@
 //
 // Every UPDATE and DELETE must affect exactly one row; 0 rows is an error, never ignored.
 //
+// Batch apply (options.batch_tables, docs/cdc.md "Batch apply"): the changes of a batch table whose replica
+// identity is the target's key are netted per key (cdc/net_changes.h) instead of sent, and applied set-based
+// (cdc/batch_apply.h) when the group commits, at a barrier (TRUNCATE, a new Relation message of a netted table, a
+// change that cannot be netted) or at batch_max_bytes; all inside the same target transaction as the per-change
+// statements of the other tables. A set-based statement that fails throws BatchFallback (the caller replays the
+// batch with Begin(.., batch = false)).
+//
 // Error policies (cdc.error_policy, docs/cdc.md "Error policies"):
 //   stop              the first rejected change fails the transaction (nothing of it commits) and the worker.
 //   log-and-continue  every change runs inside its own SAVEPOINT, in its own pipeline sync group:
@@ -50,12 +57,15 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "cdc/batch_apply.h"
+#include "cdc/net_changes.h"
 #include "cdc/pgoutput_messages.h"
 #include "cdc/statement_builder.h"
 #include "cdc/target_columns.h"
@@ -97,6 +107,40 @@ struct ApplierOptions {
   // The tables of the configuration's OTHER sets: a TRUNCATE of a table that one of them references on the target
   // is applied as DELETE (see Apply(Truncate)).
   std::set<pg::TableName> other_sets_tables;
+  // Batch apply (docs/cdc.md "Batch apply"): the target tables in `apply: batch`; their changes are netted and
+  // applied set-based (BatchApplier) when the group commits, at a barrier, or when the net rows held reach
+  // batch_max_bytes of values. Empty: every change is applied as it comes.
+  std::set<pg::TableName> batch_tables;
+  uint64_t batch_max_bytes = uint64_t{64} << 20;
+  // Batch tables applied per change until the time given (a batch of theirs failed set-based a moment ago: its
+  // next batches would most likely fail the same way, and each failure costs a replay).
+  std::map<pg::TableName, std::chrono::steady_clock::time_point> batch_paused_until;
+};
+
+// A set-based statement of batch apply failed (or found other row counts than the net rows): the target
+// transaction is aborted and nothing of the batch is committed. The caller replays the batch's source
+// transactions per change (Begin(..., batch = false)). `first`..`last`: commit LSNs of the batch's first and
+// last source transaction (the open one included).
+class BatchFallback : public Error {
+ public:
+  BatchFallback(const Error& cause, pg::TableName table, Lsn first, Lsn last)
+      : Error(cause), table_(std::move(table)), first_(first), last_(last) {}
+  const pg::TableName& table() const { return table_; }
+  Lsn first() const { return first_; }
+  Lsn last() const { return last_; }
+
+ private:
+  pg::TableName table_;
+  Lsn first_;
+  Lsn last_;
+};
+
+// Batch apply's counters (committed groups only).
+struct BatchCounters {
+  uint64_t changes_netted = 0;  // row changes of batch tables that went into net rows
+  uint64_t net_rows = 0;        // net rows applied set-based (DELETE + UPDATE + INSERT rows; an upsert counts 2)
+  uint64_t batches = 0;         // committed groups that applied net rows set-based
+  uint64_t flushes = 0;         // set-based applications (a group may need several: barriers, memory bound)
 };
 
 // The change that could not be applied, for the apply_exceptions table.
@@ -116,8 +160,9 @@ class Applier {
 
   Applier(pg::Connection target, ApplierOptions options);
 
-  // Starts source transaction `begin`: opens the target transaction unless a group is already open.
-  void Begin(const cdc::Begin& begin);
+  // Starts source transaction `begin`: opens the target transaction unless a group is already open. batch: whether
+  // the changes of batch tables in this transaction may be netted (false while a failed batch is replayed).
+  void Begin(const cdc::Begin& begin, bool batch = true);
   // A Relation message arrived: statements prepared for an older description of this relation are dropped.
   void OnRelation(const Relation& rel);
   void Apply(const Relation& rel, const Insert& change);
@@ -149,6 +194,10 @@ class Applier {
   // Set when the last exception came from a change the target rejected (or that matched no row).
   const std::optional<FailedChange>& failed_change() const { return failed_; }
   pg::Connection& connection() { return conn_; }
+  // Batch apply counters of the committed groups since construction.
+  const BatchCounters& batch_counters() const { return batch_committed_; }
+  // Bytes of net row values held for the open group.
+  uint64_t net_bytes() const { return net_bytes_; }
 
  private:
   enum class ItemKind : uint8_t { kControl, kPrepare, kChange, kSync };
@@ -181,6 +230,14 @@ class Applier {
   };
 
   void Configure();
+  // Batch apply: the net rows of `rel` (nullptr when its changes are applied one by one: not a batch table, not
+  // netted in this transaction, or its identity or target key does not allow it).
+  NetTable* NetFor(const Relation& rel, const TargetDescription& target);
+  // Applies every net row held (BatchApplier), inside the open target transaction; throws BatchFallback when a
+  // set-based statement fails for a reason of its own (retriable and connection failures are thrown as they are).
+  void FlushNet();
+  // A change of `rel` the net rows refused: the net rows so far are applied, then the change one by one.
+  void NetRefused();
   // The target table's description (cdc/target_columns.h); an empty one for a suspended table (never applied,
   // so never described: a source type change there does not stop the set).
   const TargetDescription& Describe(const Relation& rel);
@@ -256,6 +313,20 @@ class Applier {
   size_t batch_arena_start_ = 0;  // offset in arena_ where the current batch's values begin
   std::vector<ValueRef> values_;
   std::string arena_;  // copies of pending values, for error reports
+
+  // Batch apply.
+  struct NetEntry {
+    NetTable table;
+    TargetDescription target;  // as when the first change was added (a new Relation message flushes first)
+  };
+  bool batch_txn_ = false;                         // this source transaction's batch-table changes are netted
+  std::unordered_map<uint32_t, NetEntry> net_;     // relation id -> its net rows in the open group
+  std::vector<uint32_t> net_order_;                // relation ids in the order their first change came
+  std::unordered_map<uint32_t, bool> netted_rel_;  // relation id -> whether its changes may be netted (cached)
+  uint64_t net_bytes_ = 0;
+  BatchApplier batch_applier_;
+  BatchCounters batch_group_;      // the open group's
+  BatchCounters batch_committed_;  // committed groups'
 };
 
 }  // namespace walferry::cdc

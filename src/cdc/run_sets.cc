@@ -18,6 +18,7 @@ WorkerOptions ConfiguredWorker(const config::Config& config, const std::string& 
     for (const config::TableConfig& t : s.tables) {
       if (s.name == set_name) {
         w.tables.push_back(t.name);
+        if (t.apply.value_or(s.apply) == config::ApplyMode::kBatch) w.batch_tables.insert(t.name);
       } else {
         w.other_sets_tables.insert(t.name);
       }

@@ -27,7 +27,9 @@ void StatusWriter::Write(const StatusSnapshot& s) {
                 pg::Param(std::to_string(s.pending_bytes)), pg::Param(std::to_string(s.rows_per_second)),
                 TextParam(s.last_error), pg::Param(std::to_string(s.changes_applied)),
                 pg::Param(std::to_string(s.transactions_applied)), pg::Param(std::to_string(s.groups_applied)),
-                pg::Param(std::to_string(s.retries))});
+                pg::Param(std::to_string(s.retries)), pg::Param(std::to_string(s.batches)),
+                pg::Param(std::to_string(s.rows_collapsed)), pg::Param(std::to_string(s.batch_replays)),
+                TextParam(s.last_batch_replay)});
   });
 }
 

@@ -32,6 +32,12 @@ struct StatusSnapshot {
   uint64_t transactions_applied = 0;
   uint64_t groups_applied = 0;
   uint64_t retries = 0;
+  // Batch apply (docs/cdc.md "Batch apply"): batches applied set-based, row changes saved by net changes, batches
+  // replayed per change and why the last one was (empty: none).
+  uint64_t batches = 0;
+  uint64_t rows_collapsed = 0;
+  uint64_t batch_replays = 0;
+  std::string last_batch_replay;
 };
 
 // Replaces every @SCHEMA@ in sql with the quoted schema (one definition, in control/).

@@ -50,6 +50,8 @@ constexpr std::chrono::seconds kApplyCheckAfter{10};
 constexpr std::chrono::seconds kStaleReader{15};
 // How often a running worker deletes its set's expired apply exceptions (retention.apply_exceptions).
 constexpr std::chrono::hours kExpiryInterval{1};
+// A batch table whose batch failed set-based (and was replayed per change) is applied per change this long.
+constexpr std::chrono::seconds kBatchPause{60};
 
 }  // namespace
 
@@ -122,7 +124,14 @@ void Worker::PrepareOnce() {
     stop_at = stop_at ? std::min(*stop_at, now) : now;
   }
   if (cutover_final) stop_at = stop_at ? std::min(*stop_at, *cutover_final) : *cutover_final;
-  core_.emplace(start, stop_at, GroupLimits{},
+  GroupLimits limits;
+  if (!options_.batch_tables.empty()) {
+    // A batch: as many whole source transactions as arrive back to back, up to the batch bounds.
+    limits.max_transactions = UINT64_MAX;
+    limits.max_rows = static_cast<uint64_t>(options_.cdc.batch_max_rows);
+    limits.max_age = std::chrono::milliseconds(options_.cdc.batch_max_ms);
+  }
+  core_.emplace(start, stop_at, limits,
                 RetryLimits{std::chrono::seconds(options_.cdc.retry_for_seconds), options_.cdc.max_retries});
   Capture()->info("set {}: CDC start {}{}", options_.set_name, start.ToString(),
                   stop_at ? ", stopping at " + stop_at->ToString() : "");
@@ -174,7 +183,10 @@ WorkerOutcome Worker::Run() {
                     core_->applied().ToString(), core_->confirmed().ToString());
       return {state, core_->applied(), rows_total_, ""};
     } catch (const SecondReaderFound& found) {
-      throw found.error;  // not a failure of this set's CDC: nothing recorded, the other reader's status stands
+      throw found.error;
+    } catch (const BatchFallback& f) {
+      OnBatchFallback(f);
+      continue;  // not a failure of this set's CDC: nothing recorded, the other reader's status stands
     } catch (const Error& e) {
       end = Recover(e);
     } catch (const std::exception& e) {
@@ -240,6 +252,25 @@ std::optional<WorkerOutcome> Worker::Recover(const Error& e) {
     reason += " (gave up after " + std::to_string(core_->consecutive_failures()) + " retries)";
   }
   return Failed(reason, failed);
+}
+
+void Worker::OnBatchFallback(const BatchFallback& f) {
+  // Thrown from CommitGroup too: not a COMMIT the target refused, nothing for the next failure to isolate.
+  commit_rejected_ = false;
+  per_change_through_ = std::max({per_change_through_, f.last(), last_begin_final_});
+  ++batch_replays_;
+  batch_paused_until_[f.table()] = std::chrono::steady_clock::now() + kBatchPause;
+  last_replay_ = f.table().Display() + " at " + f.first().ToString() + ".." + per_change_through_.ToString() + ": " +
+                 f.what();
+  Apply()->warn("set {}: batch apply of {} failed for the source transactions committed from {} to {}: {}; the "
+                "batch was rolled back and is replayed per change in source order",
+                options_.set_name, f.table().Display(), f.first().ToString(), per_change_through_.ToString(),
+                f.what(), kBatchPause.count());
+  repl_.reset();
+  applier_.reset();  // closing the connection rolls the batch back
+  status_.reset();
+  heartbeat_conn_.reset();
+  covered_.reset();
 }
 
 WorkerOutcome Worker::Failed(const std::string& reason, const std::optional<FailedChange>& failed) {
@@ -351,7 +382,8 @@ Worker::SessionEnd Worker::RunSession() {
                                   std::to_string(options_.cdc.lock_timeout_seconds) + "s",
                                   std::to_string(options_.cdc.statement_timeout_seconds) + "s",
                                   [this](std::chrono::milliseconds waited) { WhileTargetWorks(waited); },
-                                  options_.other_sets_tables});
+                                  options_.other_sets_tables, options_.batch_tables,
+                                  static_cast<uint64_t>(options_.cdc.batch_max_bytes), batch_paused_until_});
   repl_.emplace(pg::ReplicationConnection::Open(options_.source, "source", ReaderApplicationName(options_.set_name)));
   const pg::ServerFeatures features = pg::FeaturesOf(repl_->connection().ServerVersionNum());
   decoder_.emplace(features.pgoutput_protocol);
@@ -399,7 +431,10 @@ Worker::SessionEnd Worker::RunSession() {
   WriteStatus("CHANGE PROCESSING");
   ExpireExceptions();
   while (true) {
-    if (core_->GroupDue(Clock::now(), stop_.load())) CommitGroup();
+    if (core_->GroupDue(Clock::now(), stop_.load()) ||
+        (core_->GroupCommittable() && applier_->net_bytes() >= static_cast<uint64_t>(options_.cdc.batch_max_bytes))) {
+      CommitGroup();
+    }
     switch (core_->State(stop_.load())) {
       case ExactlyOnce::SessionState::kStopRequested:
         ConfirmAllApplied();
@@ -518,7 +553,8 @@ void Worker::OnBegin(const Begin& b) {
                      b.xid.value, b.final_lsn.ToString());
       return;
     case BeginAction::kApply:
-      applier_->Begin(b);
+      last_begin_final_ = b.final_lsn;
+      applier_->Begin(b, b.final_lsn > per_change_through_);
       return;
   }
 }
@@ -535,6 +571,7 @@ void Worker::OnCommit(const Commit& c) {
 void Worker::CommitGroup() {
   uint64_t rows = applier_->group_rows();
   uint64_t txns = applier_->group_transactions();
+  const BatchCounters before = applier_->batch_counters();
   Commit c;
   try {
     c = applier_->CommitGroup();
@@ -547,6 +584,11 @@ void Worker::CommitGroup() {
   rows_total_ += rows;
   txns_total_ += txns;
   ++groups_total_;
+  const BatchCounters& after = applier_->batch_counters();
+  batch_total_.changes_netted += after.changes_netted - before.changes_netted;
+  batch_total_.net_rows += after.net_rows - before.net_rows;
+  batch_total_.batches += after.batches - before.batches;
+  batch_total_.flushes += after.flushes - before.flushes;
   last_commit_time_ = FormatPgTimestamp(c.commit_time);
   last_commit_time_us_ = c.commit_time;
 }
@@ -780,6 +822,10 @@ void Worker::WriteStatus(const std::string& state, const std::string& error) {
   s.transactions_applied = txns_total_;
   s.groups_applied = groups_total_;
   s.retries = retries_total_;
+  s.batches = batch_total_.batches;
+  s.rows_collapsed = batch_total_.changes_netted - std::min(batch_total_.changes_netted, batch_total_.net_rows);
+  s.batch_replays = batch_replays_;
+  s.last_batch_replay = last_replay_;
   status_->Write(s);
   rows_at_last_status_ = rows;
   last_status_ = now;

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -50,6 +51,9 @@ struct WorkerOptions {
   std::chrono::seconds apply_exceptions_retention{config::RetentionSettings::kDefaultSeconds};
   // The tables of the configuration's other sets (ApplierOptions::other_sets_tables).
   std::set<pg::TableName> other_sets_tables;
+  // The set's tables in `apply: batch` (ApplierOptions::batch_tables). When not empty, a group is a batch: it
+  // closes at cdc.batch_max_rows / batch_max_size / batch_max_ms instead of the transactional group bounds.
+  std::set<pg::TableName> batch_tables;
 };
 
 struct WorkerOutcome {
@@ -89,6 +93,8 @@ class Worker {
   // UP, and `walferry cdc`/`migrate` go on as after --until-lsn).
   void FollowCutover();
   void OnCommit(const Commit& c);
+  // A batch failed set-based: logged, counted, and its transactions replayed per change in a new session.
+  void OnBatchFallback(const BatchFallback& f);
   // The plain source connection for heartbeats and slot checks (opened on first use, reset with the session).
   pg::Connection& SourceConnection();
   // Logs control::SlotWarnings for the set's slot (WAL retained over cdc.wal_warn, max_slot_wal_keep_size).
@@ -149,6 +155,12 @@ class Worker {
   const std::atomic<bool>& stop_;
   std::optional<ExactlyOnce> core_;  // every LSN decision (built by Prepare)
   bool commit_rejected_ = false;     // the session ended because the target refused a group's COMMIT
+  // Batch apply: transactions committing at or before this LSN are replayed per change (a batch holding them
+  // failed set-based, cdc::BatchFallback). Only grows.
+  Lsn per_change_through_;
+  Lsn last_begin_final_;  // commit LSN of the last source transaction begun for apply
+  // Batch tables whose last batch failed set-based: applied per change until then (ApplierOptions).
+  std::map<pg::TableName, std::chrono::steady_clock::time_point> batch_paused_until_;
 
   // Session objects (reset on every reconnect).
   std::optional<pg::ReplicationConnection> repl_;
@@ -174,6 +186,9 @@ class Worker {
   uint64_t txns_total_ = 0;    // committed source transactions across sessions
   uint64_t groups_total_ = 0;  // target transactions that committed them
   uint64_t retries_total_ = 0; // sessions retried after a failure, across sessions
+  BatchCounters batch_total_;   // batch apply, committed, across sessions
+  uint64_t batch_replays_ = 0;  // batches rolled back and replayed per change
+  std::string last_replay_;     // why the last one was
   uint64_t rows_at_last_status_ = 0;
   std::chrono::steady_clock::time_point last_status_{};
   std::chrono::steady_clock::time_point last_feedback_{};

@@ -55,17 +55,15 @@ class CdcCommand : public Command {
 
  private:
   std::vector<cdc::WorkerOptions> Plan(const Context& ctx) const {
-    std::vector<std::pair<std::string, config::ApplyMode>> sets;
-    for (const auto& s : ctx.config.sets) sets.emplace_back(s.name, s.apply);
-    if (sets.empty()) sets.emplace_back("default", config::ApplyMode::kTransactional);
+    // Each table's own apply mode (batch or transactional) goes to its set's worker (cdc::ConfiguredWorker); the
+    // "default" set of a configuration without sets applies transactionally.
+    std::vector<std::string> sets;
+    for (const auto& s : ctx.config.sets) sets.push_back(s.name);
+    if (sets.empty()) sets.push_back("default");
     std::vector<cdc::WorkerOptions> out;
-    for (const auto& [name, mode] : sets) {
+    for (const auto& name : sets) {
       if (!set_.empty() && name != set_) continue;
       control::ValidateSetName(name);
-      if (mode == config::ApplyMode::kBatch) {
-        log::For("target_apply")->info("set {}: batch apply is not implemented yet; applying transactionally "
-                                       "(same results, source commit order)", name);
-      }
       cdc::WorkerOptions w = cdc::ConfiguredWorker(ctx.config, name);
       if (!start_lsn_.empty()) w.start_lsn = Lsn::Parse(start_lsn_);
       if (!until_lsn_.empty()) w.until_lsn = Lsn::Parse(until_lsn_);

@@ -231,10 +231,10 @@ class PlanCommand : public Command {
     NoteMissingPgDump(source, p);
     for (const auto& s : p.sets) {
       if (s.config.apply != config::ApplyMode::kBatch) continue;
-      // Until batch apply exists, say what `apply: batch` does today instead of promising it.
+      // Say what `apply: batch` means for the run (docs/cdc.md "Batch apply").
       p.notes.push_back("apply: batch is written for the sets without a table that needs source order; walferry "
-                        "cdc applies them transactionally (one target transaction per source transaction, in "
-                        "source order) until batch apply is implemented: the results are the same");
+                        "cdc applies their tables set-based in batches of whole source transactions (one target "
+                        "transaction per batch), and the tables marked transactional per change in source order");
       break;
     }
     config::Config cfg = ctx.config;

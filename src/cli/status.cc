@@ -144,6 +144,12 @@ class StatusCommand : public Command {
                 << "  latency              " << Number(s.value("latency_seconds", nlohmann::json()), " s") << "\n"
                 << "  rows/s               " << Number(s.value("rows_per_second", nlohmann::json()), "") << "\n"
                 << "  apply exceptions     " << Text(s.value("exceptions", nlohmann::json())) << "\n";
+      if (const nlohmann::json& b = s.value("batch", nlohmann::json()); !b.is_null() && b["batches"].get<int64_t>() +
+                                                                              b["replays"].get<int64_t>() > 0) {
+        std::cout << "  batch apply          " << Text(b["batches"]) << " batches, " << Text(b["rows_collapsed"])
+                  << " row changes collapsed, " << Text(b["replays"]) << " replayed per change\n";
+        if (!b["last_replay"].is_null()) std::cout << "  last batch replay    " << Text(b["last_replay"]) << "\n";
+      }
       if (!s.value("last_error", nlohmann::json()).is_null()) std::cout << "  last error           " << Text(s["last_error"]) << "\n";
       for (const auto& w : s["warnings"]) std::cout << "  WARNING " << Text(w) << "\n";
       for (const auto& t : s["suspended_tables"]) {

@@ -164,7 +164,8 @@ void ParseLoad(const YamlReader& r, const YAML::Node& node, LoadSettings& load) 
 
 void ParseCdc(const YamlReader& r, const YAML::Node& node, CdcSettings& cdc) {
   Fields f = r.Map(node, "cdc", {"heartbeat_seconds", "synchronous_commit", "error_policy", "max_retries",
-                                 "retry_for", "lock_timeout_seconds", "statement_timeout_seconds", "wal_warn"});
+                                 "retry_for", "lock_timeout_seconds", "statement_timeout_seconds", "wal_warn",
+                                 "batch_max_rows", "batch_max_size", "batch_max_ms"});
   ReadInt(r, f, "heartbeat_seconds", 0, 86400, cdc.heartbeat_seconds);
   ReadOneOf(r, f, "synchronous_commit", kSyncCommits, cdc.synchronous_commit);
   ReadOneOf(r, f, "error_policy", kErrorPolicies, cdc.error_policy);
@@ -173,6 +174,14 @@ void ParseCdc(const YamlReader& r, const YAML::Node& node, CdcSettings& cdc) {
   ReadInt(r, f, "lock_timeout_seconds", 0, 86400, cdc.lock_timeout_seconds);
   ReadInt(r, f, "statement_timeout_seconds", 0, 86400, cdc.statement_timeout_seconds);
   if (f.Has("wal_warn")) cdc.wal_warn_bytes = r.Size(f.At("wal_warn").value, "cdc.wal_warn");
+  ReadInt(r, f, "batch_max_rows", 1, 10000000, cdc.batch_max_rows);
+  if (f.Has("batch_max_size")) {
+    cdc.batch_max_bytes = r.Size(f.At("batch_max_size").value, "cdc.batch_max_size");
+    if (cdc.batch_max_bytes < (int64_t{1} << 20) || cdc.batch_max_bytes > (int64_t{1} << 30)) {
+      r.Fail(f.At("batch_max_size").value, "cdc.batch_max_size", "must be between 1MB and 1GB");
+    }
+  }
+  ReadInt(r, f, "batch_max_ms", 1, 60000, cdc.batch_max_ms);
 }
 
 // Ten years: a longer retention is "forever", which is written 0.

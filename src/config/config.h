@@ -79,6 +79,13 @@ struct CdcSettings {
   int statement_timeout_seconds = 0;
   // cdc.wal_warn: a running CDC (and `walferry status`) warns when a set's slot retains more WAL than this.
   int64_t wal_warn_bytes = int64_t{10} << 30;
+  // Batch apply (tables in `apply: batch`, docs/cdc.md "Batch apply"): a batch of whole source transactions is
+  // committed in one target transaction once it holds this many row changes, this many bytes of values, or is this
+  // old (cdc.batch_max_rows, cdc.batch_max_size, cdc.batch_max_ms). The net rows of one batch are held in memory
+  // up to batch_max_size; a transaction bigger than that is applied set-based in parts of that size.
+  int batch_max_rows = 100000;
+  int64_t batch_max_bytes = int64_t{64} << 20;
+  int batch_max_ms = 1000;
 
   bool operator==(const CdcSettings&) const = default;
 };

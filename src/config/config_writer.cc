@@ -130,6 +130,9 @@ std::string ToYaml(const Config& config) {
   out << "  lock_timeout_seconds: " << config.cdc.lock_timeout_seconds << "\n";
   out << "  statement_timeout_seconds: " << config.cdc.statement_timeout_seconds << "\n";
   out << "  wal_warn: " << Size(config.cdc.wal_warn_bytes) << "\n";
+  out << "  batch_max_rows: " << config.cdc.batch_max_rows << "\n";
+  out << "  batch_max_size: " << Size(config.cdc.batch_max_bytes) << "\n";
+  out << "  batch_max_ms: " << config.cdc.batch_max_ms << "\n";
   out << "retention:  # 0 keeps every row\n";
   out << "  apply_exceptions: " << FormatDuration(config.retention.apply_exceptions_seconds) << "\n";
   out << "  validation_failures: " << FormatDuration(config.retention.validation_failures_seconds) << "\n";

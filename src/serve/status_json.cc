@@ -58,6 +58,14 @@ nlohmann::json SetJson(const control::SetStatusRow& s, pg::Connection& control, 
                       {"last_error", OptJson(s.last_error)},
                       {"exceptions", s.exceptions}};
   SlotJson(j, s.slot);
+  // Batch apply's counters (docs/cdc.md "Batch apply"); absent when the row has none (an older walferry wrote it).
+  pg::Result b = control.Exec(control::WithSchema(sql::Get("cdc/batch_counters"), schema), {pg::Param(s.set_name)});
+  if (b.rows() == 1 && !b.IsNull(0, 0)) {
+    j["batch"] = {{"batches", b.GetInt(0, 0)},
+                  {"rows_collapsed", b.GetInt(0, 1)},
+                  {"replays", b.GetInt(0, 2)},
+                  {"last_replay", b.IsNull(0, 3) ? nlohmann::json() : nlohmann::json(std::string(b.Get(0, 3)))}};
+  }
   // Made by walferry cdc; absent when cdc never ran with this version.
   bool has_suspended =
       control.Exec(sql::Get("control/table_exists"), {pg::Param(schema), pg::Param("suspended_tables")}).GetBool(0, 0);

@@ -568,6 +568,14 @@ void RunChaos(const ChaosPlan& plan) {
   std::filesystem::rename(f.config_path, own_config);
   f.config_path = own_config;
   f.AppendConfig("cdc:\n  error_policy: " + plan.policy + "\n");
+  if (const char* mode = std::getenv("WALFERRY_CHAOS_APPLY"); mode && std::string(mode) == "batch") {
+    // The same faults with batch apply (docs/cdc.md "Batch apply"): every table of the set in apply: batch.
+    std::ifstream in(f.config_path);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    text.replace(text.find("apply: transactional"), 20, "apply: batch");
+    std::ofstream(f.config_path, std::ios::trunc) << text;
+    std::cout << "chaos with batch apply (WALFERRY_CHAOS_APPLY=batch)" << std::endl;
+  }
   // walferry commits its groups with synchronous_commit off; with the target's WAL writer slowed down, a group
   // commit stays unwritten until walferry's next status write (CrashTarget aims there).
   test::Target().Psql("postgres", "ALTER SYSTEM SET wal_writer_delay = '10s'; SELECT pg_reload_conf()");

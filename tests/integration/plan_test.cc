@@ -103,8 +103,8 @@ TEST(Plan, BalancesWriteRatesMarksPkAndUniqueAndCarriesLobLimits) {
   EXPECT_GT(a, 0);
   EXPECT_GT(b, 0);
   EXPECT_LE(plan.at("imbalance").get<double>(), 0.2) << plan.dump(2);  // 40+10 vs 30+20 rows per loop
-  // A batch set is planned: the plan says how cdc applies it today rather than promising batch apply.
-  EXPECT_NE(plan.at("notes").dump().find("applies them transactionally"), std::string::npos) << plan.dump(2);
+  // A batch set is planned: the plan says how cdc applies it.
+  EXPECT_NE(plan.at("notes").dump().find("set-based in batches"), std::string::npos) << plan.dump(2);
 
   config::Config cfg = config::Load(out);
   EXPECT_EQ(cfg.source, test::Source().Uri(db));
@@ -159,10 +159,10 @@ TEST(Plan, KeepsTablesLinkedByForeignKeysInOneSet) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   json plan = ParseJson(r.output);
   ASSERT_EQ(plan.at("sets").size(), 2u) << plan.dump(2);
-  // The foreign-key note first; a second one says how batch sets are applied for now (cli/plan.cc).
+  // The foreign-key note first; a second one says how batch sets are applied (cli/plan.cc).
   ASSERT_EQ(plan.at("notes").size(), 2u) << plan.dump(2);
   EXPECT_NE(plan["notes"][0].get<std::string>().find("asked for 3 sets, planned 2"), std::string::npos);
-  EXPECT_NE(plan["notes"][1].get<std::string>().find("applies them transactionally"), std::string::npos);
+  EXPECT_NE(plan["notes"][1].get<std::string>().find("set-based in batches"), std::string::npos);
   auto sets = SetOf(config::Load(out));
   ASSERT_EQ(sets.size(), 4u);
   EXPECT_EQ(sets["public.\"Customers\""], sets["public.orders"]);

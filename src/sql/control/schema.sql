@@ -75,6 +75,11 @@ CREATE TABLE IF NOT EXISTS @SCHEMA@.status (
 ALTER TABLE @SCHEMA@.status ADD COLUMN IF NOT EXISTS changes_applied bigint,
   ADD COLUMN IF NOT EXISTS transactions_applied bigint, ADD COLUMN IF NOT EXISTS groups_applied bigint,
   ADD COLUMN IF NOT EXISTS retries bigint;
+-- Batch apply's counters (docs/cdc.md "Batch apply"), of the same process: batches applied set-based, row changes
+-- that net changes saved (netted changes minus net rows applied), batches rolled back and replayed per change, and
+-- why the last one was (table, LSN range, reason).
+ALTER TABLE @SCHEMA@.status ADD COLUMN IF NOT EXISTS batches bigint, ADD COLUMN IF NOT EXISTS rows_collapsed bigint,
+  ADD COLUMN IF NOT EXISTS batch_replays bigint, ADD COLUMN IF NOT EXISTS last_batch_replay text;
 
 CREATE TABLE IF NOT EXISTS @SCHEMA@.apply_exceptions (
   id bigserial PRIMARY KEY,

@@ -1,0 +1,154 @@
+#include "cdc/batch_apply.h"
+
+#include <algorithm>
+
+#include "common/error.h"
+#include "pg/copy_stream.h"
+#include "pg/quote.h"
+
+namespace walferry::cdc {
+namespace {
+
+// The staging column holding source column c (names need not be valid for the target: c0, c1, ...).
+std::string StageCol(size_t c) { return "c" + std::to_string(c); }
+
+std::string TableRef(const NetTable& table, const TargetDescription& target) {
+  return (target.relkind == 'p' ? "" : "ONLY ") + TargetTable(table.relation()).Quoted();
+}
+
+// s.cN::type: the value read by the TARGET column type's input function, as the per-change statements do.
+std::string Cast(const TargetDescription& target, size_t c) { return "s." + StageCol(c) + "::" + target.types[c]; }
+
+bool IsKey(const NetTable& table, size_t c) {
+  const auto& k = table.key_cols();
+  return std::find(k.begin(), k.end(), static_cast<int>(c)) != k.end();
+}
+
+std::string KeyJoin(const NetTable& table, const TargetDescription& target) {
+  std::string out;
+  for (int c : table.key_cols()) {
+    const size_t i = static_cast<size_t>(c);
+    out += " AND t." + pg::QuoteIdent(table.relation().columns[i].name) + " = " + Cast(target, i);
+  }
+  return out;
+}
+
+void AppendEscaped(std::string& out, std::string_view v) {
+  for (char ch : v) {
+    switch (ch) {
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default: out += ch;
+    }
+  }
+}
+
+void Expect(const char* what, int64_t got, size_t want, const NetTable& table) {
+  if (static_cast<size_t>(got) == want) return;
+  throw Error(ErrorKind::kData, std::string("batch apply: the set-based ") + what + " of " +
+                                    TargetTable(table.relation()).Display() + " affected " + std::to_string(got) +
+                                    " target rows for " + std::to_string(want) + " net rows; exactly as many must");
+}
+
+}  // namespace
+
+void AppendCopyLine(std::string& out, const NetRow& row) {
+  out += static_cast<char>(row.op);
+  out += '\t';
+  for (const NetValue& v : row.image) out += v.kind == ColumnKind::kUnchangedToast ? 'u' : '.';
+  for (const NetValue& v : row.image) {
+    out += '\t';
+    if (v.kind == ColumnKind::kText) {
+      AppendEscaped(out, v.bytes);
+    } else {
+      out += "\\N";  // NULL, or a value not sent (unchanged TOAST, a deleted row's non-key column)
+    }
+  }
+  out += '\n';
+}
+
+std::string BatchApplier::Stage(pg::Connection& conn, const NetTable& table, const TargetDescription& target) {
+  const std::string name = "walferry_stage_" + std::to_string(table.relation().relation_id.value) + "_" +
+                           std::to_string(target.generation);
+  const std::string quoted = "pg_temp." + pg::QuoteIdent(name);
+  if (!created_.contains(name)) {
+    std::string ddl = "CREATE TEMP TABLE IF NOT EXISTS " + pg::QuoteIdent(name) + " (op \"char\", u text";
+    for (size_t c = 0; c < table.relation().columns.size(); ++c) ddl += ", " + StageCol(c) + " text";
+    conn.Exec(ddl + ") ON COMMIT DELETE ROWS");
+    created_.insert(name);
+  }
+  if (used_.contains(name)) conn.Exec("DELETE FROM " + quoted);
+  used_.insert(name);
+  pg::CopyIn copy(conn, "COPY " + quoted + " FROM STDIN");
+  std::string chunk;
+  for (const NetRow& row : table.rows()) {
+    if (row.op == NetOp::kNone) continue;
+    AppendCopyLine(chunk, row);
+    if (chunk.size() >= (1 << 20)) {
+      copy.Put(chunk);
+      chunk.clear();
+    }
+  }
+  if (!chunk.empty()) copy.Put(chunk);
+  copy.Finish();
+  // The planner knows nothing of a fresh temporary table: without statistics it may scan the whole target table
+  // instead of probing its key index row by row.
+  conn.Exec("ANALYZE " + quoted);
+  return quoted;
+}
+
+NetApplied BatchApplier::Apply(pg::Connection& conn, const NetTable& table, const TargetDescription& target) {
+  NetApplied out;
+  const size_t deletes = table.Count(NetOp::kDelete) + table.Count(NetOp::kUpsert);
+  const size_t updates = table.Count(NetOp::kUpdate);
+  const size_t inserts = table.Count(NetOp::kInsert) + table.Count(NetOp::kUpsert);
+  if (deletes + updates + inserts == 0) return out;
+  const Relation& rel = table.relation();
+  const std::string stage = Stage(conn, table, target);
+  const std::string ref = TableRef(table, target);
+  const std::string join = KeyJoin(table, target);
+  if (deletes > 0) {
+    pg::Result r = conn.Exec("DELETE FROM " + ref + " AS t USING " + stage + " s WHERE s.op IN ('D', 'X')" + join);
+    Expect("DELETE", r.AffectedRows(), deletes, table);
+    out.deleted = deletes;
+  }
+  if (updates > 0) {
+    std::string set;
+    for (size_t c = 0; c < rel.columns.size(); ++c) {
+      if (IsKey(table, c)) continue;
+      const std::string col = pg::QuoteIdent(rel.columns[c].name);
+      set += set.empty() ? "" : ", ";
+      if (table.UnchangedIn(static_cast<int>(c))) {
+        // Unchanged TOAST in some row: that row keeps the target's value.
+        set += col + " = CASE WHEN substr(s.u, " + std::to_string(c + 1) + ", 1) = 'u' THEN t." + col + " ELSE " +
+               Cast(target, c) + " END";
+      } else {
+        set += col + " = " + Cast(target, c);
+      }
+    }
+    if (set.empty()) {  // only key columns: the row count is still checked
+      const std::string col = pg::QuoteIdent(rel.columns[static_cast<size_t>(table.key_cols().front())].name);
+      set = col + " = t." + col;
+    }
+    pg::Result r = conn.Exec("UPDATE " + ref + " AS t SET " + set + " FROM " + stage + " s WHERE s.op = 'U'" + join);
+    Expect("UPDATE", r.AffectedRows(), updates, table);
+    out.updated = updates;
+  }
+  if (inserts > 0) {
+    std::string cols, vals;
+    for (size_t c = 0; c < rel.columns.size(); ++c) {
+      cols += (c ? ", " : "") + pg::QuoteIdent(rel.columns[c].name);
+      vals += (c ? ", " : "") + Cast(target, c);
+    }
+    pg::Result r = conn.Exec("INSERT INTO " + TargetTable(rel).Quoted() + " (" + cols +
+                             ") OVERRIDING SYSTEM VALUE SELECT " + vals + " FROM " + stage +
+                             " s WHERE s.op IN ('I', 'X')");
+    Expect("INSERT", r.AffectedRows(), inserts, table);
+    out.inserted = inserts;
+  }
+  return out;
+}
+
+}  // namespace walferry::cdc

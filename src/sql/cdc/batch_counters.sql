@@ -1,0 +1,6 @@
+-- Batch apply's counters in a set's status row (docs/cdc.md "Batch apply"), for `walferry status` and /api/status:
+-- batches, rows collapsed, batch replays, the last replay's reason. NULLs from a walferry older than them.
+-- $1 the set. @SCHEMA@ is replaced by the quoted control schema.
+SELECT (to_jsonb(s) ->> 'batches')::bigint, (to_jsonb(s) ->> 'rows_collapsed')::bigint,
+       (to_jsonb(s) ->> 'batch_replays')::bigint, to_jsonb(s) ->> 'last_batch_replay'
+FROM @SCHEMA@.status s WHERE task_name = $1

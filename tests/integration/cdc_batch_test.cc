@@ -1,0 +1,257 @@
+// Batch apply (docs/cdc.md "Batch apply"): the same randomized workload applied once with `apply: batch` and once
+// with `apply: transactional` must give byte-identical targets, both equal to their source; and batch apply killed
+// with SIGKILL at random moments loses and duplicates nothing.
+//
+// The workload (drawn from a seed; WALFERRY_BATCH_SEED=N runs that seed alone): inserts, updates of keys and
+// non-keys, deletes, re-inserts of deleted keys, unique value swaps (which make the set-based UPDATE fail, so the
+// batch is replayed per change), updates that leave a TOASTed column unchanged (also with a key change), TRUNCATEs,
+// duplicate rows under REPLICA IDENTITY FULL, and rows moving between partitions. It runs on two source databases
+// (one per mode); the SQL is deterministic, so both sources end identical, which the test checks too.
+#include <signal.h>
+#include <sys/resource.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <random>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "cdc_support.h"
+
+namespace walferry {
+namespace {
+
+using Txn = std::vector<std::string>;
+
+const char* kDdl =
+    "CREATE TABLE kv (k int PRIMARY KEY, v int NOT NULL, t text);"
+    "CREATE TABLE acct (id int PRIMARY KEY, email text NOT NULL, n int NOT NULL, doc text);"
+    "CREATE TABLE swp (id int PRIMARY KEY, email text NOT NULL UNIQUE);"
+    "ALTER TABLE acct ALTER COLUMN doc SET STORAGE EXTERNAL;"
+    "CREATE TABLE dup (a int, b text); ALTER TABLE dup REPLICA IDENTITY FULL;"
+    "CREATE TABLE part (id int, region int, v int, PRIMARY KEY (id, region)) PARTITION BY LIST (region);"
+    "CREATE TABLE part_1 PARTITION OF part FOR VALUES IN (1);"
+    "CREATE TABLE part_2 PARTITION OF part FOR VALUES IN (2)";
+const std::vector<std::string> kTables = {"public.kv", "public.acct", "public.swp", "public.dup", "public.part"};
+
+std::string N(uint32_t v) { return std::to_string(v); }
+
+// One source transaction's statements; every statement succeeds on a source in any state.
+Txn DrawTxn(std::mt19937& rng, int i) {
+  Txn t;
+  if (i == 0) {
+    t.push_back("INSERT INTO kv SELECT g, g, 'x' || g FROM generate_series(1, 300) g");
+    t.push_back("INSERT INTO acct SELECT g, 'e' || g, 0, repeat('d', 3000) || g FROM generate_series(1, 60) g");
+    t.push_back("INSERT INTO swp SELECT g, 'e' || g FROM generate_series(1, 60) g");
+    t.push_back("INSERT INTO part SELECT g, 1 + g % 2, g FROM generate_series(1, 80) g");
+    return t;
+  }
+  if (rng() % 200 == 0) {
+    t.push_back("TRUNCATE kv");
+    return t;
+  }
+  const int ops = 1 + static_cast<int>(rng() % 6);
+  for (int o = 0; o < ops; ++o) {
+    const uint32_t x = rng() % 400, y = rng() % 400, a = 1 + rng() % 70, b = 1 + rng() % 70, p = 1 + rng() % 100;
+    switch (rng() % 17) {
+      case 0: t.push_back("INSERT INTO kv VALUES (" + N(x) + ", " + N(y) + ", 'i') ON CONFLICT DO NOTHING"); break;
+      case 1: t.push_back("UPDATE kv SET v = v + 1, t = t || 'u' WHERE k = " + N(x)); break;
+      case 2:
+        t.push_back("UPDATE kv SET k = " + N(y) + " WHERE k = " + N(x) + " AND NOT EXISTS (SELECT 1 FROM kv WHERE k = " +
+                    N(y) + ")");
+        break;
+      case 3: t.push_back("DELETE FROM kv WHERE k = " + N(x)); break;
+      case 4: t.push_back("UPDATE kv SET v = (v * 7) % 1000 WHERE k BETWEEN " + N(x) + " AND " + N(x + 15)); break;
+      case 5:
+        t.push_back("INSERT INTO acct VALUES (" + N(a) + ", 'n' || " + N(a) + ", 1, repeat('f', 2500) || " + N(y) +
+                    ") ON CONFLICT DO NOTHING");
+        break;
+      case 6: t.push_back("UPDATE acct SET n = n + 1 WHERE id = " + N(a)); break;  // doc: unchanged TOAST
+      case 7: t.push_back("UPDATE acct SET doc = repeat('g', 2800) || n WHERE id = " + N(a)); break;
+      case 8:  // a unique swap: three statements on the source, one net UPDATE pair in a batch
+        if (rng() % 3 != 0) {  // swaps are rarer than other changes (each one makes the swp batch fall back)
+          t.push_back("INSERT INTO swp VALUES (" + N(a) + ", 's' || " + N(y) + ") ON CONFLICT DO NOTHING");
+          break;
+        }
+        t.push_back("DO $$DECLARE ea text; eb text; BEGIN SELECT email INTO ea FROM swp WHERE id = " + N(a) +
+                    "; SELECT email INTO eb FROM swp WHERE id = " + N(b) + "; IF ea IS NOT NULL AND eb IS NOT NULL " +
+                    "AND ea <> eb THEN UPDATE swp SET email = ea || '#' WHERE id = " + N(a) +
+                    "; UPDATE swp SET email = ea WHERE id = " + N(b) + "; UPDATE swp SET email = eb WHERE id = " +
+                    N(a) + "; END IF; END$$");
+        break;
+      case 9:  // delete and re-insert the same key
+        t.push_back("DELETE FROM acct WHERE id = " + N(a));
+        t.push_back("INSERT INTO acct VALUES (" + N(a) + ", 'r' || " + N(a) + ", 2, repeat('h', 2600)) "
+                    "ON CONFLICT DO NOTHING");
+        t.push_back("DELETE FROM swp WHERE id = " + N(b));
+        break;
+      case 10:  // a key change whose new image carries the TOASTed doc as unchanged
+        t.push_back("UPDATE acct SET id = " + N(b + 100) + " WHERE id = " + N(a) +
+                    " AND NOT EXISTS (SELECT 1 FROM acct WHERE id = " + N(b + 100) + ")");
+        break;
+      case 11: t.push_back("DELETE FROM acct WHERE id = " + N(a + 100)); break;
+      case 12: t.push_back("INSERT INTO dup VALUES (" + N(x % 5) + ", 'same')"); break;
+      case 13:
+        t.push_back("UPDATE dup SET b = b || '+' WHERE ctid = (SELECT ctid FROM dup WHERE a = " + N(x % 5) +
+                    " LIMIT 1)");
+        break;
+      case 14:
+        t.push_back("DELETE FROM dup WHERE ctid = (SELECT ctid FROM dup WHERE a = " + N(x % 5) + " LIMIT 1)");
+        break;
+      case 15:  // a row moves to the other partition
+        t.push_back("UPDATE part SET region = 3 - region, v = v + 1 WHERE id = " + N(p) +
+                    " AND (SELECT count(*) FROM part WHERE id = " + N(p) + ") = 1");
+        break;
+      case 16:
+        t.push_back("INSERT INTO part VALUES (" + N(p) + ", " + N(1 + x % 2) + ", " + N(y) + ") ON CONFLICT DO NOTHING");
+        t.push_back("DELETE FROM part WHERE id = " + N((p + 7) % 100));
+        break;
+    }
+  }
+  return t;
+}
+
+std::vector<Txn> DrawWorkload(uint32_t seed, int n) {
+  std::mt19937 rng(seed);
+  std::vector<Txn> out;
+  for (int i = 0; i < n; ++i) out.push_back(DrawTxn(rng, i));
+  return out;
+}
+
+void RunTxns(pg::Connection& c, const std::vector<Txn>& txns, size_t from, size_t to) {
+  for (size_t i = from; i < to && i < txns.size(); ++i) {
+    c.Exec("BEGIN");
+    for (const std::string& s : txns[i]) c.Exec(s);
+    c.Exec("COMMIT");
+  }
+}
+
+cdctest::CdcFixture Fixture(const std::string& set, bool batch) {
+  cdctest::CdcFixture f = cdctest::CdcFixture::Create(set, kDdl, kTables);
+  std::string yaml = test::ReadWholeFile(f.config_path);
+  if (batch) {
+    // Every table in batch mode, swp (primary key and a separate unique) included, so its swaps fall back.
+    yaml.replace(yaml.find("apply: transactional"), 20, "apply: batch");
+  }
+  std::ofstream(f.config_path) << yaml;
+  return f;
+}
+
+// The table's rows, ordered, as one hash: the same on two targets only if they hold the same rows.
+std::string Digest(pg::Connection& c, const std::string& table) {
+  return test::Text(c, "SELECT count(*) || ':' || coalesce(md5(string_agg(x::text, E'\\n' ORDER BY x::text)), '') "
+                       "FROM " + table + " x");
+}
+
+std::vector<uint32_t> Seeds() {
+  if (const char* s = std::getenv("WALFERRY_BATCH_SEED")) return {static_cast<uint32_t>(std::stoul(s))};
+  return {11, 23, 37};
+}
+
+TEST(CdcBatch, BatchAndTransactionalApplyGiveIdenticalTargets) {
+  int fell_back = 0;
+  for (uint32_t seed : Seeds()) {
+    SCOPED_TRACE("seed " + std::to_string(seed) + " (WALFERRY_BATCH_SEED=" + std::to_string(seed) + " reruns it)");
+    std::cout << "CdcBatch seed " << seed << "\n";
+    const std::vector<Txn> txns = DrawWorkload(seed, 1500);
+    cdctest::CdcFixture fb = Fixture("b" + std::to_string(seed), true);
+    cdctest::CdcFixture ft = Fixture("t" + std::to_string(seed), false);
+    pg::Connection sb = test::ConnectSource(fb.db);
+    pg::Connection st = test::ConnectSource(ft.db);
+    std::string batch_output;
+    for (size_t phase = 0; phase < 3; ++phase) {
+      RunTxns(sb, txns, phase * 500, phase * 500 + 500);
+      RunTxns(st, txns, phase * 500, phase * 500 + 500);
+      test::CliResult rb = fb.Cdc();
+      ASSERT_EQ(rb.exit_code, 0) << rb.output;
+      batch_output += rb.output;
+      test::CliResult rt = ft.Cdc();
+      ASSERT_EQ(rt.exit_code, 0) << rt.output;
+    }
+    fb.ExpectEqual();
+    ft.ExpectEqual();
+    pg::Connection tb = test::ConnectTarget(fb.db);
+    pg::Connection tt = test::ConnectTarget(ft.db);
+    for (const std::string& table : kTables) {
+      EXPECT_EQ(Digest(sb, table), Digest(st, table)) << "the two sources differ: " << table;
+      EXPECT_EQ(Digest(tb, table), Digest(tt, table)) << "batch and transactional targets differ: " << table;
+    }
+    EXPECT_GT(test::Count(tb, "SELECT count(*) FROM acct"), 0);
+    // The batch run netted rows and applied them set-based (the status row's counters).
+    std::cout << test::Text(tb, "SELECT concat_ws(' ', batches, rows_collapsed, batch_replays, last_batch_replay) "
+                                "FROM walferry.status") << "\n";
+    EXPECT_GT(test::Count(tb, "SELECT batches FROM walferry.status"), 0);
+    EXPECT_GT(test::Count(tb, "SELECT rows_collapsed FROM walferry.status"), 0);
+    EXPECT_EQ(test::Count(tt, "SELECT batches FROM walferry.status"), 0);
+    if (batch_output.find("replayed per change") != std::string::npos) ++fell_back;
+    // walferry status --json and the text show the same counters.
+    test::CliResult js = test::RunWalferry({"--json", "--log-level", "off", "-c", fb.config_path, "status"});
+    ASSERT_EQ(js.exit_code, 0) << js.output;
+    nlohmann::json status = nlohmann::json::parse(js.output);
+    ASSERT_EQ(status.size(), 1u) << js.output;
+    EXPECT_EQ(status[0]["batch"]["batches"].get<int64_t>(), test::Count(tb, "SELECT batches FROM walferry.status"));
+    EXPECT_GT(status[0]["batch"]["rows_collapsed"].get<int64_t>(), 0) << js.output;
+    test::CliResult text = test::RunWalferry({"--log-level", "off", "-c", fb.config_path, "status"});
+    EXPECT_NE(text.output.find("row changes collapsed"), std::string::npos) << text.output;
+    fb.DropSlot();
+    ft.DropSlot();
+  }
+  // A unique swap inside a batch makes the set-based UPDATE fail: at least one seed must have fallen back.
+  EXPECT_GT(fell_back, 0);
+}
+
+// A transaction bigger than cdc.batch_max_size is applied set-based in parts inside its target transaction; an
+// update of every third row in the next transaction nets onto the inserted rows of the same batch.
+TEST(CdcBatch, HalfMillionRowTransactionIsAppliedInPartsWithBoundedMemory) {
+  cdctest::CdcFixture f = cdctest::CdcFixture::Create("bbig", "CREATE TABLE t (id int PRIMARY KEY, v text)", {"public.t"});
+  std::string yaml = test::ReadWholeFile(f.config_path);
+  yaml.replace(yaml.find("apply: transactional"), 20, "apply: batch");
+  std::ofstream(f.config_path) << yaml << "cdc:\n  batch_max_size: 16MB\n";
+  pg::Connection src = test::ConnectSource(f.db);
+  src.Exec("INSERT INTO t SELECT g, repeat('x', 100) || g FROM generate_series(1, 500000) g");
+  src.Exec("UPDATE t SET v = v || 'u' WHERE id % 3 = 0");
+  test::CliResult r = f.Cdc();
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  rusage ru{};
+  getrusage(RUSAGE_CHILDREN, &ru);
+  std::cerr << "peak RSS of walferry (largest child), KB: " << ru.ru_maxrss << "\n";
+#if !defined(__SANITIZE_ADDRESS__)
+  EXPECT_LT(ru.ru_maxrss, 256 * 1024) << "peak RSS of a child in KB";  // ASan's shadow and quarantine inflate it
+#endif
+  pg::Connection t = test::ConnectTarget(f.db);
+  EXPECT_GT(test::Count(t, "SELECT batches FROM walferry.status"), 0);
+  f.ExpectEqual();
+  f.DropSlot();
+}
+
+TEST(CdcBatch, KilledDuringBatchApplyLosesAndDuplicatesNothing) {
+  cdctest::CdcFixture f = Fixture("bkill", true);
+  const std::vector<Txn> txns = DrawWorkload(5, 20000);
+  std::atomic<bool> done{false};
+  std::thread workload([&] {
+    pg::Connection c = test::ConnectSource(f.db);
+    for (size_t i = 0; !done.load() && i < txns.size(); ++i) RunTxns(c, txns, i, i + 1);
+  });
+  std::mt19937 rng(41);
+  int kills = 0;
+  for (; kills < 10; ++kills) {
+    pid_t pid = cdctest::Spawn({"-c", f.config_path, "cdc"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(400 + rng() % 1600));  // a random moment, not a wait
+    ASSERT_EQ(kill(pid, SIGKILL), 0);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFSIGNALED(status)) << "walferry ended before it was killed: status " << status;
+  }
+  done.store(true);
+  workload.join();
+  test::CliResult r = f.Cdc();
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  pg::Connection t = test::ConnectTarget(f.db);
+  EXPECT_GT(test::Count(t, "SELECT batches FROM walferry.status"), 0);
+  f.ExpectEqual();
+  f.DropSlot();
+}
+
+}  // namespace
+}  // namespace walferry
