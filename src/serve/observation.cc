@@ -112,9 +112,31 @@ void ReadTarget(Observation& o, pg::Connection& target, const std::string& schem
   }
 }
 
+// A read-only snapshot for the reading's life on one server: a step recorded while serve reads (a cutover's, a
+// load's) is seen by every part of the reading or by none, so /api/status and /metrics never disagree.
+class Snapshot {
+ public:
+  explicit Snapshot(pg::Connection& conn) : conn_(conn) {
+    conn_.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  }
+  ~Snapshot() {
+    try {
+      conn_.Exec("COMMIT");  // only read; after an error this ends the failed transaction
+    } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): the reading's own error is the one to report
+    }
+  }
+  Snapshot(const Snapshot&) = delete;
+  Snapshot& operator=(const Snapshot&) = delete;
+
+ private:
+  pg::Connection& conn_;
+};
+
 }  // namespace
 
 Observation Observe(const config::Config& config, pg::Connection& target, pg::Connection& source, double now) {
+  const Snapshot target_snapshot(target);
+  const Snapshot source_snapshot(source);
   Observation o;
   o.time = now;
   const std::string& schema = config.control_schema;

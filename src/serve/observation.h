@@ -5,7 +5,8 @@
 // load state and raw CDC state, the CDC process's counters, the load's progress per table with the source's size
 // estimates, the slots' decoding statistics, validation differences, the cutover's step and downtime, the newest
 // apply exceptions. Everything comes from the control schema (target) and the source, never from the process's own
-// memory, so a serve in another process or on another host shows the same. Read-only. Holds no secret: no
+// memory, so a serve in another process or on another host shows the same. Read-only, in one snapshot per server
+// (a transaction of its own on each connection, which must not be in one already). Holds no secret: no
 // conninfo, no password. Not thread-safe per Connection.
 #pragma once
 

@@ -21,6 +21,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cdc_support.h"
+#include "config/config.h"
+#include "serve/observation.h"
 
 namespace walferry {
 namespace {
@@ -543,6 +545,46 @@ TEST(Serve, DuringAndAfterACutoverTheStepAndDowntimeAreShown) {
   pg::Connection src = test::ConnectSource(db);
   pg::Connection tgt = test::ConnectTarget(db);
   EXPECT_EQ(test::DiffTable(src, tgt, "t"), "");
+}
+
+// One reading is one snapshot of the target: a cutover that records its next step while serve reads must not give
+// /api/status one step and /metrics another (seen in CI: status "fallback_ready" beside metrics "done"). The
+// reading is held on a lock between the status document and the cutover row while the step moves on.
+TEST(Serve, OneReadingSeesOneStepOfTheCutover) {
+  std::string db = test::FreshDatabase();
+  test::Source().Psql(db, std::string(kTable) + "; INSERT INTO t (v) SELECT 'x' FROM generate_series(1, 10)");
+  std::string path = WriteConfigFor(db);
+  ASSERT_EQ(test::RunWalferry({"-c", path, "load"}).exit_code, 0);
+  test::CliResult r =
+      test::RunWalferry({"-c", path, "cutover", "--timeout", "30"}, {"WALFERRY_CUTOVER_KILL_AFTER=caught_up"});
+  ASSERT_NE(r.exit_code, 0) << r.output;
+  pg::Connection lock = test::ConnectTarget(db);
+  lock.Exec("BEGIN");
+  lock.Exec("LOCK TABLE walferry.validation_failures IN ACCESS EXCLUSIVE MODE");
+  const config::Config config = config::Load(path);
+  pg::Connection target = pg::Connection::Open(config.target, {.application_name = "walferry serve reading"});
+  pg::Connection source = test::ConnectSource(db);
+  serve::Observation obs;
+  std::thread reading([&] { obs = serve::Observe(config, target, source, 0); });
+  pg::Connection watch = test::ConnectTarget(db);
+  const bool waits = PollUntil([&] {
+    return watch.Exec("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'walferry serve reading' "
+                      "AND wait_event_type = 'Lock'").GetInt(0, 0) == 1;
+  });
+  test::ConnectTarget(db).Exec("UPDATE walferry.cutover SET step = 'sequences'");  // the cutover moves on
+  lock.Exec("COMMIT");
+  reading.join();
+  ASSERT_TRUE(waits) << "the reading never waited on the lock";
+  ASSERT_EQ(obs.status.size(), 1u) << obs.status.dump();
+  ASSERT_TRUE(obs.cutover_step);
+  EXPECT_EQ(obs.status[0]["cutover_step"], *obs.cutover_step) << obs.status.dump();
+  EXPECT_EQ(*obs.cutover_step, "caught_up") << "the reading's snapshot was taken before the step moved";
+  ASSERT_EQ(test::RunWalferry({"-c", path, "cutover", "--abort"}).exit_code, 0);
+  pg::Connection src = test::ConnectSource(db);
+  pg::Connection tgt = test::ConnectTarget(db);
+  EXPECT_EQ(test::DiffTable(src, tgt, "t"), "");
+  auto repl = pg::ReplicationConnection::Open(test::Source().Uri(db));
+  repl.DropSlot("walferry_cut", true);  // slot names are cluster-wide: the next test's set is "cut" too
 }
 
 // migrate --listen serves from its own process through the load and the CDC that follows: the set loaded, its
