@@ -6,6 +6,16 @@
 
 namespace walferry::catalog {
 
+std::vector<SequenceInfo> SequencesOfSchemas(pg::Connection& conn, const std::vector<std::string>& schemas) {
+  pg::Result r = conn.Exec(sql::Get("catalog/sequences_of_schemas"), {pg::Param(pg::TextArray(schemas))});
+  std::vector<SequenceInfo> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    out.push_back({pg::TableName{std::string(r.Get(i, 0)), std::string(r.Get(i, 1))}, r.GetBool(i, 2),
+                   r.GetBool(i, 3), std::string(r.Get(i, 4))});
+  }
+  return out;
+}
+
 std::vector<SequenceValue> ReadSequenceValues(pg::Connection& conn, const std::vector<pg::TableName>& names) {
   constexpr size_t kPerQuery = 500;
   std::vector<SequenceValue> out(names.size());

@@ -17,6 +17,19 @@
 
 namespace walferry::catalog {
 
+// One of the migration's sequences as the catalog describes it.
+struct SequenceInfo {
+  pg::TableName name;
+  bool ascending = true;  // increment_by > 0
+  bool readable = true;   // this role has SELECT on it
+  std::string increment;  // increment_by, bigint as text
+};
+
+// The migration's sequences on `conn`: every sequence in `schemas` and every sequence a column default of a table in
+// them calls, wherever it lives (src/sql/catalog/sequences_of_schemas.sql), ordered by schema and name. The one list
+// the cutover sets and validate compares. One round trip; Error(kSql) from the server.
+std::vector<SequenceInfo> SequencesOfSchemas(pg::Connection& conn, const std::vector<std::string>& schemas);
+
 struct SequenceValue {
   pg::TableName name;
   std::string last_value;  // bigint as text

@@ -590,19 +590,20 @@ class Cutter {
     return validate::ResolveSets(o_.config, catalog::ListTables(source_, o_.config.control_schema), "", {});
   }
 
-  // Every sequence the sets use (src/sql/lifecycle/sequences.sql), as the migration's original source has them:
-  // in the switch back that is the old source (target_ here), since the new primary's schemas may hold another
-  // migration's sequences too (two sources into one target database).
+  // Every sequence the sets use (catalog::SequencesOfSchemas, the list validate compares), as the migration's
+  // original source has them: in the switch back that is the old source (target_ here), since the new primary's
+  // schemas may hold another migration's sequences too (two sources into one target database).
   std::vector<pg::TableName> SequenceNames() {
     std::set<std::string> schemas;
     for (const auto& set : SetTables()) {
       for (const auto& t : set.tables) schemas.insert(t.name.schema);
     }
     pg::Connection& original_source = o_.make_target_writable ? target_ : source_;
-    pg::Result seqs = original_source.Exec(sql::Get("lifecycle/sequences"),
-                                           {pg::Param(pg::TextArray({schemas.begin(), schemas.end()}))});
     std::vector<pg::TableName> names;
-    for (int i = 0; i < seqs.rows(); ++i) names.push_back({std::string(seqs.Get(i, 0)), std::string(seqs.Get(i, 1))});
+    const std::vector<std::string> schema_list(schemas.begin(), schemas.end());
+    for (const catalog::SequenceInfo& s : catalog::SequencesOfSchemas(original_source, schema_list)) {
+      names.push_back(s.name);
+    }
     return names;
   }
 

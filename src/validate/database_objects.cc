@@ -45,19 +45,17 @@ struct SequenceState {
   bool readable = true;
 };
 
-// Every sequence of `schemas` with the value its next nextval() returns, read from the sequence itself (pg_sequences
+// The migration's sequences (catalog::SequencesOfSchemas) with the value its next nextval() returns, read from the sequence itself (pg_sequences
 // hides the state of one not called: catalog/sequence_values.h). Unreadable ones are listed with readable = false.
 std::map<std::string, SequenceState> Sequences(pg::Connection& conn, const std::vector<std::string>& schemas) {
-  pg::Result r = conn.Exec(sql::Get("validate/sequences"), {pg::Param(pg::TextArray(schemas))});
   std::map<std::string, SequenceState> out;
   std::vector<pg::TableName> readable;
   std::vector<std::string> increments;
-  for (int i = 0; i < r.rows(); ++i) {
-    pg::TableName name{std::string(r.Get(i, 0)), std::string(r.Get(i, 1))};
-    out[name.Quoted()] = {name, "", r.GetBool(i, 2), r.GetBool(i, 3)};
-    if (!r.GetBool(i, 3)) continue;
-    readable.push_back(name);
-    increments.emplace_back(r.Get(i, 4));
+  for (const catalog::SequenceInfo& info : catalog::SequencesOfSchemas(conn, schemas)) {
+    out[info.name.Quoted()] = {info.name, "", info.ascending, info.readable};
+    if (!info.readable) continue;
+    readable.push_back(info.name);
+    increments.push_back(info.increment);
   }
   std::vector<std::string> next =
       catalog::NextSequenceValues(conn, catalog::ReadSequenceValues(conn, readable), increments);

@@ -1,9 +1,9 @@
--- Every sequence in the schemas $1 (text[]), and every sequence a column default of a table in those schemas calls
--- wherever it lives (the same choice as lifecycle/sequences.sql, which the cutover sets): its direction, whether
--- this role may read it, and its increment. The state itself (last_value, is_called) is read from each sequence
--- (catalog/sequence_values.h): pg_sequences shows a NULL last_value for a fresh sequence, after
--- setval(s, 50, false) and when the role may not read it. Run on both servers by walferry validate
--- (validate/database_objects.h). Read-only.
+-- The migration's sequences (catalog::SequencesOfSchemas): every sequence (owned, identity, standalone) in the
+-- schemas $1 (text[]), and every sequence a column default of a table in those schemas calls wherever it lives (a
+-- shared ids.order_id used as DEFAULT nextval('ids.order_id') by tables of other schemas): its direction, whether
+-- this role may read it, and its increment. The one list the cutover sets and validate compares. The state itself
+-- (last_value, is_called) is read from each sequence (catalog/sequence_values.h): pg_sequences shows a NULL
+-- last_value for a fresh sequence, after setval(s, 50, false) and when the role may not read it. Read-only.
 SELECT s.schemaname::text, s.sequencename::text,
        s.increment_by > 0,
        pg_catalog.has_sequence_privilege(pg_catalog.format('%I.%I', s.schemaname, s.sequencename), 'SELECT'),
