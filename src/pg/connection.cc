@@ -10,6 +10,7 @@
 
 #include "common/log.h"
 #include "pg/conninfo.h"
+#include "pg/quote.h"
 
 namespace walferry::pg {
 
@@ -95,7 +96,18 @@ Connection Connection::Open(const std::string& conninfo, const ConnectOptions& o
   // The receiver keeps a pointer to this heap string, which moves with the Connection and so stays valid.
   c.notice_role_ = std::make_unique<std::string>(c.role_);
   PQsetNoticeReceiver(c.conn_, &OnNotice, c.notice_role_.get());
+  const char* named = PQparameterStatus(c.conn_, "application_name");
+  const std::string name = SessionName(options.application_name, named != nullptr ? named : "");
+  if (named == nullptr || name != named) c.Exec("SET application_name = " + QuoteLiteral(name));
   return c;
+}
+
+std::string SessionName(const std::string& walferry_name, const std::string& user_name) {
+  constexpr size_t kMaxBytes = 63;  // NAMEDATALEN - 1: the server cuts a longer name there
+  if (user_name.empty() || user_name.rfind("walferry", 0) == 0) return user_name.empty() ? walferry_name : user_name;
+  std::string name = walferry_name + " (" + user_name;
+  if (name.size() + 1 > kMaxBytes) name.resize(kMaxBytes - 1);
+  return name + ")";
 }
 
 

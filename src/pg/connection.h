@@ -38,10 +38,16 @@ inline constexpr const char* kTransferLcMonetary = "C";
 // The libpq this binary runs with, e.g. "15.18".
 std::string LibpqVersion();
 
+// The application_name of a walferry session: `walferry_name` ("walferry cdc ...") when the user named none (or
+// named it walferry...), else "walferry_name (user_name)", cut to the server's 63 bytes with the parenthesis kept.
+std::string SessionName(const std::string& walferry_name, const std::string& user_name);
+
 struct ConnectOptions {
   // Shown in errors and logs: "source", "target", ...
   std::string role = "server";
-  // Set application_name (the user's own application_name in the conninfo wins).
+  // The session's application_name: walferry's sessions are known by a name that starts with "walferry" (cutover
+  // neither waits for nor ends them). A name the user gave (conninfo, PGAPPNAME, service file) is kept inside it:
+  // "walferry cutover (payroll)" (pg::SessionName).
   std::string application_name = "walferry";
   // "database" opens a logical replication connection (used by ReplicationConnection).
   std::string replication;

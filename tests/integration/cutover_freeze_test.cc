@@ -294,6 +294,26 @@ TEST(CutoverFreeze, WalferrysOwnSessionsAreNeitherWaitedForNorTerminated) {
   m.MakeSourceWritable();
 }
 
+// A user who names the sessions in the conninfo (application_name=payroll, which libpq gives precedence over
+// walferry's own name): the cutover still knows its own sessions and a cdc running beside it from the
+// application's, waits for neither and terminates neither.
+TEST(CutoverFreeze, AnApplicationNameInTheConninfoDoesNotHideWalferrysOwnSessions) {
+  Migration m = Migration::Loaded("fapp");
+  const std::string source = test::Source().Uri(m.db) + "?application_name=payroll";
+  const std::string target = test::Target().Uri(m.db) + "?application_name=payroll";
+  std::ofstream(m.config) << "version: 1\nsource: \"" << source << "\"\ntarget: \"" << target << "\"\n"
+                          << "sets:\n  - name: fapp\n    tables:\n      - name: public.orders\n"
+                          << "      - name: public.docs\n";
+  test::Source().Psql(m.db, "INSERT INTO orders (v) VALUES ('after the load')");
+  test::CliResult r = test::RunWalferry({"-c", m.config, "cdc", "--until-caught-up"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  pg::Connection status = pg::Connection::Open(source, {.role = "source"});  // a walferry session named payroll
+  r = m.Cutover({"--timeout", "10"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  m.ExpectEqual();
+  m.MakeSourceWritable();
+}
+
 TEST(CutoverFreeze, CtrlCWhileWaitingForSessionsExits130SayingInterrupted) {
   Migration m = Migration::Loaded("fint");
   pg::Connection app = test::ConnectSource(m.db);

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "common/error.h"
+#include "pg/connection.h"
 
 namespace walferry::pg {
 namespace {
@@ -112,6 +113,18 @@ TEST(WithServerSetting, AddsTheSettingAfterTheUsersOptionsAndKeepsEverythingElse
   EXPECT_EQ(RedactConninfo(c).find("pw'"), std::string::npos) << RedactConninfo(c);
   EXPECT_EQ(WithServerSetting("", "a", "b"), "options='-c a=b'");
   EXPECT_THROW(WithServerSetting("host='unterminated", "a", "b"), Error);
+}
+
+// A session keeps a name that starts with "walferry" (cutover tells walferry's sessions from the application's by
+// it) and carries the name the user gave in the conninfo.
+TEST(SessionName, KeepsTheUsersNameInsideWalferrysOwn) {
+  EXPECT_EQ(SessionName("walferry cutover", ""), "walferry cutover");
+  EXPECT_EQ(SessionName("walferry cutover", "payroll"), "walferry cutover (payroll)");
+  EXPECT_EQ(SessionName("walferry cutover", "walferry nightly"), "walferry nightly");
+  const std::string name = SessionName("walferry cdc", std::string(100, 'a'));
+  EXPECT_EQ(name.size(), 63u);
+  EXPECT_EQ(name.rfind("walferry cdc (aaa", 0), 0u);
+  EXPECT_EQ(name.back(), ')');
 }
 
 }  // namespace
