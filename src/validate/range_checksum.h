@@ -49,6 +49,17 @@ class RangeChecksum {
   RangeCounts Compare(pg::Connection& source, pg::Connection& target, const KeyRange& range,
                       std::vector<Mismatch>& out) const;
 
+  // Several tables that PlanRanges plans as one range each, checked in ONE statement per server (the servers at
+  // once): for each table, in the order given, both sides' row counts and whether their checksums agree. Many
+  // small tables cost a round trip per group, not per table; a table that differs is then compared on its own
+  // (Compare), which finds the rows. Every TableSql must be keyed.
+  struct WholeTable {
+    RangeCounts counts;
+    bool equal = false;
+  };
+  static std::vector<WholeTable> CompareWholeTables(pg::Connection& source, pg::Connection& target,
+                                                    const std::vector<const TableSql*>& tables);
+
   // The md5 of the row with this key, nullopt when there is none (for re-checks).
   std::optional<std::string> RowHash(pg::Connection& conn, const KeyValues& key) const;
 

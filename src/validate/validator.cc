@@ -147,6 +147,19 @@ void CompareKeyed(SetRun& run, TableWork& work, Worker* one) {
 }
 
 // One table, on worker `one` alone or (keyed tables, `one` null) on all workers.
+// The result's log line (and, with re-checks, what it means) once a table has been compared.
+void Finish(const SetRun& run, const TableResult& r) {
+  if (run.recheck && !r.mismatches.empty()) {
+    // Rows CDC had not applied yet look different here; only what the re-check confirms counts.
+    log::For("validate")->info("{}: {} source rows, {} target rows, {} row(s) to re-check (changes in flight) in "
+                               "{:.1f} s", r.table.Display(), r.source_rows, r.target_rows, r.mismatches.size(),
+                               r.seconds);
+    return;
+  }
+  log::For("validate")->info("{}: {} source rows, {} target rows, {} difference(s) in {:.1f} s", r.table.Display(),
+                             r.source_rows, r.target_rows, r.mismatches.size(), r.seconds);
+}
+
 void CompareTable(SetRun& run, TableWork& work, Worker* one) {
   auto start = std::chrono::steady_clock::now();
   TableResult& r = work.result;
@@ -163,30 +176,76 @@ void CompareTable(SetRun& run, TableWork& work, Worker* one) {
     }
   });
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (run.recheck && !r.mismatches.empty()) {
-    // Rows CDC had not applied yet look different here; only what the re-check confirms counts.
-    log::For("validate")->info("{}: {} source rows, {} target rows, {} row(s) to re-check (changes in flight) in "
-                               "{:.1f} s", r.table.Display(), r.source_rows, r.target_rows, r.mismatches.size(),
-                               r.seconds);
-    return;
-  }
-  log::For("validate")->info("{}: {} source rows, {} target rows, {} difference(s) in {:.1f} s", r.table.Display(),
-                             r.source_rows, r.target_rows, r.mismatches.size(), r.seconds);
+  Finish(run, r);
 }
 
-// Tables that are one unit of work (keyless ones, and keyed ones planned as a single range) go first, one table per
-// worker at a time, so a set of many small tables keeps every worker busy; then each other table in turn, its
-// ranges spread over all workers.
+// Keyed tables planned as one range, grouped for RangeChecksum::CompareWholeTables: at most kGroupTables tables and
+// about one range's rows and bytes (options.range_rows, range_bytes) per group, so a group costs what one range of
+// a big table costs.
+std::vector<std::vector<TableWork*>> WholeTableGroups(const SetRun& run, const std::vector<TableWork*>& tables) {
+  constexpr size_t kGroupTables = 100;
+  std::vector<std::vector<TableWork*>> groups;
+  double rows = 0, bytes = 0;
+  for (TableWork* work : tables) {
+    const catalog::TableInfo& t = work->sql->table();
+    if (groups.empty() || groups.back().size() >= kGroupTables ||
+        rows + t.estimated_rows > static_cast<double>(run.options.range_rows) ||
+        bytes + static_cast<double>(t.heap_bytes) > static_cast<double>(run.options.range_bytes)) {
+      groups.emplace_back();
+      rows = bytes = 0;
+    }
+    groups.back().push_back(work);
+    rows += t.estimated_rows;
+    bytes += static_cast<double>(t.heap_bytes);
+  }
+  return groups;
+}
+
+// One group on one worker: one statement per server for all of them; a table that differs is compared again on
+// its own, which finds its rows. A group of one (a keyless table, too) is compared on its own.
+void CompareGroup(SetRun& run, const std::vector<TableWork*>& group, Worker& w) {
+  if (group.size() == 1) return CompareTable(run, *group[0], &w);
+  auto start = std::chrono::steady_clock::now();
+  std::vector<const TableSql*> sqls;
+  for (const TableWork* work : group) sqls.push_back(work->sql.get());
+  const std::string what = fmt::format("comparing {} small tables together ({} to {})", group.size(),
+                                       group.front()->result.table.Display(), group.back()->result.table.Display());
+  std::vector<RangeChecksum::WholeTable> sums =
+      WithContext(what, [&] { return RangeChecksum::CompareWholeTables(w.source, w.target, sqls); });
+  const double each = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() /
+                      static_cast<double>(group.size());
+  for (size_t i = 0; i < group.size(); ++i) {
+    if (!sums[i].equal) {
+      CompareTable(run, *group[i], &w);
+      continue;
+    }
+    TableResult& r = group[i]->result;
+    r.source_rows = sums[i].counts.source_rows;
+    r.target_rows = sums[i].counts.target_rows;
+    r.seconds = each;
+    Finish(run, r);
+  }
+}
+
+// Tables that are one unit of work (keyless ones, and keyed ones planned as a single range) go first, one table (or
+// one group of small keyed tables) per worker at a time, so a set of many small tables keeps every worker busy;
+// then each other table in turn, its ranges spread over all workers.
 void CompareTables(SetRun& run) {
-  std::vector<TableWork*> whole, ranged;
+  std::vector<TableWork*> keyless, small, ranged;
   for (TableWork& work : run.tables) {
     if (!work.sql) continue;
-    bool one = !work.sql->keyed() ||
-               RangeChecksum::OneRange(work.sql->table(), run.options.range_rows, run.options.range_bytes);
-    (one ? whole : ranged).push_back(&work);
+    if (!work.sql->keyed()) {
+      keyless.push_back(&work);
+    } else if (RangeChecksum::OneRange(work.sql->table(), run.options.range_rows, run.options.range_bytes)) {
+      small.push_back(&work);
+    } else {
+      ranged.push_back(&work);
+    }
   }
-  OnWorkers(run, whole.size(), [&](Worker& w, size_t i) {
-    CompareTable(run, *whole[i], &w);
+  std::vector<std::vector<TableWork*>> units = WholeTableGroups(run, small);
+  for (TableWork* work : keyless) units.push_back({work});
+  OnWorkers(run, units.size(), [&](Worker& w, size_t i) {
+    CompareGroup(run, units[i], w);
     return true;
   });
   for (TableWork* work : ranged) CompareTable(run, *work, nullptr);
@@ -209,7 +268,9 @@ void OpenWorkers(SetRun& run, SetResult& result) {
 void PrepareTables(SetRun& run, const SetTables& set, SetResult& result) {
   pg::Connection& source = run.workers[0].source;
   pg::Connection& target = run.workers[0].target;
-  std::vector<catalog::TableInfo> target_tables = catalog::ListTables(target, run.options.control_schema);
+  // The target's tables only say whether each compared table is there with its columns: no sizes needed.
+  std::vector<catalog::TableInfo> target_tables =
+      catalog::ListTables(target, run.options.control_schema, catalog::Sizes::kSkipped);
   DatabaseText source_text = TextSettings(source), target_text = TextSettings(target);
   // Different encodings: each row's text is hashed as UTF8 (equal characters, equal bytes), and text keys are
   // ordered by COLLATE "C" (byte order, which for LATIN1 and UTF8 is code point order on both).
