@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <future>
 #include <optional>
 #include <set>
 #include <thread>
@@ -561,9 +562,9 @@ void CopyFromStandby(const LoadOptions& o, pg::Connection& source, pg::Connectio
   standby.Resume();
 }
 
-// The post-data of every set whose data this run copies or whose post-data is unfinished, dumped before the first
-// copy so that each table's own indexes and keys can be built as soon as its copy commits (load/early_post_data.h).
-PostDataPlan PreparePostData(const LoadOptions& o, SchemaCopier& copier, const std::vector<ResolvedSet>& sets) {
+// The tables of every set whose data this run copies or whose post-data is unfinished, and whether objects an
+// interrupted run created may be on the target already.
+std::pair<std::vector<pg::TableName>, bool> PostDataTables(const LoadOptions& o, const std::vector<ResolvedSet>& sets) {
   std::vector<pg::TableName> tables;
   bool tolerate_existing = false;
   for (const auto& set : sets) {
@@ -572,7 +573,7 @@ PostDataPlan PreparePostData(const LoadOptions& o, SchemaCopier& copier, const s
     tables.insert(tables.end(), t->begin(), t->end());
     tolerate_existing = tolerate_existing || set.resume || set.restart;
   }
-  return copier.PreparePostData(tables, tolerate_existing);
+  return {std::move(tables), tolerate_existing};
 }
 
 // Post-data of every set at once, so pg_restore orders keys before the foreign keys that need them, across sets:
@@ -649,18 +650,26 @@ LoadReport LoadResolved(const LoadOptions& o, pg::Connection& source, pg::Connec
     }
   };
   RunShared run;
+  // The post-data is dumped from the source while the tables are created (it reads the source only), so that each
+  // table's own indexes can be built as soon as its copy commits (load/early_post_data.h).
+  SchemaCopier copier(o.source, o.target, o.control_schema);
+  const std::pair<std::vector<pg::TableName>, bool> post_data = PostDataTables(o, sets);
+  const std::vector<pg::TableName>& post_tables = post_data.first;
+  std::future<PostDataPlan> dumped = std::async(std::launch::async, [&] { return copier.DumpPostData(post_tables); });
   try {
     CreateTables(o, target, sets, run);
   } catch (const Error& e) {
     for (const auto& set : sets) {
       if (LoadedFromScratch(o, set) || ResumedCopy(set)) record_failure(set.name, e);
     }
-    throw;
+    throw;  // `dumped` waits for its pg_dump (stopped by Ctrl-C too)
   }
-  SchemaCopier copier(o.source, o.target, o.control_schema);
   PostDataPlan plan;
   try {
-    plan = WithContext("preparing the indexes, constraints and triggers", [&] { return PreparePostData(o, copier, sets); });
+    WithContext("preparing the indexes, constraints and triggers", [&] {
+      plan = dumped.get();
+      if (post_data.second) copier.LeaveOutWhatTargetHas(post_tables, plan);  // objects of an interrupted run
+    });
   } catch (const Error& e) {
     for (const auto& set : sets) {
       if (PostDataTables(o, set)) record_failure(set.name, e);

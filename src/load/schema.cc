@@ -288,6 +288,12 @@ void SchemaCopier::CopyPostData(const std::vector<pg::TableName>& tables, int jo
 }
 
 PostDataPlan SchemaCopier::PreparePostData(const std::vector<pg::TableName>& tables, bool resuming) {
+  PostDataPlan plan = DumpPostData(tables);
+  if (resuming) LeaveOutWhatTargetHas(tables, plan);
+  return plan;
+}
+
+PostDataPlan SchemaCopier::DumpPostData(const std::vector<pg::TableName>& tables) const {
   PostDataPlan plan;
   if (tables.empty()) return plan;
   WithContext("dumping the indexes, constraints and triggers of " + std::to_string(tables.size()) + " tables", [&] {
@@ -301,12 +307,21 @@ PostDataPlan SchemaCopier::PreparePostData(const std::vector<pg::TableName>& tab
     for (TocEntry& e : ParseToc(listing)) {
       if (!IsCaptureTrigger(e)) plan.entries.push_back(std::move(e));
     }
-    // Resuming: what the interrupted run created is left out by the catalogs, never by error messages, so every
-    // error pg_restore reports later is real.
-    if (resuming) plan.entries = NotOnTarget(tables, std::move(plan.entries));
     plan.early = EarlyByTable(tables, plan.entries);
   });
   return plan;
+}
+
+void SchemaCopier::LeaveOutWhatTargetHas(const std::vector<pg::TableName>& tables, PostDataPlan& plan) const {
+  // What the interrupted run created is left out by the catalogs, never by error messages, so every error
+  // pg_restore reports later is real.
+  plan.entries = NotOnTarget(tables, std::move(plan.entries));
+  std::set<std::string> left;
+  for (const TocEntry& e : plan.entries) left.insert(e.line);
+  for (auto it = plan.early.begin(); it != plan.early.end();) {
+    std::erase_if(it->second, [&](const TocEntry& e) { return left.count(e.line) == 0; });
+    it = it->second.empty() ? plan.early.erase(it) : std::next(it);
+  }
 }
 
 std::map<pg::TableName, std::vector<TocEntry>> SchemaCopier::EarlyByTable(const std::vector<pg::TableName>& tables,

@@ -15,7 +15,7 @@
 //      holds under the same name with another definition stops the load.
 // Errors are recognized by SQLSTATE or catalog, never by message text (which follows the server's lc_messages).
 // Ownership and privileges are not carried (--no-owner --no-privileges): target roles differ from the source's.
-// It never reads or writes table data. Not thread-safe (one instance per load), except RestorePostData with distinct tags.
+// It never reads or writes table data. Not thread-safe (one instance per load), except where a method says.
 #pragma once
 
 #include <filesystem>
@@ -68,9 +68,16 @@ class SchemaCopier {
   // kept; throws Error(kPrecondition) listing the objects whose name the target uses with another definition, and
   // Error(kIo) with pg_restore's output when it fails.
   void CopyPostData(const std::vector<pg::TableName>& tables, int jobs, bool resuming);
-  // The dump and listing of CopyPostData, without restoring anything (same errors). Dumping before the copies is
-  // the same as after: walferry does not follow DDL during a load (docs/load.md).
+  // The dump and listing of CopyPostData, without restoring anything (same errors): DumpPostData, then, resuming,
+  // LeaveOutWhatTargetHas. Dumping before the copies is the same as after: walferry does not follow DDL during a
+  // load (docs/load.md).
   PostDataPlan PreparePostData(const std::vector<pg::TableName>& tables, bool resuming);
+  // Reads the source only (pg_dump, its catalog): may run in another thread while CopyTables runs.
+  PostDataPlan DumpPostData(const std::vector<pg::TableName>& tables) const;
+  // Resuming: leaves out of plan.entries (and plan.early) the objects the target has with the source's definition;
+  // Error(kPrecondition) for one it has under the same name with another definition. Call once the target's
+  // tables are as the copy will find them (after CreateTables and any --target-prep drop).
+  void LeaveOutWhatTargetHas(const std::vector<pg::TableName>& tables, PostDataPlan& plan) const;
   // Restores `entries` (of plan.entries) with pg_restore -j jobs; Error(kIo) with pg_restore's output when it fails.
   // `tag` names its list file: calls with different tags may run at once from several threads.
   void RestorePostData(const PostDataPlan& plan, const std::vector<TocEntry>& entries, int jobs,
