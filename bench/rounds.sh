@@ -26,7 +26,7 @@ time_once() {
   local s; s=$(elapsed "$t0")
   if declare -F "after_$m" >/dev/null; then "after_$m" "$r" >/dev/null; fi  # untimed: cleanup
   times["$c|$m"]="${times["$c|$m"]:-} $s"
-  echo "  $c / $m (round $r): $s s" >&2
+  echo "  $c / $m (round $r): $s s (load average $(cut -d' ' -f1 /proc/loadavg))" >&2
 }
 
 # case_run CASE METHOD...: ROUNDS rounds, the methods rotated by one place each round.
@@ -43,7 +43,8 @@ case_run() {
   done
 }
 
-# summary: one table per case. The walferry method of a case is the one whose name starts with "walferry".
+# summary: one table per case. The walferry method of a case is the one whose name starts with "walferry". When the
+# case has a method "floor", also walferry's median over the floor's, and each round's ratio (walferry / floor).
 summary() {
   local c m w
   for c in "${case_order[@]}"; do
@@ -65,6 +66,10 @@ for m in methods:
     med = statistics.median(t)
     ratio = f"{med / wm:.2f}x" if wm else "-"
     print(f"{m:<34} {med:>9.2f} {min(t):>7.2f}-{max(t):<7.2f} {ratio:>19}")
+if wm and times.get("floor"):
+    per_round = " ".join(f"{a / b:.2f}x" for a, b in zip(times[w], times["floor"]))
+    print(f"walferry / floor: {wm / statistics.median(times['floor']):.2f}x (median over median; per round: "
+          f"{per_round}); goal <= 1.2x")
 PY
   done
 }

@@ -25,85 +25,11 @@ MANY_SIZES=${MANY_SIZES:-500 2000 10000}
 CASES=${CASES:-load_big load_many validate}
 SHAPES=${SHAPES:-large_bytea large_text documents wide keyless many dataset}
 COMMIT=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- ../src || echo "+changes")  # what build_walferry built
-PSQL() { local port=$1 db=$2; shift 2; "$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d "$db" "$@"; }
+source ./load_methods.sh  # the load methods and the floor (PSQL, target_db, fresh_target, ...)
 wants() { [[ " $CASES " == *" $1 "* ]]; }
 
 src=$(start_cluster source)
 dst=$(start_cluster target)
-
-# ---- load methods: load $LOAD_DB of the source into the target database "l_<method>_<round>" ----
-target_db() { echo "l_$1_$2"; }
-fresh_target() { "$PGBIN/createdb" -h 127.0.0.1 -p "$dst" -U postgres "$1"; }
-drop_target() { "$PGBIN/dropdb" -h 127.0.0.1 -p "$dst" -U postgres --if-exists "$1"; }
-
-prep_dump() { fresh_target "$(target_db dump "$1")"; }
-m_dump() {
-  "$PGBIN/pg_dump" -Fc -Z0 -h 127.0.0.1 -p "$src" -U postgres "$LOAD_DB" |
-    "$PGBIN/pg_restore" -h 127.0.0.1 -p "$dst" -U postgres -d "$(target_db dump "$1")"
-}
-after_dump() { drop_target "$(target_db dump "$1")"; }
-
-prep_dumpdir() { fresh_target "$(target_db dumpdir "$1")"; }
-m_dumpdir() {
-  local dir=$BENCH_TMP/dumpdir
-  "$PGBIN/pg_dump" -Fd -Z0 -j "$JOBS" -f "$dir" -h 127.0.0.1 -p "$src" -U postgres "$LOAD_DB"
-  "$PGBIN/pg_restore" -j "$JOBS" -h 127.0.0.1 -p "$dst" -U postgres -d "$(target_db dumpdir "$1")" "$dir"
-}
-after_dumpdir() { rm -rf "$BENCH_TMP/dumpdir"; drop_target "$(target_db dumpdir "$1")"; }
-
-prep_walferry_load() { fresh_target "$(target_db walferry "$1")"; }
-m_walferry_load() {
-  local db; db=$(target_db walferry "$1")
-  if [ -n "${LOAD_SETS:-}" ]; then
-    many_sets_config "$(uri "$src" "$LOAD_DB")" "$(uri "$dst" "$db")" "$LOAD_SETS" >"$BENCH_TMP/sets.yaml"
-    "$WALFERRY" load -c "$BENCH_TMP/sets.yaml" --table-jobs "$JOBS" --index-jobs "$JOBS" --log-level warn
-  else
-    "$WALFERRY" load --source "$(uri "$src" "$LOAD_DB")" --target "$(uri "$dst" "$db")" --table-jobs "$JOBS" \
-      --index-jobs "$JOBS" --log-level warn
-  fi
-}
-after_walferry_load() {
-  local db; db=$(target_db walferry "$1")
-  # The copy must be exact, or its time means nothing: every table's rows, by md5 of their sorted text.
-  for t in $(PSQL "$src" "$LOAD_DB" -c "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1" |
-             awk 'NR <= 10 || NR % 97 == 1'); do
-    q="SELECT md5(string_agg(x::text, '' ORDER BY x::text)) FROM $t x"
-    [ "$(PSQL "$src" "$LOAD_DB" -c "$q")" = "$(PSQL "$dst" "$db" -c "$q")" ] ||
-      { echo "walferry's copy of $LOAD_DB.$t differs from the source" >&2; exit 1; }
-  done
-  if [ -n "${LOAD_SETS:-}" ]; then  # the sets are the file's
-    "$WALFERRY" cleanup -c "$BENCH_TMP/sets.yaml" --control-schema --log-level warn
-  else
-    "$WALFERRY" cleanup --source "$(uri "$src" "$LOAD_DB")" --target "$(uri "$dst" "$db")" --control-schema \
-      --log-level warn
-  fi
-  drop_target "$db"
-}
-
-# The floor: the source's tables as binary COPY files on the machine's disk (made once, untimed); timed: every file
-# COPY'd into the tables (created beforehand, untimed) with JOBS at once, then the post-data with -j JOBS.
-make_floor_files() {
-  local dir=$BENCH_TMP/floor
-  as_pg mkdir -p "$dir"
-  "$PGBIN/pg_dump" -Fc --schema-only -h 127.0.0.1 -p "$src" -U postgres -f "$BENCH_TMP/floor.dump" "$LOAD_DB"
-  for t in $(PSQL "$src" "$LOAD_DB" -c "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"); do
-    PSQL "$src" "$LOAD_DB" -c "COPY $t TO '$dir/$t.bin' (FORMAT binary)"
-  done
-}
-prep_floor() {
-  local db; db=$(target_db floor "$1")
-  fresh_target "$db"
-  "$PGBIN/pg_restore" --section=pre-data -h 127.0.0.1 -p "$dst" -U postgres -d "$db" "$BENCH_TMP/floor.dump"
-}
-m_floor() {
-  local db; db=$(target_db floor "$1")
-  (cd "$BENCH_TMP/floor" && ls) | sed 's/\.bin$//' |
-    xargs -P "$JOBS" -I{} "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$dst" -U postgres -d "$db" \
-      -c "COPY {} FROM '$BENCH_TMP/floor/{}.bin' (FORMAT binary)"
-  "$PGBIN/pg_restore" --section=post-data -j "$JOBS" -h 127.0.0.1 -p "$dst" -U postgres -d "$db" \
-    "$BENCH_TMP/floor.dump"
-}
-after_floor() { drop_target "$(target_db floor "$1")"; }
 
 # ---- validate methods: compare $V_DB on both clusters, tables $V_TABLES ----
 script_digest() {  # script_digest PORT: one line per table, every table in one psql session

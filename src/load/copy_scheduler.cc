@@ -52,9 +52,11 @@ std::vector<TableResult> RunCopies(const CopyJob& job) {
   std::vector<TableResult> results;
   int64_t estimated = 0;
   std::map<std::string, int64_t> per_table;  // the parts of a split table add up
+  std::map<pg::TableName, size_t> plans_left;  // guarded by mu: a table is complete when its last plan commits
   for (const auto& p : job.plans) {
     estimated += p.size_bytes;
     per_table[p.table.name.Display()] += p.size_bytes;
+    ++plans_left[p.table.name];
   }
   std::optional<ProgressMonitor> progress;
   if (!order.empty()) progress.emplace(job.target, job.set_name, estimated, order.size(), std::move(per_table));
@@ -91,11 +93,16 @@ std::vector<TableResult> RunCopies(const CopyJob& job) {
         const TablePlan& plan = job.plans[order[k]];
         TableResult r = CopyTable(plan, source, target, job.control_schema, job.set_name, job.truncate_first[order[k]]);
         progress->Finished(r.bytes, r.rows);
-        std::lock_guard lock(mu);
-        results.push_back(r);
-        Log()->info("copied {}{}: {} rows, {} [{}] ({}/{} copies, worker {})", r.table.Display(),
-                    r.parts > 1 ? fmt::format(" part {}/{}", r.part + 1, r.parts) : "", r.rows,
-                    Rate(r.bytes, r.seconds), r.binary ? "binary" : "text", results.size(), order.size(), id);
+        bool announce = false;
+        {
+          std::lock_guard lock(mu);
+          results.push_back(r);
+          Log()->info("copied {}{}: {} rows, {} [{}] ({}/{} copies, worker {})", r.table.Display(),
+                      r.parts > 1 ? fmt::format(" part {}/{}", r.part + 1, r.parts) : "", r.rows,
+                      Rate(r.bytes, r.seconds), r.binary ? "binary" : "text", results.size(), order.size(), id);
+          announce = --plans_left[plan.table.name] == 0 && results.size() < order.size();
+        }
+        if (announce && job.on_table_copied && !failed) job.on_table_copied(plan.table.name);
       }
       source.Exec("COMMIT");
     } catch (...) {

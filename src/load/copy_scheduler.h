@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,11 @@ struct CopyJob {
   // Some plan writes into a table the target had before this run (--target-prep do-nothing/truncate): its triggers
   // and foreign keys would act on the copied rows if the copy sessions cannot write as a replication apply does.
   bool into_kept_tables = false;
+  // Called (from a worker thread, outside any lock) when the last plan of a table commits while other plans of the
+  // job are still queued or running: the table is complete and another copy remains to overlap with. The last
+  // table of the job is not announced (nothing would run beside its post-data; the final step builds it with every
+  // --index-jobs). Not called after a failure or Ctrl-C.
+  std::function<void(const pg::TableName&)> on_table_copied;
 };
 
 // Returns the results in completion order. Throws the first worker error.

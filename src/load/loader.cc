@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <future>
 #include <optional>
 #include <set>
 #include <thread>
@@ -15,6 +16,7 @@
 #include "control/set_lock.h"
 #include "control/truncate_capture.h"
 #include "load/copy_scheduler.h"
+#include "load/early_post_data.h"
 #include "load/preflight.h"
 #include "load/schema.h"
 #include "load/snapshot_locks.h"
@@ -47,6 +49,7 @@ struct RunShared {
   std::set<pg::TableName> created;    // tables this run created: empty, never holding a row of an earlier copy
   std::set<pg::TableName> emptied;    // kept tables emptied before any copy (--target-prep truncate)
   double schema_seconds = 0;          // of that one step, reported by each set it served
+  EarlyPostData* early = nullptr;     // builds a table's own indexes and keys once its copy commits (may be null)
 };
 
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
@@ -217,6 +220,7 @@ void CopyData(const LoadOptions& o, const ResolvedSet& set, const std::string& s
   job.control_schema = o.control_schema;
   job.set_name = set.name;
   job.jobs = o.table_jobs;
+  if (run.early) job.on_table_copied = [early = run.early](const pg::TableName& t) { early->TableCopied(t); };
   std::vector<pg::TableName> to_copy;
   for (size_t i = 0; i < set.tables.size(); ++i) {
     if (std::find(done.begin(), done.end(), set.tables[i].name) != done.end()) {
@@ -475,10 +479,17 @@ void CreateTables(const LoadOptions& o, pg::Connection& target, const std::vecto
 // What is left of a set once its data is copied: its tables' indexes, constraints and triggers.
 struct PostData {
   bool pending = false;            // the set's data was copied in this run: create its post-data, mark it loaded
-  std::vector<pg::TableName> tables;
-  bool tolerate_existing = false;  // resuming: objects made by the interrupted run may exist already
   bool copy_from_standby = false;  // --from-standby: slot created, data still to be copied (CopyFromStandby)
 };
+
+// Whether this run creates the set's post-data (its data is copied in this run, or was before and the post-data is
+// unfinished), and for which tables: LoadSet below takes the same branches.
+std::optional<std::vector<pg::TableName>> PostDataTables(const LoadOptions& o, const ResolvedSet& set) {
+  const LoadState state = set.row ? set.row->load_state : LoadState::kPending;
+  if (set.resume && state == LoadState::kLoaded) return std::nullopt;
+  if (o.cdc_start_lsn || (set.resume && state == LoadState::kLoading && set.row->external_load)) return std::nullopt;
+  return (set.resume || set.restart) ? set.relations : ToCreate(o, set);
+}
 
 // Loads one set's data; its post-data is returned in *post, to be created once every set's data is there.
 SetReport LoadSet(const LoadOptions& o, pg::Connection& source, pg::Connection& target, const ResolvedSet& set,
@@ -511,9 +522,7 @@ SetReport LoadSet(const LoadOptions& o, pg::Connection& source, pg::Connection& 
   }
   // Indexes, constraints and triggers come after every set's data (RunLoad): a foreign key may point into
   // another set, whose tables and keys must exist first.
-  post->pending = true;
-  post->tables = (set.resume || set.restart) ? set.relations : ToCreate(o, set);
-  post->tolerate_existing = set.resume || set.restart;
+  post->pending = true;  // its tables: PostDataTables
   report.outcome = report.restarted ? "loaded (started over from a new snapshot)" : "loaded";
   return report;
 }
@@ -553,18 +562,33 @@ void CopyFromStandby(const LoadOptions& o, pg::Connection& source, pg::Connectio
   standby.Resume();
 }
 
-// Post-data of every set at once, so pg_restore orders keys before the foreign keys that need them, across sets.
-void CopyAllPostData(const LoadOptions& o, pg::Connection& target, const std::vector<PostData>& posts,
-                     LoadReport& report) {
+// The tables of every set whose data this run copies or whose post-data is unfinished, and whether objects an
+// interrupted run created may be on the target already.
+std::pair<std::vector<pg::TableName>, bool> PostDataTables(const LoadOptions& o, const std::vector<ResolvedSet>& sets) {
   std::vector<pg::TableName> tables;
   bool tolerate_existing = false;
-  for (const auto& p : posts) {
-    if (!p.pending) continue;
-    tables.insert(tables.end(), p.tables.begin(), p.tables.end());
-    tolerate_existing = tolerate_existing || p.tolerate_existing;
+  for (const auto& set : sets) {
+    std::optional<std::vector<pg::TableName>> t = PostDataTables(o, set);
+    if (!t) continue;
+    tables.insert(tables.end(), t->begin(), t->end());
+    tolerate_existing = tolerate_existing || set.resume || set.restart;
   }
+  return {std::move(tables), tolerate_existing};
+}
+
+// Post-data of every set at once, so pg_restore orders keys before the foreign keys that need them, across sets:
+// every entry of `plan` not built while copying.
+void CopyAllPostData(const LoadOptions& o, pg::Connection& target, const std::vector<PostData>& posts,
+                     const SchemaCopier& copier, const PostDataPlan& plan, EarlyPostData& early,
+                     LoadReport& report) {
   auto index_start = Clock::now();
-  SchemaCopier(o.source, o.target, o.control_schema).CopyPostData(tables, o.index_jobs, tolerate_existing);
+  early.Stop();
+  std::vector<TocEntry> rest = early.RemainingEntries();
+  if (early.built_tables() > 0) {
+    Log()->info("built the indexes and keys of {} tables while copying ({} of {} post-data entries); {} left",
+                early.built_tables(), plan.entries.size() - rest.size(), plan.entries.size(), rest.size());
+  }
+  copier.RestorePostData(plan, rest, o.index_jobs, "rest");
   double seconds = Since(index_start);
   control::ControlSchema control(target, o.control_schema);
   for (size_t i = 0; i < report.sets.size(); ++i) {
@@ -626,14 +650,35 @@ LoadReport LoadResolved(const LoadOptions& o, pg::Connection& source, pg::Connec
     }
   };
   RunShared run;
+  // The post-data is dumped from the source while the tables are created (it reads the source only), so that each
+  // table's own indexes can be built as soon as its copy commits (load/early_post_data.h).
+  SchemaCopier copier(o.source, o.target, o.control_schema);
+  const std::pair<std::vector<pg::TableName>, bool> post_data = PostDataTables(o, sets);
+  const std::vector<pg::TableName>& post_tables = post_data.first;
+  std::future<PostDataPlan> dumped = std::async(std::launch::async, [&] { return copier.DumpPostData(post_tables); });
   try {
     CreateTables(o, target, sets, run);
   } catch (const Error& e) {
     for (const auto& set : sets) {
       if (LoadedFromScratch(o, set) || ResumedCopy(set)) record_failure(set.name, e);
     }
+    throw;  // `dumped` waits for its pg_dump (stopped by Ctrl-C too)
+  }
+  PostDataPlan plan;
+  try {
+    WithContext("preparing the indexes, constraints and triggers", [&] {
+      plan = dumped.get();
+      if (post_data.second) copier.LeaveOutWhatTargetHas(post_tables, plan);  // objects of an interrupted run
+    });
+  } catch (const Error& e) {
+    for (const auto& set : sets) {
+      if (PostDataTables(o, set)) record_failure(set.name, e);
+    }
     throw;
   }
+  // Declared after `plan` and `copier`, which it uses: destroyed (its threads joined) before them.
+  EarlyPostData early(copier, plan, o.index_jobs);
+  run.early = &early;
   std::vector<PostData> posts;  // one per entry of report.sets
   for (const auto& set : sets) {
     ThrowIfCancelled("loading the sets");
@@ -659,7 +704,7 @@ LoadReport LoadResolved(const LoadOptions& o, pg::Connection& source, pg::Connec
   ThrowIfCancelled("loading the sets");
   try {
     WithContext("creating indexes, constraints and triggers of every set",
-                [&] { CopyAllPostData(o, target, posts, report); });
+                [&] { CopyAllPostData(o, target, posts, copier, plan, early, report); });
   } catch (const Error& e) {
     for (size_t i = 0; i < report.sets.size(); ++i) {
       if (posts[i].pending) record_failure(report.sets[i].set_name, e);

@@ -12,7 +12,11 @@
 //      snapshot name. Tables are copied largest first by --table-jobs workers, all inside that snapshot, each as
 //      one all-or-nothing target transaction. Owned sequences are set (setval) from the source.
 //      The database's large objects are copied with their OIDs from the first set's snapshot of the run.
-//   4. Post-data (indexes, constraints, triggers) with --index-jobs; the set's load_state becomes "loaded".
+//   4. Post-data (indexes, constraints, triggers), dumped once before the first copy: a plain table's own indexes
+//      and primary/unique/exclusion keys are built by --index-jobs threads as soon as its copy commits, while other
+//      tables still copy (load/early_post_data.h); the rest (foreign keys, triggers, partitioned tables' indexes,
+//      whatever was not built early) after every set's data, with pg_restore -j --index-jobs. Then the set's
+//      load_state becomes "loaded".
 // States in <control>.sets.load_state: loading (copying) -> indexing (data complete) -> loaded.
 // Resume (--resume, and every `walferry migrate`), each set by its own state: a set no earlier run started is loaded
 // from scratch; "loaded" sets are skipped; "indexing" resumes with the post-data (same start_lsn); "loading"
@@ -47,7 +51,7 @@ struct LoadOptions {
   std::vector<config::SetConfig> sets;  // empty: all selected tables form the set "default"
   std::string only_set;                 // --set; empty: every set
   int table_jobs = 1;
-  int index_jobs = 2;
+  int index_jobs = 2;  // pg_restore -j of the last post-data step, and threads building indexes during the copies
   // Tables (heap + TOAST) larger than this are copied in ceil(size / this) parts (at most 256) by ctid block
   // range, concurrently, from the same snapshot. 0: never split.
   int64_t split_tables_larger_than = 0;

@@ -70,6 +70,18 @@ ResumedPostData PlanResumedPostData(const std::vector<TocEntry>& toc, const Sour
   return plan;
 }
 
+std::map<std::string, std::vector<TocEntry>> EarlyEntries(
+    const std::vector<TocEntry>& toc, const std::map<std::pair<uint32_t, uint32_t>, std::string>& owners) {
+  std::map<std::string, std::vector<TocEntry>> out;
+  for (const TocEntry& e : toc) {
+    // Entries that are no catalog object (classid 0: comments, INDEX ATTACH, ROW SECURITY) are never early.
+    if (e.classid == 0) continue;
+    auto owner = owners.find({e.classid, e.objid});
+    if (owner != owners.end()) out[owner->second].push_back(e);
+  }
+  return out;
+}
+
 namespace {
 
 bool IsSqlState(std::string_view s) {

@@ -65,6 +65,15 @@ struct ResumedPostData {
 ResumedPostData PlanResumedPostData(const std::vector<TocEntry>& toc, const SourceObjects& source,
                                     const TargetObjects& target);
 
+// The post-data entries a table's own copy commit lets be created at once, while other tables still copy, keyed by
+// that table (any text naming it): the entries whose (classid, objid) `owners` maps to a table. `owners` names only
+// objects that need nothing but their own table (src/sql/load/post_data_early.sql: indexes and primary key, unique
+// and exclusion constraints of tables that are neither partitioned nor partitions). Every other entry (foreign
+// keys, triggers, comments, a partitioned table's indexes and their ATTACH) is in none of the lists: it waits for
+// the end of every copy. Each list keeps the listing's order.
+std::map<std::string, std::vector<TocEntry>> EarlyEntries(
+    const std::vector<TocEntry>& toc, const std::map<std::pair<uint32_t, uint32_t>, std::string>& owners);
+
 // The SQLSTATE of the error that stopped a psql script run with ON_ERROR_STOP=1 and VERBOSITY=verbose, from psql's
 // output: psql prefixes each server message with "psql:FILE:LINE: " and, verbose, the message starts with
 // "<SEVERITY>:  <SQLSTATE>: " (the severity word is translated, the SQLSTATE is not). The stopping error is psql's

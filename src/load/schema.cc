@@ -283,36 +283,87 @@ std::vector<TocEntry> SchemaCopier::NotOnTarget(const std::vector<pg::TableName>
 
 void SchemaCopier::CopyPostData(const std::vector<pg::TableName>& tables, int jobs, bool resuming) {
   if (tables.empty()) return;
-  WithContext("creating indexes, constraints and triggers on the target", [&] {
-    std::filesystem::path dump = tmp_.path() / "post-data.dump";
+  PostDataPlan plan = PreparePostData(tables, resuming);
+  RestorePostData(plan, plan.entries, jobs, "all");
+}
+
+PostDataPlan SchemaCopier::PreparePostData(const std::vector<pg::TableName>& tables, bool resuming) {
+  PostDataPlan plan = DumpPostData(tables);
+  if (resuming) LeaveOutWhatTargetHas(tables, plan);
+  return plan;
+}
+
+PostDataPlan SchemaCopier::DumpPostData(const std::vector<pg::TableName>& tables) const {
+  PostDataPlan plan;
+  if (tables.empty()) return plan;
+  WithContext("dumping the indexes, constraints and triggers of " + std::to_string(tables.size()) + " tables", [&] {
+    plan.dump = tmp_.path() / "post-data.dump";
     std::vector<std::string> argv = DumpArgs("post-data");
-    argv.insert(argv.end(), {"-Fc", "-f", dump.string()});
+    argv.insert(argv.end(), {"-Fc", "-f", plan.dump.string()});
     for (const auto& p : Patterns(tables)) argv.insert(argv.end(), {"-t", p});
     RunTool(argv, "dumping indexes and constraints", source_.env);
     // walferry's own partition TRUNCATE triggers (control/truncate_capture.h) stay on the source.
-    std::string listing = RunTool({Program("pg_restore"), "-l", dump.string()}, "listing the dump");
-    std::vector<TocEntry> entries;
+    std::string listing = RunTool({Program("pg_restore"), "-l", plan.dump.string()}, "listing the dump");
     for (TocEntry& e : ParseToc(listing)) {
-      if (!IsCaptureTrigger(e)) entries.push_back(std::move(e));
+      if (!IsCaptureTrigger(e)) plan.entries.push_back(std::move(e));
     }
-    // Resuming: what the interrupted run created is left out by the catalogs, never by error messages, so every
-    // error pg_restore reports below is real.
-    if (resuming) entries = NotOnTarget(tables, std::move(entries));
-    if (entries.empty()) return;
+    plan.early = EarlyByTable(tables, plan.entries);
+  });
+  return plan;
+}
+
+void SchemaCopier::LeaveOutWhatTargetHas(const std::vector<pg::TableName>& tables, PostDataPlan& plan) const {
+  // What the interrupted run created is left out by the catalogs, never by error messages, so every error
+  // pg_restore reports later is real.
+  plan.entries = NotOnTarget(tables, std::move(plan.entries));
+  std::set<std::string> left;
+  for (const TocEntry& e : plan.entries) left.insert(e.line);
+  for (auto it = plan.early.begin(); it != plan.early.end();) {
+    std::erase_if(it->second, [&](const TocEntry& e) { return left.count(e.line) == 0; });
+    it = it->second.empty() ? plan.early.erase(it) : std::next(it);
+  }
+}
+
+std::map<pg::TableName, std::vector<TocEntry>> SchemaCopier::EarlyByTable(const std::vector<pg::TableName>& tables,
+                                                                          const std::vector<TocEntry>& entries) const {
+  std::vector<std::string> schemas, names;
+  for (const auto& t : tables) {
+    schemas.push_back(t.schema);
+    names.push_back(t.name);
+  }
+  pg::Connection source = pg::Connection::Open(source_conninfo_, {.role = "source"});
+  pg::Result r = source.Exec(sql::Get("load/post_data_early"),
+                             {pg::Param(pg::TextArray(schemas)), pg::Param(pg::TextArray(names))});
+  std::map<std::pair<uint32_t, uint32_t>, std::string> owners;
+  std::map<std::string, pg::TableName> by_key;
+  for (int i = 0; i < r.rows(); ++i) {
+    pg::TableName table{std::string(r.Get(i, 2)), std::string(r.Get(i, 3))};
+    owners[{static_cast<uint32_t>(r.GetInt(i, 0)), static_cast<uint32_t>(r.GetInt(i, 1))}] = table.Quoted();
+    by_key[table.Quoted()] = table;
+  }
+  std::map<pg::TableName, std::vector<TocEntry>> out;
+  for (auto& [key, list] : EarlyEntries(entries, owners)) out[by_key.at(key)] = std::move(list);
+  return out;
+}
+
+void SchemaCopier::RestorePostData(const PostDataPlan& plan, const std::vector<TocEntry>& entries, int jobs,
+                                   const std::string& tag) const {
+  if (entries.empty()) return;
+  WithContext("creating indexes, constraints and triggers on the target", [&] {
     std::string kept;
     for (const TocEntry& e : entries) kept += e.line + "\n";
-    std::filesystem::path list = tmp_.path() / "post-data.list";
+    std::filesystem::path list = tmp_.path() / ("post-data-" + tag + ".list");
     WriteFile(list, kept);
     // Each object commits on its own; none of those commits waits for its WAL flush. The load state that follows
     // ("loaded") is a synchronous commit, whose flush covers them all; an object lost with an unflushed commit in
-    // a target crash is created again by --resume (the set is still "indexing").
+    // a target crash is created again by --resume (the set is still "indexing", or "loading").
     std::vector<std::string> env = target_.env;
     std::string options = "PGOPTIONS=";
     if (const char* v = std::getenv("PGOPTIONS")) options += v;
     options += " -c synchronous_commit=off";
     env.push_back(std::move(options));
     RunTool({Program("pg_restore"), "--section=post-data", "--no-owner", "--no-privileges", "--exit-on-error", "-j",
-             std::to_string(std::max(1, jobs)), "-L", list.string(), "-d", target_.conninfo, dump.string()},
+             std::to_string(std::max(1, jobs)), "-L", list.string(), "-d", target_.conninfo, plan.dump.string()},
             "creating indexes, constraints and triggers", env);
   });
 }

@@ -8,17 +8,19 @@
 //      any other error stops the load.
 //   2. CopyTables: the tables' pre-data (CREATE TABLE, owned sequences, identity, defaults, ATTACH PARTITION), before
 //      any data, in groups created at once, each in one target transaction (load/table_groups.h).
-//   3. CopyPostData: indexes, primary/unique/foreign keys, triggers, rules, after the data, with pg_restore -j
-//      --exit-on-error. Resuming, the objects an interrupted run created are found in the target's catalog and left
-//      out (load/restore_list.h); one the target holds under the same name with another definition stops the load.
+//   3. Post-data: indexes, primary/unique/foreign keys, triggers, rules, with pg_restore --exit-on-error.
+//      PreparePostData dumps it before the copies and says which entries need only their own table (built when its
+//      copy commits: load/early_post_data.h); RestorePostData restores a part of it. Resuming, the objects an
+//      interrupted run created are found in the target's catalog and left out (load/restore_list.h); one the target
+//      holds under the same name with another definition stops the load.
 // Errors are recognized by SQLSTATE or catalog, never by message text (which follows the server's lc_messages).
 // Ownership and privileges are not carried (--no-owner --no-privileges): target roles differ from the source's.
-// It never reads or writes table data. Not thread-safe; one instance per load.
+// It never reads or writes table data. Not thread-safe (one instance per load), except where a method says.
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <string>
-
 #include <vector>
 
 #include "load/restore_list.h"
@@ -40,6 +42,14 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+// The post-data of a load's tables: one dump, its entries still to create, and those of them each table's copy
+// commit lets be created at once.
+struct PostDataPlan {
+  std::filesystem::path dump;     // pg_dump -Fc --section=post-data of the tables, in the copier's TempDir
+  std::vector<TocEntry> entries;  // to create (resuming: what the target does not have yet), listing order
+  std::map<pg::TableName, std::vector<TocEntry>> early;  // a subset of entries, by the one table they need
+};
+
 class SchemaCopier {
  public:
   // Conninfos are passed to the tools as given and appear in messages only redacted. Connects to the source once,
@@ -58,6 +68,20 @@ class SchemaCopier {
   // kept; throws Error(kPrecondition) listing the objects whose name the target uses with another definition, and
   // Error(kIo) with pg_restore's output when it fails.
   void CopyPostData(const std::vector<pg::TableName>& tables, int jobs, bool resuming);
+  // The dump and listing of CopyPostData, without restoring anything (same errors): DumpPostData, then, resuming,
+  // LeaveOutWhatTargetHas. Dumping before the copies is the same as after: walferry does not follow DDL during a
+  // load (docs/load.md).
+  PostDataPlan PreparePostData(const std::vector<pg::TableName>& tables, bool resuming);
+  // Reads the source only (pg_dump, its catalog): may run in another thread while CopyTables runs.
+  PostDataPlan DumpPostData(const std::vector<pg::TableName>& tables) const;
+  // Resuming: leaves out of plan.entries (and plan.early) the objects the target has with the source's definition;
+  // Error(kPrecondition) for one it has under the same name with another definition. Call once the target's
+  // tables are as the copy will find them (after CreateTables and any --target-prep drop).
+  void LeaveOutWhatTargetHas(const std::vector<pg::TableName>& tables, PostDataPlan& plan) const;
+  // Restores `entries` (of plan.entries) with pg_restore -j jobs; Error(kIo) with pg_restore's output when it fails.
+  // `tag` names its list file: calls with different tags may run at once from several threads.
+  void RestorePostData(const PostDataPlan& plan, const std::vector<TocEntry>& entries, int jobs,
+                       const std::string& tag) const;
 
  private:
   // The client program `name` (pg_dump, pg_restore, psql) that fits the source.
@@ -74,6 +98,9 @@ class SchemaCopier {
   // Resuming: the entries of a post-data table of contents whose objects the target does not have yet, from both
   // catalogs (src/sql/load/post_data_objects.sql).
   std::vector<TocEntry> NotOnTarget(const std::vector<pg::TableName>& tables, std::vector<TocEntry> toc) const;
+  // The entries of `entries` that need only their own table, by table (src/sql/load/post_data_early.sql).
+  std::map<pg::TableName, std::vector<TocEntry>> EarlyByTable(const std::vector<pg::TableName>& tables,
+                                                              const std::vector<TocEntry>& entries) const;
 
   // For walferry's own catalog queries.
   std::string source_conninfo_;

@@ -47,6 +47,19 @@ TEST(RestoreList, ParsesCatalogAndOidOfEachEntryAndSkipsComments) {
   EXPECT_EQ(toc[2].rest, "COMMENT public INDEX t_v postgres");
 }
 
+// A table's own index and primary key are built when its copy commits; the foreign key, the trigger, the comment
+// and the INDEX ATTACH (no catalog object: classid 0) wait for every copy, even when an owner map names them.
+TEST(RestoreList, OnlyEntriesOwnedByOneTableAreEarly) {
+  std::vector<TocEntry> toc = ParseToc(kListing);
+  std::map<std::pair<uint32_t, uint32_t>, std::string> owners = {
+      {{2606, 16390}, "public.t"}, {{1259, 16393}, "public.t"}, {{0, 0}, "public.t"}, {{1259, 99999}, "public.x"}};
+  std::map<std::string, std::vector<TocEntry>> early = EarlyEntries(toc, owners);
+  ASSERT_EQ(early.size(), 1u);
+  EXPECT_EQ(Lines(early["public.t"]),
+            (std::vector<std::string>{"CONSTRAINT public t t_pkey postgres", "INDEX public t_v postgres"}));
+  EXPECT_TRUE(EarlyEntries(toc, {}).empty());
+}
+
 TEST(RestoreList, NothingOnTheTargetRestoresEveryEntry) {
   std::vector<TocEntry> toc = ParseToc(kListing);
   ResumedPostData plan = PlanResumedPostData(toc, Source(), {});
