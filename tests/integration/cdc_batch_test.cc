@@ -236,6 +236,8 @@ TEST(CdcBatch, AFailureInAnEarlierPartOfTheBatchIsReplayedPerChange) {
   cdctest::CdcFixture f = Fixture("bpart", true);
   pg::Connection src = test::ConnectSource(f.db);
   src.Exec("INSERT INTO swp VALUES (1, 'a'), (2, 'b')");
+  test::CliResult first = f.Cdc();  // on the target before the swap (else both net to inserts: no conflict)
+  ASSERT_EQ(first.exit_code, 0) << first.output;
   src.Exec("BEGIN");
   src.Exec("UPDATE swp SET email = 'tmp' WHERE id = 1");
   src.Exec("UPDATE swp SET email = 'a' WHERE id = 2");
