@@ -118,7 +118,7 @@ run_walferry() {  # CONFIG NAME -> sets $NAME (seconds) and ${NAME}_rss (KB)
   [ -n "${CDC_LOG_DIR:-}" ] && log=$CDC_LOG_DIR/$2.log
   t0=$(date +%s%N)
   /usr/bin/time -f %M -o "$BENCH_TMP/$2.rss" "$WALFERRY" -c "$1" cdc --until-lsn "$end_lsn" \
-    --log-level "${CDC_LOG_LEVEL:-warn}" >/dev/null 2>"$log"
+    --log-level "${CDC_LOG_LEVEL:-warn}" >/dev/null 2>>"$log"  # >>: reopening /dev/stderr with > truncates a file
   printf -v "$2" '%s' "$(elapsed "$t0")"
   printf -v "$2_rss" '%s' "$(cat "$BENCH_TMP/$2.rss")"
 }
