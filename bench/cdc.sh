@@ -6,15 +6,25 @@
 # a separate unique constraint) and the decoding floor's (pg_recvlogical of the pgoutput stream to /dev/null: no
 # apply at all). Then each consumer catches up alone, in ORDER, and the script prints seconds, changes per second,
 # each one's time relative to walferry batch and walferry's peak RSS.
-# Usage: bash bench/cdc.sh   (env CDC_TXNS: pgbench transactions per client and script, default 4000; CLIENTS
-# default 4; ORDER: the consumers in the order they catch up, default "native transactional batch floor";
-# BATCH_PROFILES: profiles' apply mode in the batch run, default transactional as walferry plan writes it)
+# CDC_SHAPE=uniform replaces that workload with the issue's backlog (b): single-row updates of uniformly random rows
+# of a 2,000,000-row table (pgbench scale 20's pgbench_accounts, no hot rows: netting saves nothing), one per
+# transaction; the same four consumers.
+# Usage: bash bench/cdc.sh   (env CDC_SHAPE: tpcb (default) or uniform; CDC_TXNS: pgbench transactions per client
+# and script, default 4000 (uniform: 37500); CLIENTS default 4; ORDER: the consumers in the order they catch up,
+# default "native transactional batch floor"; BATCH_PROFILES: profiles' apply mode in the batch run, default
+# transactional as walferry plan writes it; CDC_LOG_LEVEL and CDC_LOG_DIR: walferry's log level and where its logs
+# go, default warn and stderr; CDC_PGSS=1: print the target's top statements from pg_stat_statements)
 # Not a test: numbers depend on the machine (and on other load on it: say so with the figures).
 set -euo pipefail
 cd "$(dirname "$0")"
 source ./lib.sh
 build_walferry
-TXNS=${CDC_TXNS:-4000}
+SHAPE=${CDC_SHAPE:-tpcb}
+case $SHAPE in
+  tpcb) TXNS=${CDC_TXNS:-4000}; SCALE=10 ;;
+  uniform) TXNS=${CDC_TXNS:-37500}; SCALE=20 ;;
+  *) echo "CDC_SHAPE must be tpcb or uniform" >&2; exit 2 ;;
+esac
 CLIENTS=${CLIENTS:-4}
 ORDER=${ORDER:-native transactional batch floor}
 # profiles' mode in the batch configuration: transactional as walferry plan writes it (primary key and a separate
@@ -22,12 +32,14 @@ ORDER=${ORDER:-native transactional batch floor}
 BATCH_PROFILES=${BATCH_PROFILES:-transactional}
 
 src=$(start_cluster source)
-dst=$(start_cluster target)
+# CDC_PGSS=1: the target runs pg_stat_statements and its top statements are printed at the end (a profile).
+dst=$(start_cluster target ${CDC_PGSS:+"shared_preload_libraries = 'pg_stat_statements'"} \
+  ${CDC_PGSS:+"pg_stat_statements.track = all"})
 PSQL() { local port=$1 db=$2; shift 2; "$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d "$db" "$@"; }
 
 echo "building the source database..." >&2
 "$PGBIN/createdb" -h 127.0.0.1 -p "$src" -U postgres bench
-"$PGBIN/pgbench" -h 127.0.0.1 -p "$src" -U postgres -i -q -s 10 bench >/dev/null 2>&1
+"$PGBIN/pgbench" -h 127.0.0.1 -p "$src" -U postgres -i -q -s "$SCALE" bench >/dev/null 2>&1
 PSQL "$src" bench <<'SQL'
 ALTER TABLE pgbench_history ADD COLUMN id bigserial PRIMARY KEY;
 CREATE TABLE profiles (id bigint PRIMARY KEY, email text NOT NULL UNIQUE, doc jsonb NOT NULL);
@@ -37,6 +49,11 @@ SQL
 cat > "$BENCH_TMP/profiles.sql" <<'SQL'
 \set id random(1, 100000)
 UPDATE profiles SET doc = jsonb_set(doc, '{n}', to_jsonb(:id + 1)) WHERE id = :id;
+SQL
+cat > "$BENCH_TMP/uniform.sql" <<'SQL'
+\set aid random(1, 2000000)
+\set delta random(-5000, 5000)
+UPDATE pgbench_accounts SET abalance = abalance + :delta WHERE aid = :aid;
 SQL
 
 echo "initial copies: native subscription (then disabled) and walferry load..." >&2
@@ -71,14 +88,22 @@ write_config "$BENCH_TMP/bat.yaml" bat t_batch batch "$BATCH_PROFILES"
 # The decoding floor's slot: the same pgoutput stream, read by pg_recvlogical and thrown away.
 "$PGBIN/pg_recvlogical" -h 127.0.0.1 -p "$src" -U postgres -d bench -S floor_slot -P pgoutput --create-slot
 
-echo "building the backlog: $CLIENTS clients x $TXNS tpcb-like transactions, and as many jsonb updates..." >&2
-"$PGBIN/pgbench" -h 127.0.0.1 -p "$src" -U postgres -n -c "$CLIENTS" -j 2 -t "$TXNS" bench >/dev/null 2>&1
-"$PGBIN/pgbench" -h 127.0.0.1 -p "$src" -U postgres -n -c "$CLIENTS" -j 2 -t "$TXNS" -f "$BENCH_TMP/profiles.sql" bench >/dev/null 2>&1
+if [ "$SHAPE" = tpcb ]; then
+  echo "building the backlog: $CLIENTS clients x $TXNS tpcb-like transactions, and as many jsonb updates..." >&2
+  "$PGBIN/pgbench" -h 127.0.0.1 -p "$src" -U postgres -n -c "$CLIENTS" -j 2 -t "$TXNS" bench >/dev/null 2>&1
+  "$PGBIN/pgbench" -h 127.0.0.1 -p "$src" -U postgres -n -c "$CLIENTS" -j 2 -t "$TXNS" -f "$BENCH_TMP/profiles.sql" bench >/dev/null 2>&1
+  # tpcb-like: 3 updates + 1 insert per transaction; the jsonb script: 1 update.
+  changes=$(( CLIENTS * TXNS * 5 ))
+  backlog="$changes row changes ($CLIENTS clients x $TXNS transactions of tpcb-like and of a jsonb update)"
+else
+  echo "building the backlog: $CLIENTS clients x $TXNS single-row updates of random rows of 2,000,000..." >&2
+  "$PGBIN/pgbench" -h 127.0.0.1 -p "$src" -U postgres -n -c "$CLIENTS" -j 2 -t "$TXNS" -f "$BENCH_TMP/uniform.sql" bench >/dev/null 2>&1
+  changes=$(( CLIENTS * TXNS ))
+  backlog="$changes row changes ($CLIENTS clients x $TXNS transactions of one update of a uniformly random row of pgbench_accounts, 2,000,000 rows)"
+fi
 end_lsn=$(PSQL "$src" bench -c "SELECT pg_current_wal_lsn()")
 # WAL past end_lsn, so that a reader that has everything before it sees a position past it and stops.
 PSQL "$src" bench -c "SELECT pg_logical_emit_message(false, 'bench', 'end')" >/dev/null
-# tpcb-like: 3 updates + 1 insert per transaction; the jsonb script: 1 update.
-changes=$(( CLIENTS * TXNS * 5 ))
 
 run_native() {
   echo "native logical replication catching up..." >&2
@@ -89,8 +114,11 @@ run_native() {
 }
 run_walferry() {  # CONFIG NAME -> sets $NAME (seconds) and ${NAME}_rss (KB)
   echo "walferry cdc ($2) catching up..." >&2
-  local t0; t0=$(date +%s%N)
-  /usr/bin/time -f %M -o "$BENCH_TMP/$2.rss" "$WALFERRY" -c "$1" cdc --until-lsn "$end_lsn" --log-level warn >/dev/null
+  local t0 log=/dev/stderr
+  [ -n "${CDC_LOG_DIR:-}" ] && log=$CDC_LOG_DIR/$2.log
+  t0=$(date +%s%N)
+  /usr/bin/time -f %M -o "$BENCH_TMP/$2.rss" "$WALFERRY" -c "$1" cdc --until-lsn "$end_lsn" \
+    --log-level "${CDC_LOG_LEVEL:-warn}" >/dev/null 2>>"$log"  # >>: reopening /dev/stderr with > truncates a file
   printf -v "$2" '%s' "$(elapsed "$t0")"
   printf -v "$2_rss" '%s' "$(cat "$BENCH_TMP/$2.rss")"
 }
@@ -121,8 +149,7 @@ counters=$(PSQL "$dst" t_batch -c "SELECT concat_ws(' ', batches, rows_collapsed
 
 echo
 machine_line
-echo "backlog: $changes row changes ($CLIENTS clients x $TXNS transactions of tpcb-like and of a jsonb update);" \
-     "order: $ORDER; profiles in the batch run: $BATCH_PROFILES"
+echo "backlog ($SHAPE): $backlog; order: $ORDER; profiles in the batch run: $BATCH_PROFILES"
 printf '%-46s %10s %14s %16s %12s\n' "method" "seconds" "changes/s" "vs batch" "peak RSS"
 for row in "decoding floor (pg_recvlogical to /dev/null):$floor:" "native logical replication (catch-up):$native:" \
            "walferry cdc (transactional):$txn:$txn_rss" "walferry cdc (batch):$bat:$bat_rss"; do
@@ -130,4 +157,13 @@ for row in "decoding floor (pg_recvlogical to /dev/null):$floor:" "native logica
   printf '%-46s %10s %14.0f %15.2fx %12s\n' "$name" "$s" "$(python3 -c "print($changes / $s)")" \
     "$(python3 -c "print($s / $bat)")" "${rss:+$((rss / 1024)) MB}"
 done
+echo "walferry batch: $(python3 -c "print(f'{$native / $bat:.2f}')")x as fast as native logical replication," \
+     "$(python3 -c "print(f'{$bat / $floor:.2f}')")x the decoding floor's time"
 echo "walferry batch counters (batches, rows collapsed, replays): $counters"
+if [ -n "${CDC_PGSS:-}" ]; then
+  echo "target statements by total time (pg_stat_statements, every database):"
+  PSQL "$dst" postgres -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
+  PSQL "$dst" postgres -F ' | ' -c "SELECT d.datname, calls, round(total_exec_time)::bigint AS ms, rows,
+      left(regexp_replace(query, '\s+', ' ', 'g'), 110) FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+      ORDER BY total_exec_time DESC LIMIT 25"
+fi

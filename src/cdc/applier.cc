@@ -62,6 +62,7 @@ void Applier::Configure() {
   conn_.Exec("SET lock_timeout = " + pg::QuoteLiteral(options_.lock_timeout));
   conn_.Exec("SET statement_timeout = " + pg::QuoteLiteral(options_.statement_timeout));
   replica_role_ = pg::TrySetReplicaRole(conn_);
+  if (!options_.batch_tables.empty()) conn_.Exec(BatchApplier::kSessionSettings);
   if (!replica_role_) {
     Log()->warn("set {}: the target role may not set session_replication_role = replica, so target triggers fire "
                 "and foreign keys are checked during apply; use a superuser target role to apply as native "
@@ -215,30 +216,62 @@ NetTable* Applier::NetFor(const Relation& rel, const TargetDescription& target) 
 
 void Applier::NetRefused() { FlushNet(); }
 
+void Applier::Netted(const NetTable& net, uint64_t bytes_before) {
+  ++txn_rows_;
+  ++net_changes_;
+  net_bytes_ = net_bytes_ + net.bytes() - bytes_before;
+  // Applied in parts: a part is applied by the target while the next one is read and netted (FlushNet).
+  if (net_bytes_ >= options_.batch_max_bytes || net_changes_ >= options_.batch_flush_changes) FlushNet();
+}
+
 void Applier::FlushNet() {
   if (net_.empty()) return;
-  // Every per-change result first: a failure there is that change's own, reported as in transactional apply.
+  // Every result first: a per-change failure is that change's own, reported as in transactional apply; the
+  // set-based statements sent by the last flush must be done before a staging table is refilled (and their
+  // failure is this group's fallback); COPY needs an empty pipeline.
+  const auto wait_start = std::chrono::steady_clock::now();
   Flush();
+  const auto stage_start = std::chrono::steady_clock::now();
+  net_sent_.clear();
   conn_.ExitPipeline();
+  uint64_t net_rows = 0;
   for (uint32_t id : net_order_) {
     NetEntry& e = net_.at(id);
+    const pg::TableName table = TargetTable(e.table.relation());
     try {
-      NetApplied a = batch_applier_.Apply(conn_, e.table, e.target);
-      batch_group_.net_rows += a.deleted + a.updated + a.inserted;
-      batch_group_.changes_netted += e.table.changes();
+      for (NetStatement& st : batch_applier_.Stage(conn_, e.table, e.target)) {
+        net_rows += st.rows;
+        net_sent_.push_back({table, std::move(st)});
+      }
     } catch (const Error& err) {
       if (!conn_.IsOk() || ClassifyFailure(err) == FailureClass::kTransient ||
           ClassifyFailure(err) == FailureClass::kPermanentConnection) {
         throw;
       }
-      throw BatchFallback(err, TargetTable(e.table.relation()), group_first_lsn_, txn_final_lsn_);
+      throw BatchFallback(err, table, group_first_lsn_, txn_final_lsn_);
     }
+    batch_group_.changes_netted += e.table.changes();
   }
+  conn_.EnterPipeline();
+  // The set-based statements go in their own sync group; their results are read by the next Flush (the next
+  // flush, the group's commit) or when the pipeline is full, so the target applies them while walferry reads on.
+  for (uint32_t i = 0; i < net_sent_.size(); ++i) {
+    conn_.SendQuery(net_sent_[i].statement.sql, {});
+    Queue(ItemKind::kNet, false, i, static_cast<uint32_t>(values_.size()));
+  }
+  SendSync();
+  batch_group_.net_rows += net_rows;
+  Log()->debug("set {}: batch apply: {} net rows of {} tables in {} set-based statements; us: {} waiting for the "
+               "target, {} staging",
+               options_.set_name, net_rows, net_order_.size(), net_sent_.size(),
+               std::chrono::duration_cast<std::chrono::microseconds>(stage_start - wait_start).count(),
+               std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - stage_start)
+                   .count());
   ++batch_group_.flushes;
   net_.clear();
   net_order_.clear();
   net_bytes_ = 0;
-  conn_.EnterPipeline();
+  net_changes_ = 0;
 }
 
 void Applier::Apply(const Relation& rel, const Insert& change) {
@@ -246,9 +279,7 @@ void Applier::Apply(const Relation& rel, const Insert& change) {
   if (NetTable* net = NetFor(rel, target)) {
     const uint64_t before = net->bytes();
     if (net->AddInsert(change.new_tuple)) {
-      ++txn_rows_;
-      net_bytes_ = net_bytes_ + net->bytes() - before;
-      if (net_bytes_ >= options_.batch_max_bytes) FlushNet();
+      Netted(*net, before);
       return;
     }
     NetRefused();
@@ -261,9 +292,7 @@ void Applier::Apply(const Relation& rel, const Update& change) {
   if (NetTable* net = NetFor(rel, target)) {
     const uint64_t before = net->bytes();
     if (net->AddUpdate(change.old, change.new_tuple)) {
-      ++txn_rows_;
-      net_bytes_ = net_bytes_ + net->bytes() - before;
-      if (net_bytes_ >= options_.batch_max_bytes) FlushNet();
+      Netted(*net, before);
       return;
     }
     NetRefused();
@@ -276,9 +305,7 @@ void Applier::Apply(const Relation& rel, const Delete& change) {
   if (NetTable* net = NetFor(rel, target)) {
     const uint64_t before = net->bytes();
     if (net->AddDelete(change.old.tuple)) {
-      ++txn_rows_;
-      net_bytes_ = net_bytes_ + net->bytes() - before;
-      if (net_bytes_ >= options_.batch_max_bytes) FlushNet();
+      Netted(*net, before);
       return;
     }
     NetRefused();
@@ -493,9 +520,11 @@ cdc::Commit Applier::CommitGroup() {
   std::vector<pg::Param> cp = {options_.set_name, group_last_->end_lsn.ToString(),
                                FormatPgTimestamp(group_last_->commit_time)};
   FlushNet();
-  if (std::any_of(pending_.begin(), pending_.end(), [](const Pending& p) { return p.expect_one_row; })) {
-    // "Exactly 1 row" is checked by the client when it reads the result: read them before COMMIT is queued, or
-    // the server commits a change that matched no row (and the checkpoint past it) before walferry can object.
+  if (std::any_of(pending_.begin(), pending_.end(),
+                  [](const Pending& p) { return p.expect_one_row || p.kind == ItemKind::kNet; })) {
+    // "Exactly 1 row" (and a set-based statement's row count) is checked by the client when it reads the result:
+    // read them before COMMIT is queued, or the server commits a change that matched no row (and the checkpoint
+    // past it) before walferry can object.
     Flush();
   }
   SendControl(checkpoint_sql_, cp);
@@ -510,6 +539,7 @@ cdc::Commit Applier::CommitGroup() {
   batch_committed_.flushes += batch_group_.flushes;
   batch_committed_.batches += batch_group_.flushes > 0 ? 1 : 0;
   batch_group_ = {};
+  net_sent_.clear();
   batch_applier_.OnTransactionEnd();
   return *group_last_;
 }
@@ -537,6 +567,10 @@ void Applier::ReadResults(size_t end) {
     if (item.kind == ItemKind::kSync) {
       if (!conn_.IsSync(NextResult())) throw Error(ErrorKind::kProtocol, "target: expected a sync");
       aborted = false;
+      continue;
+    }
+    if (item.kind == ItemKind::kNet) {
+      ReadNetResult(item);
       continue;
     }
     pg::Result r;
@@ -583,6 +617,29 @@ void Applier::ReadResults(size_t end) {
   for (ValueRef& v : values_) v.offset -= static_cast<uint32_t>(nbytes);
   batch_start_ = std::min(batch_start_, pending_.size());
   batch_arena_start_ = std::min(batch_arena_start_, arena_.size());
+}
+
+void Applier::ReadNetResult(const Pending& item) {
+  const NetSent& sent = net_sent_.at(item.statement);
+  pg::Result r;
+  try {
+    r = NextResult();
+  } catch (Error& e) {
+    if (e.kind() == ErrorKind::kConnection || !conn_.IsOk()) throw;
+    const FailureClass failure = ClassifyFailure(e);
+    if (failure == FailureClass::kTransient) ThrowRetriable(item, std::move(e));
+    if (failure == FailureClass::kPermanentConnection) throw;
+    // The Applier is destroyed after a fallback (closing the connection rolls the group back): nothing to drain.
+    e.AddContext("batch apply of " + sent.table.Display() + ": " + sent.statement.sql);
+    throw BatchFallback(e, sent.table, group_first_lsn_, txn_final_lsn_);
+  }
+  if (!r) throw conn_.ConnectionError("target: reading pipelined results");
+  try {
+    BatchApplier::CheckRows(sent.statement, r.AffectedRows(), sent.table);
+  } catch (const Error& e) {
+    throw BatchFallback(e, sent.table, group_first_lsn_, txn_final_lsn_);
+  }
+  if (NextResult()) throw Error(ErrorKind::kProtocol, "target: more than one result for a statement");
 }
 
 void Applier::DrainToSync() {

@@ -18,8 +18,11 @@
 // Batch apply (options.batch_tables, docs/cdc.md "Batch apply"): the changes of a batch table whose replica
 // identity is the target's key are netted per key (cdc/net_changes.h) instead of sent, and applied set-based
 // (cdc/batch_apply.h) when the group commits, at a barrier (TRUNCATE, a new Relation message of a netted table, a
-// change that cannot be netted) or at batch_max_bytes; all inside the same target transaction as the per-change
-// statements of the other tables. A set-based statement that fails throws BatchFallback (the caller replays the
+// change that cannot be netted), at batch_max_bytes or every batch_flush_changes netted changes; all inside the
+// same target transaction as the per-change statements of the other tables. Only the staging COPY leaves the
+// pipeline: the set-based statements are pipelined and their results read at the next application or the commit,
+// so the target applies one part while the next is read. A set-based statement that fails (found when its result
+// is read: from any call that reads results, CommitGroup included) throws BatchFallback (the caller replays the
 // batch with Begin(.., batch = false)).
 //
 // Error policies (cdc.error_policy, docs/cdc.md "Error policies"):
@@ -115,6 +118,9 @@ struct ApplierOptions {
   // Batch tables applied per change until the time given (a batch of theirs failed set-based a moment ago: its
   // next batches would most likely fail the same way, and each failure costs a replay).
   std::map<pg::TableName, std::chrono::steady_clock::time_point> batch_paused_until;
+  // The net rows are applied in parts of this many netted changes (each part's set-based statements run on the
+  // target while the next part is read and netted), besides at commit, barriers and batch_max_bytes.
+  uint64_t batch_flush_changes = 10000;
 };
 
 // A set-based statement of batch apply failed (or found other row counts than the net rows): the target
@@ -200,7 +206,8 @@ class Applier {
   uint64_t net_bytes() const { return net_bytes_; }
 
  private:
-  enum class ItemKind : uint8_t { kControl, kPrepare, kChange, kSync };
+  // kNet: a set-based statement of batch apply (Pending::statement indexes net_sent_).
+  enum class ItemKind : uint8_t { kControl, kPrepare, kChange, kSync, kNet };
   // A change the target rejected under log-and-continue, to be inserted into apply_exceptions.
   struct Skipped {
     pg::TableName table;
@@ -238,6 +245,12 @@ class Applier {
   void FlushNet();
   // A change of `rel` the net rows refused: the net rows so far are applied, then the change one by one.
   void NetRefused();
+  // A change was netted into `net` (which held bytes_before bytes): counts it, applies the net rows when a part
+  // is full.
+  void Netted(const NetTable& net, uint64_t bytes_before);
+  // Reads the result of a set-based statement; throws BatchFallback when it failed or its row count differs,
+  // the retriable and connection failures as they are.
+  void ReadNetResult(const Pending& item);
   // The target table's description (cdc/target_columns.h); an empty one for a suspended table (never applied,
   // so never described: a source type change there does not stop the set).
   const TargetDescription& Describe(const Relation& rel);
@@ -324,6 +337,13 @@ class Applier {
   std::vector<uint32_t> net_order_;                // relation ids in the order their first change came
   std::unordered_map<uint32_t, bool> netted_rel_;  // relation id -> whether its changes may be netted (cached)
   uint64_t net_bytes_ = 0;
+  uint64_t net_changes_ = 0;  // changes netted since the last flush
+  struct NetSent {
+    pg::TableName table;
+    NetStatement statement;
+  };
+  // The set-based statements of the last flush, until their results are read (the next flush, or the commit).
+  std::vector<NetSent> net_sent_;
   BatchApplier batch_applier_;
   BatchCounters batch_group_;      // the open group's
   BatchCounters batch_committed_;  // committed groups'

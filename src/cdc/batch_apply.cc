@@ -45,13 +45,6 @@ void AppendEscaped(std::string& out, std::string_view v) {
   }
 }
 
-void Expect(const char* what, int64_t got, size_t want, const NetTable& table) {
-  if (static_cast<size_t>(got) == want) return;
-  throw Error(ErrorKind::kData, std::string("batch apply: the set-based ") + what + " of " +
-                                    TargetTable(table.relation()).Display() + " affected " + std::to_string(got) +
-                                    " target rows for " + std::to_string(want) + " net rows; exactly as many must");
-}
-
 }  // namespace
 
 void AppendCopyLine(std::string& out, const NetRow& row) {
@@ -69,50 +62,52 @@ void AppendCopyLine(std::string& out, const NetRow& row) {
   out += '\n';
 }
 
-std::string BatchApplier::Stage(pg::Connection& conn, const NetTable& table, const TargetDescription& target) {
-  const std::string name = "walferry_stage_" + std::to_string(table.relation().relation_id.value) + "_" +
+void BatchApplier::CheckRows(const NetStatement& st, int64_t affected, const pg::TableName& table) {
+  if (affected >= 0 && static_cast<uint64_t>(affected) == st.rows) return;
+  throw Error(ErrorKind::kData, "batch apply: the set-based " + st.what + " of " + table.Display() + " affected " +
+                                    std::to_string(affected) + " target rows for " + std::to_string(st.rows) +
+                                    " net rows; exactly as many must");
+}
+
+std::vector<NetStatement> BatchApplier::Stage(pg::Connection& conn, const NetTable& table,
+                                              const TargetDescription& target) {
+  std::vector<NetStatement> out;
+  const uint64_t deletes = table.Count(NetOp::kDelete) + table.Count(NetOp::kUpsert);
+  const uint64_t updates = table.Count(NetOp::kUpdate);
+  const uint64_t inserts = table.Count(NetOp::kInsert) + table.Count(NetOp::kUpsert);
+  if (deletes + updates + inserts == 0) return out;
+  const Relation& rel = table.relation();
+  const std::string name = "walferry_stage_" + std::to_string(rel.relation_id.value) + "_" +
                            std::to_string(target.generation);
-  const std::string quoted = "pg_temp." + pg::QuoteIdent(name);
+  const std::string stage = "pg_temp." + pg::QuoteIdent(name);
   if (!created_.contains(name)) {
     std::string ddl = "CREATE TEMP TABLE IF NOT EXISTS " + pg::QuoteIdent(name) + " (op \"char\", u text";
-    for (size_t c = 0; c < table.relation().columns.size(); ++c) ddl += ", " + StageCol(c) + " text";
+    for (size_t c = 0; c < rel.columns.size(); ++c) ddl += ", " + StageCol(c) + " text";
     conn.Exec(ddl + ") ON COMMIT DELETE ROWS");
     created_.insert(name);
   }
-  if (used_.contains(name)) conn.Exec("DELETE FROM " + quoted);
+  // TRUNCATE would take an exclusive lock and a new relfilenode per refill; DELETE of a temporary table is cheap.
+  if (used_.contains(name)) conn.Exec("DELETE FROM " + stage);
   used_.insert(name);
-  pg::CopyIn copy(conn, "COPY " + quoted + " FROM STDIN");
-  std::string chunk;
-  for (const NetRow& row : table.rows()) {
-    if (row.op == NetOp::kNone) continue;
-    AppendCopyLine(chunk, row);
-    if (chunk.size() >= (1 << 20)) {
-      copy.Put(chunk);
-      chunk.clear();
+  {
+    pg::CopyIn copy(conn, "COPY " + stage + " FROM STDIN");
+    std::string chunk;
+    for (const NetRow& row : table.rows()) {
+      if (row.op == NetOp::kNone) continue;
+      AppendCopyLine(chunk, row);
+      if (chunk.size() >= (1 << 20)) {
+        copy.Put(chunk);
+        chunk.clear();
+      }
     }
+    if (!chunk.empty()) copy.Put(chunk);
+    copy.Finish();
   }
-  if (!chunk.empty()) copy.Put(chunk);
-  copy.Finish();
-  // The planner knows nothing of a fresh temporary table: without statistics it may scan the whole target table
-  // instead of probing its key index row by row.
-  conn.Exec("ANALYZE " + quoted);
-  return quoted;
-}
-
-NetApplied BatchApplier::Apply(pg::Connection& conn, const NetTable& table, const TargetDescription& target) {
-  NetApplied out;
-  const size_t deletes = table.Count(NetOp::kDelete) + table.Count(NetOp::kUpsert);
-  const size_t updates = table.Count(NetOp::kUpdate);
-  const size_t inserts = table.Count(NetOp::kInsert) + table.Count(NetOp::kUpsert);
-  if (deletes + updates + inserts == 0) return out;
-  const Relation& rel = table.relation();
-  const std::string stage = Stage(conn, table, target);
   const std::string ref = TableRef(table, target);
   const std::string join = KeyJoin(table, target);
   if (deletes > 0) {
-    pg::Result r = conn.Exec("DELETE FROM " + ref + " AS t USING " + stage + " s WHERE s.op IN ('D', 'X')" + join);
-    Expect("DELETE", r.AffectedRows(), deletes, table);
-    out.deleted = deletes;
+    out.push_back({"DELETE FROM " + ref + " AS t USING " + stage + " s WHERE s.op IN ('D', 'X')" + join, "DELETE",
+                   deletes});
   }
   if (updates > 0) {
     std::string set;
@@ -132,9 +127,8 @@ NetApplied BatchApplier::Apply(pg::Connection& conn, const NetTable& table, cons
       const std::string col = pg::QuoteIdent(rel.columns[static_cast<size_t>(table.key_cols().front())].name);
       set = col + " = t." + col;
     }
-    pg::Result r = conn.Exec("UPDATE " + ref + " AS t SET " + set + " FROM " + stage + " s WHERE s.op = 'U'" + join);
-    Expect("UPDATE", r.AffectedRows(), updates, table);
-    out.updated = updates;
+    out.push_back({"UPDATE " + ref + " AS t SET " + set + " FROM " + stage + " s WHERE s.op = 'U'" + join, "UPDATE",
+                   updates});
   }
   if (inserts > 0) {
     std::string cols, vals;
@@ -142,11 +136,9 @@ NetApplied BatchApplier::Apply(pg::Connection& conn, const NetTable& table, cons
       cols += (c ? ", " : "") + pg::QuoteIdent(rel.columns[c].name);
       vals += (c ? ", " : "") + Cast(target, c);
     }
-    pg::Result r = conn.Exec("INSERT INTO " + TargetTable(rel).Quoted() + " (" + cols +
-                             ") OVERRIDING SYSTEM VALUE SELECT " + vals + " FROM " + stage +
-                             " s WHERE s.op IN ('I', 'X')");
-    Expect("INSERT", r.AffectedRows(), inserts, table);
-    out.inserted = inserts;
+    out.push_back({"INSERT INTO " + TargetTable(rel).Quoted() + " (" + cols + ") OVERRIDING SYSTEM VALUE SELECT " +
+                       vals + " FROM " + stage + " s WHERE s.op IN ('I', 'X')",
+                   "INSERT", inserts});
   }
   return out;
 }

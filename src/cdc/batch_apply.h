@@ -12,13 +12,21 @@
 // constraint can still fail inside a statement (two rows swapping a unique value): the caller then replays the
 // batch per change.
 //
-// Every statement's row count is checked: DELETE and UPDATE must find exactly one target row per net row, INSERT
-// must insert every row; otherwise Error(kData) naming the table and the counts.
-// The connection must be out of pipeline mode, inside a transaction block. Not thread-safe.
+// Stage() runs the COPY (libpq cannot COPY in pipeline mode: the connection must be out of it, inside a
+// transaction block) and returns the three statements; the caller sends them in pipeline mode and reads their
+// results later, so the target executes them while walferry reads the next changes. Every statement's row count
+// must be checked (CheckRows): DELETE and UPDATE must find exactly one target row per net row, INSERT must insert
+// every row.
+// Staging tables: one per (relation id, description generation) and session, created on first use (ON COMMIT
+// DELETE ROWS), emptied before each refill inside a transaction, never analysed: the session runs with hash and
+// merge joins off (ApplySessionSettings), so each statement probes the target's key index once per staged row
+// whatever the planner guesses of the staging table, as the per-change statements do. Not thread-safe.
 #pragma once
 
 #include <set>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "cdc/net_changes.h"
 #include "cdc/statement_builder.h"
@@ -26,24 +34,31 @@
 
 namespace walferry::cdc {
 
-struct NetApplied {
-  uint64_t deleted = 0;
-  uint64_t updated = 0;
-  uint64_t inserted = 0;
+// One set-based statement, to be sent as is; it must affect exactly `rows` target rows.
+struct NetStatement {
+  std::string sql;
+  std::string what;  // "DELETE", "UPDATE" or "INSERT", for the row count error
+  uint64_t rows = 0;
 };
 
 class BatchApplier {
  public:
-  // Applies `table`'s net rows to its target table (described by `target`, taken when its first change was
-  // added). Throws the server's Error, or Error(kData) on a row count mismatch.
-  NetApplied Apply(pg::Connection& conn, const NetTable& table, const TargetDescription& target);
+  // Copies `table`'s net rows into its staging table (the connection out of pipeline mode, in a transaction
+  // block) and returns the statements that apply them to the target table (described by `target`, taken when
+  // its first change was added), in the order they must run; none when there is nothing to apply. Throws the
+  // server's Error.
+  std::vector<NetStatement> Stage(pg::Connection& conn, const NetTable& table, const TargetDescription& target);
 
   // The open target transaction ended (staging tables are ON COMMIT DELETE ROWS).
   void OnTransactionEnd() { used_.clear(); }
 
- private:
-  std::string Stage(pg::Connection& conn, const NetTable& table, const TargetDescription& target);
+  // Throws Error(kData) naming `table` and both counts unless `affected` equals st.rows.
+  static void CheckRows(const NetStatement& st, int64_t affected, const pg::TableName& table);
 
+  // The planner settings of an apply session that runs set-based statements (see above); sent once per session.
+  static constexpr std::string_view kSessionSettings = "SET enable_hashjoin = off; SET enable_mergejoin = off";
+
+ private:
   std::set<std::string> created_;  // staging tables of this session
   std::set<std::string> used_;     // staging tables written in the open transaction
 };

@@ -573,6 +573,7 @@ void Worker::CommitGroup() {
   uint64_t txns = applier_->group_transactions();
   const BatchCounters before = applier_->batch_counters();
   Commit c;
+  const auto commit_start = Clock::now();
   try {
     c = applier_->CommitGroup();
   } catch (const Error&) {
@@ -581,6 +582,11 @@ void Worker::CommitGroup() {
     throw;
   }
   core_->OnGroupCommitted();
+  Apply()->debug("set {}: group of {} transactions, {} rows committed; ms: {} since the last commit, {} to commit",
+                 options_.set_name, txns, rows,
+                 std::chrono::duration_cast<std::chrono::milliseconds>(commit_start - last_group_end_).count(),
+                 std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - commit_start).count());
+  last_group_end_ = Clock::now();
   rows_total_ += rows;
   txns_total_ += txns;
   ++groups_total_;

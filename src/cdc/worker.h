@@ -181,6 +181,7 @@ class Worker {
 
   std::string last_commit_time_;  // ISO time of the last applied commit
   int64_t last_commit_time_us_ = 0;
+  Clock::time_point last_group_end_ = Clock::now();  // when the last group committed (debug timing only)
   int64_t last_send_time_ = 0;
   uint64_t rows_total_ = 0;    // committed rows across sessions
   uint64_t txns_total_ = 0;    // committed source transactions across sessions
