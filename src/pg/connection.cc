@@ -104,7 +104,9 @@ Connection Connection::Open(const std::string& conninfo, const ConnectOptions& o
 
 std::string SessionName(const std::string& walferry_name, const std::string& user_name) {
   constexpr size_t kMaxBytes = 63;  // NAMEDATALEN - 1: the server cuts a longer name there
-  if (user_name.empty() || user_name.rfind("walferry", 0) == 0) return user_name.empty() ? walferry_name : user_name;
+  // The name libpq reports is walferry's own when the user named none (fallback_application_name).
+  if (user_name.empty() || user_name == walferry_name) return walferry_name;
+  if (user_name.rfind("walferry", 0) == 0) return user_name;
   std::string name = walferry_name + " (" + user_name;
   if (name.size() + 1 > kMaxBytes) name.resize(kMaxBytes - 1);
   return name + ")";

@@ -119,6 +119,7 @@ TEST(WithServerSetting, AddsTheSettingAfterTheUsersOptionsAndKeepsEverythingElse
 // it) and carries the name the user gave in the conninfo.
 TEST(SessionName, KeepsTheUsersNameInsideWalferrysOwn) {
   EXPECT_EQ(SessionName("walferry cutover", ""), "walferry cutover");
+  EXPECT_EQ(SessionName("long report", "long report"), "long report") << "the name asked for, reported back";
   EXPECT_EQ(SessionName("walferry cutover", "payroll"), "walferry cutover (payroll)");
   EXPECT_EQ(SessionName("walferry cutover", "walferry nightly"), "walferry nightly");
   const std::string name = SessionName("walferry cdc", std::string(100, 'a'));
