@@ -15,7 +15,7 @@ cmake --build "$build" --target walferry matrix_test
 # A failed seed's log (every walferry run's output, its schema and sets) outlives the run.
 before_cleanup() {
   for f in "$run_tmp"/walferry-matrix_*.log; do
-    [ -e "$f" ] && cp "$f" /tmp/ && echo "matrix: kept /tmp/$(basename "$f")"
+    if [ -e "$f" ]; then cp "$f" /tmp/ && echo "matrix: kept /tmp/$(basename "$f")"; fi
   done
 }
 source scripts/test_env.sh
