@@ -118,7 +118,7 @@ TEST_P(Matrix, LoadCdcAndCutoverEndWithSourceEqualToTarget) {
   std::string log = (std::filesystem::temp_directory_path() / ("walferry-" + db + ".log")).string();
   std::string yaml = "sets:\n";
   for (const matrix::SetPlan& set : sc.sets) {
-    yaml += "  - name: " + set.name + "\n    apply: transactional\n    tables:\n";
+    yaml += "  - name: " + set.name + "\n    apply: " + (set.batch ? "batch" : "transactional") + "\n    tables:\n";
     for (const std::string& t : set.tables) yaml += "      - name: '" + t + "'\n";
   }
   yaml += "load:\n  table_jobs: 2\ncdc:\n  retry_for: 2m\n";

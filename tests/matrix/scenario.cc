@@ -113,10 +113,50 @@ class Generator {
         if (t.kind == Kind::kFkChild) Feature("op:restart_referenced_apart");
       }
     }
+    // Drawn after everything above, so that the scenarios of earlier seeds keep their schema, sets and faults.
+    for (SetPlan& set : s_.sets) {
+      set.batch = rng_.Chance(40);
+      if (set.batch) Feature("apply:batch");
+    }
+    if (rng_.Chance(12)) ManySmallTables();
     return std::move(s_);
   }
 
  private:
+  // 101-130 small keyed tables in one set (an existing one or a new one), a few rows each, and a few appended
+  // workload transactions that change some of them: validate checks small tables up to 100 per statement
+  // (docs/validate.md), so this set is checked in two groups or more, and the load and CDC carry many relations.
+  void ManySmallTables() {
+    Feature("schema:many_small_tables");
+    int n = 101 + static_cast<int>(rng_.Below(30));
+    std::string ddl = "CREATE SCHEMA tiny;\n";
+    std::vector<std::string> names;
+    for (int k = 0; k < n; ++k) {
+      std::string q = "tiny." + (k % 10 == 3 ? Quote("Tiny " + std::to_string(k)) : "t" + std::to_string(k));
+      names.push_back(q);
+      ddl += "CREATE TABLE " + q + " (id int PRIMARY KEY, v text, n numeric);\n";
+      ddl += "INSERT INTO " + q + " SELECT g, 'r' || g, g / 10.0 FROM generate_series(1, " +
+             std::to_string(1 + rng_.Below(5)) + ") g;\n";
+    }
+    s_.schema_sql += ddl;
+    if (rng_.Chance(50) || s_.sets.size() >= 4) {
+      SetPlan& set = s_.sets[rng_.Below(s_.sets.size())];
+      set.tables.insert(set.tables.end(), names.begin(), names.end());
+    } else {
+      SetPlan set{prefix_ + "_" + std::to_string(s_.sets.size() + 1), names};
+      set.batch = rng_.Chance(40);
+      if (set.batch) Feature("apply:batch");
+      s_.sets.push_back(set);
+    }
+    int txns = 3 + static_cast<int>(rng_.Below(6));
+    for (int i = 0; i < txns; ++i) {
+      const std::string& q = names[rng_.Below(names.size())];
+      std::string id = std::to_string(10 + i);
+      s_.workload.push_back("BEGIN;\nINSERT INTO " + q + " VALUES (" + id + ", 'w" + id + "', 1.00);\nUPDATE " + q +
+                            " SET n = n * 1.0, v = v || 'u' WHERE id = 1;\nDELETE FROM " +
+                            names[rng_.Below(names.size())] + " WHERE id = 2;\nCOMMIT;\n");
+    }
+  }
   void Feature(const std::string& f) { ++s_.features[f]; }
 
   // ---- schema -------------------------------------------------------------------------------------------
@@ -543,7 +583,7 @@ std::vector<std::string> CatalogueFeatures() {
       "work:partition_move", "work:through_parent", "work:duplicate_row", "work:sequence",
       "work:savepoint_rollback", "work:large_transaction", "work:rollback", "work:during_load", "fault:cdc_kill",
       "fault:cutover_kill", "cdc:process_per_set", "cdc:running_at_cutover", "op:restart_set",
-      "op:restart_parent_apart", "op:restart_referenced_apart"};
+      "op:restart_parent_apart", "op:restart_referenced_apart", "apply:batch", "schema:many_small_tables"};
   for (const TypeFamily& t : TypeFamilies()) f.push_back("type:" + t.name);
   return f;
 }

@@ -5,7 +5,8 @@
 // identity and generated columns, TOAST values, every built-in type family with its edge values, quoted
 // mixed-case names, sequences, large objects, a LATIN1 source database), initial rows, a random workload of source
 // transactions, a split of the tables into 1-4 replication sets (parents and children, referencing and referenced
-// tables put apart on purpose) and a fault plan (kill -9 of CDC at chosen points, a cutover killed after a step, one set restarted while the
+// tables put apart on purpose; each set applied per change or in batches; sometimes a set of more than a hundred
+// small tables, so that validate checks them in several groups) and a fault plan (kill -9 of CDC at chosen points, a cutover killed after a step, one set restarted while the
 // others stream).
 //
 // Pure: no I/O, no clock. The same seed gives the same scenario on every machine and build (its own random
@@ -43,6 +44,7 @@ class Rng {
 struct SetPlan {
   std::string name;
   std::vector<std::string> tables;
+  bool batch = false;  // `apply: batch` (set-based apply of net changes, docs/cdc.md), else `apply: transactional`
 };
 
 struct Scenario {
