@@ -114,8 +114,10 @@ void Worker::PrepareOnce() {
   std::optional<Lsn> cutover_final = CutoverFinalLsn(target);
   if (options_.dms_compatible_views) StatusWriter(std::move(target), options_.control_schema, "").CreateDmsViews();
   if (!options_.tables.empty()) {
-    control::CheckPublicationHoldsOnly(source, publication_name_, options_.set_name,
-                                       options_.tables);
+    // On a 13 source the publication also holds walferry's table of partition TRUNCATE announcements.
+    std::vector<pg::TableName> members = options_.tables;
+    members.push_back({options_.control_schema, control::kTruncateTable});
+    control::CheckPublicationHoldsOnly(source, publication_name_, options_.set_name, members);
   }
   CaptureTruncates(source);
   std::optional<Lsn> stop_at = options_.until_lsn;
@@ -158,11 +160,6 @@ void Worker::CaptureTruncates(pg::Connection& source) {
   // The load installed the triggers before the slot existed; partitions created since get theirs now.
   control::TruncateCaptureResult r = control::InstallTruncateCapture(source, options_.control_schema,
                                                                      publication_name_);
-  if (!r.supported) {
-    Capture()->warn("set {}: the source is older than PostgreSQL 14: a TRUNCATE of ONE partition of a partitioned "
-                    "table is not carried (docs/cdc.md, TRUNCATE); truncate the root, or DELETE the rows",
-                    options_.set_name);
-  }
   for (const pg::TableName& leaf : r.installed) {
     Capture()->info("set {}: partition {} now carries its TRUNCATEs (trigger {} created on the source)",
                     options_.set_name, leaf.Display(), control::kTruncateTrigger);
@@ -498,11 +495,19 @@ void Worker::OnPayload(std::string_view payload) {
                 throw Error(ErrorKind::kProtocol,
                             "TRUNCATE of relation " + std::to_string(id.value) + " never described");
               }
-              rels.push_back(r);
+              // walferry's table of partition TRUNCATE announcements (13) is never the target's to empty.
+              if (!control::IsTruncateTable({r->namespace_name, r->name}, options_.control_schema)) rels.push_back(r);
             }
-            applier_->Apply(rels, x);
+            if (!rels.empty()) applier_->Apply(rels, x);
           } else {
-            applier_->Apply(*decoder_->FindRelation(x.relation_id), x);
+            const Relation& rel = *decoder_->FindRelation(x.relation_id);
+            if (control::IsTruncateTable({rel.namespace_name, rel.name}, options_.control_schema)) {
+              // A 13 source announces a partition TRUNCATE by a row there (control/truncate_capture.h): never a
+              // row of the target.
+              if constexpr (std::is_same_v<T, Insert>) OnTruncateRow(rel, x);
+              return;
+            }
+            applier_->Apply(rel, x);
           }
         } else if constexpr (std::is_same_v<T, LogicalMessage>) {
           OnLogicalMessage(x);
@@ -526,6 +531,27 @@ void Worker::OnLogicalMessage(const LogicalMessage& m) {
     throw Error(ErrorKind::kProtocol, "a " + std::string(control::kTruncateMessagePrefix) +
                                           " message at " + m.lsn.ToString() + " is not four zero-ended names");
   }
+  OnTruncatedPartition(*p);
+}
+
+void Worker::OnTruncateRow(const Relation& rel, const Insert& row) {
+  std::vector<std::string> columns;
+  std::vector<std::optional<std::string>> values;
+  for (size_t i = 0; i < rel.columns.size() && i < row.new_tuple.columns.size(); ++i) {
+    columns.push_back(rel.columns[i].name);
+    const ColumnValue& v = row.new_tuple.columns[i];
+    values.push_back(v.kind == ColumnKind::kText ? std::optional<std::string>(std::string(v.bytes)) : std::nullopt);
+  }
+  std::optional<control::TruncatedPartition> p = control::TruncatedPartitionOf(columns, values);
+  if (!p) {
+    throw Error(ErrorKind::kProtocol, "a row of " + pg::TableName{rel.namespace_name, rel.name}.Display() +
+                                          " without the four names of a truncated partition");
+  }
+  OnTruncatedPartition(*p);
+}
+
+void Worker::OnTruncatedPartition(const control::TruncatedPartition& truncated) {
+  const control::TruncatedPartition* p = &truncated;
   // Every slot of the database receives the message, whatever its publication: only the set whose tables the
   // partition belongs to applies it (another set would empty the partition at its own stream position, maybe after
   // the owning set applied rows inserted since). Read once per session: a set's publication does not change.

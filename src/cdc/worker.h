@@ -24,6 +24,7 @@
 #include "cdc/applier.h"
 #include "cdc/exactly_once.h"
 #include "cdc/pgoutput_decoder.h"
+#include "control/truncate_capture.h"
 #include "cdc/status_writer.h"
 #include "common/lsn.h"
 #include "config/config.h"
@@ -85,6 +86,10 @@ class Worker {
   void OnPayload(std::string_view payload);
   void OnBegin(const Begin& b);
   void OnLogicalMessage(const LogicalMessage& m);
+  // 13: an INSERT into walferry's table of partition TRUNCATE announcements (control/truncate_capture.h).
+  void OnTruncateRow(const Relation& rel, const Insert& row);
+  // A partition truncated on the source, by message or by row: applied when this set owns it.
+  void OnTruncatedPartition(const control::TruncatedPartition& p);
   // Installs walferry's partition TRUNCATE trigger where the set's partitions lack it (control/truncate_capture.h).
   void CaptureTruncates(pg::Connection& source);
   // A cutover in progress (src/sql/cdc/cutover_final_lsn.sql): its final position, read through `target`.

@@ -50,21 +50,51 @@ std::vector<pg::TableName> Leaves(pg::Connection& source, const std::string& pub
 TruncateCaptureResult InstallTruncateCapture(pg::Connection& source, const std::string& schema,
                                              const std::string& publication) {
   TruncateCaptureResult result;
-  if (!pg::FeaturesOf(source.ServerVersionNum()).logical_messages) {
+  const pg::ServerFeatures features = pg::FeaturesOf(source.ServerVersionNum());
+  if (!features.publish_via_partition_root) {
     result.supported = false;
     return result;
   }
   std::vector<pg::TableName> missing = Leaves(source, publication, false);
-  if (missing.empty()) return result;
+  const pg::TableName table{schema, kTruncateTable};
+  const bool by_table = !features.logical_messages;  // 13: announced by a row (header)
+  // On 13 the table must be in this publication even when every leaf has its trigger already (another set's).
+  // Read first: a CDC start during a cutover finds the source read-only, and must then change nothing.
+  const bool table_missing = by_table && !source.Exec(sql::Get("control/publication_holds_table"),
+                                                      {pg::Param(publication), pg::Param(table.schema),
+                                                       pg::Param(table.name)})
+                                              .GetBool(0, 0) &&
+                             (!missing.empty() || !Leaves(source, publication, true).empty());
+  if (missing.empty() && !table_missing) return result;
   try {
     WithContext("creating walferry's partition TRUNCATE trigger function " + pg::QuoteIdent(schema) +
                     ".partition_truncated() on the source",
                 [&] {
+                  const std::string write =
+                      by_table ? "INSERT INTO " + table.Quoted() +
+                                     " (partition_schema, partition_name, root_schema, root_name) VALUES "
+                                     "(p_schema, p_name, r_schema, r_name)"
+                               : "PERFORM pg_logical_emit_message(true, '" + std::string(kTruncateMessagePrefix) +
+                                     "', convert_to(p_schema, 'UTF8') || '\\x00'::bytea || "
+                                     "convert_to(p_name, 'UTF8') || '\\x00'::bytea || "
+                                     "convert_to(r_schema, 'UTF8') || '\\x00'::bytea || "
+                                     "convert_to(r_name, 'UTF8') || '\\x00'::bytea)";
+                  std::string function = WithSchema(sql::Get("control/truncate_capture_function"), schema);
+                  function.replace(function.find("@WRITE@"), 7, write);
                   // Workers of other sets may do the same at the same moment: concurrent CREATE OR REPLACE of
                   // one function fails ("tuple concurrently updated"), so one at a time.
                   pg::InTransaction(source, [&] {
                     source.Exec("SELECT pg_advisory_xact_lock(hashtext('walferry_partition_truncate'))");
-                    source.Exec(WithSchema(sql::Get("control/truncate_capture_function"), schema));
+                    source.Exec(function);
+                    if (!by_table) return;
+                    source.Exec("CREATE TABLE IF NOT EXISTS " + table.Quoted() +
+                                " (id bigserial PRIMARY KEY, partition_schema text NOT NULL, partition_name text "
+                                "NOT NULL, root_schema text NOT NULL, root_name text NOT NULL, at timestamptz NOT "
+                                "NULL DEFAULT now())");
+                    if (table_missing) {
+                      source.Exec("ALTER PUBLICATION " + pg::QuoteIdent(publication) + " ADD TABLE ONLY " +
+                                  table.Quoted());
+                    }
                   });
                 });
     const std::string trigger = pg::QuoteIdent(kTruncateTrigger);
@@ -96,7 +126,7 @@ TruncateCaptureResult InstallTruncateCapture(pg::Connection& source, const std::
 }
 
 std::vector<pg::TableName> DropTruncateTriggers(pg::Connection& source, const std::string& publication) {
-  if (!pg::FeaturesOf(source.ServerVersionNum()).logical_messages) return {};
+  if (!pg::FeaturesOf(source.ServerVersionNum()).publish_via_partition_root) return {};
   std::vector<pg::TableName> dropped = Leaves(source, publication, true);
   for (const pg::TableName& leaf : dropped) {
     WithContext("dropping the trigger " + std::string(kTruncateTrigger) + " on the source's partition " +
@@ -117,6 +147,8 @@ std::optional<std::string> DropTruncateFunction(pg::Connection& source, const st
   }
   // CASCADE: triggers left on partitions of sets that were cleaned up before (or renamed) go with it.
   source.Exec("DROP FUNCTION " + function + " CASCADE");
+  // 13's table of announcements (leaving any publication that still holds it).
+  source.Exec("DROP TABLE IF EXISTS " + pg::TableName{schema, kTruncateTable}.Quoted());
   try {
     source.Exec("DROP SCHEMA " + pg::QuoteIdent(schema));  // only when nothing else is in it
   } catch (const Error& e) {
@@ -146,6 +178,23 @@ std::optional<TruncatedPartition> ParseTruncateMessage(std::string_view content)
   }
   if (!content.empty()) return std::nullopt;
   return TruncatedPartition{{parts[0], parts[1]}, {parts[2], parts[3]}};
+}
+
+bool IsTruncateTable(const pg::TableName& relation, const std::string& schema) {
+  return relation.schema == schema && relation.name == kTruncateTable;
+}
+
+std::optional<TruncatedPartition> TruncatedPartitionOf(const std::vector<std::string>& columns,
+                                                       const std::vector<std::optional<std::string>>& values) {
+  auto get = [&](std::string_view name) -> std::optional<std::string> {
+    for (size_t i = 0; i < columns.size() && i < values.size(); ++i) {
+      if (columns[i] == name && values[i] && !values[i]->empty()) return values[i];
+    }
+    return std::nullopt;
+  };
+  auto ps = get("partition_schema"), pn = get("partition_name"), rs = get("root_schema"), rn = get("root_name");
+  if (!ps || !pn || !rs || !rn) return std::nullopt;
+  return TruncatedPartition{{*ps, *pn}, {*rs, *rn}};
 }
 
 }  // namespace walferry::control

@@ -85,7 +85,7 @@ void CheckPartitionedPublishable(pg::Connection& source, const std::vector<Resol
 }
 
 void CheckTruncateCapture(pg::Connection& source, const std::vector<ResolvedSet>& sets) {
-  if (!pg::FeaturesOf(source.ServerVersionNum()).logical_messages) return;
+  if (!pg::FeaturesOf(source.ServerVersionNum()).publish_via_partition_root) return;  // 12: refused above
   std::vector<std::string> oids;
   for (const auto& set : sets) {
     for (uint32_t oid : set.relation_oids) oids.push_back(std::to_string(oid));

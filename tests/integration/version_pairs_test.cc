@@ -2,7 +2,8 @@
 // (tests/CMakeLists.txt sets WALFERRY_TEST_SOURCE_VERSION / WALFERRY_TEST_TARGET_VERSION; docs/versions.md lists the
 // pairs). Each pair runs the same migration: a fixture with partitions (where the source can publish them: 13+),
 // legacy inheritance (rows in parent and child), a keyless REPLICA IDENTITY FULL table with duplicate rows, TOAST
-// values, a stored generated column, sequences and large objects; plan, load, CDC of a mixed workload with
+// values, a stored generated column, sequences and large objects; plan, load, CDC of a mixed workload (a partition
+// truncated now and then among it) with
 // `walferry cdc` killed by SIGKILL while it applies, CDC again until caught up, the cutover; then every table (each
 // partition and inheritance child read ONLY), sequence and large object compared by matrix::CompareDatabases, the
 // test's own comparison, not walferry's validate.
@@ -132,6 +133,9 @@ void WriteRound(pg::Connection& s, int round, bool partitions) {
     s.Exec("UPDATE measures SET at = at + 365 WHERE id % 11 = " + std::to_string(round % 11) +
            " AND at < '2026-01-01'");  // rows move to another partition
     s.Exec("UPDATE measures SET v = v || '*' WHERE id % 5 = " + std::to_string(round % 5));
+    s.Exec("INSERT INTO measures VALUES (" + std::to_string(5000 + round) + ", date '2030-01-01', 'far')");
+    // A TRUNCATE of one partition: a trigger's logical message on 14+, a row of walferry's table on 13.
+    if (round % 9 == 4) s.Exec("TRUNCATE measures_other");
     s.Exec("COMMIT");
   }
   s.Exec("BEGIN");

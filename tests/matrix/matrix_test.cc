@@ -102,6 +102,11 @@ TEST_P(Matrix, LoadCdcAndCutoverEndWithSourceEqualToTarget) {
     for (const auto& [f, n] : sc.features) g_features[f] += n;
     ++g_seeds_run;
   }
+  static std::once_flag versions_said;
+  std::call_once(versions_said, [] {
+    std::cout << "matrix: source PostgreSQL " << test::Source().major() << ", target PostgreSQL "
+              << test::Target().major() << " (WALFERRY_TEST_SOURCE_VERSION / WALFERRY_TEST_TARGET_VERSION)\n";
+  });
   const std::string rerun = "rerun alone: WALFERRY_MATRIX_SEED=" + std::to_string(seed) + " bash scripts/matrix.sh";
   SCOPED_TRACE("matrix seed " + std::to_string(seed) + " (" + rerun + ")");
 
