@@ -76,13 +76,13 @@ void WriteRound(pg::Connection& s, const std::string& x, int round) {
   s.Exec("UPDATE gk_" + x + " SET note = note || '.' WHERE id % 5 = " + mod(5));  // big, big_g unchanged TOAST
   s.Exec("UPDATE gk_" + x + " SET big = " + Big("id::text || 'r" + r + "'") + " WHERE id % 11 = " + mod(11));
   s.Exec("UPDATE gk_" + x + " SET a = a + 1, note = 'both' WHERE id % 17 = " + mod(17));  // TOAST unchanged too
-  s.Exec("DELETE FROM gk_" + x + " WHERE id % 13 = " + mod(13));
+  s.Exec("DELETE FROM gk_" + x + " WHERE id % 97 = " + mod(97));  // a few: most rows live to change keys
   s.Exec("COMMIT");
   s.Exec("BEGIN");
   s.Exec("INSERT INTO gidx_" + x + " (id, a, note) VALUES (" + std::to_string(1000 + round) + ", " + r + ", 'w')");
   s.Exec("UPDATE gidx_" + x + " SET a = a + 1 WHERE id % 6 = " + mod(6));  // g text changes
   s.Exec("UPDATE gidx_" + x + " SET note = note || '+' WHERE id % 4 = " + mod(4));
-  s.Exec("DELETE FROM gidx_" + x + " WHERE id % 19 = " + mod(19));
+  s.Exec("DELETE FROM gidx_" + x + " WHERE id % 97 = " + mod(97));
   s.Exec("COMMIT");
   s.Exec("BEGIN");
   s.Exec("INSERT INTO gfull_" + x + " (k, a, note) VALUES (" + mod(10) + ", 1, 'same'), (" + mod(10) +
@@ -96,7 +96,7 @@ void WriteRound(pg::Connection& s, const std::string& x, int round) {
   s.Exec("INSERT INTO gpart_" + x + " (id, a, note) VALUES (" + std::to_string(2000 + round) + ", 1, 'w')");
   s.Exec("UPDATE gpart_" + x + " SET a = a + 1 WHERE id % 9 = " + mod(9));
   s.Exec("UPDATE gpart_" + x + " SET id = id + 1000, a = a + 1 WHERE id < 1000 AND id % 23 = " + mod(23));  // moves
-  s.Exec("DELETE FROM gpart_" + x + " WHERE id % 29 = " + mod(29));
+  s.Exec("DELETE FROM gpart_" + x + " WHERE id % 97 = " + mod(97) + " AND id > 50");
   s.Exec("COMMIT");
 }
 
