@@ -213,6 +213,24 @@ TEST(GeneratedKey, AnEighteenSourcePublishesItAndCdcMatchesRowsByItThroughAKill)
                        "HAVING count(*) > 1) d"), 0) << x;
     EXPECT_GT(Count(t, "SELECT count(*) FROM gfull_" + x + " WHERE g IS NULL AND note LIKE 'null%'"), 0) << x;
   }
+
+  // The way back (cutover --fallback): the target's writes carried to the old source through a publication on
+  // the 18 target, which must send the generated key columns as well.
+  r = test::RunWalferry({"-c", config, "cutover", "--fallback", "--writes-stopped"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(Count(t, "SELECT count(*) FROM pg_publication WHERE pubname LIKE 'walferry_fallback%' AND pubgencols = 's'"),
+            1);
+  for (int round = 500; round < 503; ++round) {
+    WriteRound(t, "t", round);
+    WriteRound(t, "b", round);
+  }
+  r = test::RunWalferry({"-c", config, "fallback", "--until-caught-up"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  pg::Connection old_source = test::ConnectSource(db);
+  for (const std::string& table : kCompared) {
+    EXPECT_EQ(test::DiffTable(old_source, t, table), "") << "after the way back: " << table;
+  }
+  EXPECT_GT(Count(old_source, "SELECT count(*) FROM gk_t WHERE note = 'w' AND id >= 500000"), 0);
 }
 
 // A source older than 18 cannot publish generated columns: assess, plan and load refuse the table, name the fix
