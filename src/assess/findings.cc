@@ -134,8 +134,8 @@ void ComputeFindings(TableAssessment& t) {
                           "no primary key and no replica identity: the source rejects UPDATE and DELETE on it once "
                           "it is published, and they cannot be replicated",
                           ReplicaIdentityFix(t)});
-  } else if (std::optional<std::string> generated = GeneratedIdentityColumn(info); generated &&
-                                                                                 !t.source_publishes_generated_columns) {
+  } else if (std::optional<std::string> generated = GeneratedIdentityColumn(info);
+             generated && !t.source_publishes_generated_columns) {
     // pgoutput sends no generated column before PostgreSQL 18, not even as the key of an UPDATE or DELETE.
     t.findings.push_back({"generated_key",
                           "the replica identity (" + std::string(info.replica_identity == 'i' ? "USING INDEX" :

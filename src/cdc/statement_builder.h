@@ -104,8 +104,9 @@ pg::TableName TargetTable(const Relation& rel);
 BuiltStatement BuildStatement(const Relation& rel, const TargetDescription& target, const StatementShape& shape);
 
 // The shape that applies `change` (Insert, Update or Delete) to `rel`. Columns sent as unchanged TOAST ('u') are
-// left out of SET lists and WHERE lists; target.generated columns out of INSERT and SET lists. Throws Error(kData) naming the table when the change carries nothing
-// that identifies the row (REPLICA IDENTITY NOTHING) or when an INSERT carries an unchanged-TOAST column.
+// left out of SET lists and WHERE lists; target.generated columns out of INSERT and SET lists. Throws Error(kData)
+// naming the table when the change carries nothing that identifies the row (REPLICA IDENTITY NOTHING) or when an
+// INSERT carries an unchanged-TOAST column.
 // UPDATE and DELETE use target.unique_key under REPLICA IDENTITY FULL; UPDATE leaves target.always_identity out.
 StatementShape ShapeFor(const Relation& rel, const Insert& change, const TargetDescription& target);
 StatementShape ShapeFor(const Relation& rel, const Update& change, const TargetDescription& target);

@@ -152,8 +152,9 @@ void RefuseUncarriable(const std::vector<std::string>& refusals) {
 }
 
 // Partitions (at any depth) of `root`, from the full listing.
-void AddPartitions(const std::vector<catalog::TableInfo>& all, const pg::TableName& root, const pg::ServerFeatures& source,
-                   ResolvedSet& set, int64_t& size, std::vector<std::string>& refusals) {
+void AddPartitions(const std::vector<catalog::TableInfo>& all, const pg::TableName& root,
+                   const pg::ServerFeatures& source, ResolvedSet& set, int64_t& size,
+                   std::vector<std::string>& refusals) {
   for (const auto& t : all) {
     if (t.is_partition && t.parent && *t.parent == root) {
       CheckReplicaIdentity(t, source, set.publish_generated_columns, refusals);
@@ -165,8 +166,8 @@ void AddPartitions(const std::vector<catalog::TableInfo>& all, const pg::TableNa
   }
 }
 
-void AddTable(const std::vector<catalog::TableInfo>& all, const catalog::TableInfo& t, const pg::ServerFeatures& source,
-              ResolvedSet& set, std::vector<std::string>& refusals) {
+void AddTable(const std::vector<catalog::TableInfo>& all, const catalog::TableInfo& t,
+              const pg::ServerFeatures& source, ResolvedSet& set, std::vector<std::string>& refusals) {
   CheckReplicaIdentity(t, source, set.publish_generated_columns, refusals);
   set.tables.push_back(t);
   set.relations.push_back(t.name);

@@ -14,7 +14,8 @@ namespace {
 const std::vector<PublishedTable> kTables = {{{"public", "orders"}}, {{"Sales Dept", "Order\"Items"}}};
 
 TEST(CreatePublicationSql, PostgresTwelveHasNoPublishViaPartitionRoot) {
-  EXPECT_EQ(CreatePublicationSql("walferry_fallback_shop", kTables, pg::FeaturesOf(120020, "target"), GeneratedColumns::kNone),
+  EXPECT_EQ(CreatePublicationSql("walferry_fallback_shop", kTables, pg::FeaturesOf(120020, "target"),
+                                 GeneratedColumns::kNone),
             "CREATE PUBLICATION \"walferry_fallback_shop\" FOR TABLE ONLY \"public\".\"orders\", "
             "ONLY \"Sales Dept\".\"Order\"\"Items\"");
 }
