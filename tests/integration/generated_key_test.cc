@@ -141,18 +141,23 @@ std::string SetYaml(const std::string& name, const std::string& x, bool batch) {
 }
 
 // Every table and partition of the test, as DiffTable reads them.
-const std::vector<std::string> kCompared = {"gk_t",   "gidx_t",      "gfull_t",     "gpart_t", "ONLY gpart_t_lo",
+const std::vector<std::string> kCompared = {"plain_g", "gk_t",   "gidx_t",      "gfull_t",     "gpart_t", "ONLY gpart_t_lo",
                                             "ONLY gpart_t_hi", "gk_b", "gidx_b", "gfull_b", "gpart_b",
                                             "ONLY gpart_b_lo", "ONLY gpart_b_hi"};
 
 TEST(GeneratedKey, AnEighteenSourcePublishesItAndCdcMatchesRowsByItThroughAKill) {
   if (test::Source().major() < 18) GTEST_SKIP() << "refused before 18: AnOlderSourceIsRefusedClearly";
   std::string db = test::FreshDatabase();
-  const std::string tables = Tables("t") + Tables("b");
+  // A third set whose only table has a generated column outside its key: its publication sends none (only a set
+  // that needs them publishes generated columns).
+  const std::string tables = Tables("t") + Tables("b") +
+                             "CREATE TABLE plain_g (id int PRIMARY KEY, v text, "
+                             "  v_len int GENERATED ALWAYS AS (length(v)) STORED); ";
   test::Source().Psql(db, tables);
   test::Target().Psql(db, tables);  // the load by other means, of tables that are empty on both sides
   const std::string config =
-      test::WriteConfig(db, "sets:\n" + SetYaml("gtx", "t", false) + SetYaml("gbt", "b", true));
+      test::WriteConfig(db, "sets:\n" + SetYaml("gtx", "t", false) + SetYaml("gbt", "b", true) +
+                                "  - name: gpl\n    tables:\n      - name: public.plain_g\n");
 
   // assess calls the tables carried (not a blocking finding) and says why.
   test::CliResult r = test::RunWalferry({"--log-level", "off", "assess", "--source", test::Source().Uri(db)});
@@ -172,7 +177,10 @@ TEST(GeneratedKey, AnEighteenSourcePublishesItAndCdcMatchesRowsByItThroughAKill)
   ASSERT_GE(Lsn::Parse(test::Text(s, "SELECT pg_current_wal_insert_lsn()::text")), next_segment);
   // Both sets hold such a key: both publications send stored generated columns.
   EXPECT_EQ(Count(s, "SELECT count(*) FROM pg_publication WHERE pubgencols = 's'"), 2);
-  test::Source().Psql(db, Rows("t") + Rows("b"));
+  EXPECT_EQ(Count(s, "SELECT count(*) FROM pg_publication WHERE pubgencols = 'n' AND pubname LIKE '%gpl'"), 1);
+  test::Source().Psql(db, Rows("t") + Rows("b") +
+                              "INSERT INTO plain_g (id, v) SELECT n, repeat('v', n) FROM generate_series(1, 50) n; "
+                              "UPDATE plain_g SET v = v || 'x' WHERE id % 3 = 0; DELETE FROM plain_g WHERE id = 7;");
 
   const std::string log = (std::filesystem::temp_directory_path() / ("walferry-" + db + "-cdc.log")).string();
   {
