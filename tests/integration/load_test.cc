@@ -744,7 +744,8 @@ TEST_F(Load, BadInputExitsTwoAndChangesNothing) {
   test::Source().Psql(db, "CREATE TABLE genkey (a int NOT NULL, k int GENERATED ALWAYS AS (a * 2) STORED PRIMARY KEY);");
   r = test::RunWalferry(LoadArgs(db));
   EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find("replica identity (primary key) includes the generated column \"k\""), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("replica identity (primary key) includes the generated column \"k\""), std::string::npos)
+      << r.output;
   test::Source().Psql(db, "DROP TABLE genkey;");
   r = test::RunWalferry(LoadArgs(db, {"--set", "nosuchset"}));
   EXPECT_EQ(r.exit_code, 2) << r.output;
