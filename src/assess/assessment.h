@@ -65,8 +65,18 @@ struct Finding {
   std::string fix;     // what to do (an exact statement where there is one)
 };
 
-// Whether `walferry load` refuses a table with this finding (no replica identity, a key with a generated column).
+// Whether `walferry load` refuses a table with this finding (no replica identity, a key with a generated column on
+// a source older than 18).
 bool BlocksLoad(const Finding& f);
+
+// The first generated column of the table's replica identity key: the index's columns under REPLICA IDENTITY
+// USING INDEX, the primary key's under DEFAULT; nullopt under FULL or NOTHING, or when no key column is generated.
+// Such a key can be matched on the target only when the source publishes generated columns: PostgreSQL 18+ with
+// the publication parameter publish_generated_columns = stored (pg::ServerFeatures::publish_generated_columns);
+// pgoutput never sends a generated column before 18. The column is always a STORED one: PostgreSQL 18 refuses a
+// primary key or an index on a VIRTUAL generated column ("... on virtual generated columns are not supported"),
+// and a virtual column is never published. Pure; the same rule for load, assess and the cutover's way back.
+std::optional<std::string> GeneratedIdentityColumn(const catalog::TableInfo& info);
 
 struct TableAssessment {
   catalog::TableInfo info;
@@ -84,6 +94,9 @@ struct TableAssessment {
   std::vector<CareColumn> care;
   std::vector<Finding> findings;
   std::vector<pg::TableName> references;  // tables its foreign keys point at (itself excluded), in name order
+  // The source publishes stored generated columns (18+): a replica identity that includes one is carried (finding
+  // generated_key_published) instead of refused (generated_key). Set by Assess() before ComputeFindings().
+  bool source_publishes_generated_columns = false;
 
   bool HasFinding(const std::string& code) const;
   // Largest LOB value of the table in bytes (0 without LOB columns or measurement).

@@ -38,16 +38,6 @@ void AddCare(TableAssessment& t) {
   }
 }
 
-// The first generated column of the primary key, if any.
-std::optional<std::string> GeneratedKeyColumn(const catalog::TableInfo& info) {
-  for (const auto& c : info.columns) {
-    if (c.generated && std::find(info.primary_key.begin(), info.primary_key.end(), c.name) != info.primary_key.end()) {
-      return c.name;
-    }
-  }
-  return std::nullopt;
-}
-
 // REPLICA IDENTITY fix: USING INDEX on a unique index over NOT NULL columns when there is one, else FULL.
 std::string ReplicaIdentityFix(const TableAssessment& t) {
   std::string table = t.info.name.Quoted();
@@ -67,6 +57,17 @@ std::string ReplicaIdentityFix(const TableAssessment& t) {
 }
 
 }  // namespace
+
+std::optional<std::string> GeneratedIdentityColumn(const catalog::TableInfo& info) {
+  const std::vector<std::string>* key = info.replica_identity == 'd'   ? &info.primary_key
+                                        : info.replica_identity == 'i' ? &info.replica_identity_index
+                                                                       : nullptr;
+  if (key == nullptr) return std::nullopt;
+  for (const auto& c : info.columns) {
+    if (c.generated && std::find(key->begin(), key->end(), c.name) != key->end()) return c.name;
+  }
+  return std::nullopt;
+}
 
 bool IsLobColumn(const catalog::ColumnInfo& c) {
   switch (c.type_oid) {
@@ -133,15 +134,27 @@ void ComputeFindings(TableAssessment& t) {
                           "no primary key and no replica identity: the source rejects UPDATE and DELETE on it once "
                           "it is published, and they cannot be replicated",
                           ReplicaIdentityFix(t)});
-  } else if (info.replica_identity == 'd' && has_pk && GeneratedKeyColumn(info)) {
-    // pgoutput never sends generated columns, not even as the key of an UPDATE or DELETE (walferry load refuses).
+  } else if (std::optional<std::string> generated = GeneratedIdentityColumn(info);
+             generated && !t.source_publishes_generated_columns) {
+    // pgoutput sends no generated column before PostgreSQL 18, not even as the key of an UPDATE or DELETE.
     t.findings.push_back({"generated_key",
-                          "the primary key includes the generated column " + pg::QuoteIdent(*GeneratedKeyColumn(info)) +
-                              ": logical replication never sends generated columns, so UPDATEs and DELETEs of this "
-                              "table cannot be matched on the target (walferry load refuses it)",
+                          "the replica identity (" + std::string(info.replica_identity == 'i' ? "USING INDEX" :
+                                                                 "primary key") +
+                              ") includes the generated column " + pg::QuoteIdent(*generated) +
+                              ": logical replication sends no generated column before PostgreSQL 18, so UPDATEs "
+                              "and DELETEs of this table cannot be matched on the target (walferry load refuses "
+                              "it; a PostgreSQL 18 source would carry it: publish_generated_columns = stored)",
                           "ALTER TABLE " + info.name.Quoted() +
                               " REPLICA IDENTITY FULL; (or USING INDEX a unique index over columns that are not "
                               "generated), or exclude the table"});
+  } else if (generated) {
+    t.findings.push_back({"generated_key_published",
+                          "the replica identity includes the stored generated column " + pg::QuoteIdent(*generated) +
+                              ": carried because the source (PostgreSQL 18+) publishes it: the publication of this "
+                              "table's set sends every stored generated column of the set's tables "
+                              "(publish_generated_columns = stored); the target computes the column and walferry "
+                              "only matches rows by it",
+                          "none needed"});
   } else if (info.replica_identity == 'f') {
     t.findings.push_back({"replica_identity_full",
                           "REPLICA IDENTITY FULL: every UPDATE/DELETE logs the whole old row and the target finds "

@@ -10,6 +10,7 @@
 #include "assess/lob_sizes.h"
 #include "assess/preflight.h"
 #include "common/log.h"
+#include "pg/server_version.h"
 #include "sql/sql.h"
 
 namespace walferry::assess {
@@ -164,9 +165,11 @@ Assessment Assess(pg::Connection& source, const AssessOptions& options) {
   auto all = catalog::ListTables(source, options.control_schema);
   CheckRules(all, options.rules);
   auto selected = catalog::SelectTables(all, options.rules);  // throws kConfig when nothing is selected
+  const bool publishes_generated = pg::FeaturesOf(source.ServerVersionNum()).publish_generated_columns;
   for (auto& info : all) {
     if (info.is_partition) continue;  // carried through its root; counted there
     TableAssessment t;
+    t.source_publishes_generated_columns = publishes_generated;
     t.selected = catalog::Find(selected, info.name) != nullptr;
     t.info = std::move(info);
     a.tables.push_back(std::move(t));

@@ -284,7 +284,7 @@ void Applier::Apply(const Relation& rel, const Insert& change) {
     }
     NetRefused();
   }
-  SendChange(rel, target, ShapeFor(rel, change), change.new_tuple, nullptr);
+  SendChange(rel, target, ShapeFor(rel, change, target), change.new_tuple, nullptr);
 }
 
 void Applier::Apply(const Relation& rel, const Update& change) {

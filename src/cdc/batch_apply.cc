@@ -24,6 +24,11 @@ bool IsKey(const NetTable& table, size_t c) {
   return std::find(k.begin(), k.end(), static_cast<int>(c)) != k.end();
 }
 
+// A column the target generates: staged (a key column finds the row by it) but never inserted or updated.
+bool IsGenerated(const TargetDescription& target, size_t c) {
+  return std::binary_search(target.generated.begin(), target.generated.end(), static_cast<int>(c));
+}
+
 std::string KeyJoin(const NetTable& table, const TargetDescription& target) {
   std::string out;
   for (int c : table.key_cols()) {
@@ -31,6 +36,27 @@ std::string KeyJoin(const NetTable& table, const TargetDescription& target) {
     out += " AND t." + pg::QuoteIdent(table.relation().columns[i].name) + " = " + Cast(target, i);
   }
   return out;
+}
+
+// "c = t.c" for the UPDATE of net rows with nothing else to write: the first key column the target lets an UPDATE
+// set (a generated one it refuses, 428C9), else its first column that is not generated.
+std::string TouchSet(const NetTable& table, const TargetDescription& target) {
+  const Relation& rel = table.relation();
+  size_t touch = static_cast<size_t>(table.key_cols().front());
+  auto it = std::find_if(table.key_cols().begin(), table.key_cols().end(),
+                         [&](int c) { return !IsGenerated(target, static_cast<size_t>(c)); });
+  if (it != table.key_cols().end()) {
+    touch = static_cast<size_t>(*it);
+  } else {
+    for (size_t c = 0; c < rel.columns.size(); ++c) {
+      if (!IsGenerated(target, c)) {
+        touch = c;
+        break;
+      }
+    }
+  }
+  const std::string col = pg::QuoteIdent(rel.columns[touch].name);
+  return col + " = t." + col;
 }
 
 void AppendEscaped(std::string& out, std::string_view v) {
@@ -112,7 +138,7 @@ std::vector<NetStatement> BatchApplier::Stage(pg::Connection& conn, const NetTab
   if (updates > 0) {
     std::string set;
     for (size_t c = 0; c < rel.columns.size(); ++c) {
-      if (IsKey(table, c)) continue;
+      if (IsKey(table, c) || IsGenerated(target, c)) continue;
       const std::string col = pg::QuoteIdent(rel.columns[c].name);
       set += set.empty() ? "" : ", ";
       if (table.UnchangedIn(static_cast<int>(c))) {
@@ -123,9 +149,8 @@ std::vector<NetStatement> BatchApplier::Stage(pg::Connection& conn, const NetTab
         set += col + " = " + Cast(target, c);
       }
     }
-    if (set.empty()) {  // only key columns: the row count is still checked
-      const std::string col = pg::QuoteIdent(rel.columns[static_cast<size_t>(table.key_cols().front())].name);
-      set = col + " = t." + col;
+    if (set.empty()) {  // only key (or generated) columns: the row count is still checked
+      set = TouchSet(table, target);
     }
     out.push_back({"UPDATE " + ref + " AS t SET " + set + " FROM " + stage + " s WHERE s.op = 'U'" + join, "UPDATE",
                    updates});
@@ -133,8 +158,9 @@ std::vector<NetStatement> BatchApplier::Stage(pg::Connection& conn, const NetTab
   if (inserts > 0) {
     std::string cols, vals;
     for (size_t c = 0; c < rel.columns.size(); ++c) {
-      cols += (c ? ", " : "") + pg::QuoteIdent(rel.columns[c].name);
-      vals += (c ? ", " : "") + Cast(target, c);
+      if (IsGenerated(target, c)) continue;  // the target computes it
+      cols += (cols.empty() ? "" : ", ") + pg::QuoteIdent(rel.columns[c].name);
+      vals += (vals.empty() ? "" : ", ") + Cast(target, c);
     }
     out.push_back({"INSERT INTO " + TargetTable(rel).Quoted() + " (" + cols + ") OVERRIDING SYSTEM VALUE SELECT " +
                        vals + " FROM " + stage + " s WHERE s.op IN ('I', 'X')",

@@ -8,7 +8,10 @@
 //   INSERT INTO t (cols) OVERRIDING SYSTEM VALUE SELECT stage.c::type ... WHERE op IN (insert, upsert)
 // in that order: keys are unique among the net rows, so deletes free every key (and unique value) the rows to
 // insert may need, and no statement touches a row another one touches. Values are cast to the TARGET column's type
-// exactly as the per-change statements cast their parameters, so both modes store the same bytes. A unique
+// exactly as the per-change statements cast their parameters, so both modes store the same bytes. A column the
+// target generates (TargetDescription::generated; sent by an 18 source whose publication publishes generated
+// columns) is staged like any other, and a key column among them joins the row, but it is never inserted or
+// updated: the target computes it. A unique
 // constraint can still fail inside a statement (two rows swapping a unique value): the caller then replays the
 // batch per change.
 //

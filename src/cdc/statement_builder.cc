@@ -129,15 +129,20 @@ const ColumnValue* OldValue(const Relation& rel, const std::optional<OldTuple>& 
   return nullptr;
 }
 
+// Whether the target lets an UPDATE or INSERT write column c: not a GENERATED ALWAYS identity, not generated.
+bool Writable(const TargetDescription& target, int c) {
+  return !Contains(target.always_identity, c) && !Contains(target.generated, c);
+}
+
 // The column an UPDATE with nothing to write assigns to itself: the first WHERE column the target lets an UPDATE
-// set, else any such column. A table whose only column is an ALWAYS identity has none: its column is used, and the
-// target rejects the statement (428C9) -- loudly, never a wrong row.
-int TouchColumn(const Relation& rel, const StatementShape& s, const std::vector<int>& always_identity) {
+// set, else any such column. A table whose only columns are ALWAYS identity or generated has none: its first WHERE
+// column is used, and the target rejects the statement (428C9) -- loudly, never a wrong row.
+int TouchColumn(const Relation& rel, const StatementShape& s, const TargetDescription& target) {
   for (int c : s.where_cols) {
-    if (!Contains(always_identity, c)) return c;
+    if (Writable(target, c)) return c;
   }
   for (size_t i = 0; i < rel.columns.size(); ++i) {
-    if (!Contains(always_identity, static_cast<int>(i))) return static_cast<int>(i);
+    if (Writable(target, static_cast<int>(i))) return static_cast<int>(i);
   }
   return s.where_cols.front();
 }
@@ -238,13 +243,14 @@ BuiltStatement BuildStatement(const Relation& rel, const TargetDescription& targ
   return out;
 }
 
-StatementShape ShapeFor(const Relation& rel, const Insert& change) {
+StatementShape ShapeFor(const Relation& rel, const Insert& change, const TargetDescription& target) {
   StatementShape s;
   s.kind = ChangeKind::kInsert;
   s.set_cols = SentColumns(change.new_tuple);
   if (s.set_cols.size() != change.new_tuple.columns.size()) {
     throw Error(ErrorKind::kData, "an INSERT into " + TargetTable(rel).Display() + " carries an unchanged-TOAST column");
   }
+  std::erase_if(s.set_cols, [&](int c) { return Contains(target.generated, c); });  // the target computes them
   return s;
 }
 
@@ -257,6 +263,7 @@ StatementShape ShapeFor(const Relation& rel, const Update& change, const TargetD
   for (int i : SentColumns(change.new_tuple)) {
     // The key did not change: its columns are already equal to the WHERE values, writing them is a no-op.
     if (key_unchanged && rel.columns[i].is_key()) continue;
+    if (Contains(target.generated, i)) continue;  // the target computes it from the columns written here
     if (Contains(always_identity, i)) {
       // Never written (the target allows only DEFAULT). Unchanged when the old value is known and equal (it is
       // then in the WHERE already); otherwise the row must still have the new value, or the UPDATE matches nothing.
@@ -269,7 +276,7 @@ StatementShape ShapeFor(const Relation& rel, const Update& change, const TargetD
     s.set_cols.push_back(i);
   }
   // Nothing else to write: assign a column to itself so the row is still found and its count checked.
-  if (s.set_cols.empty()) s.touch_col = TouchColumn(rel, s, always_identity);
+  if (s.set_cols.empty()) s.touch_col = TouchColumn(rel, s, target);
   return s;
 }
 

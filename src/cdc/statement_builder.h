@@ -25,6 +25,15 @@
 // source may have changed one (only possible with UPDATE ... SET n = DEFAULT), it is a guard in the WHERE with the
 // NEW value (`AND n = $k`): a changed value matches no row, and the caller's "exactly one row" check fails loudly
 // (ExplainNoRow says why) instead of a silently different row on the target.
+// Generated columns of the TARGET (TargetDescription::generated: GENERATED ALWAYS AS (...) STORED or VIRTUAL) are
+// never written, neither in an INSERT's column list nor in an UPDATE's SET list (the target computes them and
+// refuses a value: 428C9). pgoutput sends none before PostgreSQL 18; an 18 source whose publication has
+// publish_generated_columns = stored (control/publication.h) sends every stored one, in the new tuple, in a key
+// ('K') old tuple when the replica identity includes one, and in a FULL ('O') old image. Their values then only
+// find the row: in the WHERE like any other identity column (`g = $n`, or within the FULL record image, where
+// the target's value is computed by the same immutable expression from the same inputs). An UPDATE that changes
+// the columns a generated key column derives from arrives with the old key and is matched by it; the target
+// recomputes the new value. A generated column sent as unchanged TOAST is left out like any other.
 // Parameters: the SET columns' values first (in set_cols order), then the WHERE columns' values (old tuple when one
 // was sent, else the new tuple), then the guard columns' values (always the NEW tuple).
 #pragma once
@@ -48,6 +57,7 @@ struct TargetDescription {
   // unless in pg_catalog); empty when the target lacks the column or the table is unknown.
   std::vector<std::string> types;
   std::vector<int> always_identity;  // GENERATED ALWAYS identity columns, ascending
+  std::vector<int> generated;        // generated columns (stored or virtual): never written, ascending
   // The columns of the target's primary key, else of its smallest usable unique index (valid, immediate, not
   // partial, no expression, every column NOT NULL), ascending; empty when there is none or the Relation lacks
   // one of its columns.
@@ -94,10 +104,11 @@ pg::TableName TargetTable(const Relation& rel);
 BuiltStatement BuildStatement(const Relation& rel, const TargetDescription& target, const StatementShape& shape);
 
 // The shape that applies `change` (Insert, Update or Delete) to `rel`. Columns sent as unchanged TOAST ('u') are
-// left out of SET lists and WHERE lists. Throws Error(kData) naming the table when the change carries nothing
-// that identifies the row (REPLICA IDENTITY NOTHING) or when an INSERT carries an unchanged-TOAST column.
+// left out of SET lists and WHERE lists; target.generated columns out of INSERT and SET lists. Throws Error(kData)
+// naming the table when the change carries nothing that identifies the row (REPLICA IDENTITY NOTHING) or when an
+// INSERT carries an unchanged-TOAST column.
 // UPDATE and DELETE use target.unique_key under REPLICA IDENTITY FULL; UPDATE leaves target.always_identity out.
-StatementShape ShapeFor(const Relation& rel, const Insert& change);
+StatementShape ShapeFor(const Relation& rel, const Insert& change, const TargetDescription& target);
 StatementShape ShapeFor(const Relation& rel, const Update& change, const TargetDescription& target);
 StatementShape ShapeFor(const Relation& rel, const Delete& change, const TargetDescription& target);
 

@@ -32,6 +32,7 @@ struct TargetColumn {
   int32_t base_typmod = -1;
   bool always_identity = false;
   bool in_key = false;
+  bool generated = false;
 };
 
 bool SameTypeCarriesExactly(uint32_t type, int32_t s, int32_t t) {
@@ -106,14 +107,15 @@ const TargetDescription& TargetColumns::Describe(const Relation& rel) {
       d.relkind = r.Get(i, 0).empty() ? 'r' : r.Get(i, 0).front();
       cols.push_back({std::string(r.Get(i, 1)), std::string(r.Get(i, 2)), std::string(r.Get(i, 3)),
                       TypeOid{static_cast<uint32_t>(ToInt(r.Get(i, 4)))}, static_cast<int32_t>(ToInt(r.Get(i, 5))),
-                      r.Get(i, 6) == "t", r.Get(i, 7) == "t"});
+                      r.Get(i, 6) == "t", r.Get(i, 7) == "t", r.Get(i, 8) == "t"});
     }
   });
-  std::vector<std::string> always, key;
+  std::vector<std::string> always, key, generated;
   d.types.resize(rel.columns.size());
   for (const TargetColumn& c : cols) {
     if (c.always_identity) always.push_back(c.name);
     if (c.in_key) key.push_back(c.name);
+    if (c.generated) generated.push_back(c.name);
     for (size_t i = 0; i < rel.columns.size(); ++i) {
       const RelationColumn& src = rel.columns[i];
       if (src.name != c.name) continue;
@@ -135,6 +137,7 @@ const TargetDescription& TargetColumns::Describe(const Relation& rel) {
   }
   d.always_identity = ColumnIndexes(rel, always);
   d.unique_key = ColumnIndexes(rel, key);
+  d.generated = ColumnIndexes(rel, generated);
   if (d.unique_key.size() != key.size()) d.unique_key.clear();  // the source does not send every key column
   d.generation = ++generations_;
   if (!d.always_identity.empty()) {

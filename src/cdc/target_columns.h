@@ -3,8 +3,9 @@
 // What the pgoutput Relation message does not say about the TARGET table a relation is applied to, read from the
 // target's catalog (src/sql/cdc/target_description.sql, one query per relation) into a TargetDescription
 // (cdc/statement_builder.h): relkind (ONLY unless partitioned), each column's type (placeholders are cast to it),
-// the GENERATED ALWAYS identity columns (never in an UPDATE's SET list), and the primary key or usable unique
-// index (REPLICA IDENTITY FULL finds the row by it). docs/cdc.md "How a change becomes SQL".
+// the GENERATED ALWAYS identity columns (never in an UPDATE's SET list), the generated columns (never written; an
+// 18 source may send their values, publish_generated_columns, which then only find the row), and the primary key
+// or usable unique index (REPLICA IDENTITY FULL finds the row by it). docs/cdc.md "How a change becomes SQL".
 //
 // It also refuses a source column whose type the target column cannot carry exactly (the source ran ALTER COLUMN
 // ... TYPE during CDC: the Relation message carries the new type oid and typmod): Error(kData) naming both types

@@ -8,16 +8,24 @@
 namespace walferry::control {
 
 std::string CreatePublicationSql(const std::string& publication, const std::vector<PublishedTable>& tables,
-                                 const pg::ServerFeatures& server) {
+                                 const pg::ServerFeatures& server, GeneratedColumns generated) {
   if (tables.empty()) {
     throw Error(ErrorKind::kInternal, "publication " + publication + " would have no tables");
+  }
+  if (generated == GeneratedColumns::kStored && !server.publish_generated_columns) {
+    throw Error(ErrorKind::kInternal, "publication " + publication + ": PostgreSQL " + std::to_string(server.major) +
+                                          " cannot publish generated columns (18+)");
   }
   std::string sql = "CREATE PUBLICATION " + pg::QuoteIdent(publication) + " FOR TABLE ";
   for (size_t i = 0; i < tables.size(); ++i) {
     // ONLY: a legacy-inheritance parent without its descendants (header); harmless on a table without any.
     sql += std::string(i == 0 ? "" : ", ") + (tables[i].partitioned ? "" : "ONLY ") + tables[i].name.Quoted();
   }
-  if (server.publish_via_partition_root) sql += " WITH (publish_via_partition_root = true)";
+  std::vector<std::string> options;
+  if (server.publish_via_partition_root) options.push_back("publish_via_partition_root = true");
+  if (generated == GeneratedColumns::kStored) options.push_back("publish_generated_columns = stored");
+  for (size_t i = 0; i < options.size(); ++i) sql += (i == 0 ? " WITH (" : ", ") + options[i];
+  if (!options.empty()) sql += ")";
   return sql;
 }
 

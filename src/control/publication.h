@@ -10,6 +10,13 @@
 // the publication (pg_publication_rel), so a child planned into another set had its changes streamed by both
 // sets' slots and applied twice. A partitioned table is never named with ONLY: its partitions are its rows, and
 // PostgreSQL publishes them through it whatever the ONLY.
+// Generated columns: pgoutput sends none before PostgreSQL 18; from 18 a publication sends every STORED generated
+// column of its tables when created WITH (publish_generated_columns = stored) (never a VIRTUAL one). walferry asks
+// for it only where a table's replica identity includes a (necessarily stored) generated column, so that its
+// UPDATEs and DELETEs can be matched on the target (assess::GeneratedIdentityColumn; the callers decide per set):
+// the parameter is per publication, so every stored generated column of the set's tables is then sent, and the
+// apply matches rows by them but never writes a column the target generates (cdc/statement_builder.h). Other sets
+// do not carry those values (a stored tsvector or a large derived text would double what the slot sends).
 #pragma once
 
 #include <string>
@@ -27,11 +34,15 @@ struct PublishedTable {
   bool partitioned = false;
 };
 
+// Whether the publication sends stored generated columns (publish_generated_columns, 18+).
+enum class GeneratedColumns { kNone, kStored };
+
 // `publication` unquoted; every name is quoted in the statement. `server`: the features of the server the
 // publication is created on (pg::FeaturesOf its server_version_num). Throws Error(kInternal) when `tables` is
-// empty (a publication FOR TABLE needs at least one; callers never make an empty set).
+// empty (a publication FOR TABLE needs at least one; callers never make an empty set), or when `generated` is
+// kStored and the server is older than 18 (the callers' preflights refuse such a table before).
 std::string CreatePublicationSql(const std::string& publication, const std::vector<PublishedTable>& tables,
-                                 const pg::ServerFeatures& server);
+                                 const pg::ServerFeatures& server, GeneratedColumns generated);
 
 // The tables `publication` holds by name (pg_publication_rel: what FOR TABLE / ADD TABLE put there, including
 // the descendants a FOR TABLE without ONLY added; not the partitions a partitioned member publishes), in

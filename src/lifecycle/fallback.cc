@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <thread>
 
+#include "assess/assessment.h"
 #include "assess/server_facts.h"
 #include "catalog/catalog.h"
 #include "cdc/run_sets.h"
@@ -38,6 +39,15 @@ uint32_t StableHash(const std::string& s) {
   uint32_t h = 2166136261u;
   for (unsigned char c : s) h = (h ^ c) * 16777619u;
   return h;
+}
+
+// Whether `table` or one of its partitions (any depth) in `all` has a replica identity that includes a generated
+// column (assess::GeneratedIdentityColumn).
+bool GeneratedInIdentity(const std::vector<catalog::TableInfo>& all, const pg::TableName& table) {
+  return std::any_of(all.begin(), all.end(), [&](const catalog::TableInfo& t) {
+    if (t.name == table) return assess::GeneratedIdentityColumn(t).has_value();
+    return t.is_partition && t.parent && *t.parent == table && GeneratedInIdentity(all, t.name);
+  });
 }
 
 std::string Database(pg::Connection& c) { return std::string(c.Exec("SELECT current_database()").Get(0, 0)); }
@@ -240,16 +250,26 @@ FallbackPrepared PrepareFallback(const config::Config& forward, pg::Connection& 
   // Partitioned tables through their root, every other table with ONLY (control/publication.h).
   std::vector<catalog::TableInfo> on_target = catalog::ListTables(target, fb.control_schema);
   std::vector<control::PublishedTable> tables;
+  bool generated_in_identity = false;
   for (const auto& t : fb.sets.front().tables) {
     bool partitioned = std::any_of(on_target.begin(), on_target.end(), [&](const catalog::TableInfo& c) {
       return c.name == t.name && c.relkind == 'p';
     });
     tables.push_back({t.name, partitioned});
+    generated_in_identity = generated_in_identity || GeneratedInIdentity(on_target, t.name);
   }
+  // As the load decides on the source (load/preflight.cc): a key that includes a stored generated column is
+  // matched on the old source only when the target publishes it (18+). An older target cannot hold such a table
+  // carried by walferry (the load refused it on every source older than 18, and a target is never older than its
+  // source); one loaded by other means is applied without it, as any older source's would be.
+  const pg::ServerFeatures target_features = pg::FeaturesOf(target.ServerVersionNum(), "target");
+  const control::GeneratedColumns generated = generated_in_identity && target_features.publish_generated_columns
+                                                  ? control::GeneratedColumns::kStored
+                                                  : control::GeneratedColumns::kNone;
   WithContext("creating publication " + pub + " on the target", [&] {
     target.Exec("DROP PUBLICATION IF EXISTS " + pg::QuoteIdent(pub));
     // Through the root where the target can (13+); on 12, CheckFallbackPossible refused partitioned tables.
-    target.Exec(control::CreatePublicationSql(pub, tables, pg::FeaturesOf(target.ServerVersionNum(), "target")));
+    target.Exec(control::CreatePublicationSql(pub, tables, target_features, generated));
   });
   // Before the slot, so that a TRUNCATE of one partition after its start is carried.
   control::InstallTruncateCapture(target, fb.control_schema, pub);

@@ -136,7 +136,9 @@ void CreatePublication(const LoadOptions& o, pg::Connection& source, const Resol
   const std::string& pub = set.publication_name;
   WithContext("creating publication " + pub + " on the source", [&] {
     // Through the root where the server can (13+; on 12 the preflight refused partitioned tables).
-    source.Exec(control::CreatePublicationSql(pub, names, pg::FeaturesOf(source.ServerVersionNum())));
+    source.Exec(control::CreatePublicationSql(pub, names, pg::FeaturesOf(source.ServerVersionNum()),
+                                              set.publish_generated_columns ? control::GeneratedColumns::kStored
+                                                                            : control::GeneratedColumns::kNone));
   });
   control::TruncateCaptureResult capture = control::InstallTruncateCapture(source, o.control_schema, pub);
   if (!capture.supported && std::any_of(set.tables.begin(), set.tables.end(),

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "assess/assessment.h"
 #include "assess/server_facts.h"
 #include "common/process.h"
 #include "control/truncate_capture.h"
@@ -104,12 +105,19 @@ void CheckTruncateCapture(pg::Connection& source, const std::vector<ResolvedSet>
 }
 
 // Once the publication exists, the source rejects UPDATE and DELETE on a published table without a replica
-// identity: refused before creating it rather than break the application's writes. pgoutput never sends generated
-// columns, not even as the key of an UPDATE or DELETE: such a key cannot be matched on the target, and CDC would
-// stop at the table's first UPDATE. Each problem is one line "table X: what; fix: ..." in `refusals`; the load
-// refuses once, listing them all (never one table per run).
-void CheckReplicaIdentity(const catalog::TableInfo& t, std::vector<std::string>& refusals) {
-  if (t.relkind == 'p') return;  // each partition is checked; the root holds no rows
+// identity: refused before creating it rather than break the application's writes. A key (primary key or USING
+// INDEX) that includes a generated column can be matched on the target only when the source publishes it: 18+
+// with publish_generated_columns = stored, which the set's publication then sets (`publishes_generated`, set
+// here); pgoutput sends no generated column before 18, so such a key would be matched by its other columns alone
+// and CDC would stop at the table's first UPDATE: refused. Each problem is one line "table X: what; fix: ..." in
+// `refusals`; the load refuses once, listing them all (never one table per run).
+void CheckReplicaIdentity(const catalog::TableInfo& t, const pg::ServerFeatures& source, bool& publishes_generated,
+                          std::vector<std::string>& refusals) {
+  if (t.relkind == 'p') {
+    // Each partition is checked (the root holds no rows), but the root's key is the one its changes arrive with.
+    if (assess::GeneratedIdentityColumn(t) && source.publish_generated_columns) publishes_generated = true;
+    return;
+  }
   bool ok = t.replica_identity == 'f' || (t.replica_identity == 'i' && !t.replica_identity_index.empty()) ||
             (t.replica_identity == 'd' && !t.primary_key.empty());
   if (!ok) {
@@ -118,18 +126,19 @@ void CheckReplicaIdentity(const catalog::TableInfo& t, std::vector<std::string>&
                        "key, or ALTER TABLE " + t.name.Quoted() + " REPLICA IDENTITY FULL;");
     return;
   }
-  if (t.replica_identity != 'd') return;
-  for (const auto& c : t.columns) {
-    if (!c.generated || std::find(t.primary_key.begin(), t.primary_key.end(), c.name) == t.primary_key.end()) {
-      continue;
-    }
-    refusals.push_back("table " + t.name.Display() + ": its primary key includes the generated column " +
-                       pg::QuoteIdent(c.name) + ": logical replication (pgoutput) never sends generated columns, so "
-                       "its UPDATEs and DELETEs could not be matched on the target; fix: ALTER TABLE " +
-                       t.name.Quoted() + " REPLICA IDENTITY FULL; (or USING INDEX a unique index over columns that "
-                       "are not generated)");
+  std::optional<std::string> generated = assess::GeneratedIdentityColumn(t);
+  if (!generated) return;
+  if (source.publish_generated_columns) {
+    publishes_generated = true;
     return;
   }
+  refusals.push_back("table " + t.name.Display() + ": its replica identity (" +
+                     (t.replica_identity == 'i' ? "USING INDEX" : "primary key") + ") includes the generated column " +
+                     pg::QuoteIdent(*generated) + ": logical replication (pgoutput) sends no generated column "
+                     "before PostgreSQL 18 (this source is " + std::to_string(source.major) + "; an 18 source "
+                     "publishes it), so its UPDATEs and DELETEs could not be matched on the target; fix: ALTER TABLE " +
+                     t.name.Quoted() + " REPLICA IDENTITY FULL; (or USING INDEX a unique index over columns that "
+                     "are not generated)");
 }
 
 void RefuseUncarriable(const std::vector<std::string>& refusals) {
@@ -143,31 +152,33 @@ void RefuseUncarriable(const std::vector<std::string>& refusals) {
 }
 
 // Partitions (at any depth) of `root`, from the full listing.
-void AddPartitions(const std::vector<catalog::TableInfo>& all, const pg::TableName& root, ResolvedSet& set,
-                   int64_t& size, std::vector<std::string>& refusals) {
+void AddPartitions(const std::vector<catalog::TableInfo>& all, const pg::TableName& root,
+                   const pg::ServerFeatures& source, ResolvedSet& set, int64_t& size,
+                   std::vector<std::string>& refusals) {
   for (const auto& t : all) {
     if (t.is_partition && t.parent && *t.parent == root) {
-      CheckReplicaIdentity(t, refusals);
+      CheckReplicaIdentity(t, source, set.publish_generated_columns, refusals);
       set.relations.push_back(t.name);
       set.relation_oids.push_back(t.oid);
       size += t.heap_bytes + t.toast_bytes;
-      AddPartitions(all, t.name, set, size, refusals);
+      AddPartitions(all, t.name, source, set, size, refusals);
     }
   }
 }
 
-void AddTable(const std::vector<catalog::TableInfo>& all, const catalog::TableInfo& t, ResolvedSet& set,
-              std::vector<std::string>& refusals) {
-  CheckReplicaIdentity(t, refusals);
+void AddTable(const std::vector<catalog::TableInfo>& all, const catalog::TableInfo& t,
+              const pg::ServerFeatures& source, ResolvedSet& set, std::vector<std::string>& refusals) {
+  CheckReplicaIdentity(t, source, set.publish_generated_columns, refusals);
   set.tables.push_back(t);
   set.relations.push_back(t.name);
   set.relation_oids.push_back(t.oid);
   int64_t size = t.heap_bytes + t.toast_bytes;
-  AddPartitions(all, t.name, set, size, refusals);
+  AddPartitions(all, t.name, source, set, size, refusals);
   set.sizes.push_back(size);
 }
 
-std::vector<ResolvedSet> ResolveSets(const LoadOptions& o, const std::vector<catalog::TableInfo>& all) {
+std::vector<ResolvedSet> ResolveSets(const LoadOptions& o, const std::vector<catalog::TableInfo>& all,
+                                     const pg::ServerFeatures& source) {
   std::vector<ResolvedSet> out;
   std::vector<std::string> refusals;
   if (o.sets.empty()) {
@@ -177,7 +188,7 @@ std::vector<ResolvedSet> ResolveSets(const LoadOptions& o, const std::vector<cat
     }
     ResolvedSet set;
     set.name = "default";
-    for (const auto& t : catalog::SelectTables(all, o.rules)) AddTable(all, t, set, refusals);
+    for (const auto& t : catalog::SelectTables(all, o.rules)) AddTable(all, t, source, set, refusals);
     RefuseUncarriable(refusals);
     out.push_back(std::move(set));
     return out;
@@ -198,7 +209,7 @@ std::vector<ResolvedSet> ResolveSets(const LoadOptions& o, const std::vector<cat
         throw Error(ErrorKind::kConfig, "set '" + sc.name + "': " + tc.name.Display() + " is a partition")
             .WithHint("list the partitioned root table instead; its partitions' rows travel through it");
       }
-      AddTable(all, *t, set, refusals);
+      AddTable(all, *t, source, set, refusals);
     }
     if (set.tables.empty()) throw Error(ErrorKind::kConfig, "set '" + sc.name + "' has no tables");
     out.push_back(std::move(set));
@@ -357,7 +368,7 @@ std::vector<ResolvedSet> Preflight(const LoadOptions& o, pg::Connection& source,
           .WithHint("use error, do-nothing, truncate or drop");
     }
     std::vector<catalog::TableInfo> all = catalog::ListTables(source, o.control_schema);
-    std::vector<ResolvedSet> sets = ResolveSets(o, all);
+    std::vector<ResolvedSet> sets = ResolveSets(o, all, pg::FeaturesOf(source.ServerVersionNum()));
     control::ControlSchema control(target, o.control_schema);
     bool have_control = control.Exists();
     size_t new_slots = 0;

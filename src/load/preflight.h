@@ -29,6 +29,9 @@ struct ResolvedSet {
   std::string publication_name;  // control::PublicationName of this migration
   bool slot_exists = false;
   bool publication_exists = false;
+  // Some table of the set (or a partition of one) has a replica identity that includes a stored generated column,
+  // on an 18+ source: the set's publication sets publish_generated_columns = stored (control/publication.h).
+  bool publish_generated_columns = false;
   // An earlier load of this set was interrupted and is being started over: its slot and publication are dropped.
   bool restart = false;
   // --resume and the set has a row: its earlier load is finished (loading, indexing) or skipped (loaded). A set

@@ -744,7 +744,8 @@ TEST_F(Load, BadInputExitsTwoAndChangesNothing) {
   test::Source().Psql(db, "CREATE TABLE genkey (a int NOT NULL, k int GENERATED ALWAYS AS (a * 2) STORED PRIMARY KEY);");
   r = test::RunWalferry(LoadArgs(db));
   EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find("primary key includes the generated column \"k\""), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("replica identity (primary key) includes the generated column \"k\""), std::string::npos)
+      << r.output;
   test::Source().Psql(db, "DROP TABLE genkey;");
   r = test::RunWalferry(LoadArgs(db, {"--set", "nosuchset"}));
   EXPECT_EQ(r.exit_code, 2) << r.output;
@@ -782,7 +783,8 @@ TEST_F(Load, EveryTableItCannotCarryIsListedInOneRun) {
   EXPECT_NE(r.output.find("3 table(s) cannot be carried"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("table public.nokey has no replica identity"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("ALTER TABLE \"public\".\"nokey\" REPLICA IDENTITY FULL;"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("table public.genkey: its primary key includes the generated column \"k\""),
+  EXPECT_NE(r.output.find("table public.genkey: its replica identity (primary key) includes the generated "
+                          "column \"k\""),
             std::string::npos) << r.output;
   EXPECT_NE(r.output.find("table public.parted_0 has no replica identity"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("parted_1 has no"), std::string::npos) << r.output;

@@ -48,6 +48,34 @@ TEST(AssessFindings, APrimaryKeyOverAGeneratedColumnCannotBeReplicated) {
   EXPECT_FALSE(t.HasFinding("generated_key"));
 }
 
+TEST(AssessFindings, AUsingIndexIdentityOverAGeneratedColumnIsRefusedBefore18AndCarriedFrom18) {
+  auto t = Table("public", "readings");
+  t.info.columns = {{.name = "id", .not_null = true}, {.name = "g", .not_null = true, .generated = true}};
+  t.info.primary_key = {"id"};
+  t.info.replica_identity = 'i';
+  t.info.replica_identity_index = {"id", "g"};
+  assess::ComputeFindings(t);
+  ASSERT_TRUE(t.HasFinding("generated_key"));
+  const auto& f = *std::find_if(t.findings.begin(), t.findings.end(), [](const auto& x) { return x.code == "generated_key"; });
+  EXPECT_TRUE(assess::BlocksLoad(f));
+  EXPECT_NE(f.reason.find("USING INDEX"), std::string::npos) << f.reason;
+  EXPECT_NE(f.reason.find("PostgreSQL 18"), std::string::npos) << f.reason;
+  t.source_publishes_generated_columns = true;  // an 18 source
+  assess::ComputeFindings(t);
+  EXPECT_FALSE(t.HasFinding("generated_key"));
+  ASSERT_TRUE(t.HasFinding("generated_key_published"));
+  for (const auto& x : t.findings) EXPECT_FALSE(assess::BlocksLoad(x)) << x.code;
+  t.info.replica_identity = 'd';  // the primary key (id) holds no generated column
+  assess::ComputeFindings(t);
+  EXPECT_FALSE(t.HasFinding("generated_key_published"));
+  EXPECT_EQ(assess::GeneratedIdentityColumn(t.info), std::nullopt);
+  t.info.replica_identity = 'f';
+  t.info.primary_key = {"id", "g"};
+  EXPECT_EQ(assess::GeneratedIdentityColumn(t.info), std::nullopt);  // FULL: every column, nothing to refuse
+  t.info.replica_identity = 'd';
+  EXPECT_EQ(assess::GeneratedIdentityColumn(t.info), "g");
+}
+
 TEST(AssessFindings, PkAndUniqueNeedsBoth) {
   auto t = Table("public", "users");
   t.info.primary_key = {"id"};

@@ -32,7 +32,7 @@ TupleData Tuple(std::vector<ColumnKind> kinds) {
 TEST(StatementBuilder, InsertQuotesIdentifiersAndOverridesIdentity) {
   Relation r = Rel();
   Insert ins{std::nullopt, r.relation_id, Tuple({ColumnKind::kText, ColumnKind::kNull, ColumnKind::kText})};
-  BuiltStatement s = BuildStatement(r, {}, ShapeFor(r, ins));
+  BuiltStatement s = BuildStatement(r, {}, ShapeFor(r, ins, {}));
   EXPECT_EQ(s.sql, "INSERT INTO \"Sales Dept\".\"Order\"\"Items\" (\"id\", \"Big\", \"doc\") OVERRIDING SYSTEM VALUE "
                    "VALUES ($1, $2, $3)");
   EXPECT_EQ(s.nparams, 3);
@@ -269,7 +269,7 @@ TEST(StatementBuilder, EveryPlaceholderIsCastToTheTargetColumnsType) {
   TargetDescription t = Described();
   t.types[0] = "\"Sales Dept\".\"Point 3\"";  // a composite key: an untyped parameter cannot be read
   Insert ins{std::nullopt, r.relation_id, Tuple({ColumnKind::kText, ColumnKind::kNull, ColumnKind::kText})};
-  EXPECT_EQ(BuildStatement(r, t, ShapeFor(r, ins)).sql,
+  EXPECT_EQ(BuildStatement(r, t, ShapeFor(r, ins, t)).sql,
             "INSERT INTO \"Sales Dept\".\"Order\"\"Items\" (\"id\", \"Big\", \"doc\") OVERRIDING SYSTEM VALUE VALUES "
             "($1::\"Sales Dept\".\"Point 3\", $2::text, $3::json)");
   Update up{std::nullopt, r.relation_id, std::nullopt, Tuple({ColumnKind::kText, ColumnKind::kText, ColumnKind::kText})};
@@ -282,7 +282,7 @@ TEST(StatementBuilder, EveryPlaceholderIsCastToTheTargetColumnsType) {
             "DELETE FROM ONLY \"Sales Dept\".\"Order\"\"Items\" WHERE \"id\" = $1::\"Sales Dept\".\"Point 3\"");
   // A column the target lacks (or an unknown table) keeps an untyped placeholder: the target names the problem.
   t.types[2].clear();
-  EXPECT_NE(BuildStatement(r, t, ShapeFor(r, ins)).sql.find("$2::text, $3)"), std::string::npos);
+  EXPECT_NE(BuildStatement(r, t, ShapeFor(r, ins, t)).sql.find("$2::text, $3)"), std::string::npos);
 }
 
 TEST(StatementBuilder, OnlyTheNamedTableUnlessTheTargetIsPartitioned) {
@@ -344,6 +344,95 @@ TEST(TargetColumns, ColumnIndexesMatchExactNamesInRelationOrder) {
   Relation r = IdentRel();
   EXPECT_EQ(ColumnIndexes(r, {"n", "ID", "missing", "id"}), (std::vector<int>{0, 2}));
   EXPECT_TRUE(ColumnIndexes(r, {}).empty());
+}
+
+// A table keyed by (id, g) where g is a stored generated column (an 18 source publishing generated columns sends
+// it): ("id" key, "a", "g" key generated).
+Relation GeneratedKeyRel(ReplicaIdentity ident = ReplicaIdentity::kDefault) {
+  Relation r;
+  r.relation_id = RelationId{16390};
+  r.namespace_name = "public";
+  r.name = "gk";
+  r.replica_identity = ident;
+  const uint8_t key = 1, other = ident == ReplicaIdentity::kFull ? 1 : 0;
+  r.columns = {{key, "id", TypeOid{23}, -1}, {other, "a", TypeOid{23}, -1}, {key, "g", TypeOid{23}, -1}};
+  return r;
+}
+
+TargetDescription GeneratedKeyTarget() {
+  TargetDescription d;
+  d.found = true;
+  d.types = {"integer", "integer", "integer"};
+  d.unique_key = {0, 2};
+  d.generated = {2};
+  return d;
+}
+
+TEST(StatementBuilder, AGeneratedColumnOfTheTargetIsNeverInserted) {
+  Relation r = GeneratedKeyRel();
+  TargetDescription t = GeneratedKeyTarget();
+  Insert ins{std::nullopt, r.relation_id, Tuple({ColumnKind::kText, ColumnKind::kText, ColumnKind::kText})};
+  StatementShape shape = ShapeFor(r, ins, t);
+  EXPECT_EQ(shape.set_cols, (std::vector<int>{0, 1}));
+  EXPECT_EQ(BuildStatement(r, t, shape).sql, "INSERT INTO \"public\".\"gk\" (\"id\", \"a\") OVERRIDING SYSTEM VALUE "
+                                             "VALUES ($1::integer, $2::integer)");
+  // Without it the statement would write g: the target refuses (428C9).
+  EXPECT_EQ(ShapeFor(r, ins, {}).set_cols, (std::vector<int>{0, 1, 2}));
+}
+
+TEST(StatementBuilder, AGeneratedKeyColumnFindsTheRowButIsNeverSet) {
+  Relation r = GeneratedKeyRel();
+  TargetDescription t = GeneratedKeyTarget();
+  // a changed, so g (derived from a) changed: the old key (id, g) comes in a 'K' old tuple.
+  Update up{std::nullopt, r.relation_id,
+            OldTuple{OldTupleKind::kKey, Tuple({ColumnKind::kText, ColumnKind::kNull, ColumnKind::kText})},
+            Tuple({ColumnKind::kText, ColumnKind::kText, ColumnKind::kText})};
+  StatementShape shape = ShapeFor(r, up, t);
+  EXPECT_EQ(shape.set_cols, (std::vector<int>{0, 1}));
+  EXPECT_EQ(shape.where_cols, (std::vector<int>{0, 2}));
+  BuiltStatement b = BuildStatement(r, t, shape);
+  EXPECT_EQ(b.sql, "UPDATE ONLY \"public\".\"gk\" SET \"id\" = $1::integer, \"a\" = $2::integer WHERE "
+                   "\"id\" = $3::integer AND \"g\" = $4::integer");
+  EXPECT_EQ(b.nparams, 4);
+  // The key unchanged (no old tuple): found by the new tuple's key, nothing but a written.
+  Update same{std::nullopt, r.relation_id, std::nullopt,
+              Tuple({ColumnKind::kText, ColumnKind::kText, ColumnKind::kText})};
+  EXPECT_EQ(BuildStatement(r, t, ShapeFor(r, same, t)).sql,
+            "UPDATE ONLY \"public\".\"gk\" SET \"a\" = $1::integer WHERE \"id\" = $2::integer AND \"g\" = $3::integer");
+  Delete del{std::nullopt, r.relation_id,
+             OldTuple{OldTupleKind::kKey, Tuple({ColumnKind::kText, ColumnKind::kNull, ColumnKind::kText})}};
+  EXPECT_EQ(BuildStatement(r, t, ShapeFor(r, del, t)).sql,
+            "DELETE FROM ONLY \"public\".\"gk\" WHERE \"id\" = $1::integer AND \"g\" = $2::integer");
+}
+
+TEST(StatementBuilder, AnUpdateWithOnlyGeneratedColumnsLeftTouchesAWritableColumn) {
+  Relation r = GeneratedKeyRel();
+  TargetDescription t = GeneratedKeyTarget();
+  t.generated = {0, 2};  // say id were generated too: the touch column must be one the target lets an UPDATE set
+  Update same{std::nullopt, r.relation_id, std::nullopt,
+              Tuple({ColumnKind::kText, ColumnKind::kUnchangedToast, ColumnKind::kText})};
+  StatementShape shape = ShapeFor(r, same, t);
+  EXPECT_TRUE(shape.set_cols.empty());
+  EXPECT_EQ(shape.touch_col, 1);
+  EXPECT_EQ(BuildStatement(r, t, shape).sql,
+            "UPDATE ONLY \"public\".\"gk\" SET \"a\" = \"a\" WHERE \"id\" = $1::integer AND \"g\" = $2::integer");
+}
+
+TEST(StatementBuilder, FullIdentityMatchesTheGeneratedColumnInTheImageButNeverWritesIt) {
+  Relation r = GeneratedKeyRel(ReplicaIdentity::kFull);
+  TargetDescription t = GeneratedKeyTarget();
+  t.unique_key.clear();  // no key on the target: the one-row CTE, the whole image compared (NULL matches NULL)
+  Update up{std::nullopt, r.relation_id,
+            OldTuple{OldTupleKind::kFull, Tuple({ColumnKind::kText, ColumnKind::kNull, ColumnKind::kNull})},
+            Tuple({ColumnKind::kText, ColumnKind::kText, ColumnKind::kText})};
+  StatementShape shape = ShapeFor(r, up, t);
+  EXPECT_EQ(shape.set_cols, (std::vector<int>{0, 1}));
+  EXPECT_EQ(shape.where_cols, (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ(BuildStatement(r, t, shape).sql,
+            "WITH walferry_row AS (SELECT tableoid AS toid, ctid AS tid FROM ONLY \"public\".\"gk\" WHERE "
+            "ROW(\"id\", \"a\", \"g\")::record *= ROW($3::integer, $4::integer, $5::integer)::record LIMIT 1) "
+            "UPDATE ONLY \"public\".\"gk\" AS walferry_t SET \"id\" = $1::integer, \"a\" = $2::integer FROM "
+            "walferry_row WHERE walferry_t.tableoid = walferry_row.toid AND walferry_t.ctid = walferry_row.tid");
 }
 
 }  // namespace

@@ -4,9 +4,10 @@
 -- qualifies every type outside pg_catalog.
 -- Columns: relkind, attname, the type to cast a placeholder to (no typmod: the value is read exactly as sent),
 -- the type with typmod (for messages), the base type oid and typmod (through one domain level) for the source
--- type check, attidentity = 'a', and whether the column belongs to the row-finding key: the primary key, else
+-- type check, attidentity = 'a', whether the column belongs to the row-finding key: the primary key, else
 -- the unique index with the fewest key columns that is valid, immediate, not partial, has no expression and
--- only NOT NULL columns.
+-- only NOT NULL columns; and whether the target generates the column (attgenerated 's' stored or, 18+, 'v'
+-- virtual: the apply never writes it; an 18 source's publication may send its value, which only finds the row).
 WITH rel AS (
   SELECT c.oid, c.relkind
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -28,7 +29,8 @@ SELECT rel.relkind::text,
        (CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END)::int8,
        CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END,
        a.attidentity = 'a',
-       COALESCE(a.attnum = ANY (k.cols), false)
+       COALESCE(a.attnum = ANY (k.cols), false),
+       a.attgenerated <> ''
 FROM rel
 JOIN pg_attribute a ON a.attrelid = rel.oid
 JOIN pg_type t ON t.oid = a.atttypid
