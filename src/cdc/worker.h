@@ -25,9 +25,11 @@
 #include "cdc/exactly_once.h"
 #include "cdc/pgoutput_decoder.h"
 #include "cdc/status_writer.h"
+#include "cdc/stream_spill.h"
 #include "common/lsn.h"
 #include "config/config.h"
 #include "pg/replication_stream.h"
+#include "pg/server_version.h"
 
 namespace walferry::cdc {
 
@@ -83,6 +85,17 @@ class Worker {
   std::optional<WorkerOutcome> Recover(const Error& e);
   WorkerOutcome Failed(const std::string& reason, const std::optional<FailedChange>& failed);
   void OnPayload(std::string_view payload);
+  // A decoded message outside a stream block, or one replayed from a spill file: `decoder` holds its relations.
+  void Dispatch(const Message& m, const Decoder& decoder);
+  // Streaming of in-progress transactions (protocol >= 2; docs/cdc.md "Streaming of large transactions").
+  // A message between Stream Start and Stream Stop: kept in the transaction's spill file, applied at its commit.
+  void SpillStreamed(const Message& m, std::string_view payload);
+  // Stream Commit: the spilled transaction applied through the ordinary per-change path (never netted: it is a
+  // batch boundary, the open group is committed first) and joined to a group with its checkpoint like any other.
+  void OnStreamCommit(const StreamCommit& c);
+  void OnStreamAbort(const StreamAbort& a);
+  // The pgoutput protocol to ask for: the source's (pg::FeaturesOf), or WALFERRY_PGOUTPUT_PROTOCOL when set lower.
+  int ProtocolFor(const pg::ServerFeatures& features) const;
   void OnBegin(const Begin& b);
   void OnLogicalMessage(const LogicalMessage& m);
   // Installs walferry's partition TRUNCATE trigger where the set's partitions lack it (control/truncate_capture.h).
@@ -167,6 +180,10 @@ class Worker {
   std::optional<Applier> applier_;
   std::optional<Decoder> decoder_;
   std::optional<StatusWriter> status_;
+  // Spill files of streamed transactions, one per open top-level xid (emptied at every session start: the walsender
+  // sends unfinished transactions again from their start). Created by the first session.
+  std::optional<StreamSpill> spill_;
+  std::optional<Xid> stream_xid_;  // the transaction of the open stream block (Stream Start .. Stream Stop)
   std::string slot_name_;         // control::SlotName of this migration; set by PrepareOnce
   std::string publication_name_;  // control::PublicationName of this migration; set by PrepareOnce
   std::optional<pg::Connection> heartbeat_conn_;  // a plain source connection (SourceConnection), opened lazily
@@ -189,6 +206,11 @@ class Worker {
   uint64_t retries_total_ = 0; // sessions retried after a failure, across sessions
   BatchCounters batch_total_;   // batch apply, committed, across sessions
   uint64_t batch_replays_ = 0;  // batches rolled back and replayed per change
+  // Streaming (protocol >= 2), across sessions: streamed transactions committed on the target (counted when their
+  // group commits), and streamed transactions the source aborted (their spill file dropped).
+  uint64_t streamed_applied_ = 0;
+  uint64_t streamed_aborted_ = 0;
+  uint64_t streamed_in_group_ = 0;  // streamed transactions in the open group (reset with the session)
   std::string last_replay_;     // why the last one was
   uint64_t rows_at_last_status_ = 0;
   std::chrono::steady_clock::time_point last_status_{};
