@@ -18,8 +18,8 @@ constexpr uint32_t kMaxRecord = 1u << 30;
 
 Error IoError(const std::string& what, const std::filesystem::path& path) {
   return Error(ErrorKind::kIo, what + " " + path.string() + ": " + std::strerror(errno))
-      .WithHint("streamed transactions are kept in TMPDIR until their commit: give it room (a full disk stops "
-                "CDC, which resumes from the slot once there is space)");
+      .WithHint("streamed transactions are kept in TMPDIR until their commit: give it room (or point TMPDIR at a "
+                "larger disk), then run walferry cdc again: the source sends unfinished transactions again");
 }
 
 }  // namespace

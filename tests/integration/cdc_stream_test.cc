@@ -155,8 +155,7 @@ TEST(CdcStream, KilledMidStreamTheSpillIsDiscardedAndTheTransactionAppliedOnce) 
 TEST(CdcStream, TwoMillionRowTransactionStaysUnder256MB) {
   StreamSmallTransactions();
   cdctest::CdcFixture f = cdctest::CdcFixture::Create("stream_large", kSchema, {"public.t"});
-  // AddressSanitizer keeps freed memory in a quarantine of 256 MB by default: bound it, so VmHWM measures
-  // walferry's own memory.
+  // AddressSanitizer keeps freed memory in a quarantine of 256 MB by default: bound it.
   setenv("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0:quarantine_size_mb=16", 1);
   const std::string log = (fs::temp_directory_path() / "stream_large.log").string();
   pid_t pid = test::SpawnWalferry({"-c", f.config_path, "cdc"}, false, log);
@@ -177,7 +176,13 @@ TEST(CdcStream, TwoMillionRowTransactionStaysUnder256MB) {
   EXPECT_NE(test::ReadWholeFile(log).find("applying streamed transaction"), std::string::npos)
       << test::ReadWholeFile(log);
   EXPECT_GT(peak, 0);
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer's shadow memory and allocator caches inflate RSS (302 MB measured here with a 16 MB
+  // quarantine): the bound is checked in ordinary builds only, as in cdc_test; bench/cdc.sh CDC_SHAPE=large
+  // reports the release build's peak for the same transaction.
+#else
   EXPECT_LT(peak, 256 * 1024) << "walferry's peak RSS was " << peak / 1024 << " MB";
+#endif
   std::printf("walferry peak RSS (VmHWM) applying a 2,000,000-row streamed transaction: %lld MB\n",
               static_cast<long long>(peak / 1024));
   test::CliResult r = f.Cdc();
