@@ -1,8 +1,9 @@
 // cdc/worker.h
 //
 // One set's CDC worker: the I/O shell around cdc::ExactlyOnce (cdc/exactly_once.h), which decides everything about
-// positions. The worker reads the set's slot (START_REPLICATION ... LOGICAL, pgoutput protocol 1, publication
-// walferry_<set>), decodes each message, streams the changes into an Applier, commits groups of source
+// positions. The worker reads the set's slot (START_REPLICATION ... LOGICAL, the source's pgoutput protocol,
+// publication walferry_<set>; from protocol 2 streamed in-progress transactions are spilled per xid by StreamSpill
+// and applied at their Stream Commit), decodes each message, streams the changes into an Applier, commits groups of source
 // transactions when the core says so, probes the target's WAL so the slot is told only what the target has
 // durably flushed, answers keepalives, keeps the control status row current, reconnects after a failure (every
 // target and source connection; for cdc.retry_for), and stops on request (finishing the open transaction first)
