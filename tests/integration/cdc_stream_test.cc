@@ -151,6 +151,41 @@ TEST(CdcStream, KilledMidStreamTheSpillIsDiscardedAndTheTransactionAppliedOnce) 
   f.DropSlot();
 }
 
+// apply: batch nets the changes of a group and applies them at its commit; a streamed transaction, applied per
+// change, must not overtake the netted changes of the transactions before it: it is a batch boundary. Two things
+// keep the order: the worker commits the open batch before it (OnStreamCommit), and each stream's own Relation
+// message, replayed first, applies the netted rows of its table (Applier::OnRelation). Seen: without the first,
+// this case still passes through the second (its debug log shows the batch open when the Stream Commit came).
+TEST(CdcStream, UnderBatchApplyAStreamedTransactionIsABatchBoundary) {
+  StreamSmallTransactions();
+  cdctest::CdcFixture f = cdctest::CdcFixture::Create("stream_batch", kSchema, {"public.t"});
+  {
+    std::string yaml = test::ReadWholeFile(f.config_path);
+    const std::string from = "apply: transactional";
+    yaml.replace(yaml.find(from), from.size(), "apply: batch");
+    std::ofstream(f.config_path) << yaml;
+  }
+  pg::Connection s = test::ConnectSource(f.db);
+  pg::Connection big = test::ConnectSource(f.db);
+  s.Exec("INSERT INTO t SELECT g, 'loaded', '' FROM generate_series(1, 100) g");
+  // The small transactions commit while the large one runs, just before it touches the same rows, so that their
+  // netted changes are still in the open batch when its Stream Commit follows them in the stream.
+  big.Exec("BEGIN");
+  big.Exec("INSERT INTO t SELECT g, 'bulk', repeat('x', 100) FROM generate_series(1000, 21000) g");
+  for (int i = 0; i < 20; ++i) s.Exec("UPDATE t SET v = 'small " + std::to_string(i) + "' WHERE id IN (1, 2, 3)");
+  big.Exec("UPDATE t SET v = 'streamed' WHERE id = 1");
+  big.Exec("DELETE FROM t WHERE id = 3");
+  big.Exec("UPDATE t SET v = 'streamed late' WHERE id = 2");
+  big.Exec("COMMIT");
+  for (int i = 0; i < 20; ++i) s.Exec("UPDATE t SET v = 'after " + std::to_string(i) + "' WHERE id IN (2, 4)");
+  s.Exec("INSERT INTO t VALUES (3, 'back', '')");
+  test::CliResult r = f.Cdc();
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_GE(StreamedCounts(r.output).first, 1) << r.output;
+  f.ExpectEqual();
+  f.DropSlot();
+}
+
 // A 2,000,000-row transaction: streamed, spilled and applied at its commit with walferry's peak RSS under 256 MB.
 TEST(CdcStream, TwoMillionRowTransactionStaysUnder256MB) {
   StreamSmallTransactions();
