@@ -9,7 +9,13 @@
 # CDC_SHAPE=uniform replaces that workload with the issue's backlog (b): single-row updates of uniformly random rows
 # of a 2,000,000-row table (pgbench scale 20's pgbench_accounts, no hot rows: netting saves nothing), one per
 # transaction; the same four consumers.
-# Usage: bash bench/cdc.sh   (env CDC_SHAPE: tpcb (default) or uniform; CDC_TXNS: pgbench transactions per client
+# CDC_SHAPE=large measures something else: the time from the source COMMIT of one 2,000,000-row transaction (CDC_ROWS)
+# to its commit on the target, with every consumer running and caught up before it: walferry asking for pgoutput
+# protocol 1 (WALFERRY_PGOUTPUT_PROTOCOL=1: the source sends the transaction only after its commit), walferry with
+# the source's protocol and streaming 'on' (sent while it runs, spilled, applied at the commit; docs/cdc.md) and
+# native logical replication with streaming = on. Each consumer has its own table; CDC_ROUNDS rounds (default 2),
+# the methods alternating order each round; every walsender decodes the other methods' transactions alike.
+# Usage: bash bench/cdc.sh   (env CDC_SHAPE: tpcb (default), uniform or large; CDC_TXNS: pgbench transactions per client
 # and script, default 4000 (uniform: 37500); CLIENTS default 4; ORDER: the consumers in the order they catch up,
 # default "native transactional batch floor"; BATCH_PROFILES: profiles' apply mode in the batch run, default
 # transactional as walferry plan writes it; CDC_LOG_LEVEL and CDC_LOG_DIR: walferry's log level and where its logs
@@ -23,7 +29,8 @@ SHAPE=${CDC_SHAPE:-tpcb}
 case $SHAPE in
   tpcb) TXNS=${CDC_TXNS:-4000}; SCALE=10 ;;
   uniform) TXNS=${CDC_TXNS:-37500}; SCALE=20 ;;
-  *) echo "CDC_SHAPE must be tpcb or uniform" >&2; exit 2 ;;
+  large) ;;
+  *) echo "CDC_SHAPE must be tpcb, uniform or large" >&2; exit 2 ;;
 esac
 CLIENTS=${CLIENTS:-4}
 ORDER=${ORDER:-native transactional batch floor}
@@ -36,6 +43,80 @@ src=$(start_cluster source)
 dst=$(start_cluster target ${CDC_PGSS:+"shared_preload_libraries = 'pg_stat_statements'"} \
   ${CDC_PGSS:+"pg_stat_statements.track = all"})
 PSQL() { local port=$1 db=$2; shift 2; "$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d "$db" "$@"; }
+
+if [ "$SHAPE" = large ]; then
+  ROWS=${CDC_ROWS:-2000000}
+  ROUNDS=${CDC_ROUNDS:-2}
+  METHODS="p1 stream native"
+  "$PGBIN/createdb" -h 127.0.0.1 -p "$src" -U postgres bench
+  for m in $METHODS; do
+    PSQL "$src" bench -c "CREATE TABLE big_$m (id bigint PRIMARY KEY, v text, pad text)"
+    "$PGBIN/createdb" -h 127.0.0.1 -p "$dst" -U postgres "t_$m"
+  done
+  PSQL "$dst" t_native -c "CREATE TABLE big_native (id bigint PRIMARY KEY, v text, pad text)"
+  PSQL "$src" bench -c "CREATE PUBLICATION native_pub FOR TABLE big_native"
+  PSQL "$dst" t_native -c "CREATE SUBSCRIPTION native_sub CONNECTION 'host=127.0.0.1 port=$src user=postgres dbname=bench' PUBLICATION native_pub WITH (streaming = on)"
+  for m in p1 stream; do
+    cat > "$BENCH_TMP/$m.yaml" <<EOF
+version: 1
+source: "$(uri "$src" bench)"
+target: "$(uri "$dst" "t_$m")"
+sets:
+  - name: $m
+    apply: transactional
+    tables:
+      - name: public.big_$m
+EOF
+    "$WALFERRY" -c "$BENCH_TMP/$m.yaml" load --log-level warn >/dev/null
+  done
+  log_to() { if [ -n "${CDC_LOG_DIR:-}" ]; then echo "$CDC_LOG_DIR/$1.log"; else echo /dev/stderr; fi; }
+  WALFERRY_PGOUTPUT_PROTOCOL=1 /usr/bin/time -f %M -o "$BENCH_TMP/p1.rss" "$WALFERRY" -c "$BENCH_TMP/p1.yaml" cdc \
+    --log-level "${CDC_LOG_LEVEL:-warn}" >/dev/null 2>>"$(log_to p1)" &
+  p1_pid=$!
+  /usr/bin/time -f %M -o "$BENCH_TMP/stream.rss" "$WALFERRY" -c "$BENCH_TMP/stream.yaml" cdc \
+    --log-level "${CDC_LOG_LEVEL:-warn}" >/dev/null 2>>"$(log_to stream)" &
+  stream_pid=$!
+  declare -A took
+  for ((round = 1; round <= ROUNDS; round++)); do
+    order=$METHODS
+    [ $((round % 2)) = 0 ] && order="native stream p1"
+    for m in $order; do
+      first=$(( (round - 1) * ROWS + 1 )); last=$(( round * ROWS ))
+      echo "round $round, $m: one transaction of $ROWS rows..." >&2
+      PSQL "$src" bench -c "INSERT INTO big_$m SELECT g, 'row ' || g, repeat('p', 40) FROM generate_series($first, $last) g"
+      t0=$(date +%s%N)  # the source COMMIT has returned
+      until [ "$(PSQL "$dst" "t_$m" -c "SELECT EXISTS (SELECT 1 FROM big_$m WHERE id = $last)")" = t ]; do sleep 0.05; done
+      took[$m.$round]=$(elapsed "$t0")
+      echo "  $m: ${took[$m.$round]} s from the source COMMIT to the target's" >&2
+    done
+  done
+  load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+  # time(1) writes the peak RSS when walferry ends: wait for it (only these two children are waited for).
+  pkill -TERM -P "$p1_pid"; pkill -TERM -P "$stream_pid"  # the walferry under each time(1)
+  wait "$p1_pid" "$stream_pid" || true
+  for m in $METHODS; do
+    a=$(PSQL "$src" bench -c "SELECT count(*), md5(string_agg(x::text, '' ORDER BY id)) FROM big_$m x")
+    b=$(PSQL "$dst" "t_$m" -c "SELECT count(*), md5(string_agg(x::text, '' ORDER BY id)) FROM big_$m x")
+    [ "$a" = "$b" ] || { echo "the target's big_$m differs from the source's" >&2; exit 1; }
+  done
+  echo
+  machine_line
+  echo "one transaction of $ROWS rows per method and round; seconds from its source COMMIT to its target commit;" \
+       "load average at the end: $load_end"
+  printf '%-48s' "method"; for ((r = 1; r <= ROUNDS; r++)); do printf '%10s' "round $r"; done; printf '%12s\n' "peak RSS"
+  for m in $METHODS; do
+    case $m in
+      p1) name="walferry cdc, protocol 1" ;;
+      stream) name="walferry cdc, streaming on" ;;
+      native) name="native logical replication, streaming = on" ;;
+    esac
+    printf '%-48s' "$name"
+    for ((r = 1; r <= ROUNDS; r++)); do printf '%10s' "${took[$m.$r]}"; done
+    rss=""; [ -f "$BENCH_TMP/$m.rss" ] && rss="$(( $(cat "$BENCH_TMP/$m.rss") / 1024 )) MB"
+    printf '%12s\n' "$rss"
+  done
+  exit 0
+fi
 
 echo "building the source database..." >&2
 "$PGBIN/createdb" -h 127.0.0.1 -p "$src" -U postgres bench

@@ -363,6 +363,10 @@ class Decoder::Reader {
     StreamAbort m;
     m.xid = ReadXid("xid");
     m.subxid = ReadXid("subtransaction xid");
+    if (decoder_.parallel_streaming_) {
+      m.abort_lsn = ReadLsn("abort LSN");
+      m.abort_time = in_.I64("abort timestamp");
+    }
     return m;
   }
 
@@ -415,10 +419,15 @@ class Decoder::Reader {
   ByteReader in_;
 };
 
-Decoder::Decoder(int protocol_version) : protocol_version_(protocol_version) {
+Decoder::Decoder(int protocol_version, bool parallel_streaming)
+    : protocol_version_(protocol_version), parallel_streaming_(parallel_streaming) {
   if (protocol_version < kMinProtocolVersion || protocol_version > kMaxProtocolVersion) {
     throw Error(ErrorKind::kUsage, "pgoutput protocol version " + std::to_string(protocol_version) +
-                                       " is not supported; use proto_version 1, 2 or 3");
+                                       " is not supported; use proto_version 1, 2, 3 or 4");
+  }
+  if (parallel_streaming && protocol_version < 4) {
+    throw Error(ErrorKind::kUsage, "streaming = parallel needs pgoutput protocol version 4, not " +
+                                       std::to_string(protocol_version));
   }
 }
 

@@ -26,11 +26,13 @@ namespace walferry::cdc {
 class Decoder {
  public:
   static constexpr int kMinProtocolVersion = 1;
-  // 4 (PostgreSQL 16 parallel apply) adds fields to Stream Abort that cannot be recognised from the bytes alone.
-  static constexpr int kMaxProtocolVersion = 3;
+  static constexpr int kMaxProtocolVersion = 4;
 
-  // protocol_version: the proto_version negotiated in START_REPLICATION. Throws Error(kUsage) outside 1..3.
-  explicit Decoder(int protocol_version);
+  // protocol_version: the proto_version negotiated in START_REPLICATION. Throws Error(kUsage) outside 1..4.
+  // parallel_streaming: START_REPLICATION asked for streaming = parallel (protocol 4 only): then, and only then,
+  // Stream Abort also carries the abort LSN and time (proto.c logicalrep_write_stream_abort); they cannot be
+  // recognised from the bytes alone, so the decoder must be told. Throws Error(kUsage) with a protocol below 4.
+  explicit Decoder(int protocol_version, bool parallel_streaming = false);
 
   // Decodes one complete message. Throws Error(kProtocol), with context naming the message type and field, on:
   // empty or truncated input, trailing bytes, an unknown message type, an unknown tuple column kind or
@@ -43,6 +45,8 @@ class Decoder {
   const Relation* FindRelation(RelationId id) const;
 
   int protocol_version() const { return protocol_version_; }
+  // A copy of every cached Relation, for a second decoder that replays spilled stream messages (cdc/stream_spill.h).
+  void CopyRelationsFrom(const Decoder& other) { relations_ = other.relations_; }
   bool streaming_active() const { return streaming_active_; }
 
  private:
@@ -54,6 +58,7 @@ class Decoder {
   void ApplyStateChange(const Message& message);
 
   int protocol_version_;
+  bool parallel_streaming_;
   bool streaming_active_ = false;
   std::unordered_map<RelationId, Relation> relations_;
 };

@@ -198,6 +198,9 @@ struct StreamCommit {  // 'c'
 struct StreamAbort {  // 'A'
   Xid xid;     // top-level transaction
   Xid subxid;  // aborted (sub)transaction; equals xid when the whole transaction aborted
+  // Only with protocol 4 and streaming = parallel (walferry asks for streaming = on: never set).
+  std::optional<Lsn> abort_lsn;
+  std::optional<PgTimestamp> abort_time;
 };
 
 // ---- Two-phase commit (protocol >= 3, only when the two_phase option is on) ------------------------------------

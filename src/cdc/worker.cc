@@ -1,6 +1,8 @@
 #include "cdc/worker.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <filesystem>
 #include <thread>
 #include <utility>
 
@@ -175,9 +177,10 @@ WorkerOutcome Worker::Run() {
       std::string state = session == SessionEnd::kReachedStop ? "CAUGHT UP" : "STOPPED";
       WriteStatus(state);
       Apply()->info("set {}: {}: {} rows of {} source transactions applied in {} target transactions; checkpoint "
-                    "{}, confirmed to the slot {}",
+                    "{}, confirmed to the slot {}; streamed transactions: {} applied at their commit, {} aborted on "
+                    "the source",
                     options_.set_name, state, rows_total_, txns_total_, groups_total_,
-                    core_->applied().ToString(), core_->confirmed().ToString());
+                    core_->applied().ToString(), core_->confirmed().ToString(), streamed_applied_, streamed_aborted_);
       return {state, core_->applied(), rows_total_, ""};
     } catch (const SecondReaderFound& found) {
       throw found.error;
@@ -383,12 +386,18 @@ Worker::SessionEnd Worker::RunSession() {
                                   static_cast<uint64_t>(options_.cdc.batch_max_bytes), batch_paused_until_});
   repl_.emplace(pg::ReplicationConnection::Open(options_.source, "source", ReaderApplicationName(options_.set_name)));
   const pg::ServerFeatures features = pg::FeaturesOf(repl_->connection().ServerVersionNum());
-  decoder_.emplace(features.pgoutput_protocol);
+  const int protocol = ProtocolFor(features);
+  decoder_.emplace(protocol);
+  stream_xid_.reset();
+  streamed_in_group_ = 0;
   repl_->connection().Exec("SET datestyle = 'ISO'; SET intervalstyle = 'postgres'; SET extra_float_digits = 3");
   try {
     std::vector<std::pair<std::string, std::string>> plugin_options = {
-        {"proto_version", std::to_string(features.pgoutput_protocol)},
+        {"proto_version", std::to_string(protocol)},
         {"publication_names", publication_name_}};
+    // In-progress transactions are sent while they run and spilled here until their commit (docs/cdc.md,
+    // "Streaming of large transactions"). Never 'parallel' (its Stream Abort differs) nor two_phase.
+    if (protocol >= 2) plugin_options.emplace_back("streaming", "on");
     // Logical messages carry a TRUNCATE of one partition (control/truncate_capture.h); pgoutput has them since 14.
     if (features.logical_messages) {
       plugin_options.emplace_back("messages", "true");
@@ -412,6 +421,10 @@ Worker::SessionEnd Worker::RunSession() {
   // group later (a frozen middlebox that delivers its COMMIT when it wakes up): over newer rows, and moving the
   // checkpoint back. A commit of it that landed before the fence is in the checkpoint read here.
   EndStaleAppliers();
+  // This process now reads the slot: the walsender sends every unfinished transaction again from its start, so
+  // the spill files of an earlier session (or a killed process) are dropped, never applied.
+  if (!spill_) spill_.emplace(std::filesystem::temp_directory_path() / ("walferry-stream-" + slot_name_));
+  spill_->Reset();
   Lsn fenced = control::ControlSchema(status_->connection(), options_.control_schema)
                    .GetCheckpoint(options_.set_name)
                    .value_or(Lsn{});
@@ -470,9 +483,30 @@ Worker::SessionEnd Worker::RunSession() {
 }
 
 void Worker::OnPayload(std::string_view payload) {
+  const bool in_stream_block = decoder_->streaming_active();
   Message m = decoder_->Decode(payload);
+  if (in_stream_block && !std::holds_alternative<StreamStop>(m)) {
+    // An Origin right after Stream Start (a source that is itself a subscriber) carries nothing to apply.
+    if (!std::holds_alternative<Origin>(m)) SpillStreamed(m, payload);
+    return;
+  }
+  if (const auto* start = std::get_if<StreamStart>(&m)) {
+    spill_->Start(start->xid, start->first_segment);
+    stream_xid_ = start->xid;
+  } else if (std::holds_alternative<StreamStop>(m)) {
+    stream_xid_.reset();
+  } else if (const auto* commit = std::get_if<StreamCommit>(&m)) {
+    OnStreamCommit(*commit);
+  } else if (const auto* abort = std::get_if<StreamAbort>(&m)) {
+    OnStreamAbort(*abort);
+  } else {
+    Dispatch(m, *decoder_);
+  }
+}
+
+void Worker::Dispatch(const Message& m, const Decoder& decoder) {
   std::visit(
-      [&](auto& x) {
+      [&](const auto& x) {
         using T = std::decay_t<decltype(x)>;
         if constexpr (std::is_same_v<T, Begin>) {
           OnBegin(x);
@@ -490,7 +524,7 @@ void Worker::OnPayload(std::string_view payload) {
           if constexpr (std::is_same_v<T, Truncate>) {
             std::vector<const Relation*> rels;
             for (RelationId id : x.relation_ids) {
-              const Relation* r = decoder_->FindRelation(id);
+              const Relation* r = decoder.FindRelation(id);
               if (!r) {
                 throw Error(ErrorKind::kProtocol,
                             "TRUNCATE of relation " + std::to_string(id.value) + " never described");
@@ -500,7 +534,7 @@ void Worker::OnPayload(std::string_view payload) {
             }
             if (!rels.empty()) applier_->Apply(rels, x);
           } else {
-            const Relation& rel = *decoder_->FindRelation(x.relation_id);
+            const Relation& rel = *decoder.FindRelation(x.relation_id);
             if (control::IsTruncateTable({rel.namespace_name, rel.name}, options_.control_schema)) {
               // A 13 source announces a partition TRUNCATE by a row there (control/truncate_capture.h): never a
               // row of the target.
@@ -514,10 +548,100 @@ void Worker::OnPayload(std::string_view payload) {
         } else if constexpr (std::is_same_v<T, Type> || std::is_same_v<T, Origin>) {
           // Type descriptions and origins carry nothing to apply.
         } else {
-          throw Error(ErrorKind::kProtocol, std::string("unexpected ") + MessageName(m) + " message under protocol 1");
+          // Two-phase messages (never asked for), or stream framing where it cannot be (a decoder bug).
+          throw Error(ErrorKind::kProtocol, std::string("unexpected ") + MessageName(m) + " message");
         }
       },
       m);
+}
+
+void Worker::SpillStreamed(const Message& m, std::string_view payload) {
+  if (!stream_xid_) throw Error(ErrorKind::kInternal, "a streamed message outside a stream block");
+  const std::optional<Xid> subxid = std::visit(
+      [](const auto& x) -> std::optional<Xid> {
+        if constexpr (requires { x.xid; }) {
+          if constexpr (std::is_same_v<std::decay_t<decltype(x.xid)>, std::optional<Xid>>) return x.xid;
+        }
+        return std::nullopt;
+      },
+      m);
+  if (!subxid) {
+    throw Error(ErrorKind::kProtocol, std::string("a ") + MessageName(m) + " message inside a stream block of "
+                                          "transaction " + std::to_string(stream_xid_->value));
+  }
+  spill_->Append(*stream_xid_, *subxid, payload);
+}
+
+void Worker::OnStreamAbort(const StreamAbort& a) {
+  const bool known = spill_->Has(a.xid);
+  spill_->Abort(a.xid, a.subxid);
+  if (known && a.xid == a.subxid) {
+    ++streamed_aborted_;
+    Apply()->debug("set {}: streamed transaction {} aborted on the source; its spill file is dropped",
+                   options_.set_name, a.xid.value);
+  }
+}
+
+void Worker::OnStreamCommit(const StreamCommit& c) {
+  if (!spill_->Has(c.xid)) {
+    throw Error(ErrorKind::kProtocol, "Stream Commit of transaction " + std::to_string(c.xid.value) +
+                                          ", which this session never saw a first Stream Start of");
+  }
+  // A batch boundary: whatever the open group holds (net rows of batch tables included) commits first; the
+  // streamed transaction is applied per change, whatever its tables' apply mode.
+  if (core_->group_open()) CommitGroup();
+  switch (core_->OnBegin(c.commit_lsn)) {
+    case BeginAction::kStop:
+      spill_->Finish(c.xid);
+      return;
+    case BeginAction::kSkip:
+      Apply()->debug("set {}: skipping streamed transaction {} committed at {} (already applied)",
+                     options_.set_name, c.xid.value, c.commit_lsn.ToString());
+      spill_->Finish(c.xid);
+      core_->OnCommit(c.end_lsn, 0, Clock::now());
+      return;
+    case BeginAction::kApply:
+      break;
+  }
+  const uint64_t spilled = spill_->size(c.xid);
+  Apply()->info("set {}: applying streamed transaction {} committed at {} ({} bytes spilled)", options_.set_name,
+                c.xid.value, c.commit_lsn.ToString(), spilled);
+  last_begin_final_ = c.commit_lsn;
+  applier_->Begin(Begin{c.commit_lsn, c.commit_time, c.xid}, /*batch=*/false);
+  // The spilled messages carry the xid of a stream block: a second decoder, put inside one, reads them. It starts
+  // from the live decoder's relations (a relation described by a subtransaction that was rolled back is not
+  // described again in the same transaction), and the spilled Relation messages replace them in order.
+  Decoder replay(decoder_->protocol_version());
+  replay.CopyRelationsFrom(*decoder_);
+  std::string start(6, '\0');
+  start[0] = 'S';
+  for (int i = 0; i < 4; ++i) start[1 + i] = static_cast<char>((c.xid.value >> (24 - 8 * i)) & 0xff);
+  start[5] = 1;
+  replay.Decode(start);
+  StreamSpill::Reader reader = spill_->Read(c.xid);
+  std::string record;
+  uint64_t n = 0;
+  while (reader.Next(record)) {
+    Dispatch(replay.Decode(record), replay);
+    // The stream is not read meanwhile: keep the walsender answered (wal_sender_timeout) on a long replay.
+    if (++n % 4096 == 0 && std::chrono::steady_clock::now() - last_feedback_ >= kFeedbackInterval) {
+      SendFeedback(false);
+    }
+  }
+  OnCommit(Commit{0, c.commit_lsn, c.end_lsn, c.commit_time});
+  ++streamed_in_group_;
+}
+
+int Worker::ProtocolFor(const pg::ServerFeatures& features) const {
+  const char* forced = std::getenv("WALFERRY_PGOUTPUT_PROTOCOL");
+  if (forced == nullptr || *forced == '\0') return features.pgoutput_protocol;
+  const std::string text(forced);
+  if (text.size() != 1 || text[0] < '1' || text[0] > '4' || text[0] - '0' > features.pgoutput_protocol) {
+    throw Error(ErrorKind::kConfig, "WALFERRY_PGOUTPUT_PROTOCOL is '" + text + "'")
+        .WithHint("set it to a pgoutput protocol version from 1 to " + std::to_string(features.pgoutput_protocol) +
+                  " (the most this source speaks), or unset it to use the source's (docs/cdc.md)");
+  }
+  return text[0] - '0';
 }
 
 void Worker::OnLogicalMessage(const LogicalMessage& m) {
@@ -608,6 +732,7 @@ void Worker::CommitGroup() {
     throw;
   }
   core_->OnGroupCommitted();
+  streamed_applied_ += std::exchange(streamed_in_group_, 0);
   Apply()->debug("set {}: group of {} transactions, {} rows committed; ms: {} since the last commit, {} to commit",
                  options_.set_name, txns, rows,
                  std::chrono::duration_cast<std::chrono::milliseconds>(commit_start - last_group_end_).count(),

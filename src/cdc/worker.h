@@ -1,8 +1,9 @@
 // cdc/worker.h
 //
 // One set's CDC worker: the I/O shell around cdc::ExactlyOnce (cdc/exactly_once.h), which decides everything about
-// positions. The worker reads the set's slot (START_REPLICATION ... LOGICAL, pgoutput protocol 1, publication
-// walferry_<set>), decodes each message, streams the changes into an Applier, commits groups of source
+// positions. The worker reads the set's slot (START_REPLICATION ... LOGICAL, the source's pgoutput protocol,
+// publication walferry_<set>; from protocol 2 streamed in-progress transactions are spilled per xid by StreamSpill
+// and applied at their Stream Commit), decodes each message, streams the changes into an Applier, commits groups of source
 // transactions when the core says so, probes the target's WAL so the slot is told only what the target has
 // durably flushed, answers keepalives, keeps the control status row current, reconnects after a failure (every
 // target and source connection; for cdc.retry_for), and stops on request (finishing the open transaction first)
@@ -26,9 +27,11 @@
 #include "cdc/pgoutput_decoder.h"
 #include "control/truncate_capture.h"
 #include "cdc/status_writer.h"
+#include "cdc/stream_spill.h"
 #include "common/lsn.h"
 #include "config/config.h"
 #include "pg/replication_stream.h"
+#include "pg/server_version.h"
 
 namespace walferry::cdc {
 
@@ -84,6 +87,17 @@ class Worker {
   std::optional<WorkerOutcome> Recover(const Error& e);
   WorkerOutcome Failed(const std::string& reason, const std::optional<FailedChange>& failed);
   void OnPayload(std::string_view payload);
+  // A decoded message outside a stream block, or one replayed from a spill file: `decoder` holds its relations.
+  void Dispatch(const Message& m, const Decoder& decoder);
+  // Streaming of in-progress transactions (protocol >= 2; docs/cdc.md "Streaming of large transactions").
+  // A message between Stream Start and Stream Stop: kept in the transaction's spill file, applied at its commit.
+  void SpillStreamed(const Message& m, std::string_view payload);
+  // Stream Commit: the spilled transaction applied through the ordinary per-change path (never netted: it is a
+  // batch boundary, the open group is committed first) and joined to a group with its checkpoint like any other.
+  void OnStreamCommit(const StreamCommit& c);
+  void OnStreamAbort(const StreamAbort& a);
+  // The pgoutput protocol to ask for: the source's (pg::FeaturesOf), or WALFERRY_PGOUTPUT_PROTOCOL when set lower.
+  int ProtocolFor(const pg::ServerFeatures& features) const;
   void OnBegin(const Begin& b);
   void OnLogicalMessage(const LogicalMessage& m);
   // 13: an INSERT into walferry's table of partition TRUNCATE announcements (control/truncate_capture.h).
@@ -172,6 +186,10 @@ class Worker {
   std::optional<Applier> applier_;
   std::optional<Decoder> decoder_;
   std::optional<StatusWriter> status_;
+  // Spill files of streamed transactions, one per open top-level xid (emptied at every session start: the walsender
+  // sends unfinished transactions again from their start). Created by the first session.
+  std::optional<StreamSpill> spill_;
+  std::optional<Xid> stream_xid_;  // the transaction of the open stream block (Stream Start .. Stream Stop)
   std::string slot_name_;         // control::SlotName of this migration; set by PrepareOnce
   std::string publication_name_;  // control::PublicationName of this migration; set by PrepareOnce
   std::optional<pg::Connection> heartbeat_conn_;  // a plain source connection (SourceConnection), opened lazily
@@ -194,6 +212,11 @@ class Worker {
   uint64_t retries_total_ = 0; // sessions retried after a failure, across sessions
   BatchCounters batch_total_;   // batch apply, committed, across sessions
   uint64_t batch_replays_ = 0;  // batches rolled back and replayed per change
+  // Streaming (protocol >= 2), across sessions: streamed transactions committed on the target (counted when their
+  // group commits), and streamed transactions the source aborted (their spill file dropped).
+  uint64_t streamed_applied_ = 0;
+  uint64_t streamed_aborted_ = 0;
+  uint64_t streamed_in_group_ = 0;  // streamed transactions in the open group (reset with the session)
   std::string last_replay_;     // why the last one was
   uint64_t rows_at_last_status_ = 0;
   std::chrono::steady_clock::time_point last_status_{};

@@ -22,7 +22,11 @@ ServerFeatures FeaturesOf(int server_version_num, const std::string& role) {
   f.slot_invalidation_reason = f.major >= 17;
   f.publish_generated_columns = f.major >= 18;
   f.virtual_generated_columns = f.major >= 18;
-  f.pgoutput_protocol = 1;
+  // As the native subscriber asks (src/backend/replication/logical/worker.c): 2 adds streams of in-progress
+  // transactions (14), 3 two-phase (15), 4 parallel streaming (16). walferry never asks for two_phase nor for
+  // streaming = parallel, so 3 and 4 send what 2 sends.
+  f.pgoutput_protocol = f.major >= 16 ? 4 : f.major == 15 ? 3 : f.major == 14 ? 2 : 1;
+  f.stream_in_progress = f.pgoutput_protocol >= 2;
   return f;
 }
 

@@ -22,8 +22,11 @@
 //                                    = stored), so a replica identity that includes one can be matched
 //   virtual_generated_columns   18+  pg_attribute.attgenerated 'v': computed at read time, never stored, never
 //                                    published, never copied
-//   pgoutput_protocol           the pgoutput protocol walferry asks for: 1 on every served version (it decodes
-//                               1 to 3, but streams of in-progress transactions, 2+, are not used)
+//   pgoutput_protocol           the pgoutput protocol walferry asks for, as the native subscriber does: 1 on 12-13,
+//                               2 on 14, 3 on 15, 4 on 16+ (two_phase and streaming = parallel are never asked for,
+//                               so 3 and 4 send what 2 sends)
+//   stream_in_progress          14+ (protocol >= 2): `streaming 'on'`: a large transaction is sent while it runs,
+//                               spilled to a local file and applied at its Stream Commit (docs/cdc.md, Streaming)
 // Pure; unit-tested per version in tests/unit/server_version_test.cc. docs/versions.md lists the same for people.
 #pragma once
 
@@ -49,6 +52,7 @@ struct ServerFeatures {
   bool publish_generated_columns = false;
   bool virtual_generated_columns = false;
   int pgoutput_protocol = 1;
+  bool stream_in_progress = false;
 };
 
 // `role`: "source" or "target", for the message. Versions before 10 (e.g. 90624) have major = 9.

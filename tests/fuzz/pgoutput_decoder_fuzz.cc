@@ -3,7 +3,8 @@
 // libFuzzer target for cdc::Decoder (built by tests/fuzz/CMakeLists.txt with clang, ASan and UBSan; run by
 // scripts/fuzz.sh). The input is one replication stream, so that the relation cache and the streaming state
 // carry from message to message:
-//   byte 0          protocol version: 1 + (byte % 3), i.e. 1..3
+//   byte 0          protocol version: 1 + (byte % 4), i.e. 1..4; with 4, bit 2 (byte & 4) asks for streaming =
+//                   parallel (Stream Abort then carries the abort LSN and time)
 //   then repeated   u16 big-endian length n, then n bytes: one pgoutput message (one XLogData payload)
 // A short last length takes whatever bytes remain. Each message goes to Decode in its own heap buffer (so ASan
 // sees a read past a message's end); every field of the result is read, including the views into the buffer and
@@ -65,6 +66,8 @@ size_t Touch(const Decoder& decoder, const Message& m) {
           return Touch(x.prefix) + Touch(x.content);
         } else if constexpr (std::is_same_v<T, Begin>) {
           return Touch(FormatPgTimestamp(x.commit_time));
+        } else if constexpr (std::is_same_v<T, StreamAbort>) {
+          return x.subxid.value + (x.abort_lsn ? Touch(x.abort_lsn->ToString()) : 0) + (x.abort_time ? 1 : 0);
         } else if constexpr (std::is_same_v<T, Commit>) {
           return Touch(FormatPgTimestamp(x.commit_time)) + Touch(x.end_lsn.ToString());
         } else {
@@ -78,7 +81,8 @@ size_t Touch(const Decoder& decoder, const Message& m) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
-  Decoder decoder(Decoder::kMinProtocolVersion + data[0] % 3);
+  const int version = Decoder::kMinProtocolVersion + data[0] % 4;
+  Decoder decoder(version, version == 4 && (data[0] & 4) != 0);
   size_t pos = 1;
   volatile size_t sink = 0;
   while (pos < size) {

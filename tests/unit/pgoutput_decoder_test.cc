@@ -488,11 +488,51 @@ TEST(PgoutputDecoder, RejectsTwoPhaseMessagesBelowProtocolThree) {
                       "needs protocol version 3");
 }
 
-TEST(PgoutputDecoder, AcceptsOnlyProtocolVersionsOneToThree) {
-  for (int v : {0, 4, -1}) {
+TEST(PgoutputDecoder, AcceptsOnlyProtocolVersionsOneToFour) {
+  for (int v : {0, 5, -1}) {
     EXPECT_EQ(CatchError([&] { Decoder d(v); }).kind(), ErrorKind::kUsage) << v;
   }
-  for (int v : {1, 2, 3}) EXPECT_EQ(Decoder(v).protocol_version(), v);
+  for (int v : {1, 2, 3, 4}) EXPECT_EQ(Decoder(v).protocol_version(), v);
+  // streaming = parallel exists from protocol 4 only.
+  for (int v : {1, 2, 3}) EXPECT_EQ(CatchError([&] { Decoder d(v, true); }).kind(), ErrorKind::kUsage) << v;
+}
+
+// Protocol 4 with streaming = on (what walferry asks for): Stream Abort is xid + subxid, as in 2 and 3.
+TEST(PgoutputDecoder, DecodesProtocolFourStreamAbortWithoutParallelFields) {
+  Decoder d(4);
+  const auto a = DecodeAs<StreamAbort>(d, WireBuilder().Byte('A').U32(kStreamXid).U32(kStreamXid + 2).str());
+  EXPECT_EQ(a.subxid, Xid{kStreamXid + 2});
+  EXPECT_FALSE(a.abort_lsn.has_value());
+  EXPECT_FALSE(a.abort_time.has_value());
+  // The parallel layout's extra 16 bytes are trailing bytes here, never silently read.
+  ExpectProtocolError(d, WireBuilder().Byte('A').U32(1).U32(2).U64(3).I64(4).str(), "trailing");
+}
+
+// Protocol 4 with streaming = parallel: Stream Abort also carries the abort LSN and time.
+TEST(PgoutputDecoder, DecodesParallelStreamAbortAndRejectsItCut) {
+  const std::string bytes = WireBuilder().Byte('A').U32(kStreamXid).U32(kStreamXid).U64(0x1234).I64(99).str();
+  Decoder d(4, true);
+  const auto a = DecodeAs<StreamAbort>(d, bytes);
+  EXPECT_EQ(a.xid, Xid{kStreamXid});
+  EXPECT_EQ(a.abort_lsn, Lsn(0x1234));
+  EXPECT_EQ(a.abort_time, 99);
+  for (size_t len = 0; len < bytes.size(); ++len) {
+    auto prefix = std::make_unique<char[]>(len);
+    std::copy_n(bytes.data(), len, prefix.get());
+    EXPECT_EQ(CatchError([&] { d.Decode(std::string_view(prefix.get(), len)); }).kind(), ErrorKind::kProtocol)
+        << "cut at " << len;
+  }
+}
+
+// A second decoder replaying spilled stream messages starts from the first one's relations.
+TEST(PgoutputDecoder, CopiesRelationsForAReplayDecoder) {
+  Decoder live = MakeDecoder(2);
+  Decoder replay(2);
+  EXPECT_EQ(replay.FindRelation(RelationId{kOrders}), nullptr);
+  replay.CopyRelationsFrom(live);
+  ASSERT_NE(replay.FindRelation(RelationId{kOrders}), nullptr);
+  replay.Decode(StreamStartBytes());
+  EXPECT_EQ(DecodeAs<Insert>(replay, InsertBytes(kStreamXid)).xid, Xid{kStreamXid});
 }
 
 // ---- Relation cache ------------------------------------------------------------------------------------------
@@ -625,6 +665,10 @@ std::vector<Fixture> AllValidMessages() {
       {"StreamStop", 2, true, "E"},
       {"StreamCommit", 2, false, WireBuilder().Byte('c').U32(1).U8(0).U64(1).U64(2).I64(3).str()},
       {"StreamAbort", 2, false, WireBuilder().Byte('A').U32(1).U32(2).str()},
+      {"StreamStartV4", 4, false, StreamStartBytes()},
+      {"StreamCommitV4", 4, false, WireBuilder().Byte('c').U32(1).U8(0).U64(1).U64(2).I64(3).str()},
+      {"StreamAbortV4", 4, false, WireBuilder().Byte('A').U32(1).U32(2).str()},
+      {"StreamedInsertV4", 4, true, InsertBytes(x)},
       {"StreamedRelation", 2, true, OrdersRelation(x)},
       {"StreamedType", 2, true, WireBuilder().Byte('Y').U32(kStreamXid).U32(5).Str("ns").Str("typ").str()},
       {"StreamedInsert", 2, true, InsertBytes(x)},

@@ -29,6 +29,7 @@ struct Want {
   int version;
   bool via_root, row_filters, keep_size, messages, copy_progress, pause_state, slot_stats, invalidation_reason,
       publish_generated, virtual_generated;
+  int protocol;  // pgoutput proto_version, as the native subscriber asks
 };
 
 void ExpectFeatures(const Want& w) {
@@ -45,29 +46,30 @@ void ExpectFeatures(const Want& w) {
   EXPECT_EQ(f.slot_invalidation_reason, w.invalidation_reason) << w.version;
   EXPECT_EQ(f.publish_generated_columns, w.publish_generated) << w.version;
   EXPECT_EQ(f.virtual_generated_columns, w.virtual_generated) << w.version;
-  EXPECT_EQ(f.pgoutput_protocol, 1) << w.version;
+  EXPECT_EQ(f.pgoutput_protocol, w.protocol) << w.version;
+  EXPECT_EQ(f.stream_in_progress, w.protocol >= 2) << w.version;
 }
 
 TEST(ServerVersion, Twelve) {
-  ExpectFeatures({120022, false, false, false, false, false, false, false, false, false, false});
+  ExpectFeatures({120022, false, false, false, false, false, false, false, false, false, false, 1});
 }
 TEST(ServerVersion, Thirteen) {
-  ExpectFeatures({130023, true, false, true, false, false, false, false, false, false, false});
+  ExpectFeatures({130023, true, false, true, false, false, false, false, false, false, false, 1});
 }
 TEST(ServerVersion, Fourteen) {
-  ExpectFeatures({140023, true, false, true, true, true, true, true, false, false, false});
+  ExpectFeatures({140023, true, false, true, true, true, true, true, false, false, false, 2});
 }
 TEST(ServerVersion, Fifteen) {
-  ExpectFeatures({150018, true, true, true, true, true, true, true, false, false, false});
+  ExpectFeatures({150018, true, true, true, true, true, true, true, false, false, false, 3});
 }
 TEST(ServerVersion, Sixteen) {
-  ExpectFeatures({160014, true, true, true, true, true, true, true, false, false, false});
+  ExpectFeatures({160014, true, true, true, true, true, true, true, false, false, false, 4});
 }
 TEST(ServerVersion, Seventeen) {
-  ExpectFeatures({170010, true, true, true, true, true, true, true, true, false, false});
+  ExpectFeatures({170010, true, true, true, true, true, true, true, true, false, false, 4});
 }
 TEST(ServerVersion, Eighteen) {
-  ExpectFeatures({180004, true, true, true, true, true, true, true, true, true, true});
+  ExpectFeatures({180004, true, true, true, true, true, true, true, true, true, true, 4});
 }
 
 TEST(ServerVersion, MigratesToTheSameOrANewerMajorVersion) {
