@@ -139,6 +139,12 @@ std::string TableSql::Checksum(const KeyRange& range, std::vector<pg::Param>& pa
                           "coalesce(sum(pg_catalog.hashtextextended(r, 1)), 0)::text"}});
 }
 
+std::string TableSql::ChecksumSelect(const KeyRange& range, std::vector<pg::Param>& params) const {
+  std::string q = Checksum(range, params);
+  while (!q.empty() && (q.back() == ';' || q.back() == '\n' || q.back() == ' ')) q.pop_back();
+  return q;
+}
+
 std::string TableSql::Boundaries(const KeyRange& range, int64_t step, std::vector<pg::Param>& params) const {
   params.push_back(std::to_string(step));
   std::string where = RangeWhere(range, params);

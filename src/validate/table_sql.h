@@ -44,6 +44,8 @@ class TableSql {
 
   // Each returns SQL and appends its parameters to `params` (which must be empty on entry).
   std::string Checksum(const KeyRange& range, std::vector<pg::Param>& params) const;
+  // The same statement without its closing ';': a SELECT to embed (RangeChecksum::CompareWholeTables).
+  std::string ChecksumSelect(const KeyRange& range, std::vector<pg::Param>& params) const;
   std::string Boundaries(const KeyRange& range, int64_t step, std::vector<pg::Param>& params) const;
   // The whole table's top-level range bounds: every `rows` rows and every `bytes` bytes of row size.
   std::string PlanBoundaries(int64_t rows, int64_t bytes, std::vector<pg::Param>& params) const;
