@@ -51,7 +51,8 @@ const ColumnInfo* TableInfo::FindColumn(const std::string& column) const {
 std::vector<TableInfo> ListTables(pg::Connection& conn, const std::string& exclude_schema, Sizes sizes) {
   return WithContext("listing tables on the " + conn.role(), [&] {
     pg::Result r = conn.Exec(sql::Get("catalog/tables"),
-                             {pg::Param(exclude_schema), pg::Param(sizes == Sizes::kRead ? "true" : "false")});
+                             {pg::Param(exclude_schema), pg::Param(sizes == Sizes::kSkipped ? "false" : "true"),
+                              pg::Param(sizes == Sizes::kData ? "true" : "false")});
     std::vector<TableInfo> tables;
     std::map<uint32_t, size_t> by_oid;
     std::string oids = "{";

@@ -52,7 +52,9 @@ class ValidateCommand : public Command {
     for (const auto& t : tables_) filter.push_back(pg::TableName::Parse(t));
     std::vector<validate::SetTables> sets = WithContext("reading the source's tables", [&] {
       pg::Connection source = pg::Connection::Open(options_.source, {.role = "source"});
-      return validate::ResolveSets(ctx.config, catalog::ListTables(source, options_.control_schema), set_, filter);
+      // Sizes only split the work (ranges, groups): heap and TOAST data, no index opened.
+      std::vector<catalog::TableInfo> all = catalog::ListTables(source, options_.control_schema, catalog::Sizes::kData);
+      return validate::ResolveSets(ctx.config, all, set_, filter);
     });
     options_.source_frozen = CutoverDone(ctx.config);
     options_.large_objects = tables_.empty();  // they belong to no set: compared when every table is

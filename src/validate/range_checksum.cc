@@ -10,6 +10,17 @@
 
 namespace walferry::validate {
 
+namespace {
+// f(source) here and f(target) on a thread of its own, at the same time: {source's result, target's}. A source
+// error waits for the target's call (the future's destructor) before it propagates; a target error is thrown by get().
+template <typename F>
+auto OnBothServers(pg::Connection& source, pg::Connection& target, F f) {
+  auto on_target = std::async(std::launch::async, [&] { return f(target); });
+  auto on_source = f(source);
+  return std::make_pair(std::move(on_source), on_target.get());
+}
+}  // namespace
+
 RangeChecksum::RangeChecksum(const TableSql& sql) : sql_(sql) {
   if (!sql_.keyed()) throw Error(ErrorKind::kInternal, "RangeChecksum needs a table with a key");
 }
@@ -24,10 +35,7 @@ RangeChecksum::Sum RangeChecksum::Checksum(pg::Connection& conn, const KeyRange&
 std::pair<RangeChecksum::Sum, RangeChecksum::Sum> RangeChecksum::Checksums(pg::Connection& source,
                                                                            pg::Connection& target,
                                                                            const KeyRange& range) const {
-  // The two servers work at once; a source error waits for the target's query (the future's destructor) first.
-  std::future<Sum> t = std::async(std::launch::async, [&] { return Checksum(target, range); });
-  Sum s = Checksum(source, range);
-  return {s, t.get()};
+  return OnBothServers(source, target, [&](pg::Connection& conn) { return Checksum(conn, range); });
 }
 
 std::vector<RangeChecksum::WholeTable> RangeChecksum::CompareWholeTables(pg::Connection& source,
@@ -38,9 +46,8 @@ std::vector<RangeChecksum::WholeTable> RangeChecksum::CompareWholeTables(pg::Con
   for (size_t i = 0; i < tables.size(); ++i) {
     if (!tables[i]->keyed()) throw Error(ErrorKind::kInternal, "CompareWholeTables needs tables with a key");
     std::vector<pg::Param> params;
-    std::string one = tables[i]->Checksum(KeyRange{}, params);
+    std::string one = tables[i]->ChecksumSelect(KeyRange{}, params);
     if (!params.empty()) throw Error(ErrorKind::kInternal, "a whole-table checksum took parameters");
-    while (!one.empty() && (one.back() == ';' || one.back() == '\n' || one.back() == ' ')) one.pop_back();
     q += (i ? "\nUNION ALL " : "") + std::string("SELECT ") + std::to_string(i) + ", q.* FROM (" + one + "\n) q";
   }
   auto sums = [&](pg::Connection& conn) {
@@ -59,10 +66,7 @@ std::vector<RangeChecksum::WholeTable> RangeChecksum::CompareWholeTables(pg::Con
     }
     return out;
   };
-  // The two servers work at once; a source error waits for the target's query (the future's destructor) first.
-  std::future<std::vector<Sum>> t = std::async(std::launch::async, [&] { return sums(target); });
-  std::vector<Sum> s = sums(source);
-  std::vector<Sum> tt = t.get();
+  const auto [s, tt] = OnBothServers(source, target, sums);
   std::vector<WholeTable> out;
   out.reserve(tables.size());
   for (size_t i = 0; i < tables.size(); ++i) out.push_back({{s[i].rows, tt[i].rows}, s[i] == tt[i]});

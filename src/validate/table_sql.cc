@@ -19,6 +19,22 @@ bool FixedSize(uint32_t oid) {
   }
   return false;
 }
+// What the row's digest text holds for one column (see table_sql.h). A text or varchar value over kLongText bytes
+// (octet_length reads its TOAST header: nothing is fetched) is 'm' and the md5 of its bytes, any other 't' and the
+// value itself: the prefixes keep a short value from ever equalling a long one's md5, NULL stays NULL and the empty
+// string is 't'. The row's text would quote every '"' and backslash of a long value, then hash it twice: 2,000 values of
+// about 100 kB took 710 ms on one server as text, 310 ms so. Only when both databases share an encoding: md5 hashes
+// the server's bytes, and with hash_as_utf8 the UTF8 form of the characters must be what is hashed.
+constexpr int kLongText = 1000;
+std::string DigestOf(const catalog::ColumnInfo& c, bool hash_as_utf8) {
+  const std::string col = Col(c.name);
+  if (c.type_oid == kByteaOid) return "pg_catalog.md5(" + col + ")";
+  if ((c.type_oid == kTextOid || c.type_oid == kVarcharOid) && !hash_as_utf8) {
+    return "CASE WHEN pg_catalog.octet_length(" + col + ") > " + std::to_string(kLongText) + " THEN 'm' || " +
+           "pg_catalog.md5(" + col + ") ELSE 't' || " + col + " END";
+  }
+  return col;
+}
 }  // namespace
 
 TableSql::TableSql(const catalog::TableInfo& table, bool c_collation, bool hash_as_utf8, bool fast_checksum)
@@ -40,7 +56,7 @@ TableSql::TableSql(const catalog::TableInfo& table, bool c_collation, bool hash_
     // A bytea value's text is hex, twice its bytes, then quoted into the row's text and hashed: its md5 (of the
     // bytes themselves, NULL for NULL) is cheaper by a factor of about five on large values and tells the same
     // values apart. Only plain bytea: a domain over it keeps its text.
-    digest_ += (i ? ", " : "") + (c.type_oid == kByteaOid ? "pg_catalog.md5(" + Col(c.name) + ")" : Col(c.name));
+    digest_ += (i ? ", " : "") + DigestOf(c, hash_as_utf8);
     if (!c.generated) insertable_.push_back(&c);
   }
   row_ += ")";
@@ -137,6 +153,12 @@ std::string TableSql::Checksum(const KeyRange& range, std::vector<pg::Param>& pa
               {{"@TABLE@", Scan()}, {"@WHERE@", where}, {"@INNER@", digest_ + "::text COLLATE \"C\" AS r"},
                {"@SUMS@", "coalesce(sum(pg_catalog.hashtextextended(r, 0)), 0)::text, "
                           "coalesce(sum(pg_catalog.hashtextextended(r, 1)), 0)::text"}});
+}
+
+std::string TableSql::ChecksumSelect(const KeyRange& range, std::vector<pg::Param>& params) const {
+  std::string q = Checksum(range, params);
+  while (!q.empty() && (q.back() == ';' || q.back() == '\n' || q.back() == ' ')) q.pop_back();
+  return q;
 }
 
 std::string TableSql::Boundaries(const KeyRange& range, int64_t step, std::vector<pg::Param>& params) const {

@@ -4,7 +4,9 @@
 // same expressions: the row text ROW(t."c1", ...) over the source's columns by name (the target's column order does
 // not matter), the key order, and key-range predicates whose bounds are parameters cast to the key's types.
 // What is hashed is the row's digest text: its text with every bytea value replaced by the md5 of its bytes (equal
-// exactly when the bytes are equal; no hex text twice the value's size).
+// exactly when the bytes are equal; no hex text twice the value's size) and, when both databases share an encoding,
+// every text or varchar value over 1,000 bytes by 'm' and its md5, any other by 't' and itself (no quoting of long
+// values; a short value never equals a long one's digest).
 // Templates live in src/sql/validate/*.sql; every identifier is quoted, every value is a parameter.
 // Pure: builds strings, runs nothing. Immutable after construction; safe to share between threads.
 #pragma once
@@ -44,6 +46,8 @@ class TableSql {
 
   // Each returns SQL and appends its parameters to `params` (which must be empty on entry).
   std::string Checksum(const KeyRange& range, std::vector<pg::Param>& params) const;
+  // The same statement without its closing ';': a SELECT to embed (RangeChecksum::CompareWholeTables).
+  std::string ChecksumSelect(const KeyRange& range, std::vector<pg::Param>& params) const;
   std::string Boundaries(const KeyRange& range, int64_t step, std::vector<pg::Param>& params) const;
   // The whole table's top-level range bounds: every `rows` rows and every `bytes` bytes of row size.
   std::string PlanBoundaries(int64_t rows, int64_t bytes, std::vector<pg::Param>& params) const;

@@ -17,6 +17,7 @@
 #include "validate/repair.h"
 #include "validate/set_run.h"
 #include "validate/snapshot.h"
+#include "validate/whole_table_groups.h"
 
 namespace walferry::validate {
 
@@ -179,24 +180,14 @@ void CompareTable(SetRun& run, TableWork& work, Worker* one) {
   Finish(run, r);
 }
 
-// Keyed tables planned as one range, grouped for RangeChecksum::CompareWholeTables: at most kGroupTables tables and
-// about one range's rows and bytes (options.range_rows, range_bytes) per group, so a group costs what one range of
-// a big table costs.
-std::vector<std::vector<TableWork*>> WholeTableGroups(const SetRun& run, const std::vector<TableWork*>& tables) {
-  constexpr size_t kGroupTables = 100;
+// Keyed tables planned as one range, grouped for RangeChecksum::CompareWholeTables (validate/whole_table_groups.h).
+std::vector<std::vector<TableWork*>> GroupsOfWork(const SetRun& run, const std::vector<TableWork*>& tables) {
+  std::vector<const catalog::TableInfo*> infos;
+  for (const TableWork* work : tables) infos.push_back(&work->sql->table());
   std::vector<std::vector<TableWork*>> groups;
-  double rows = 0, bytes = 0;
-  for (TableWork* work : tables) {
-    const catalog::TableInfo& t = work->sql->table();
-    if (groups.empty() || groups.back().size() >= kGroupTables ||
-        rows + t.estimated_rows > static_cast<double>(run.options.range_rows) ||
-        bytes + static_cast<double>(t.heap_bytes) > static_cast<double>(run.options.range_bytes)) {
-      groups.emplace_back();
-      rows = bytes = 0;
-    }
-    groups.back().push_back(work);
-    rows += t.estimated_rows;
-    bytes += static_cast<double>(t.heap_bytes);
+  for (const auto& group : WholeTableGroups(infos, run.options.range_rows, run.options.range_bytes)) {
+    groups.emplace_back();
+    for (size_t i : group) groups.back().push_back(tables[i]);
   }
   return groups;
 }
@@ -242,7 +233,7 @@ void CompareTables(SetRun& run) {
       ranged.push_back(&work);
     }
   }
-  std::vector<std::vector<TableWork*>> units = WholeTableGroups(run, small);
+  std::vector<std::vector<TableWork*>> units = GroupsOfWork(run, small);
   for (TableWork* work : keyless) units.push_back({work});
   OnWorkers(run, units.size(), [&](Worker& w, size_t i) {
     CompareGroup(run, units[i], w);

@@ -516,6 +516,47 @@ TEST(Validate, TellsApartValuesThatCompareEqualInEveryHashedForm) {
   EXPECT_EQ(test::DiffTable(source, target, "skewed"), "");
 }
 
+// Large compressible values (stored compressed in TOAST, as the bench's large-value table): one byte changed in the
+// middle of a 300 kB bytea, and a value one byte shorter, are each found as the one row that differs, with the
+// table cut into ranges by bytes. Long text (hashed as its md5, not as its quoted text): 'café' in NFD written over
+// four characters in the middle of an 18 kB value, a value of 1,001 bytes cut to 1,000 (across the long/short limit), a long value
+// replaced by its own md5 as text, NULL against the empty string. --repair makes the target equal.
+TEST(Validate, OneByteInTheMiddleOfA300KilobyteCompressedValueIsFound) {
+  std::string db = test::FreshDatabase();
+  OnBoth(db, "CREATE TABLE large_values (id int PRIMARY KEY, v bytea, t text)");
+  test::Source().Psql(db, R"sql(
+    INSERT INTO large_values SELECT g, decode(repeat(md5(g::text) || md5((g + 1)::text), 9600), 'hex'),
+                                   repeat(U&'caf\00E9 "q" \\ ' || g, 1200)
+      FROM generate_series(1, 40) g;
+    UPDATE large_values SET t = repeat('x', 1001) WHERE id = 5;
+    UPDATE large_values SET t = '' WHERE id = 9;
+  )sql");
+  CopyTable(db, "large_values");
+  OnBoth(db, "ANALYZE");
+  test::Target().Psql(db, R"sql(
+    UPDATE large_values SET v = set_byte(v, 153600, get_byte(v, 153600) # 1) WHERE id = 17;
+    UPDATE large_values SET v = substring(v FROM 1 FOR length(v) - 1) WHERE id = 31;
+    UPDATE large_values SET t = overlay(t PLACING U&'cafe\0301' FROM 10000 FOR 4) WHERE id = 23;
+    UPDATE large_values SET t = repeat('x', 1000) WHERE id = 5;
+    UPDATE large_values SET t = md5(t) WHERE id = 7;
+    UPDATE large_values SET t = NULL WHERE id = 9;
+  )sql");
+  pg::Connection source = test::ConnectSource(db);
+  ASSERT_EQ(test::Count(source, "SELECT count(*) FROM large_values WHERE length(v) = 307200 "
+                                "AND pg_column_size(v) < 30000"),
+            40)
+      << "the values must be 300 kB and stored compressed";
+  JsonRun first = Validate(db, {"--range-bytes", "2000000", "--jobs", "2"});
+  ASSERT_EQ(first.exit_code, 1) << first.output;
+  std::set<std::pair<std::string, std::string>> want;
+  for (int id : {5, 7, 9, 17, 23, 31}) want.emplace("RECORD_DIFF", "(\"id\")=(" + std::to_string(id) + ")");
+  EXPECT_EQ(Differences(first.doc, "public.large_values"), want) << first.output;
+  JsonRun repair = Validate(db, {"--repair"});
+  EXPECT_EQ(repair.exit_code, 0) << repair.output;
+  pg::Connection target = test::ConnectTarget(db);
+  EXPECT_EQ(test::DiffTable(source, target, "large_values"), "");
+}
+
 // Many small keyed tables are checked in groups, one statement per server per group: a difference in any table of
 // a group is still found exactly (values that compare equal but are not identical included), with each table's
 // own row counts, and the tables beside it are reported equal.

@@ -1,7 +1,9 @@
 -- Every user table (regular and partitioned; permanent, unlogged; not foreign, not temporary) outside the system
 -- schemas, with sizes and keys. $1: schema to leave out (walferry's control schema). $2 (boolean): with sizes; false
 -- gives 0 for heap_bytes, toast_bytes and index_bytes (each size opens the relation and its indexes: a quarter of
--- a millisecond per table, half a second at 2,000 tables).
+-- a millisecond per table, half a second at 2,000 tables). $3 (boolean, with $2): the TOAST table's own size only
+-- (not its index) and 0 for index_bytes, which opens no index: about a third of the cost (75 ms against 200 ms
+-- at 2,000 small tables).
 SELECT c.oid::bigint AS oid,
        n.nspname AS schema_name,
        c.relname AS table_name,
@@ -12,8 +14,9 @@ SELECT c.oid::bigint AS oid,
        pc.relname AS parent_name,
        c.relreplident::text AS replica_identity,
        CASE WHEN c.relkind = 'p' OR NOT $2 THEN 0 ELSE pg_relation_size(c.oid) END AS heap_bytes,
-       CASE WHEN c.reltoastrelid <> 0 AND $2 THEN pg_total_relation_size(c.reltoastrelid) ELSE 0 END AS toast_bytes,
-       CASE WHEN c.relkind = 'p' OR NOT $2 THEN 0 ELSE pg_indexes_size(c.oid) END AS index_bytes,
+       CASE WHEN c.reltoastrelid = 0 OR NOT $2 THEN 0
+            WHEN $3 THEN pg_relation_size(c.reltoastrelid) ELSE pg_total_relation_size(c.reltoastrelid) END AS toast_bytes,
+       CASE WHEN c.relkind = 'p' OR NOT $2 OR $3 THEN 0 ELSE pg_indexes_size(c.oid) END AS index_bytes,
        GREATEST(c.reltuples, 0)::float8 AS estimated_rows,
        -- Never analyzed or vacuumed: reltuples is -1 (14+), or 0 with no pages counted while the heap has data.
        c.relkind = 'p' OR NOT (c.reltuples < 0 OR (c.relpages = 0 AND c.reltuples = 0
