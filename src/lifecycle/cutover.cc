@@ -587,7 +587,8 @@ class Cutter {
   }
 
   std::vector<validate::SetTables> SetTables() {
-    return validate::ResolveSets(o_.config, catalog::ListTables(source_, o_.config.control_schema), "", {});
+    // Sizes only split validate's work: heap and TOAST data, no index opened (catalog::Sizes::kData).
+    return validate::ResolveSets(o_.config, catalog::ListTables(source_, o_.config.control_schema, catalog::Sizes::kData), "", {});
   }
 
   // Every sequence the sets use (catalog::SequencesOfSchemas, the list validate compares), as the migration's

@@ -169,7 +169,8 @@ std::string FormatStatus(const std::vector<control::SetStatusRow>& status) {
 validate::Report Validate(const config::Config& config) {
   std::vector<validate::SetTables> sets = WithContext("reading the source's tables", [&] {
     pg::Connection source = pg::Connection::Open(config.source, {.role = "source"});
-    return validate::ResolveSets(config, catalog::ListTables(source, config.control_schema), "", {});
+    // Sizes only split validate's work: heap and TOAST data, no index opened (catalog::Sizes::kData).
+    return validate::ResolveSets(config, catalog::ListTables(source, config.control_schema, catalog::Sizes::kData), "", {});
   });
   validate::Options o;
   o.source = config.source;
