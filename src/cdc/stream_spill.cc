@@ -18,8 +18,9 @@ constexpr uint32_t kMaxRecord = 1u << 30;
 
 Error IoError(const std::string& what, const std::filesystem::path& path) {
   return Error(ErrorKind::kIo, what + " " + path.string() + ": " + std::strerror(errno))
-      .WithHint("streamed transactions are kept in TMPDIR until their commit: give it room (or point TMPDIR at a "
-                "larger disk), then run walferry cdc again: the source sends unfinished transactions again");
+      .WithHint("streamed transactions are kept in cdc.spill_dir (default TMPDIR) until their commit: give it room "
+                "or point cdc.spill_dir at a larger disk (or set cdc.streaming: off, and the source keeps them), "
+                "then run walferry cdc again: the source sends unfinished transactions again");
 }
 
 }  // namespace

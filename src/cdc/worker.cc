@@ -423,7 +423,11 @@ Worker::SessionEnd Worker::RunSession() {
   EndStaleAppliers();
   // This process now reads the slot: the walsender sends every unfinished transaction again from its start, so
   // the spill files of an earlier session (or a killed process) are dropped, never applied.
-  if (!spill_) spill_.emplace(std::filesystem::temp_directory_path() / ("walferry-stream-" + slot_name_));
+  if (!spill_) {
+    const std::filesystem::path dir = options_.cdc.spill_dir.empty() ? std::filesystem::temp_directory_path()
+                                                                     : std::filesystem::path(options_.cdc.spill_dir);
+    spill_.emplace(dir / ("walferry-stream-" + slot_name_));
+  }
   spill_->Reset();
   Lsn fenced = control::ControlSchema(status_->connection(), options_.control_schema)
                    .GetCheckpoint(options_.set_name)
@@ -634,7 +638,7 @@ void Worker::OnStreamCommit(const StreamCommit& c) {
 
 int Worker::ProtocolFor(const pg::ServerFeatures& features) const {
   const char* forced = std::getenv("WALFERRY_PGOUTPUT_PROTOCOL");
-  if (forced == nullptr || *forced == '\0') return features.pgoutput_protocol;
+  if (forced == nullptr || *forced == '\0') return options_.cdc.streaming ? features.pgoutput_protocol : 1;
   const std::string text(forced);
   if (text.size() != 1 || text[0] < '1' || text[0] > '4' || text[0] - '0' > features.pgoutput_protocol) {
     throw Error(ErrorKind::kConfig, "WALFERRY_PGOUTPUT_PROTOCOL is '" + text + "'")

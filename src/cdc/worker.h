@@ -96,7 +96,8 @@ class Worker {
   // batch boundary, the open group is committed first) and joined to a group with its checkpoint like any other.
   void OnStreamCommit(const StreamCommit& c);
   void OnStreamAbort(const StreamAbort& a);
-  // The pgoutput protocol to ask for: the source's (pg::FeaturesOf), or WALFERRY_PGOUTPUT_PROTOCOL when set lower.
+  // The pgoutput protocol to ask for: the source's (pg::FeaturesOf), 1 under cdc.streaming: off, or
+  // WALFERRY_PGOUTPUT_PROTOCOL when set lower.
   int ProtocolFor(const pg::ServerFeatures& features) const;
   void OnBegin(const Begin& b);
   void OnLogicalMessage(const LogicalMessage& m);

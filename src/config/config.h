@@ -86,6 +86,11 @@ struct CdcSettings {
   int batch_max_rows = 100000;
   int64_t batch_max_bytes = int64_t{64} << 20;
   int batch_max_ms = 1000;
+  // Streaming of large in-progress transactions (pgoutput protocol 2+, 14+ sources; docs/cdc.md "Streaming"):
+  // cdc.streaming off asks for protocol 1 (the source keeps a large transaction in its own spill files and sends
+  // it after its commit). cdc.spill_dir: where walferry keeps a streamed transaction until its commit; "" is TMPDIR.
+  bool streaming = true;
+  std::string spill_dir;
 
   bool operator==(const CdcSettings&) const = default;
 };

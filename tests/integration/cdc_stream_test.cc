@@ -32,14 +32,15 @@ std::pair<int, int> StreamedCounts(const std::string& output) {
   return {std::stoi(m[1]), std::stoi(m[2])};
 }
 
-fs::path SpillDir(const cdctest::CdcFixture& f) {
-  return fs::temp_directory_path() / ("walferry-stream-walferry_" + f.set);
+// `base`: cdc.spill_dir, TMPDIR by default.
+fs::path SpillDir(const cdctest::CdcFixture& f, const fs::path& base = fs::temp_directory_path()) {
+  return base / ("walferry-stream-walferry_" + f.set);
 }
 
-size_t SpillFiles(const cdctest::CdcFixture& f) {
+size_t SpillFiles(const cdctest::CdcFixture& f, const fs::path& base = fs::temp_directory_path()) {
   std::error_code ec;
   size_t n = 0;
-  for (const auto& e : fs::directory_iterator(SpillDir(f), ec)) n += e.path().extension() == ".spill";
+  for (const auto& e : fs::directory_iterator(SpillDir(f, base), ec)) n += e.path().extension() == ".spill";
   return n;
 }
 
@@ -127,26 +128,50 @@ TEST(CdcStream, SubtransactionsRollbacksAbortsTruncatesAndInterleavedCommitsAppl
 TEST(CdcStream, KilledMidStreamTheSpillIsDiscardedAndTheTransactionAppliedOnce) {
   StreamSmallTransactions();
   cdctest::CdcFixture f = cdctest::CdcFixture::Create("stream_kill", kSchema, {"public.t", "public.dup"});
+  // The spill files where cdc.spill_dir says, not in TMPDIR.
+  const fs::path spill = fs::temp_directory_path() / "spill elsewhere";
+  f.AppendConfig("cdc:\n  spill_dir: '" + spill.string() + "'\n");
   pid_t pid = cdctest::Spawn({"-c", f.config_path, "cdc"});
   pg::Connection big = test::ConnectSource(f.db);
   big.Exec("BEGIN");
   big.Exec("INSERT INTO t SELECT g, 'v', repeat('x', 200) FROM generate_series(1, 30000) g");
   // Mid-stream: the running walferry has spilled part of the open transaction.
-  ASSERT_TRUE(test::PollUntil([&] { return SpillFiles(f) > 0; }, std::chrono::seconds(120)));
+  ASSERT_TRUE(test::PollUntil([&] { return SpillFiles(f, spill) > 0; }, std::chrono::seconds(120)));
+  EXPECT_EQ(SpillFiles(f), 0u) << "nothing in TMPDIR when cdc.spill_dir is set";
   ASSERT_EQ(kill(pid, SIGKILL), 0);
   int status = 0;
   waitpid(pid, &status, 0);
   EXPECT_TRUE(WIFSIGNALED(status)) << status;
-  EXPECT_GT(SpillFiles(f), 0u);  // left behind by the killed process
+  EXPECT_GT(SpillFiles(f, spill), 0u);  // left behind by the killed process
   big.Exec("INSERT INTO t SELECT g, 'w', '' FROM generate_series(30001, 40000) g");
   big.Exec("INSERT INTO dup SELECT g % 3, 'd' FROM generate_series(1, 3000) g");
   big.Exec("COMMIT");
   test::CliResult r = f.Cdc();
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_GE(StreamedCounts(r.output).first, 1) << r.output;
-  EXPECT_EQ(SpillFiles(f), 0u);
+  EXPECT_EQ(SpillFiles(f, spill), 0u);
   pg::Connection t = test::ConnectTarget(f.db);
   EXPECT_EQ(test::Count(t, "SELECT count(*) FROM t"), 40000);
+  f.ExpectEqual();
+  f.DropSlot();
+}
+
+// cdc.streaming: off asks for protocol 1: the same large transaction reaches walferry only after its commit, whole,
+// and nothing is spilled locally.
+TEST(CdcStream, StreamingOffReceivesALargeTransactionAfterItsCommit) {
+  StreamSmallTransactions();
+  cdctest::CdcFixture f = cdctest::CdcFixture::Create("stream_off", kSchema, {"public.t"});
+  f.AppendConfig("cdc:\n  streaming: off\n");
+  pg::Connection big = test::ConnectSource(f.db);
+  big.Exec("BEGIN");
+  big.Exec("INSERT INTO t SELECT g, 'v', repeat('x', 200) FROM generate_series(1, 20000) g");
+  big.Exec("UPDATE t SET v = 'changed' WHERE id % 7 = 0");
+  big.Exec("COMMIT");
+  test::CliResult r = f.Cdc();
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(StreamedCounts(r.output), std::make_pair(0, 0)) << r.output;
+  pg::Connection t = test::ConnectTarget(f.db);
+  EXPECT_EQ(test::Count(t, "SELECT count(*) FROM t WHERE v = 'changed'"), 2857);
   f.ExpectEqual();
   f.DropSlot();
 }

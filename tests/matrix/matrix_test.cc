@@ -55,6 +55,8 @@ std::vector<uint64_t> Seeds() {
 std::mutex g_features_mutex;
 std::map<std::string, int> g_features;
 int g_seeds_run = 0;
+int g_stream_seeds = 0;    // seeds drawn with cdc:streamed_transactions
+int g_streamed_seeds = 0;  // ... whose CDC applied at least one streamed transaction
 
 // Prints the coverage of the catalogue after the last seed.
 class CoverageReport : public ::testing::Environment {
@@ -74,6 +76,8 @@ class CoverageReport : public ::testing::Environment {
     }
     std::cout << "matrix: never drawn: " << (never.empty() ? "none" : "") << "\n";
     for (const std::string& f : never) std::cout << "  " << f << "\n";
+    std::cout << "matrix: " << g_streamed_seeds << " of " << g_stream_seeds
+              << " seed(s) drawn with cdc:streamed_transactions applied a streamed transaction (14+ sources)\n";
   }
 };
 [[maybe_unused]] ::testing::Environment* const g_coverage = ::testing::AddGlobalTestEnvironment(new CoverageReport);
@@ -116,6 +120,10 @@ TEST_P(Matrix, LoadCdcAndCutoverEndWithSourceEqualToTarget) {
                                                           "LC_CTYPE 'C'"
                                                         : ""));
   test::Target().CreateDatabase(db);
+  // Its walsenders read the database's setting: transactions above 64 kB of changes are streamed while they run.
+  if (sc.stream_transactions) {
+    test::Source().Psql("postgres", "ALTER DATABASE " + db + " SET logical_decoding_work_mem = '64kB'");
+  }
   {
     pg::Connection src = pg::Connection::Open(test::Source().Uri(db), {.role = "source", .client_encoding = "UTF8"});
     src.Exec(sc.schema_sql);
@@ -267,6 +275,13 @@ TEST_P(Matrix, LoadCdcAndCutoverEndWithSourceEqualToTarget) {
   }
   cdc.clear();
 
+  if (sc.stream_transactions) {
+    // Whether a transaction of this seed really reached walferry as a stream (reported with the coverage).
+    const bool streamed = test::ReadWholeFile(log).find("applying streamed transaction") != std::string::npos;
+    std::lock_guard lock(g_features_mutex);
+    ++g_stream_seeds;
+    g_streamed_seeds += streamed ? 1 : 0;
+  }
   std::vector<std::string> diffs = matrix::CompareDatabases(test::Source().Uri(db), test::Target().Uri(db), "walferry");
   std::string report;
   for (const std::string& d : diffs) report += d + "\n";

@@ -55,6 +55,9 @@ struct Scenario {
   std::vector<std::string> during_load;  // source transactions run while walferry load runs
   std::vector<std::string> workload;     // source transactions run while CDC runs (each a whole BEGIN...COMMIT)
   std::vector<size_t> kill_after;        // CDC gets SIGKILL after these workload transactions (then restarted)
+  // The source database decodes with logical_decoding_work_mem = 64kB, so that its larger transactions reach
+  // walferry as streams of in-progress transactions (pgoutput protocol 2+, 14+ sources; docs/cdc.md "Streaming").
+  bool stream_transactions = false;
   bool cdc_per_set = false;              // one `walferry cdc --set` process per set, else one process for all
   bool cdc_running_at_cutover = false;   // the cutover finds CDC still streaming (it then stops at the final LSN)
   std::string cutover_kill_after;        // a cutover step to kill the first cutover after ("" = none)

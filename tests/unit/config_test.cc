@@ -49,6 +49,8 @@ cdc:
   lock_timeout_seconds: 5
   statement_timeout_seconds: 600
   wal_warn: 2GB
+  streaming: off
+  spill_dir: /var/lib/walferry/spill
 retention:
   apply_exceptions: 7d
   validation_failures: 0
@@ -104,6 +106,8 @@ TEST(Config, ParsesEveryKey) {
   EXPECT_EQ(c.cdc.lock_timeout_seconds, 5);
   EXPECT_EQ(c.cdc.statement_timeout_seconds, 600);
   EXPECT_EQ(c.cdc.wal_warn_bytes, int64_t{2} << 30);
+  EXPECT_FALSE(c.cdc.streaming);
+  EXPECT_EQ(c.cdc.spill_dir, "/var/lib/walferry/spill");
   EXPECT_EQ(c.retention.apply_exceptions_seconds, 7 * 86400);
   EXPECT_EQ(c.retention.validation_failures_seconds, 0);
   EXPECT_EQ(c.log_level, "debug");
@@ -283,6 +287,7 @@ TEST(Config, EnumSettingsRejectUnknownValues) {
   EXPECT_NE(ParseError("version: 1\ncdc: {retry_for: 0}\n").find("out of range"), std::string::npos);
   EXPECT_NE(ParseError("version: 1\ncdc: {retry_for: 8d}\n").find("out of range"), std::string::npos);
   EXPECT_NE(ParseError("version: 1\ncdc: {retry_for: 2w}\n").find("is not a duration"), std::string::npos);
+  EXPECT_NE(ParseError("version: 1\ncdc: {streaming: maybe}\n").find("use on or off"), std::string::npos);
 }
 
 TEST(Config, RetentionDefaultsToThirtyDaysAndZeroKeepsEveryRow) {
