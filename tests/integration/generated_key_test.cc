@@ -15,14 +15,13 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-#include <atomic>
 #include <filesystem>
 #include <iostream>
 #include <string>
-#include <thread>
 
 #include "common/lsn.h"
 #include "pg/server_version.h"
+#include "support/background_writes.h"
 #include "support/clusters.h"
 
 namespace walferry {
@@ -100,37 +99,6 @@ void WriteRound(pg::Connection& s, const std::string& x, int round) {
   s.Exec("COMMIT");
 }
 
-// The workload on its own session until Stop(): rounds counted; the first error kept.
-class Workload {
- public:
-  explicit Workload(const std::string& db) {
-    thread_ = std::thread([this, db] {
-      try {
-        pg::Connection s = test::ConnectSource(db);
-        for (int round = 1; !stop_.load(); ++round) {
-          WriteRound(s, "t", round);
-          WriteRound(s, "b", round);
-          rounds_.store(round);
-        }
-      } catch (const std::exception& e) {
-        error_ = e.what();
-      }
-    });
-  }
-  ~Workload() { Stop(); }
-  int rounds() const { return rounds_.load(); }
-  std::string Stop() {
-    stop_.store(true);
-    if (thread_.joinable()) thread_.join();
-    return error_;
-  }
-
- private:
-  std::atomic<bool> stop_{false};
-  std::atomic<int> rounds_{0};
-  std::string error_;
-  std::thread thread_;
-};
 
 std::string SetYaml(const std::string& name, const std::string& x, bool batch) {
   std::string yaml = "  - name: " + name + "\n" + (batch ? "    apply: batch\n" : "") + "    tables:\n";
@@ -184,7 +152,10 @@ TEST(GeneratedKey, AnEighteenSourcePublishesItAndCdcMatchesRowsByItThroughAKill)
 
   const std::string log = (std::filesystem::temp_directory_path() / ("walferry-" + db + "-cdc.log")).string();
   {
-    Workload workload(db);
+    test::BackgroundWrites workload(db, [](pg::Connection& session, int round) {
+      WriteRound(session, "t", round);
+      WriteRound(session, "b", round);
+    });
     pid_t cdc = test::SpawnWalferry({"-c", config, "cdc"}, true, log);
     pg::Connection t = test::ConnectTarget(db);
     ASSERT_TRUE(test::PollUntil([&] {

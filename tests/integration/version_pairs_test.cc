@@ -16,11 +16,9 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-#include <atomic>
 #include <filesystem>
 #include <iostream>
 #include <string>
-#include <thread>
 
 #include "catalog/catalog.h"
 #include "common/lsn.h"
@@ -29,6 +27,7 @@
 #include "matrix/compare.h"
 #include "pg/copy_stream.h"
 #include "pg/server_version.h"
+#include "support/background_writes.h"
 #include "support/clusters.h"
 
 namespace walferry {
@@ -143,36 +142,6 @@ void WriteRound(pg::Connection& s, int round, bool partitions) {
   s.Exec("ROLLBACK");
 }
 
-// A workload on its own session until stop(): rounds counted in `rounds`; the first error kept in `error`.
-class Workload {
- public:
-  Workload(const std::string& db, bool partitions) {
-    thread_ = std::thread([this, db, partitions] {
-      try {
-        pg::Connection s = test::ConnectSource(db);
-        for (int round = 1; !stop_.load(); ++round) {
-          WriteRound(s, round, partitions);
-          rounds_.store(round);
-        }
-      } catch (const std::exception& e) {
-        error_ = e.what();
-      }
-    });
-  }
-  ~Workload() { Stop(); }
-  int rounds() const { return rounds_.load(); }
-  std::string Stop() {
-    stop_.store(true);
-    if (thread_.joinable()) thread_.join();
-    return error_;
-  }
-
- private:
-  std::atomic<bool> stop_{false};
-  std::atomic<int> rounds_{0};
-  std::string error_;
-  std::thread thread_;
-};
 
 // After the load: CDC of the mixed workload, killed with SIGKILL once it has applied some of it and while the
 // workload still writes; CDC again until caught up; one more round left for the cutover; the cutover; then the
@@ -180,7 +149,9 @@ class Workload {
 void CdcKillCutoverAndCompare(const std::string& db, const std::string& config, bool partitions) {
   const std::string log = (std::filesystem::temp_directory_path() / ("walferry-" + db + "-cdc.log")).string();
   {
-    Workload workload(db, partitions);
+    test::BackgroundWrites workload(db, [partitions](pg::Connection& session, int round) {
+      WriteRound(session, round, partitions);
+    });
     pid_t cdc = test::SpawnWalferry({"-c", config, "cdc"}, true, log);
     pg::Connection t = test::ConnectTarget(db);
     ASSERT_TRUE(test::PollUntil([&] { return Count(t, "SELECT count(*) FROM orders WHERE v LIKE 'w%'") > 0; }))
