@@ -81,6 +81,7 @@ void Applier::Begin(const cdc::Begin& begin, bool batch) {
   txn_final_lsn_ = begin.final_lsn;
   txn_rows_ = 0;
   txn_exceptions_ = 0;
+  savepoints_.clear();
   in_source_txn_ = true;
   if (in_transaction_) return;  // joins the open group; under log-and-continue its savepoint is already set
   group_first_lsn_ = begin.final_lsn;
@@ -497,6 +498,27 @@ void Applier::SendSync() {
 void Applier::SendControl(std::string_view sql, std::span<const pg::Param> params) {
   conn_.SendQuery(sql, params);
   Queue(ItemKind::kControl);
+}
+
+void Applier::OnSubtransaction(Xid top, Xid subxid) {
+  if (subxid == top || std::any_of(savepoints_.begin(), savepoints_.end(),
+                                   [&](const auto& sp) { return sp.first == subxid; })) {
+    return;
+  }
+  if (!in_source_txn_ || Guarded()) throw Error(ErrorKind::kInternal, "a subtransaction savepoint out of place");
+  SendControl("SAVEPOINT walferry_sub_" + std::to_string(subxid.value), {});
+  savepoints_.emplace_back(subxid, txn_rows_);
+  FlushIfFull();
+}
+
+void Applier::RollbackSubtransaction(Xid subxid) {
+  auto it = std::find_if(savepoints_.begin(), savepoints_.end(), [&](const auto& sp) { return sp.first == subxid; });
+  if (it == savepoints_.end()) return;
+  if (!in_source_txn_ || Guarded()) throw Error(ErrorKind::kInternal, "a subtransaction rollback out of place");
+  SendControl("ROLLBACK TO SAVEPOINT walferry_sub_" + std::to_string(subxid.value), {});
+  txn_rows_ = it->second;
+  savepoints_.erase(it, savepoints_.end());
+  FlushIfFull();
 }
 
 void Applier::EndTransaction(const cdc::Commit& commit) {

@@ -179,6 +179,15 @@ class Applier {
   // A TRUNCATE of one partition, announced by walferry's trigger on the source (control/truncate_capture.h):
   // TRUNCATE ONLY <partition> on the target; under suspend-table an exception row when `root` is suspended.
   void ApplyPartitionTruncate(const pg::TableName& partition, const pg::TableName& root);
+  // A streamed transaction applied before its commit (Worker, docs/cdc.md "Streaming of large transactions").
+  // Called before each of its changes with the (sub)transaction the change belongs to: the first change of a
+  // subtransaction sets `SAVEPOINT walferry_sub_<subxid>`. Only inside a source transaction, never under
+  // log-and-continue (whose per-change savepoint it would break).
+  void OnSubtransaction(Xid top, Xid subxid);
+  // The source rolled subtransaction subxid back: `ROLLBACK TO` its savepoint, which also undoes every
+  // subtransaction whose first change came after it (in one backend a transaction runs in order, so those are
+  // subxid's own children); the rows counted for them are uncounted. Nothing when subxid had no savepoint.
+  void RollbackSubtransaction(Xid subxid);
   // Ends the source transaction; it joins the open group (nothing is committed yet).
   void EndTransaction(const cdc::Commit& commit);
   // Writes the checkpoint (the group's last commit end LSN) and COMMITs the target transaction; returns that
@@ -313,6 +322,8 @@ class Applier {
   std::optional<FailedChange> failed_;
   std::vector<Skipped> skipped_;
   bool last_change_skipped_ = false;  // set by Skip(): read by EndGuardedChange()
+  // OnSubtransaction: the subtransactions with a savepoint, in order, each with txn_rows_ when it was set.
+  std::vector<std::pair<Xid, uint64_t>> savepoints_;
   std::string exception_sql_;
   std::string checkpoint_sql_;
 

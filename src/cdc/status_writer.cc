@@ -29,7 +29,9 @@ void StatusWriter::Write(const StatusSnapshot& s) {
                 pg::Param(std::to_string(s.transactions_applied)), pg::Param(std::to_string(s.groups_applied)),
                 pg::Param(std::to_string(s.retries)), pg::Param(std::to_string(s.batches)),
                 pg::Param(std::to_string(s.rows_collapsed)), pg::Param(std::to_string(s.batch_replays)),
-                TextParam(s.last_batch_replay)});
+                TextParam(s.last_batch_replay), pg::Param(std::to_string(s.streamed_applied)),
+                pg::Param(std::to_string(s.streamed_early)), pg::Param(std::to_string(s.early_stopped)),
+                pg::Param(std::to_string(s.streamed_aborted))});
   });
 }
 

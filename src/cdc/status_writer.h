@@ -38,6 +38,12 @@ struct StatusSnapshot {
   uint64_t rows_collapsed = 0;
   uint64_t batch_replays = 0;
   std::string last_batch_replay;
+  // Streaming of large transactions (docs/cdc.md): streamed transactions committed on the target, of them those
+  // applied while they ran on the source, early applies that gave up, and streamed transactions the source aborted.
+  uint64_t streamed_applied = 0;
+  uint64_t streamed_early = 0;
+  uint64_t early_stopped = 0;
+  uint64_t streamed_aborted = 0;
 };
 
 // Replaces every @SCHEMA@ in sql with the quoted schema (one definition, in control/).

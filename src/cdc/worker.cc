@@ -1,5 +1,7 @@
 #include "cdc/worker.h"
 
+#include "cdc/worker_parts.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -22,17 +24,17 @@
 namespace walferry::cdc {
 namespace {
 
-std::shared_ptr<spdlog::logger> Capture() { return log::For("source_capture"); }
+using worker_parts::Apply;
+using worker_parts::Capture;
+using worker_parts::kFeedbackInterval;
+
 // Thrown out of a session when another live process reads the set's slot (cdc/slot_reader.h); Run() turns it into
 // that Error without recording a failure. Not an Error, so no failure handler takes it for one.
 struct SecondReaderFound {
   Error error;
 };
 
-std::shared_ptr<spdlog::logger> Apply() { return log::For("target_apply"); }
-
 constexpr std::chrono::milliseconds kReadTimeout{200};
-constexpr std::chrono::seconds kFeedbackInterval{1};
 // How often a running worker checks its slot for control::SlotWarnings.
 constexpr std::chrono::seconds kSlotCheckInterval{60};
 // How long a session that ends on purpose waits for the target to flush what it applied before telling the slot.
@@ -177,10 +179,10 @@ WorkerOutcome Worker::Run() {
       std::string state = session == SessionEnd::kReachedStop ? "CAUGHT UP" : "STOPPED";
       WriteStatus(state);
       Apply()->info("set {}: {}: {} rows of {} source transactions applied in {} target transactions; checkpoint "
-                    "{}, confirmed to the slot {}; streamed transactions: {} applied at their commit, {} aborted on "
-                    "the source",
-                    options_.set_name, state, rows_total_, txns_total_, groups_total_,
-                    core_->applied().ToString(), core_->confirmed().ToString(), streamed_applied_, streamed_aborted_);
+                    "{}, confirmed to the slot {}; streamed transactions: {} applied at their commit ({} of them "
+                    "while they ran on the source), {} aborted on the source",
+                    options_.set_name, state, rows_total_, txns_total_, groups_total_, core_->applied().ToString(),
+                    core_->confirmed().ToString(), streamed_applied_, streamed_early_, streamed_aborted_);
       return {state, core_->applied(), rows_total_, ""};
     } catch (const SecondReaderFound& found) {
       throw found.error;
@@ -213,9 +215,19 @@ std::optional<WorkerOutcome> Worker::Recover(const Error& e) {
             .stop_requested = stop_.load()};
   if (failed) f.rejected_txn = failed->txn_final_lsn;
   f.rejected_at_commit = std::exchange(commit_rejected_, false) && !f.retriable;
+  if (early_ && e.sqlstate() == "55P03") {
+    // The apply connection may have waited for the early transaction's locks where walferry could not see it:
+    // never again in this process, so a retry cannot meet the same wait.
+    early_off_ = true;
+    Apply()->warn("set {}: a lock wait timed out while a streamed transaction was applied early; streamed "
+                  "transactions are applied at their commit from now on",
+                  options_.set_name);
+  }
   FailureAction action = core_->OnFailure(f, Clock::now());
   repl_.reset();
   applier_.reset();  // closing the connection rolls back an open target transaction
+  early_.reset();
+  early_xid_ = Xid{};
   status_.reset();
   heartbeat_conn_.reset();
   covered_.reset();
@@ -268,6 +280,8 @@ void Worker::OnBatchFallback(const BatchFallback& f) {
                 f.what(), kBatchPause.count());
   repl_.reset();
   applier_.reset();  // closing the connection rolls the batch back
+  early_.reset();
+  early_xid_ = Xid{};
   status_.reset();
   heartbeat_conn_.reset();
   covered_.reset();
@@ -275,6 +289,8 @@ void Worker::OnBatchFallback(const BatchFallback& f) {
 
 WorkerOutcome Worker::Failed(const std::string& reason, const std::optional<FailedChange>& failed) {
   Apply()->error("set {}: FAILED: {}", options_.set_name, reason);
+  early_.reset();
+  early_xid_ = Xid{};
   try {
     status_.reset();
     status_.emplace(pg::Connection::Open(options_.target, {.role = "target"}), options_.control_schema,
@@ -327,6 +343,7 @@ void Worker::WhileTargetWorks(std::chrono::milliseconds waited) {
   // A long batch on the target must not get the walsender to end the stream for silence (wal_sender_timeout): a
   // standby status update is an answer. The stream itself is not read meanwhile.
   if (repl_ && std::chrono::steady_clock::now() - last_feedback_ >= kFeedbackInterval) SendFeedback(false);
+  CheckEarlyConflict(waited);
   if (waited < std::chrono::seconds(1)) {  // a new wait
     next_apply_check_ = kApplyCheckAfter;
     apply_idle_seen_ = 0;
@@ -358,6 +375,8 @@ void Worker::Sleep(std::chrono::milliseconds wait) {
 Worker::SessionEnd Worker::RunSession() {
   status_.emplace(pg::Connection::Open(options_.target, {.role = "target", .response_timeout = kResponseTimeout}),
                   options_.control_schema, options_.set_name);
+  early_.reset();  // an early transaction of an earlier session (rolled back when its connection closes)
+  early_xid_ = Xid{};
   std::set<std::pair<std::string, std::string>> suspended;
   Lsn start;
   {
@@ -373,6 +392,7 @@ Worker::SessionEnd Worker::RunSession() {
     start = core_->StartSession(cp);
     silent_for_ = {};
     suspended = LoadSuspended(t);
+    suspended_ = suspended;
   }
   // Named so an operator (and the fault tests) can tell the apply backend in pg_stat_activity.
   applier_.emplace(pg::Connection::Open(options_.target,
@@ -495,8 +515,7 @@ void Worker::OnPayload(std::string_view payload) {
     return;
   }
   if (const auto* start = std::get_if<StreamStart>(&m)) {
-    spill_->Start(start->xid, start->first_segment);
-    stream_xid_ = start->xid;
+    OnStreamStart(*start);
   } else if (std::holds_alternative<StreamStop>(m)) {
     stream_xid_.reset();
   } else if (const auto* commit = std::get_if<StreamCommit>(&m)) {
@@ -525,28 +544,7 @@ void Worker::Dispatch(const Message& m, const Decoder& decoder) {
             throw Error(ErrorKind::kProtocol, std::string(MessageName(m)) + " outside a transaction");
           }
           if (!core_->applying()) return;  // a transaction already on the target
-          if constexpr (std::is_same_v<T, Truncate>) {
-            std::vector<const Relation*> rels;
-            for (RelationId id : x.relation_ids) {
-              const Relation* r = decoder.FindRelation(id);
-              if (!r) {
-                throw Error(ErrorKind::kProtocol,
-                            "TRUNCATE of relation " + std::to_string(id.value) + " never described");
-              }
-              // walferry's table of partition TRUNCATE announcements (13) is never the target's to empty.
-              if (!control::IsTruncateTable({r->namespace_name, r->name}, options_.control_schema)) rels.push_back(r);
-            }
-            if (!rels.empty()) applier_->Apply(rels, x);
-          } else {
-            const Relation& rel = *decoder.FindRelation(x.relation_id);
-            if (control::IsTruncateTable({rel.namespace_name, rel.name}, options_.control_schema)) {
-              // A 13 source announces a partition TRUNCATE by a row there (control/truncate_capture.h): never a
-              // row of the target.
-              if constexpr (std::is_same_v<T, Insert>) OnTruncateRow(rel, x);
-              return;
-            }
-            applier_->Apply(rel, x);
-          }
+          ApplyChange(*applier_, m, decoder);
         } else if constexpr (std::is_same_v<T, LogicalMessage>) {
           OnLogicalMessage(x);
         } else if constexpr (std::is_same_v<T, Type> || std::is_same_v<T, Origin>) {
@@ -559,93 +557,39 @@ void Worker::Dispatch(const Message& m, const Decoder& decoder) {
       m);
 }
 
-void Worker::SpillStreamed(const Message& m, std::string_view payload) {
-  if (!stream_xid_) throw Error(ErrorKind::kInternal, "a streamed message outside a stream block");
-  const std::optional<Xid> subxid = std::visit(
-      [](const auto& x) -> std::optional<Xid> {
-        if constexpr (requires { x.xid; }) {
-          if constexpr (std::is_same_v<std::decay_t<decltype(x.xid)>, std::optional<Xid>>) return x.xid;
+void Worker::ApplyChange(Applier& applier, const Message& m, const Decoder& decoder) {
+  std::visit(
+      [&](const auto& x) {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, Truncate>) {
+          std::vector<const Relation*> rels;
+          for (RelationId id : x.relation_ids) {
+            const Relation* r = decoder.FindRelation(id);
+            if (!r) {
+              throw Error(ErrorKind::kProtocol, "TRUNCATE of relation " + std::to_string(id.value) + " never described");
+            }
+            // walferry's table of partition TRUNCATE announcements (13) is never the target's to empty.
+            if (!control::IsTruncateTable({r->namespace_name, r->name}, options_.control_schema)) rels.push_back(r);
+          }
+          if (!rels.empty()) applier.Apply(rels, x);
+        } else if constexpr (std::is_same_v<T, Insert> || std::is_same_v<T, Update> || std::is_same_v<T, Delete>) {
+          const Relation* rel = decoder.FindRelation(x.relation_id);
+          if (!rel) {
+            throw Error(ErrorKind::kProtocol, std::string(MessageName(m)) + " of relation " +
+                                                  std::to_string(x.relation_id.value) + " never described");
+          }
+          if (control::IsTruncateTable({rel->namespace_name, rel->name}, options_.control_schema)) {
+            // A 13 source announces a partition TRUNCATE by a row there (control/truncate_capture.h): never a row
+            // of the target.
+            if constexpr (std::is_same_v<T, Insert>) OnTruncateRow(applier, *rel, x);
+            return;
+          }
+          applier.Apply(*rel, x);
+        } else {
+          throw Error(ErrorKind::kInternal, std::string(MessageName(m)) + " is not a row change");
         }
-        return std::nullopt;
       },
       m);
-  if (!subxid) {
-    throw Error(ErrorKind::kProtocol, std::string("a ") + MessageName(m) + " message inside a stream block of "
-                                          "transaction " + std::to_string(stream_xid_->value));
-  }
-  spill_->Append(*stream_xid_, *subxid, payload);
-}
-
-void Worker::OnStreamAbort(const StreamAbort& a) {
-  const bool known = spill_->Has(a.xid);
-  spill_->Abort(a.xid, a.subxid);
-  if (known && a.xid == a.subxid) {
-    ++streamed_aborted_;
-    Apply()->debug("set {}: streamed transaction {} aborted on the source; its spill file is dropped",
-                   options_.set_name, a.xid.value);
-  }
-}
-
-void Worker::OnStreamCommit(const StreamCommit& c) {
-  if (!spill_->Has(c.xid)) {
-    throw Error(ErrorKind::kProtocol, "Stream Commit of transaction " + std::to_string(c.xid.value) +
-                                          ", which this session never saw a first Stream Start of");
-  }
-  // A batch boundary: whatever the open group holds (net rows of batch tables included) commits first; the
-  // streamed transaction is applied per change, whatever its tables' apply mode.
-  if (core_->group_open()) CommitGroup();
-  switch (core_->OnBegin(c.commit_lsn)) {
-    case BeginAction::kStop:
-      spill_->Finish(c.xid);
-      return;
-    case BeginAction::kSkip:
-      Apply()->debug("set {}: skipping streamed transaction {} committed at {} (already applied)",
-                     options_.set_name, c.xid.value, c.commit_lsn.ToString());
-      spill_->Finish(c.xid);
-      core_->OnCommit(c.end_lsn, 0, Clock::now());
-      return;
-    case BeginAction::kApply:
-      break;
-  }
-  const uint64_t spilled = spill_->size(c.xid);
-  Apply()->info("set {}: applying streamed transaction {} committed at {} ({} bytes spilled)", options_.set_name,
-                c.xid.value, c.commit_lsn.ToString(), spilled);
-  last_begin_final_ = c.commit_lsn;
-  applier_->Begin(Begin{c.commit_lsn, c.commit_time, c.xid}, /*batch=*/false);
-  // The spilled messages carry the xid of a stream block: a second decoder, put inside one, reads them. It starts
-  // from the live decoder's relations (a relation described by a subtransaction that was rolled back is not
-  // described again in the same transaction), and the spilled Relation messages replace them in order.
-  Decoder replay(decoder_->protocol_version());
-  replay.CopyRelationsFrom(*decoder_);
-  std::string start(6, '\0');
-  start[0] = 'S';
-  for (int i = 0; i < 4; ++i) start[1 + i] = static_cast<char>((c.xid.value >> (24 - 8 * i)) & 0xff);
-  start[5] = 1;
-  replay.Decode(start);
-  StreamSpill::Reader reader = spill_->Read(c.xid);
-  std::string record;
-  uint64_t n = 0;
-  while (reader.Next(record)) {
-    Dispatch(replay.Decode(record), replay);
-    // The stream is not read meanwhile: keep the walsender answered (wal_sender_timeout) on a long replay.
-    if (++n % 4096 == 0 && std::chrono::steady_clock::now() - last_feedback_ >= kFeedbackInterval) {
-      SendFeedback(false);
-    }
-  }
-  OnCommit(Commit{0, c.commit_lsn, c.end_lsn, c.commit_time});
-  ++streamed_in_group_;
-}
-
-int Worker::ProtocolFor(const pg::ServerFeatures& features) const {
-  const char* forced = std::getenv("WALFERRY_PGOUTPUT_PROTOCOL");
-  if (forced == nullptr || *forced == '\0') return options_.cdc.streaming ? features.pgoutput_protocol : 1;
-  const std::string text(forced);
-  if (text.size() != 1 || text[0] < '1' || text[0] > '4' || text[0] - '0' > features.pgoutput_protocol) {
-    throw Error(ErrorKind::kConfig, "WALFERRY_PGOUTPUT_PROTOCOL is '" + text + "'")
-        .WithHint("set it to a pgoutput protocol version from 1 to " + std::to_string(features.pgoutput_protocol) +
-                  " (the most this source speaks), or unset it to use the source's (docs/cdc.md)");
-  }
-  return text[0] - '0';
 }
 
 void Worker::OnLogicalMessage(const LogicalMessage& m) {
@@ -659,10 +603,10 @@ void Worker::OnLogicalMessage(const LogicalMessage& m) {
     throw Error(ErrorKind::kProtocol, "a " + std::string(control::kTruncateMessagePrefix) +
                                           " message at " + m.lsn.ToString() + " is not four zero-ended names");
   }
-  OnTruncatedPartition(*p);
+  OnTruncatedPartition(*applier_, *p);
 }
 
-void Worker::OnTruncateRow(const Relation& rel, const Insert& row) {
+void Worker::OnTruncateRow(Applier& applier, const Relation& rel, const Insert& row) {
   std::vector<std::string> columns;
   std::vector<std::optional<std::string>> values;
   for (size_t i = 0; i < rel.columns.size() && i < row.new_tuple.columns.size(); ++i) {
@@ -675,10 +619,10 @@ void Worker::OnTruncateRow(const Relation& rel, const Insert& row) {
     throw Error(ErrorKind::kProtocol, "a row of " + pg::TableName{rel.namespace_name, rel.name}.Display() +
                                           " without the four names of a truncated partition");
   }
-  OnTruncatedPartition(*p);
+  OnTruncatedPartition(applier, *p);
 }
 
-void Worker::OnTruncatedPartition(const control::TruncatedPartition& truncated) {
+void Worker::OnTruncatedPartition(Applier& applier, const control::TruncatedPartition& truncated) {
   const control::TruncatedPartition* p = &truncated;
   // Every slot of the database receives the message, whatever its publication: only the set whose tables the
   // partition belongs to applies it (another set would empty the partition at its own stream position, maybe after
@@ -695,7 +639,7 @@ void Worker::OnTruncatedPartition(const control::TruncatedPartition& truncated) 
   }
   Apply()->info("set {}: partition {} of {} was truncated on the source; truncating it on the target",
                 options_.set_name, p->partition.Display(), p->root.Display());
-  applier_->ApplyPartitionTruncate(p->partition, p->root);
+  applier.ApplyPartitionTruncate(p->partition, p->root);
 }
 
 void Worker::OnBegin(const Begin& b) {
@@ -741,17 +685,21 @@ void Worker::CommitGroup() {
                  options_.set_name, txns, rows,
                  std::chrono::duration_cast<std::chrono::milliseconds>(commit_start - last_group_end_).count(),
                  std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - commit_start).count());
-  last_group_end_ = Clock::now();
-  rows_total_ += rows;
-  txns_total_ += txns;
-  ++groups_total_;
   const BatchCounters& after = applier_->batch_counters();
   batch_total_.changes_netted += after.changes_netted - before.changes_netted;
   batch_total_.net_rows += after.net_rows - before.net_rows;
   batch_total_.batches += after.batches - before.batches;
   batch_total_.flushes += after.flushes - before.flushes;
-  last_commit_time_ = FormatPgTimestamp(c.commit_time);
-  last_commit_time_us_ = c.commit_time;
+  Committed(c, rows, txns);
+}
+
+void Worker::Committed(const Commit& last, uint64_t rows, uint64_t txns) {
+  last_group_end_ = Clock::now();
+  rows_total_ += rows;
+  txns_total_ += txns;
+  ++groups_total_;
+  last_commit_time_ = FormatPgTimestamp(last.commit_time);
+  last_commit_time_us_ = last.commit_time;
 }
 
 void Worker::Feedback(bool ask_reply) {
@@ -987,6 +935,10 @@ void Worker::WriteStatus(const std::string& state, const std::string& error) {
   s.rows_collapsed = batch_total_.changes_netted - std::min(batch_total_.changes_netted, batch_total_.net_rows);
   s.batch_replays = batch_replays_;
   s.last_batch_replay = last_replay_;
+  s.streamed_applied = streamed_applied_;
+  s.streamed_early = streamed_early_;
+  s.early_stopped = early_stopped_;
+  s.streamed_aborted = streamed_aborted_;
   status_->Write(s);
   rows_at_last_status_ = rows;
   last_status_ = now;

@@ -89,12 +89,33 @@ class Worker {
   void OnPayload(std::string_view payload);
   // A decoded message outside a stream block, or one replayed from a spill file: `decoder` holds its relations.
   void Dispatch(const Message& m, const Decoder& decoder);
-  // Streaming of in-progress transactions (protocol >= 2; docs/cdc.md "Streaming of large transactions").
-  // A message between Stream Start and Stream Stop: kept in the transaction's spill file, applied at its commit.
+  // An Insert, Update, Delete or Truncate applied through `applier` (the apply connection's, or the early apply's);
+  // walferry's own table of partition TRUNCATE announcements is read, never applied.
+  void ApplyChange(Applier& applier, const Message& m, const Decoder& decoder);
+  // Streaming of in-progress transactions (protocol >= 2; docs/cdc.md "Streaming of large transactions";
+  // worker_stream.cc). Stream Start: the transaction's spill file opened; under cdc.streaming: on, its early apply
+  // started when none runs (the open group committed first, also before each later block of it).
+  void OnStreamStart(const StreamStart& s);
+  // A message between Stream Start and Stream Stop: kept in the transaction's spill file, and applied early when
+  // its transaction is.
   void SpillStreamed(const Message& m, std::string_view payload);
-  // Stream Commit: the spilled transaction applied through the ordinary per-change path (never netted: it is a
-  // batch boundary, the open group is committed first) and joined to a group with its checkpoint like any other.
+  // A message of the early transaction (subxid: its (sub)transaction) applied through early_; gives up on failure.
+  void ApplyEarly(const Message& m, Xid subxid);
+  // The early apply gives up: its connection closed (the early transaction rolled back), the reason logged; the
+  // transaction is applied from its spill file at its commit.
+  void StopEarly(const std::string& reason);
+  // early_'s ApplierOptions::while_waiting: keeps the walsender answered; throws after kEarlyWaitLimit.
+  void WhileEarlyWaits(std::chrono::milliseconds waited);
+  // From WhileTargetWorks: when the apply connection has waited a while, asks the target whether it waits for the
+  // early transaction's locks (src/sql/cdc/blocked_by.sql); if so the early apply gives up, so the apply goes on.
+  void CheckEarlyConflict(std::chrono::milliseconds waited);
+  // Stream Commit: the early transaction committed with the checkpoint (CommitEarly), or else the spilled
+  // transaction applied through the ordinary per-change path (never netted: it is a batch boundary, the open group
+  // is committed first) and joined to a group with its checkpoint like any other.
   void OnStreamCommit(const StreamCommit& c);
+  // Commits the early transaction with the checkpoint. False when the target refused it (nothing committed: the
+  // spill file is replayed); throws when the COMMIT's outcome is unknown (the next session reads the checkpoint).
+  bool CommitEarly(const StreamCommit& c);
   void OnStreamAbort(const StreamAbort& a);
   // The pgoutput protocol to ask for: the source's (pg::FeaturesOf), 1 under cdc.streaming: off, or
   // WALFERRY_PGOUTPUT_PROTOCOL when set lower.
@@ -102,9 +123,9 @@ class Worker {
   void OnBegin(const Begin& b);
   void OnLogicalMessage(const LogicalMessage& m);
   // 13: an INSERT into walferry's table of partition TRUNCATE announcements (control/truncate_capture.h).
-  void OnTruncateRow(const Relation& rel, const Insert& row);
-  // A partition truncated on the source, by message or by row: applied when this set owns it.
-  void OnTruncatedPartition(const control::TruncatedPartition& p);
+  void OnTruncateRow(Applier& applier, const Relation& rel, const Insert& row);
+  // A partition truncated on the source, by message or by row: applied through `applier` when this set owns it.
+  void OnTruncatedPartition(Applier& applier, const control::TruncatedPartition& p);
   // Installs walferry's partition TRUNCATE trigger where the set's partitions lack it (control/truncate_capture.h).
   void CaptureTruncates(pg::Connection& source);
   // A cutover in progress (src/sql/cdc/cutover_final_lsn.sql): its final position, read through `target`.
@@ -125,6 +146,8 @@ class Worker {
   void ExpireExceptions();
   // Commits the applier's open group on the target; the core then counts its end as handled (not yet confirmed).
   void CommitGroup();
+  // After a target transaction committed source transactions (a group, or an early transaction): the counters.
+  void Committed(const Commit& last, uint64_t rows, uint64_t txns);
   void Periodic();
   // Probes the target's WAL and sends the slot a standby status update with the confirmed position.
   void Feedback(bool ask_reply);
@@ -191,6 +214,13 @@ class Worker {
   // sends unfinished transactions again from their start). Created by the first session.
   std::optional<StreamSpill> spill_;
   std::optional<Xid> stream_xid_;  // the transaction of the open stream block (Stream Start .. Stream Stop)
+  // Early apply (cdc.streaming: on): the streamed transaction being applied while it runs, on its own target
+  // connection (application_name walferry_apply_<set>, so the fence of a later session ends it too). Reset with
+  // the session.
+  std::optional<Applier> early_;
+  Xid early_xid_;           // its xid; 0 when none
+  bool early_off_ = false;  // a lock wait timed out beside an early apply: none again in this process
+  std::set<std::pair<std::string, std::string>> suspended_;  // the session's suspended tables, for early_
   std::string slot_name_;         // control::SlotName of this migration; set by PrepareOnce
   std::string publication_name_;  // control::PublicationName of this migration; set by PrepareOnce
   std::optional<pg::Connection> heartbeat_conn_;  // a plain source connection (SourceConnection), opened lazily
@@ -218,6 +248,8 @@ class Worker {
   uint64_t streamed_applied_ = 0;
   uint64_t streamed_aborted_ = 0;
   uint64_t streamed_in_group_ = 0;  // streamed transactions in the open group (reset with the session)
+  uint64_t streamed_early_ = 0;    // of streamed_applied_: committed by the early apply
+  uint64_t early_stopped_ = 0;     // early applies that gave up (then applied from the spill file)
   std::string last_replay_;     // why the last one was
   uint64_t rows_at_last_status_ = 0;
   std::chrono::steady_clock::time_point last_status_{};

@@ -150,6 +150,12 @@ class StatusCommand : public Command {
                   << " row changes collapsed, " << Text(b["replays"]) << " replayed per change\n";
         if (!b["last_replay"].is_null()) std::cout << "  last batch replay    " << Text(b["last_replay"]) << "\n";
       }
+      if (const nlohmann::json& st = s.value("streaming", nlohmann::json());
+          !st.is_null() && st["applied"].get<int64_t>() + st["aborted"].get<int64_t>() > 0) {
+        std::cout << "  streamed txns        " << Text(st["applied"]) << " applied (" << Text(st["applied_early"])
+                  << " while they ran on the source, " << Text(st["early_stopped"]) << " early applies given up), "
+                  << Text(st["aborted"]) << " aborted on the source\n";
+      }
       if (!s.value("last_error", nlohmann::json()).is_null()) std::cout << "  last error           " << Text(s["last_error"]) << "\n";
       for (const auto& w : s["warnings"]) std::cout << "  WARNING " << Text(w) << "\n";
       for (const auto& t : s["suspended_tables"]) {

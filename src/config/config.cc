@@ -182,7 +182,12 @@ void ParseCdc(const YamlReader& r, const YAML::Node& node, CdcSettings& cdc) {
     }
   }
   ReadInt(r, f, "batch_max_ms", 1, 60000, cdc.batch_max_ms);
-  if (f.Has("streaming")) cdc.streaming = r.OneOf(f.At("streaming").value, "cdc.streaming", {"on", "off"}) == "on";
+  if (f.Has("streaming")) {
+    const std::string mode = r.OneOf(f.At("streaming").value, "cdc.streaming", {"on", "spill", "off"});
+    cdc.streaming = mode == "on"      ? CdcSettings::Streaming::kOn
+                    : mode == "spill" ? CdcSettings::Streaming::kSpill
+                                      : CdcSettings::Streaming::kOff;
+  }
   if (f.Has("spill_dir")) cdc.spill_dir = r.String(f.At("spill_dir").value, "cdc.spill_dir");
 }
 

@@ -87,9 +87,14 @@ struct CdcSettings {
   int64_t batch_max_bytes = int64_t{64} << 20;
   int batch_max_ms = 1000;
   // Streaming of large in-progress transactions (pgoutput protocol 2+, 14+ sources; docs/cdc.md "Streaming"):
-  // cdc.streaming off asks for protocol 1 (the source keeps a large transaction in its own spill files and sends
-  // it after its commit). cdc.spill_dir: where walferry keeps a streamed transaction until its commit; "" is TMPDIR.
-  bool streaming = true;
+  //   on     applied into an open target transaction while the source runs, committed at its commit (and kept in
+  //          a spill file too, applied from it at the commit when the early apply had to give up);
+  //   spill  kept in a spill file only and applied at its commit (no long-open target transaction);
+  //   off    pgoutput protocol 1: the source keeps a large transaction in its own spill files and sends it after
+  //          its commit.
+  // cdc.spill_dir: where walferry keeps a streamed transaction until its commit; "" is TMPDIR.
+  enum class Streaming { kOn, kSpill, kOff };
+  Streaming streaming = Streaming::kOn;
   std::string spill_dir;
 
   bool operator==(const CdcSettings&) const = default;

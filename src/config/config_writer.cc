@@ -133,7 +133,11 @@ std::string ToYaml(const Config& config) {
   out << "  batch_max_rows: " << config.cdc.batch_max_rows << "\n";
   out << "  batch_max_size: " << Size(config.cdc.batch_max_bytes) << "\n";
   out << "  batch_max_ms: " << config.cdc.batch_max_ms << "\n";
-  out << "  streaming: " << (config.cdc.streaming ? "\"on\"" : "\"off\"") << "\n";
+  out << "  streaming: "
+      << (config.cdc.streaming == CdcSettings::Streaming::kOn      ? "\"on\""
+          : config.cdc.streaming == CdcSettings::Streaming::kSpill ? "\"spill\""
+                                                                           : "\"off\"")
+      << "\n";
   out << "  spill_dir: " << Quote(config.cdc.spill_dir) << "\n";
   out << "retention:  # 0 keeps every row\n";
   out << "  apply_exceptions: " << FormatDuration(config.retention.apply_exceptions_seconds) << "\n";

@@ -66,6 +66,14 @@ nlohmann::json SetJson(const control::SetStatusRow& s, pg::Connection& control, 
                   {"replays", b.GetInt(0, 2)},
                   {"last_replay", b.IsNull(0, 3) ? nlohmann::json() : nlohmann::json(std::string(b.Get(0, 3)))}};
   }
+  // Streaming of large transactions (docs/cdc.md); absent when the row has none (an older walferry wrote it).
+  pg::Result st = control.Exec(control::WithSchema(sql::Get("cdc/stream_counters"), schema), {pg::Param(s.set_name)});
+  if (st.rows() == 1 && !st.IsNull(0, 0)) {
+    j["streaming"] = {{"applied", st.GetInt(0, 0)},
+                      {"applied_early", st.GetInt(0, 1)},
+                      {"early_stopped", st.GetInt(0, 2)},
+                      {"aborted", st.GetInt(0, 3)}};
+  }
   // Made by walferry cdc; absent when cdc never ran with this version.
   bool has_suspended =
       control.Exec(sql::Get("control/table_exists"), {pg::Param(schema), pg::Param("suspended_tables")}).GetBool(0, 0);

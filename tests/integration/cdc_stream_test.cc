@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <thread>
 
@@ -24,12 +25,20 @@ void StreamSmallTransactions() {
   s.Exec("SELECT pg_reload_conf()");
 }
 
-// "streamed transactions: N applied at their commit, M aborted on the source" from the final log line.
-std::pair<int, int> StreamedCounts(const std::string& output) {
+// "streamed transactions: N applied at their commit (E of them while they ran on the source), M aborted on the
+// source" from the final log line; -1 each when it is missing.
+struct Streamed {
+  int applied = -1;
+  int early = -1;
+  int aborted = -1;
+};
+Streamed StreamedCounts(const std::string& output) {
   std::smatch m;
-  static const std::regex re("streamed transactions: ([0-9]+) applied at their commit, ([0-9]+) aborted");
-  if (!std::regex_search(output, m, re)) return {-1, -1};
-  return {std::stoi(m[1]), std::stoi(m[2])};
+  static const std::regex re(
+      "streamed transactions: ([0-9]+) applied at their commit \\(([0-9]+) of them while they ran on the source\\), "
+      "([0-9]+) aborted");
+  if (!std::regex_search(output, m, re)) return {};
+  return {std::stoi(m[1]), std::stoi(m[2]), std::stoi(m[3])};
 }
 
 // `base`: cdc.spill_dir, TMPDIR by default.
@@ -61,10 +70,13 @@ constexpr const char* kSchema =
     "CREATE TABLE p2 PARTITION OF p FOR VALUES FROM (1000000) TO (2000000);"
     "CREATE TABLE gone (id int PRIMARY KEY, v text)";
 
-TEST(CdcStream, SubtransactionsRollbacksAbortsTruncatesAndInterleavedCommitsApplyExactlyOnce) {
+// `streaming`: cdc.streaming (on: applied while they run, savepoints per subtransaction; spill: from the spill file at
+// their commit). Returns walferry's output.
+std::string StreamMixedTransactions(const std::string& set, const std::string& streaming) {
   StreamSmallTransactions();
-  cdctest::CdcFixture f = cdctest::CdcFixture::Create(
-      "stream_mix", kSchema, {"public.t", "public.dup", "public.p", "public.gone"});
+  cdctest::CdcFixture f =
+      cdctest::CdcFixture::Create(set, kSchema, {"public.t", "public.dup", "public.p", "public.gone"});
+  f.AppendConfig("cdc:\n  streaming: " + streaming + "\n");
   pg::Connection big = test::ConnectSource(f.db);
   pg::Connection small = test::ConnectSource(f.db);
   big.Exec("INSERT INTO gone SELECT g, 'old' FROM generate_series(1, 100) g");
@@ -112,15 +124,127 @@ TEST(CdcStream, SubtransactionsRollbacksAbortsTruncatesAndInterleavedCommitsAppl
   small.Exec("INSERT INTO t VALUES (-4, 'after', '')");
 
   test::CliResult r = f.Cdc();
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  const auto [applied, aborted] = StreamedCounts(r.output);
-  EXPECT_GE(applied, 2) << r.output;  // the large one and the one with the rolled-back body
-  EXPECT_GE(aborted, 1) << r.output;
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  const Streamed counts = StreamedCounts(r.output);
+  EXPECT_GE(counts.applied, 2) << r.output;  // the large one and the one with the rolled-back body
+  EXPECT_GE(counts.aborted, 1) << r.output;
   EXPECT_EQ(SpillFiles(f), 0u);
   pg::Connection t = test::ConnectTarget(f.db);
   EXPECT_EQ(test::Count(t, "SELECT count(*) FROM t WHERE v IN ('rolled back', 'aborted', 'nested, rolled back')"), 0);
   // Released s2's rows, less the multiples of 11 deleted later; s3's DELETE was rolled back.
   EXPECT_EQ(test::Count(t, "SELECT count(*) FROM t WHERE id BETWEEN 30001 AND 30100"), 91);
+  f.ExpectEqual();
+  f.DropSlot();
+  return r.output;
+}
+
+TEST(CdcStream, SubtransactionsRollbacksAbortsTruncatesAndInterleavedCommitsApplyExactlyOnceWhileTheyRun) {
+  const std::string output = StreamMixedTransactions("stream_mix", "on");
+  const Streamed counts = StreamedCounts(output);
+  // Both were applied while they ran, their rolled-back subtransactions undone by ROLLBACK TO SAVEPOINT.
+  EXPECT_EQ(counts.early, counts.applied) << output;
+  EXPECT_EQ(output.find("is not applied while it runs any more"), std::string::npos) << output;
+}
+
+TEST(CdcStream, SubtransactionsRollbacksAbortsTruncatesAndInterleavedCommitsApplyExactlyOnceAtTheirCommit) {
+  const std::string output = StreamMixedTransactions("stream_mix_spill", "spill");
+  EXPECT_EQ(StreamedCounts(output).early, 0) << output;
+  EXPECT_NE(output.find("applying streamed transaction"), std::string::npos) << output;
+}
+
+// The early apply: the rows of a large transaction reach the target while it still runs on the source (written,
+// not yet visible), and become visible with its commit.
+TEST(CdcStream, ALargeTransactionIsAppliedWhileItRunsAndVisibleOnlyAfterItsCommit) {
+  StreamSmallTransactions();
+  cdctest::CdcFixture f = cdctest::CdcFixture::Create("stream_early", kSchema, {"public.t"});
+  const std::string log = (fs::temp_directory_path() / "stream_early.log").string();
+  pid_t pid = test::SpawnWalferry({"-c", f.config_path, "cdc"}, false, log);
+  pg::Connection big = test::ConnectSource(f.db);
+  pg::Connection t = test::ConnectTarget(f.db);
+  big.Exec("BEGIN");
+  big.Exec("INSERT INTO t SELECT g, 'v' || g, repeat('x', 100) FROM generate_series(1, 50000) g");
+  // Still open on the source: the target's heap of t grows under walferry's open transaction on its apply
+  // connection, while no row is visible yet.
+  const std::string size = "SELECT pg_relation_size('t')";
+  const std::string writing =
+      "SELECT count(*) FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid AND l.relation = 't'::regclass "
+      "WHERE a.application_name = 'walferry_apply_stream_early' AND a.backend_xid IS NOT NULL "
+      "AND l.mode = 'RowExclusiveLock'";
+  const bool applied_early = test::PollUntil(
+      [&] { return test::Count(t, size) > (1 << 20) && test::Count(t, writing) == 1; }, std::chrono::seconds(180));
+  EXPECT_TRUE(applied_early) << "target heap: " << test::Count(t, size) << " bytes\n" << test::ReadWholeFile(log);
+  EXPECT_EQ(test::Count(t, "SELECT count(*) FROM t"), 0);
+  big.Exec("UPDATE t SET v = 'changed' WHERE id % 1000 = 0");
+  big.Exec("COMMIT");
+  EXPECT_TRUE(test::PollUntil([&] { return test::Count(t, "SELECT count(*) FROM t") == 50000; },
+                              std::chrono::seconds(180)));
+  std::optional<int> st = test::SignalAndWait(pid, SIGTERM, std::chrono::seconds(60));
+  ASSERT_TRUE(st.has_value());
+  const std::string output = test::ReadWholeFile(log);
+  EXPECT_EQ(StreamedCounts(output).early, 1) << output;
+  EXPECT_NE(output.find("its 50050 rows were applied as they arrived"), std::string::npos) << output;
+  EXPECT_EQ(test::Count(t, "SELECT count(*) FROM t WHERE v = 'changed'"), 50);
+  // walferry status: the same counters, in --json and in the text.
+  test::CliResult js = test::RunWalferry({"--json", "--log-level", "off", "-c", f.config_path, "status"});
+  ASSERT_EQ(js.exit_code, 0) << js.output;
+  nlohmann::json status = nlohmann::json::parse(js.output);
+  ASSERT_EQ(status.size(), 1u) << js.output;
+  EXPECT_EQ(status[0]["streaming"]["applied"].get<int64_t>(), 1) << js.output;
+  EXPECT_EQ(status[0]["streaming"]["applied_early"].get<int64_t>(), 1) << js.output;
+  EXPECT_EQ(status[0]["streaming"]["early_stopped"].get<int64_t>(), 0) << js.output;
+  test::CliResult text = test::RunWalferry({"--log-level", "off", "-c", f.config_path, "status"});
+  EXPECT_NE(text.output.find("streamed txns        1 applied (1 while they ran on the source, 0 early applies given "
+                             "up), 0 aborted on the source"),
+            std::string::npos)
+      << text.output;
+  f.ExpectEqual();
+  f.DropSlot();
+}
+
+// A transaction applied on the apply connection can wait for a lock of the early transaction on the target that it
+// never waited for on the source: here a DELETE of one of several identical rows (REPLICA IDENTITY FULL) picks the
+// row the early transaction deleted, not yet committed. The early apply gives up (its transaction rolled back), the
+// apply goes on, and the large transaction is applied from its spill file at its commit.
+TEST(CdcStream, ALockConflictWithTheApplyConnectionStopsTheEarlyApplyAndNothingIsLost) {
+  StreamSmallTransactions();
+  cdctest::CdcFixture f = cdctest::CdcFixture::Create("stream_conflict", kSchema, {"public.t", "public.dup"});
+  pg::Connection s = test::ConnectSource(f.db);
+  pg::Connection big = test::ConnectSource(f.db);
+  s.Exec("INSERT INTO dup SELECT g % 5, 'same' FROM generate_series(1, 50) g");
+  const std::string log = (fs::temp_directory_path() / "stream_conflict.log").string();
+  pid_t pid = test::SpawnWalferry({"-c", f.config_path, "cdc"}, false, log);
+  pg::Connection t = test::ConnectTarget(f.db);
+  ASSERT_TRUE(test::PollUntil([&] { return test::Count(t, "SELECT count(*) FROM dup") == 50; },
+                              std::chrono::seconds(120)));
+  big.Exec("BEGIN");
+  big.Exec("INSERT INTO t SELECT g, 'v', repeat('x', 100) FROM generate_series(1, 20000) g");
+  big.Exec("DELETE FROM dup WHERE ctid = (SELECT ctid FROM dup WHERE a = 1 LIMIT 1)");
+  big.Exec("INSERT INTO t SELECT g, 'w', repeat('x', 100) FROM generate_series(20001, 40000) g");
+  // The DELETE has reached the early transaction on the target (its block was streamed).
+  const std::string deleting =
+      "SELECT count(*) FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid AND l.relation = 'dup'::regclass "
+      "WHERE a.application_name = 'walferry_apply_stream_conflict' AND l.mode = 'RowExclusiveLock'";
+  EXPECT_TRUE(test::PollUntil([&] { return test::Count(t, deleting) == 1; }, std::chrono::seconds(180)))
+      << test::ReadWholeFile(log);
+  // Another row (a, 'same') deleted and committed on the source meanwhile, applied on the apply connection.
+  s.Exec("DELETE FROM dup WHERE ctid = (SELECT ctid FROM dup WHERE a = 1 ORDER BY ctid DESC LIMIT 1)");
+  s.Exec("INSERT INTO t VALUES (-1, 'committed while the large one runs', '')");
+  EXPECT_TRUE(test::PollUntil([&] { return test::Count(t, "SELECT count(*) FROM t WHERE id = -1") == 1; },
+                              std::chrono::seconds(120)))
+      << test::ReadWholeFile(log);
+  big.Exec("COMMIT");
+  EXPECT_TRUE(test::PollUntil([&] { return test::Count(t, "SELECT count(*) FROM t") == 40001; },
+                              std::chrono::seconds(180)));
+  std::optional<int> st = test::SignalAndWait(pid, SIGTERM, std::chrono::seconds(60));
+  ASSERT_TRUE(st.has_value());
+  const std::string output = test::ReadWholeFile(log);
+  EXPECT_NE(output.find("is not applied while it runs any more (the apply connection waited for one of its locks)"),
+            std::string::npos)
+      << output;
+  const Streamed counts = StreamedCounts(output);
+  EXPECT_EQ(counts.applied, 1) << output;
+  EXPECT_EQ(counts.early, 0) << output;
+  EXPECT_EQ(test::Count(t, "SELECT count(*) FROM dup WHERE a = 1"), 8);
   f.ExpectEqual();
   f.DropSlot();
 }
@@ -148,7 +272,7 @@ TEST(CdcStream, KilledMidStreamTheSpillIsDiscardedAndTheTransactionAppliedOnce) 
   big.Exec("COMMIT");
   test::CliResult r = f.Cdc();
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_GE(StreamedCounts(r.output).first, 1) << r.output;
+  EXPECT_GE(StreamedCounts(r.output).applied, 1) << r.output;
   EXPECT_EQ(SpillFiles(f, spill), 0u);
   pg::Connection t = test::ConnectTarget(f.db);
   EXPECT_EQ(test::Count(t, "SELECT count(*) FROM t"), 40000);
@@ -169,7 +293,8 @@ TEST(CdcStream, StreamingOffReceivesALargeTransactionAfterItsCommit) {
   big.Exec("COMMIT");
   test::CliResult r = f.Cdc();
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(StreamedCounts(r.output), std::make_pair(0, 0)) << r.output;
+  EXPECT_EQ(StreamedCounts(r.output).applied, 0) << r.output;
+  EXPECT_EQ(StreamedCounts(r.output).aborted, 0) << r.output;
   pg::Connection t = test::ConnectTarget(f.db);
   EXPECT_EQ(test::Count(t, "SELECT count(*) FROM t WHERE v = 'changed'"), 2857);
   f.ExpectEqual();
@@ -206,7 +331,7 @@ TEST(CdcStream, UnderBatchApplyAStreamedTransactionIsABatchBoundary) {
   s.Exec("INSERT INTO t VALUES (3, 'back', '')");
   test::CliResult r = f.Cdc();
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_GE(StreamedCounts(r.output).first, 1) << r.output;
+  EXPECT_GE(StreamedCounts(r.output).applied, 1) << r.output;
   f.ExpectEqual();
   f.DropSlot();
 }

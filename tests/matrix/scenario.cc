@@ -121,6 +121,8 @@ class Generator {
     if (rng_.Chance(12)) ManySmallTables();
     s_.stream_transactions = rng_.Chance(50);
     if (s_.stream_transactions) Feature("cdc:streamed_transactions");
+    s_.stream_at_commit = s_.stream_transactions && rng_.Chance(30);
+    if (s_.stream_at_commit) Feature("cdc:streamed_at_commit");
     return std::move(s_);
   }
 
@@ -585,7 +587,8 @@ std::vector<std::string> CatalogueFeatures() {
       "work:partition_move", "work:through_parent", "work:duplicate_row", "work:sequence",
       "work:savepoint_rollback", "work:large_transaction", "work:rollback", "work:during_load", "fault:cdc_kill",
       "fault:cutover_kill", "cdc:process_per_set", "cdc:running_at_cutover", "op:restart_set",
-      "op:restart_parent_apart", "op:restart_referenced_apart", "apply:batch", "schema:many_small_tables", "cdc:streamed_transactions"};
+      "op:restart_parent_apart", "op:restart_referenced_apart", "apply:batch", "schema:many_small_tables", "cdc:streamed_transactions",
+      "cdc:streamed_at_commit"};
   for (const TypeFamily& t : TypeFamilies()) f.push_back("type:" + t.name);
   return f;
 }

@@ -58,6 +58,9 @@ struct Scenario {
   // The source database decodes with logical_decoding_work_mem = 64kB, so that its larger transactions reach
   // walferry as streams of in-progress transactions (pgoutput protocol 2+, 14+ sources; docs/cdc.md "Streaming").
   bool stream_transactions = false;
+  // ... and walferry applies them from its spill file at their commit (cdc.streaming: spill), not while they run
+  // (cdc.streaming: on, the default).
+  bool stream_at_commit = false;
   bool cdc_per_set = false;              // one `walferry cdc --set` process per set, else one process for all
   bool cdc_running_at_cutover = false;   // the cutover finds CDC still streaming (it then stops at the final LSN)
   std::string cutover_kill_after;        // a cutover step to kill the first cutover after ("" = none)

@@ -106,7 +106,7 @@ TEST(Config, ParsesEveryKey) {
   EXPECT_EQ(c.cdc.lock_timeout_seconds, 5);
   EXPECT_EQ(c.cdc.statement_timeout_seconds, 600);
   EXPECT_EQ(c.cdc.wal_warn_bytes, int64_t{2} << 30);
-  EXPECT_FALSE(c.cdc.streaming);
+  EXPECT_EQ(c.cdc.streaming, config::CdcSettings::Streaming::kOff);
   EXPECT_EQ(c.cdc.spill_dir, "/var/lib/walferry/spill");
   EXPECT_EQ(c.retention.apply_exceptions_seconds, 7 * 86400);
   EXPECT_EQ(c.retention.validation_failures_seconds, 0);
@@ -138,6 +138,17 @@ TEST(Config, ToYamlRoundTripsToAnEqualConfig) {
   Config again = Parse(yaml, "walferry.yaml");
   EXPECT_EQ(again, c) << yaml;
   EXPECT_EQ(ToYaml(again), yaml);
+}
+
+TEST(Config, StreamingIsOnByDefaultAndEachModeRoundTrips) {
+  EXPECT_EQ(Parse("version: 1\n", "walferry.yaml").cdc.streaming, config::CdcSettings::Streaming::kOn);
+  for (const char* mode : {"on", "spill", "off"}) {
+    Config c = Parse(std::string("version: 1\ncdc: {streaming: ") + mode + "}\n", "walferry.yaml");
+    EXPECT_NE(ToYaml(c).find(std::string("streaming: \"") + mode + "\""), std::string::npos) << mode;
+    EXPECT_EQ(Parse(ToYaml(c), "walferry.yaml"), c) << mode;
+  }
+  EXPECT_EQ(Parse("version: 1\ncdc: {streaming: spill}\n", "walferry.yaml").cdc.streaming,
+            config::CdcSettings::Streaming::kSpill);
 }
 
 TEST(Config, ToYamlRoundTripsAwkwardStrings) {
@@ -287,7 +298,7 @@ TEST(Config, EnumSettingsRejectUnknownValues) {
   EXPECT_NE(ParseError("version: 1\ncdc: {retry_for: 0}\n").find("out of range"), std::string::npos);
   EXPECT_NE(ParseError("version: 1\ncdc: {retry_for: 8d}\n").find("out of range"), std::string::npos);
   EXPECT_NE(ParseError("version: 1\ncdc: {retry_for: 2w}\n").find("is not a duration"), std::string::npos);
-  EXPECT_NE(ParseError("version: 1\ncdc: {streaming: maybe}\n").find("use on or off"), std::string::npos);
+  EXPECT_NE(ParseError("version: 1\ncdc: {streaming: maybe}\n").find("use on, spill or off"), std::string::npos);
 }
 
 TEST(Config, RetentionDefaultsToThirtyDaysAndZeroKeepsEveryRow) {

@@ -80,6 +80,13 @@ ALTER TABLE @SCHEMA@.status ADD COLUMN IF NOT EXISTS changes_applied bigint,
 -- why the last one was (table, LSN range, reason).
 ALTER TABLE @SCHEMA@.status ADD COLUMN IF NOT EXISTS batches bigint, ADD COLUMN IF NOT EXISTS rows_collapsed bigint,
   ADD COLUMN IF NOT EXISTS batch_replays bigint, ADD COLUMN IF NOT EXISTS last_batch_replay text;
+-- Streaming of large transactions' counters (docs/cdc.md "Streaming of large transactions"), of the same process:
+-- streamed transactions committed on the target, those of them applied while they ran on the source (the early
+-- apply), early applies that gave up (then applied from the spill file at the commit), and streamed transactions
+-- the source aborted.
+ALTER TABLE @SCHEMA@.status ADD COLUMN IF NOT EXISTS streamed_applied bigint,
+  ADD COLUMN IF NOT EXISTS streamed_early bigint, ADD COLUMN IF NOT EXISTS early_stopped bigint,
+  ADD COLUMN IF NOT EXISTS streamed_aborted bigint;
 
 CREATE TABLE IF NOT EXISTS @SCHEMA@.apply_exceptions (
   id bigserial PRIMARY KEY,
