@@ -12,8 +12,9 @@
 # CDC_SHAPE=large measures something else: the time from the source COMMIT of one 2,000,000-row transaction (CDC_ROWS)
 # to its commit on the target, with every consumer running and caught up before it: walferry asking for pgoutput
 # protocol 1 (WALFERRY_PGOUTPUT_PROTOCOL=1: the source sends the transaction only after its commit), walferry with
-# the source's protocol and streaming 'on' (sent while it runs, spilled, applied at the commit; docs/cdc.md) and
-# native logical replication with streaming = on. Each consumer has its own table; CDC_ROUNDS rounds (default 2),
+# the source's protocol and streaming 'on' under cdc.streaming: spill (sent while it runs, spilled, applied at the
+# commit) and under cdc.streaming: on (applied on a second target connection while it runs, committed at its
+# commit; docs/cdc.md), and native logical replication with streaming = on. Each consumer has its own table; CDC_ROUNDS rounds (default 2),
 # the methods alternating order each round; every walsender decodes the other methods' transactions alike.
 # Usage: bash bench/cdc.sh   (env CDC_SHAPE: tpcb (default), uniform or large; CDC_TXNS: pgbench transactions per client
 # and script, default 4000 (uniform: 37500); CLIENTS default 4; ORDER: the consumers in the order they catch up,
@@ -47,7 +48,7 @@ PSQL() { local port=$1 db=$2; shift 2; "$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=
 if [ "$SHAPE" = large ]; then
   ROWS=${CDC_ROWS:-2000000}
   ROUNDS=${CDC_ROUNDS:-2}
-  METHODS="p1 stream native"
+  METHODS="p1 spill stream native"
   "$PGBIN/createdb" -h 127.0.0.1 -p "$src" -U postgres bench
   for m in $METHODS; do
     PSQL "$src" bench -c "CREATE TABLE big_$m (id bigint PRIMARY KEY, v text, pad text)"
@@ -56,7 +57,7 @@ if [ "$SHAPE" = large ]; then
   PSQL "$dst" t_native -c "CREATE TABLE big_native (id bigint PRIMARY KEY, v text, pad text)"
   PSQL "$src" bench -c "CREATE PUBLICATION native_pub FOR TABLE big_native"
   PSQL "$dst" t_native -c "CREATE SUBSCRIPTION native_sub CONNECTION 'host=127.0.0.1 port=$src user=postgres dbname=bench' PUBLICATION native_pub WITH (streaming = on)"
-  for m in p1 stream; do
+  for m in p1 spill stream; do
     cat > "$BENCH_TMP/$m.yaml" <<EOF
 version: 1
 source: "$(uri "$src" bench)"
@@ -67,19 +68,23 @@ sets:
     tables:
       - name: public.big_$m
 EOF
+    [ "$m" = spill ] && printf 'cdc:\n  streaming: spill\n' >> "$BENCH_TMP/$m.yaml"
     "$WALFERRY" -c "$BENCH_TMP/$m.yaml" load --log-level warn >/dev/null
   done
   log_to() { if [ -n "${CDC_LOG_DIR:-}" ]; then echo "$CDC_LOG_DIR/$1.log"; else echo /dev/stderr; fi; }
   WALFERRY_PGOUTPUT_PROTOCOL=1 /usr/bin/time -f %M -o "$BENCH_TMP/p1.rss" "$WALFERRY" -c "$BENCH_TMP/p1.yaml" cdc \
     --log-level "${CDC_LOG_LEVEL:-warn}" >/dev/null 2>>"$(log_to p1)" &
   p1_pid=$!
+  /usr/bin/time -f %M -o "$BENCH_TMP/spill.rss" "$WALFERRY" -c "$BENCH_TMP/spill.yaml" cdc \
+    --log-level "${CDC_LOG_LEVEL:-warn}" >/dev/null 2>>"$(log_to spill)" &
+  spill_pid=$!
   /usr/bin/time -f %M -o "$BENCH_TMP/stream.rss" "$WALFERRY" -c "$BENCH_TMP/stream.yaml" cdc \
     --log-level "${CDC_LOG_LEVEL:-warn}" >/dev/null 2>>"$(log_to stream)" &
   stream_pid=$!
   declare -A took
   for ((round = 1; round <= ROUNDS; round++)); do
     order=$METHODS
-    [ $((round % 2)) = 0 ] && order="native stream p1"
+    [ $((round % 2)) = 0 ] && order="native stream spill p1"
     for m in $order; do
       first=$(( (round - 1) * ROWS + 1 )); last=$(( round * ROWS ))
       echo "round $round, $m: one transaction of $ROWS rows..." >&2
@@ -91,9 +96,9 @@ EOF
     done
   done
   load_end=$(cut -d' ' -f1-3 /proc/loadavg)
-  # time(1) writes the peak RSS when walferry ends: wait for it (only these two children are waited for).
-  pkill -TERM -P "$p1_pid"; pkill -TERM -P "$stream_pid"  # the walferry under each time(1)
-  wait "$p1_pid" "$stream_pid" || true
+  # time(1) writes the peak RSS when walferry ends: wait for it (only these three children are waited for).
+  pkill -TERM -P "$p1_pid"; pkill -TERM -P "$spill_pid"; pkill -TERM -P "$stream_pid"  # the walferry under time(1)
+  wait "$p1_pid" "$spill_pid" "$stream_pid" || true
   for m in $METHODS; do
     a=$(PSQL "$src" bench -c "SELECT count(*), md5(string_agg(x::text, '' ORDER BY id)) FROM big_$m x")
     b=$(PSQL "$dst" "t_$m" -c "SELECT count(*), md5(string_agg(x::text, '' ORDER BY id)) FROM big_$m x")
@@ -107,7 +112,8 @@ EOF
   for m in $METHODS; do
     case $m in
       p1) name="walferry cdc, protocol 1" ;;
-      stream) name="walferry cdc, streaming on" ;;
+      spill) name="walferry cdc, streaming, applied at commit" ;;
+      stream) name="walferry cdc, streaming, applied early" ;;
       native) name="native logical replication, streaming = on" ;;
     esac
     printf '%-48s' "$name"

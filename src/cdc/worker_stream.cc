@@ -167,13 +167,19 @@ void Worker::OnStreamCommit(const StreamCommit& c) {
   if (core_->group_open()) CommitGroup();
   switch (core_->OnBegin(c.commit_lsn)) {
     case BeginAction::kStop:
-      if (early) StopEarly("it commits past the stop position");
+      if (early) {
+        early_.reset();  // past the stop position: rolled back, sent again to the next run
+        early_xid_ = Xid{};
+      }
       spill_->Finish(c.xid);
       return;
     case BeginAction::kSkip:
       Apply()->debug("set {}: skipping streamed transaction {} committed at {} (already applied)",
                      options_.set_name, c.xid.value, c.commit_lsn.ToString());
-      if (early) StopEarly("it is already on the target");
+      if (early) {
+        early_.reset();  // already on the target (sent again after a restart): rolled back
+        early_xid_ = Xid{};
+      }
       spill_->Finish(c.xid);
       core_->OnCommit(c.end_lsn, 0, Clock::now());
       return;
