@@ -14,8 +14,11 @@
 # protocol 1 (WALFERRY_PGOUTPUT_PROTOCOL=1: the source sends the transaction only after its commit), walferry with
 # the source's protocol and streaming 'on' under cdc.streaming: spill (sent while it runs, spilled, applied at the
 # commit) and under cdc.streaming: on (applied on a second target connection while it runs, committed at its
-# commit; docs/cdc.md), and native logical replication with streaming = on. Each consumer has its own table; CDC_ROUNDS rounds (default 2),
-# the methods alternating order each round; every walsender decodes the other methods' transactions alike.
+# commit; docs/cdc.md), and native logical replication with streaming = on. Each consumer has its own table;
+# CDC_ROUNDS rounds (default 2), the methods alternating order each round; every walsender decodes the other
+# methods' transactions alike.
+# CDC_STEPS (default 1) splits the transaction into that many INSERTs with CDC_STEP_PAUSE seconds (default 0) of
+# pg_sleep after each: a batch job that runs a while, which the early apply can follow while it runs.
 # Usage: bash bench/cdc.sh   (env CDC_SHAPE: tpcb (default), uniform or large; CDC_TXNS: pgbench transactions per client
 # and script, default 4000 (uniform: 37500); CLIENTS default 4; ORDER: the consumers in the order they catch up,
 # default "native transactional batch floor"; BATCH_PROFILES: profiles' apply mode in the batch run, default
@@ -48,6 +51,8 @@ PSQL() { local port=$1 db=$2; shift 2; "$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=
 if [ "$SHAPE" = large ]; then
   ROWS=${CDC_ROWS:-2000000}
   ROUNDS=${CDC_ROUNDS:-2}
+  STEPS=${CDC_STEPS:-1}
+  STEP_PAUSE=${CDC_STEP_PAUSE:-0}
   METHODS="p1 spill stream native"
   "$PGBIN/createdb" -h 127.0.0.1 -p "$src" -U postgres bench
   for m in $METHODS; do
@@ -87,8 +92,16 @@ EOF
     [ $((round % 2)) = 0 ] && order="native stream spill p1"
     for m in $order; do
       first=$(( (round - 1) * ROWS + 1 )); last=$(( round * ROWS ))
-      echo "round $round, $m: one transaction of $ROWS rows..." >&2
-      PSQL "$src" bench -c "INSERT INTO big_$m SELECT g, 'row ' || g, repeat('p', 40) FROM generate_series($first, $last) g"
+      echo "round $round, $m: one transaction of $ROWS rows in $STEPS INSERT(s), ${STEP_PAUSE}s pause after each..." >&2
+      {
+        echo "BEGIN;"
+        for ((step = 0; step < STEPS; step++)); do
+          from=$(( first + step * ROWS / STEPS )); to=$(( first + (step + 1) * ROWS / STEPS - 1 ))
+          echo "INSERT INTO big_$m SELECT g, 'row ' || g, repeat('p', 40) FROM generate_series($from, $to) g;"
+          [ "$STEP_PAUSE" != 0 ] && echo "SELECT pg_sleep($STEP_PAUSE);"
+        done
+        echo "COMMIT;"
+      } | PSQL "$src" bench >/dev/null
       t0=$(date +%s%N)  # the source COMMIT has returned
       until [ "$(PSQL "$dst" "t_$m" -c "SELECT EXISTS (SELECT 1 FROM big_$m WHERE id = $last)")" = t ]; do sleep 0.05; done
       took[$m.$round]=$(elapsed "$t0")
@@ -106,7 +119,8 @@ EOF
   done
   echo
   machine_line
-  echo "one transaction of $ROWS rows per method and round; seconds from its source COMMIT to its target commit;" \
+  echo "one transaction of $ROWS rows per method and round ($STEPS INSERT(s), ${STEP_PAUSE}s pause after each);" \
+       "seconds from its source COMMIT to its target commit;" \
        "load average at the end: $load_end"
   printf '%-48s' "method"; for ((r = 1; r <= ROUNDS; r++)); do printf '%10s' "round $r"; done; printf '%12s\n' "peak RSS"
   for m in $METHODS; do

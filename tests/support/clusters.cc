@@ -116,8 +116,13 @@ pid_t SpawnWalferry(const std::vector<std::string>& args, bool own_group) {
 }
 
 pid_t SpawnWalferry(const std::vector<std::string>& args, bool own_group, const std::string& log_path) {
+  return SpawnWalferryBinary(WALFERRY_BINARY, args, own_group, log_path);
+}
+
+pid_t SpawnWalferryBinary(const std::string& binary, const std::vector<std::string>& args, bool own_group,
+                          const std::string& log_path) {
   // Everything the child needs is built before fork: only async-signal-safe calls may follow it.
-  std::string bin = WALFERRY_BINARY;
+  std::string bin = binary;
   std::vector<std::string> copy = args;
   std::vector<char*> argv = {bin.data()};
   for (auto& a : copy) argv.push_back(a.data());

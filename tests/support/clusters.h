@@ -57,6 +57,10 @@ pid_t SpawnWalferry(const std::vector<std::string>& args, bool own_group = false
 // The same, with stdout and stderr appended to the file log_path (created when missing), so a long test keeps
 // every run's log in one place.
 pid_t SpawnWalferry(const std::vector<std::string>& args, bool own_group, const std::string& log_path);
+// The same with another walferry executable, e.g. WALFERRY_UNSANITIZED_BINARY (tests/CMakeLists.txt: walferry
+// without sanitizers, for a measurement of walferry's own memory).
+pid_t SpawnWalferryBinary(const std::string& binary, const std::vector<std::string>& args, bool own_group,
+                          const std::string& log_path);
 
 // Sends `sig` to `pid` and polls up to `limit` for it to end; returns its wait status, or nullopt when it had not
 // ended by then (it is then killed with SIGKILL and reaped).
