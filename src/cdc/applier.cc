@@ -82,6 +82,7 @@ void Applier::Begin(const cdc::Begin& begin, bool batch) {
   txn_rows_ = 0;
   txn_exceptions_ = 0;
   savepoints_.clear();
+  savepoint_ids_.clear();
   in_source_txn_ = true;
   if (in_transaction_) return;  // joins the open group; under log-and-continue its savepoint is already set
   group_first_lsn_ = begin.final_lsn;
@@ -501,22 +502,21 @@ void Applier::SendControl(std::string_view sql, std::span<const pg::Param> param
 }
 
 void Applier::OnSubtransaction(Xid top, Xid subxid) {
-  if (subxid == top || std::any_of(savepoints_.begin(), savepoints_.end(),
-                                   [&](const auto& sp) { return sp.first == subxid; })) {
-    return;
-  }
+  if (subxid == top || savepoint_ids_.contains(subxid.value)) return;
   if (!in_source_txn_ || Guarded()) throw Error(ErrorKind::kInternal, "a subtransaction savepoint out of place");
   SendControl("SAVEPOINT walferry_sub_" + std::to_string(subxid.value), {});
   savepoints_.emplace_back(subxid, txn_rows_);
+  savepoint_ids_.insert(subxid.value);
   FlushIfFull();
 }
 
 void Applier::RollbackSubtransaction(Xid subxid) {
+  if (!savepoint_ids_.contains(subxid.value)) return;
   auto it = std::find_if(savepoints_.begin(), savepoints_.end(), [&](const auto& sp) { return sp.first == subxid; });
-  if (it == savepoints_.end()) return;
   if (!in_source_txn_ || Guarded()) throw Error(ErrorKind::kInternal, "a subtransaction rollback out of place");
   SendControl("ROLLBACK TO SAVEPOINT walferry_sub_" + std::to_string(subxid.value), {});
   txn_rows_ = it->second;
+  for (auto undone = it; undone != savepoints_.end(); ++undone) savepoint_ids_.erase(undone->first.value);
   savepoints_.erase(it, savepoints_.end());
   FlushIfFull();
 }

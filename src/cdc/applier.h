@@ -65,6 +65,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "cdc/batch_apply.h"
@@ -324,6 +325,7 @@ class Applier {
   bool last_change_skipped_ = false;  // set by Skip(): read by EndGuardedChange()
   // OnSubtransaction: the subtransactions with a savepoint, in order, each with txn_rows_ when it was set.
   std::vector<std::pair<Xid, uint64_t>> savepoints_;
+  std::unordered_set<uint32_t> savepoint_ids_;  // the xids in savepoints_: one lookup per change, not a scan
   std::string exception_sql_;
   std::string checkpoint_sql_;
 

@@ -1,7 +1,5 @@
 #include "cdc/worker.h"
 
-#include "cdc/worker_parts.h"
-
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -11,6 +9,7 @@
 #include "cdc/failure_class.h"
 #include "cdc/slot_reader.h"
 #include "cdc/stop_position.h"
+#include "cdc/worker_parts.h"
 #include "common/log.h"
 #include "control/control_schema.h"
 #include "control/publication.h"
@@ -226,8 +225,7 @@ std::optional<WorkerOutcome> Worker::Recover(const Error& e) {
   FailureAction action = core_->OnFailure(f, Clock::now());
   repl_.reset();
   applier_.reset();  // closing the connection rolls back an open target transaction
-  early_.reset();
-  early_xid_ = Xid{};
+  DropEarly();
   status_.reset();
   heartbeat_conn_.reset();
   covered_.reset();
@@ -280,8 +278,7 @@ void Worker::OnBatchFallback(const BatchFallback& f) {
                 f.what(), kBatchPause.count());
   repl_.reset();
   applier_.reset();  // closing the connection rolls the batch back
-  early_.reset();
-  early_xid_ = Xid{};
+  DropEarly();
   status_.reset();
   heartbeat_conn_.reset();
   covered_.reset();
@@ -289,8 +286,7 @@ void Worker::OnBatchFallback(const BatchFallback& f) {
 
 WorkerOutcome Worker::Failed(const std::string& reason, const std::optional<FailedChange>& failed) {
   Apply()->error("set {}: FAILED: {}", options_.set_name, reason);
-  early_.reset();
-  early_xid_ = Xid{};
+  DropEarly();
   try {
     status_.reset();
     status_.emplace(pg::Connection::Open(options_.target, {.role = "target"}), options_.control_schema,
@@ -375,8 +371,7 @@ void Worker::Sleep(std::chrono::milliseconds wait) {
 Worker::SessionEnd Worker::RunSession() {
   status_.emplace(pg::Connection::Open(options_.target, {.role = "target", .response_timeout = kResponseTimeout}),
                   options_.control_schema, options_.set_name);
-  early_.reset();  // an early transaction of an earlier session (rolled back when its connection closes)
-  early_xid_ = Xid{};
+  DropEarly();  // an early transaction of an earlier session
   std::set<std::pair<std::string, std::string>> suspended;
   Lsn start;
   {

@@ -104,6 +104,8 @@ class Worker {
   // The early apply gives up: its connection closed (the early transaction rolled back), the reason logged; the
   // transaction is applied from its spill file at its commit.
   void StopEarly(const std::string& reason);
+  // The early apply ends quietly (session end, abort, skip, after its commit): its connection closed.
+  void DropEarly();
   // early_'s ApplierOptions::while_waiting: keeps the walsender answered; throws after kEarlyWaitLimit.
   void WhileEarlyWaits(std::chrono::milliseconds waited);
   // From WhileTargetWorks: when the apply connection has waited a while, asks the target whether it waits for the

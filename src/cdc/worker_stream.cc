@@ -105,6 +105,11 @@ void Worker::ApplyEarly(const Message& m, Xid subxid) {
   }
 }
 
+void Worker::DropEarly() {
+  early_.reset();  // closing the connection rolls an open early transaction back
+  early_xid_ = Xid{};
+}
+
 void Worker::StopEarly(const std::string& reason) {
   const Xid xid = std::exchange(early_xid_, Xid{});
   early_.reset();  // closing the connection rolls the early transaction back
@@ -139,8 +144,7 @@ void Worker::OnStreamAbort(const StreamAbort& a) {
   spill_->Abort(a.xid, a.subxid);
   if (early_ && early_xid_ == a.xid) {
     if (a.xid == a.subxid) {
-      early_.reset();
-      early_xid_ = Xid{};
+      DropEarly();
     } else {
       try {
         early_->RollbackSubtransaction(a.subxid);
@@ -167,19 +171,13 @@ void Worker::OnStreamCommit(const StreamCommit& c) {
   if (core_->group_open()) CommitGroup();
   switch (core_->OnBegin(c.commit_lsn)) {
     case BeginAction::kStop:
-      if (early) {
-        early_.reset();  // past the stop position: rolled back, sent again to the next run
-        early_xid_ = Xid{};
-      }
+      if (early) DropEarly();  // past the stop position: sent again to the next run
       spill_->Finish(c.xid);
       return;
     case BeginAction::kSkip:
       Apply()->debug("set {}: skipping streamed transaction {} committed at {} (already applied)",
                      options_.set_name, c.xid.value, c.commit_lsn.ToString());
-      if (early) {
-        early_.reset();  // already on the target (sent again after a restart): rolled back
-        early_xid_ = Xid{};
-      }
+      if (early) DropEarly();  // already on the target (sent again after a restart)
       spill_->Finish(c.xid);
       core_->OnCommit(c.end_lsn, 0, Clock::now());
       return;
@@ -235,15 +233,13 @@ bool Worker::CommitEarly(const StreamCommit& c) {
     const bool refused = (!e.sqlstate().empty() || e.kind() == ErrorKind::kData) && cls != FailureClass::kTransient &&
                          cls != FailureClass::kPermanentConnection;
     if (!refused) {
-      early_.reset();
-      early_xid_ = Xid{};
+      DropEarly();
       throw;
     }
     StopEarly(std::string("its commit failed: ") + e.what());
     return false;
   }
-  early_.reset();
-  early_xid_ = Xid{};
+  DropEarly();  // committed: closing the connection rolls nothing back
   core_->OnCommit(c.end_lsn, rows, Clock::now());
   core_->OnGroupCommitted();
   ++streamed_applied_;
