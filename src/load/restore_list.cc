@@ -1,5 +1,7 @@
 #include "load/restore_list.h"
 
+#include <algorithm>
+
 #include <cstdlib>
 #include <map>
 #include <sstream>
@@ -50,6 +52,22 @@ std::vector<TocEntry> ParseToc(const std::string& listing) {
     out.push_back(std::move(e));
   }
   return out;
+}
+
+std::vector<std::vector<TocEntry>> SplitByTables(const std::vector<TocEntry>& toc, size_t max_tables) {
+  max_tables = std::max<size_t>(max_tables, 1);
+  std::vector<std::vector<TocEntry>> parts;
+  size_t tables = 0;  // TABLE entries in parts.back()
+  for (const TocEntry& e : toc) {
+    const bool table = e.rest.rfind("TABLE ", 0) == 0;
+    if (parts.empty() || (table && tables == max_tables)) {
+      parts.emplace_back();
+      tables = 0;
+    }
+    parts.back().push_back(e);
+    if (table) ++tables;
+  }
+  return parts;
 }
 
 ResumedPostData PlanResumedPostData(const std::vector<TocEntry>& toc, const SourceObjects& source,

@@ -37,6 +37,12 @@ std::vector<std::string> DumpTablePatterns(const std::vector<std::pair<std::stri
 // Every entry of a listing; comment lines (';') and blank lines are skipped.
 std::vector<TocEntry> ParseToc(const std::string& listing);
 
+// `toc` cut into consecutive parts, in order, each holding at most `max_tables` TABLE entries (at least 1) and
+// every entry exactly once; the entries after a part's last TABLE (sequences, defaults, comments) stay with it up
+// to the next TABLE that does not fit. Restored one after the other, each part finds every object an earlier
+// entry made. No part is empty; an empty toc gives no part.
+std::vector<std::vector<TocEntry>> SplitByTables(const std::vector<TocEntry>& toc, size_t max_tables);
+
 // A post-data object as a server's catalog describes it (src/sql/load/post_data_objects.sql).
 struct CatalogObject {
   std::string type;        // pg_identify_object_as_address: "index", "table constraint", "trigger", ...

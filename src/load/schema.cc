@@ -202,19 +202,40 @@ std::vector<std::pair<pg::TableName, pg::TableName>> SchemaCopier::TableLinks(
   return links;
 }
 
-void SchemaCopier::CreateGroup(const std::vector<pg::TableName>& tables, size_t group) const {
-  const std::string file = "tables-" + std::to_string(group) + ".sql";
+void SchemaCopier::CreateGroup(const std::vector<pg::TableName>& tables, size_t group, size_t per_transaction) const {
+  const std::string base = "tables-" + std::to_string(group);
+  const std::filesystem::path archive = tmp_.path() / (base + ".dump");
   std::vector<std::string> argv = DumpArgs("pre-data");
-  argv.insert(argv.end(), {"-f", (tmp_.path() / file).string()});
+  argv.insert(argv.end(), {"-Fc", "-Z0", "-f", archive.string()});
   // Quoted names match exactly: inside double quotes pg_dump treats * ? . | as ordinary characters.
   for (const auto& p : Patterns(tables)) argv.insert(argv.end(), {"-t", p});
   RunTool(argv, "dumping the tables' definitions", source_.env);
-  auto [rc, out] = Psql(ReadFile(tmp_.path() / file), true, "run-" + file);
-  if (rc != 0) {
-    throw Error(ErrorKind::kSql, "creating " + std::to_string(tables.size()) + " tables on the target failed (none "
-                                 "of them was created; other groups of tables may have been):\n" + out)
-        .WithHint("fix the cause psql names, then run walferry load --resume: it creates the missing tables and "
-                  "empties the others");
+  const std::vector<std::vector<TocEntry>> parts =
+      SplitByTables(ParseToc(RunTool({Program("pg_restore"), "-l", archive.string()}, "listing the tables' dump")),
+                    per_transaction);
+  size_t created = 0;
+  for (size_t k = 0; k < parts.size(); ++k) {
+    const std::string name = base + "-" + std::to_string(k);
+    std::string list;
+    size_t in_part = 0;
+    for (const TocEntry& e : parts[k]) {
+      list += e.line + "\n";
+      if (StartsWith(e.rest, "TABLE ")) ++in_part;
+    }
+    WriteFile(tmp_.path() / (name + ".list"), list);
+    const std::filesystem::path script = tmp_.path() / (name + ".sql");
+    RunTool({Program("pg_restore"), "-L", (tmp_.path() / (name + ".list")).string(), "-f", script.string(),
+             archive.string()},
+            "extracting the tables' definitions", {});
+    auto [rc, out] = Psql(ReadFile(script), true, "run-" + name + ".sql");
+    if (rc != 0) {
+      throw Error(ErrorKind::kSql, "creating " + std::to_string(in_part) + " tables on the target failed (none of "
+                                   "them was created; " + std::to_string(created) + " others of their group and "
+                                   "other groups of tables may have been):\n" + out)
+          .WithHint("fix the cause psql names, then run walferry load --resume: it creates the missing tables and "
+                    "empties the others");
+    }
+    created += in_part;
   }
 }
 
@@ -222,13 +243,16 @@ size_t SchemaCopier::CopyTables(const std::vector<pg::TableName>& tables, int jo
   if (tables.empty()) return 0;
   return WithContext("creating " + std::to_string(tables.size()) + " tables on the target", [&] {
     std::vector<std::vector<pg::TableName>> groups = CreationGroups(tables, TableLinks(tables), jobs);
+    pg::Connection target = pg::Connection::Open(target_conninfo_, {.role = "target"});
+    const size_t per_transaction =
+        TablesPerTransaction(target.Exec(sql::Get("load/lock_capacity")).GetInt(0, 0), groups.size());
     std::vector<std::exception_ptr> errors(groups.size());
     {
       std::vector<std::jthread> threads;
       for (size_t g = 0; g < groups.size(); ++g) {
         threads.emplace_back([&, g] {
           try {
-            CreateGroup(groups[g], g);
+            CreateGroup(groups[g], g, per_transaction);
           } catch (...) {
             errors[g] = std::current_exception();
           }

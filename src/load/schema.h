@@ -60,9 +60,10 @@ class SchemaCopier {
   // they come with their tables in CopyTables instead.
   void CopySupportObjects(const std::vector<uint32_t>& owned_sequence_oids);
   // tables: every relation to create, partitions included (pg_dump -t takes no children by itself). In at most
-  // `jobs` groups at once (load/table_groups.h), each by its own pg_dump and one target transaction: a group is
-  // created whole or not at all, but a failure can leave other groups created (Error(kSql) says so). Returns the
-  // number of groups.
+  // `jobs` groups at once (load/table_groups.h), each by its own pg_dump, in target transactions of as many tables
+  // as the target's lock table allows (TablesPerTransaction: 600 on default settings with 2 groups at once): a
+  // failure can leave some tables created (Error(kSql) says so; --resume finishes them). Returns the number of
+  // groups.
   size_t CopyTables(const std::vector<pg::TableName>& tables, int jobs);
   // After the data. resuming: objects an interrupted run created (same name, same definition as on the source) are
   // kept; throws Error(kPrecondition) listing the objects whose name the target uses with another definition, and
@@ -93,8 +94,9 @@ class SchemaCopier {
                                    const std::string& file_name = "script.sql") const;
   // Pairs of `tables` whose definitions need each other (src/sql/load/table_links.sql), from the source.
   std::vector<std::pair<pg::TableName, pg::TableName>> TableLinks(const std::vector<pg::TableName>& tables) const;
-  // One group of CopyTables: pg_dump of its tables' pre-data, then psql in one transaction. Files named by `group`.
-  void CreateGroup(const std::vector<pg::TableName>& tables, size_t group) const;
+  // One group of CopyTables: pg_dump of its tables' pre-data, then psql, one transaction per `per_transaction`
+  // tables (load/table_groups.h: TablesPerTransaction), in the dump's order. Files named by `group`.
+  void CreateGroup(const std::vector<pg::TableName>& tables, size_t group, size_t per_transaction) const;
   // Resuming: the entries of a post-data table of contents whose objects the target does not have yet, from both
   // catalogs (src/sql/load/post_data_objects.sql).
   std::vector<TocEntry> NotOnTarget(const std::vector<pg::TableName>& tables, std::vector<TocEntry> toc) const;

@@ -9,6 +9,8 @@
 // Pure: no I/O. Thread-safe (no state).
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <utility>
 #include <vector>
 
@@ -23,5 +25,15 @@ namespace walferry::load {
 std::vector<std::vector<pg::TableName>> CreationGroups(const std::vector<pg::TableName>& tables,
                                                        const std::vector<std::pair<pg::TableName, pg::TableName>>& links,
                                                        int jobs);
+
+// Creating a table locks it, its TOAST table and the TOAST table's index until the transaction ends (4 locks each,
+// measured on PostgreSQL 15 for a table with a text column), and every lock of every open transaction takes a slot
+// in the target's shared lock table: max_locks_per_transaction x (max_connections + max_prepared_transactions)
+// slots (`lock_capacity`). One transaction creating thousands of tables fails with "out of shared memory" (53200)
+// on default settings (6,400 slots: 10,000 tables in 2 groups did). So a group is created in transactions of at
+// most this many tables: 3/4 of the capacity shared by `concurrent` groups at once, the rest left to other
+// sessions; at least 10.
+inline constexpr int64_t kLocksPerCreatedTable = 4;
+size_t TablesPerTransaction(int64_t lock_capacity, size_t concurrent);
 
 }  // namespace walferry::load

@@ -536,6 +536,45 @@ TEST_F(Load, ManyTablesOfSeveralSetsAreCreatedAtOnceLinkedOnesTogether) {
   DropSlots();
 }
 
+// Creating a table holds 4 locks until its transaction ends, and the target's lock table holds
+// max_locks_per_transaction x (max_connections + max_prepared_transactions) of them: one transaction per group
+// creating thousands of tables failed with "out of shared memory" (10,000 tables on default settings). Here the
+// target's lock table is made small (10 x 100 slots) and 1,200 tables (600 per group) must still all arrive: they
+// are created in transactions of at most 93 tables (load/table_groups.h).
+TEST_F(Load, ThousandsOfTablesAreCreatedWithinTheTargetsLockTable) {
+  std::string db = test::FreshDatabase();
+  constexpr int kTables = 1200;
+  for (int from = 1; from <= kTables; from += 300) {  // the source's own lock table: 300 tables per transaction
+    test::Source().Psql(db, "DO $$ BEGIN FOR i IN " + std::to_string(from) + ".." + std::to_string(from + 299) +
+                                " LOOP EXECUTE format('CREATE TABLE lk_%s (id int PRIMARY KEY, v text)', i); "
+                                "EXECUTE format('INSERT INTO lk_%s VALUES (1, %L), (2, NULL)', i, 'v' || i); "
+                                "END LOOP; END $$;");
+  }
+  struct SmallLockTable {
+    SmallLockTable() {
+      test::Target().Psql("postgres", "ALTER SYSTEM SET max_locks_per_transaction = 10");
+      test::Target().Restart();
+    }
+    ~SmallLockTable() {
+      try {
+        test::Target().Psql("postgres", "ALTER SYSTEM RESET max_locks_per_transaction");
+        test::Target().Restart();
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << "restoring the target's max_locks_per_transaction: " << e.what();
+      }
+    }
+  } small;
+  pg::Connection t = ConnectTarget(db);
+  ASSERT_EQ(Count(t, "SELECT current_setting('max_locks_per_transaction')::int"), 10);
+  test::CliResult r = test::RunWalferry(LoadArgs(db, {"--table-jobs", "2"}));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(Count(t, "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'lk\\_%'"), kTables);
+  EXPECT_EQ(Count(t, "SELECT count(*) FROM pg_indexes WHERE tablename LIKE 'lk\\_%'"), kTables);
+  std::vector<std::string> tables;
+  for (int i = 1; i <= kTables; ++i) tables.push_back("lk_" + std::to_string(i));
+  ExpectSame(db, tables);
+}
+
 // pg_dump selects the tables of a group and of the post-data step by -t patterns, many names to one pattern joined by
 // "|" (load/restore_list.h): names holding pattern characters ("|", ".", "*", a quote), differing only in case, or
 // prefixes of another name are still selected exactly: the set's tables and their keys exist on the target, and

@@ -150,5 +150,40 @@ TEST(DumpTablePatterns, OnePatternPerSchemaWithEveryNameQuotedAndChunked) {
   EXPECT_EQ(names, 1000u);
 }
 
+TEST(SplitByTables, ConsecutivePartsOfAtMostSoManyTablesKeepingEveryEntryInOrder) {
+  // A pre-data listing as pg_restore 15 prints it for three tables, one with a serial column (its sequence, the
+  // sequence's owner and the column default come after the table) and a comment.
+  const std::vector<TocEntry> toc = ParseToc(
+      "214; 1259 16385 TABLE public a -\n"
+      "215; 1259 16390 TABLE public b -\n"
+      "216; 1259 16389 SEQUENCE public b_id_seq -\n"
+      "3350; 0 0 SEQUENCE OWNED BY public b_id_seq -\n"
+      "3340; 0 0 COMMENT public TABLE b -\n"
+      "217; 1259 16395 TABLE public c -\n"
+      "3201; 2604 16393 DEFAULT public b id -\n");
+  ASSERT_EQ(toc.size(), 7u);
+  auto lines = [](const std::vector<TocEntry>& part) {
+    std::vector<std::string> out;
+    for (const auto& e : part) out.push_back(e.line.substr(0, e.line.find(';')));
+    return out;
+  };
+  std::vector<std::vector<TocEntry>> parts = SplitByTables(toc, 2);
+  ASSERT_EQ(parts.size(), 2u);
+  EXPECT_EQ(lines(parts[0]), (std::vector<std::string>{"214", "215", "216", "3350", "3340"}));
+  EXPECT_EQ(lines(parts[1]), (std::vector<std::string>{"217", "3201"}));
+  parts = SplitByTables(toc, 1);
+  ASSERT_EQ(parts.size(), 3u);
+  EXPECT_EQ(lines(parts[0]), (std::vector<std::string>{"214"}));
+  EXPECT_EQ(lines(parts[2]), (std::vector<std::string>{"217", "3201"}));
+  EXPECT_EQ(SplitByTables(toc, 3).size(), 1u);
+  EXPECT_EQ(SplitByTables(toc, 0).size(), 3u) << "at least one table per part";
+  EXPECT_TRUE(SplitByTables({}, 5).empty());
+  // Entries before the first TABLE (a listing never starts so, but nothing is dropped) open the first part.
+  const std::vector<TocEntry> lead = ParseToc("9; 0 0 COMMENT public TABLE x -\n214; 1259 1 TABLE public x -\n");
+  parts = SplitByTables(lead, 1);
+  ASSERT_EQ(parts.size(), 1u);
+  EXPECT_EQ(parts[0].size(), 2u);
+}
+
 }  // namespace
 }  // namespace walferry::load

@@ -60,5 +60,15 @@ TEST(CreationGroups, LinksToTablesNotCreatedAreIgnored) {
   EXPECT_EQ(groups.size(), 2u);
 }
 
+TEST(TablesPerTransaction, ThreeQuartersOfTheLockTableSharedByTheGroupsAtOnce) {
+  // Defaults: 64 x (100 + 0) = 6,400 slots, 4 locks per created table.
+  EXPECT_EQ(TablesPerTransaction(6400, 2), 600u);
+  EXPECT_EQ(TablesPerTransaction(6400, 4), 300u);
+  EXPECT_EQ(TablesPerTransaction(6400, 1), 1200u);
+  EXPECT_EQ(TablesPerTransaction(6400, 0), 1200u) << "no group counts as one";
+  EXPECT_EQ(TablesPerTransaction(1000, 16), 11u);
+  EXPECT_EQ(TablesPerTransaction(10, 8), 10u) << "at least 10";
+}
+
 }  // namespace
 }  // namespace walferry::load
