@@ -35,16 +35,20 @@ clusters_with_dataset() {
 
 # make_many_tables PORT DB N: database DB of N small tables t1..tN (100 rows each, a primary key, a text and a
 # timestamptz column): the many-table case, where per-table costs dominate.
+# Created 1,000 tables per transaction: one transaction holds a lock per table it created until it ends, and the
+# lock table holds max_locks_per_transaction x max_connections (6,400 by default).
 make_many_tables() {
-  local port=$1 db=$2 n=$3
+  local port=$1 db=$2 n=$3 from
   "$PGBIN/createdb" -h 127.0.0.1 -p "$port" -U postgres "$db"
-  "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d "$db" <<SQL
-DO \$\$ BEGIN FOR i IN 1..$n LOOP
+  for ((from = 1; from <= n; from += 1000)); do
+    "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d "$db" <<SQL
+DO \$\$ BEGIN FOR i IN $from..$((from + 999 < n ? from + 999 : n)) LOOP
   EXECUTE format('CREATE TABLE t%s (id int PRIMARY KEY, name text NOT NULL, at timestamptz NOT NULL DEFAULT now())', i);
   EXECUTE format('INSERT INTO t%s SELECT g, md5(g::text) FROM generate_series(1, 100) g', i);
 END LOOP; END \$\$;
-ANALYZE;
 SQL
+  done
+  "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d "$db" -c ANALYZE
 }
 
 # many_sets_config SOURCE_URI TARGET_URI N: a walferry.yaml dealing the N tables of make_many_tables into 4 sets.
