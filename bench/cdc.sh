@@ -23,7 +23,8 @@
 # and script, default 4000 (uniform: 37500); CLIENTS default 4; ORDER: the consumers in the order they catch up,
 # default "native transactional batch floor"; BATCH_PROFILES: profiles' apply mode in the batch run, default
 # transactional as walferry plan writes it; CDC_LOG_LEVEL and CDC_LOG_DIR: walferry's log level and where its logs
-# go, default warn and stderr; CDC_PGSS=1: print the target's top statements from pg_stat_statements)
+# go, default warn and stderr; CDC_PGSS=1: print the target's top statements from pg_stat_statements; CDC_PERF=1: a
+# system-wide perf profile of each walferry catch-up, its top symbols printed)
 # Not a test: numbers depend on the machine (and on other load on it: say so with the figures).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -206,29 +207,48 @@ end_lsn=$(PSQL "$src" bench -c "SELECT pg_current_wal_lsn()")
 # WAL past end_lsn, so that a reader that has everything before it sees a position past it and stops.
 PSQL "$src" bench -c "SELECT pg_logical_emit_message(false, 'bench', 'end')" >/dev/null
 
+# CPU seconds of each catch-up: the source cluster's (its walsender decoding the stream, mostly), the target
+# cluster's (the apply backends, or native's apply worker) and the consumer process's own (walferry,
+# pg_recvlogical; native has none outside the target). Set as ${NAME}_cpu: "source target own".
+cpu_start() { cpu0_src=$(cluster_cpu source); cpu0_dst=$(cluster_cpu target); }
+cpu_end() {  # NAME [OWN_CPU_SECONDS]
+  printf -v "$1_cpu" '%s' "$(python3 -c "print(f'{$(cluster_cpu source) - $cpu0_src:.1f} {$(cluster_cpu target) - $cpu0_dst:.1f} ${2:-0}')")"
+}
 run_native() {
   echo "native logical replication catching up..." >&2
-  local t0; t0=$(date +%s%N)
+  local t0; cpu_start; t0=$(date +%s%N)
   PSQL "$dst" t_native -c "ALTER SUBSCRIPTION native_sub ENABLE"
   until [ "$(PSQL "$src" bench -c "SELECT confirmed_flush_lsn >= '$end_lsn' FROM pg_replication_slots WHERE slot_name = 'native_sub'")" = t ]; do sleep 0.1; done
   native=$(elapsed "$t0")
+  cpu_end native
 }
 run_walferry() {  # CONFIG NAME -> sets $NAME (seconds) and ${NAME}_rss (KB)
   echo "walferry cdc ($2) catching up..." >&2
   local t0 log=/dev/stderr
   [ -n "${CDC_LOG_DIR:-}" ] && log=$CDC_LOG_DIR/$2.log
-  t0=$(date +%s%N)
-  /usr/bin/time -f %M -o "$BENCH_TMP/$2.rss" "$WALFERRY" -c "$1" cdc --until-lsn "$end_lsn" \
+  local perf_pid=""
+  if [ -n "${CDC_PERF:-}" ]; then  # a system-wide profile of this catch-up, printed at the end
+    perf record -a -F 999 -o "$BENCH_TMP/$2.perf" 2>"$BENCH_TMP/$2.perf.log" & perf_pid=$!
+    sleep 1
+  fi
+  cpu_start; t0=$(date +%s%N)
+  /usr/bin/time -f '%M %U %S' -o "$BENCH_TMP/$2.rss" "$WALFERRY" -c "$1" cdc --until-lsn "$end_lsn" \
     --log-level "${CDC_LOG_LEVEL:-warn}" >/dev/null 2>>"$log"  # >>: reopening /dev/stderr with > truncates a file
   printf -v "$2" '%s' "$(elapsed "$t0")"
-  printf -v "$2_rss" '%s' "$(cat "$BENCH_TMP/$2.rss")"
+  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
+  local rss user sys; read -r rss user sys <"$BENCH_TMP/$2.rss"
+  printf -v "$2_rss" '%s' "$rss"
+  cpu_end "$2" "$(python3 -c "print(f'{$user + $sys:.1f}')")"
 }
 run_floor() {
   echo "decoding floor: pg_recvlogical of the pgoutput stream to /dev/null..." >&2
-  local t0; t0=$(date +%s%N)
-  "$PGBIN/pg_recvlogical" -h 127.0.0.1 -p "$src" -U postgres -d bench -S floor_slot --start --no-loop \
+  local t0 user sys; cpu_start; t0=$(date +%s%N)
+  /usr/bin/time -f '%U %S' -o "$BENCH_TMP/floor.cpu" \
+    "$PGBIN/pg_recvlogical" -h 127.0.0.1 -p "$src" -U postgres -d bench -S floor_slot --start --no-loop \
     -o proto_version=1 -o publication_names=native_pub -E "$end_lsn" -f /dev/null
   floor=$(elapsed "$t0")
+  read -r user sys <"$BENCH_TMP/floor.cpu"
+  cpu_end floor "$(python3 -c "print(f'{$user + $sys:.1f}')")"
 }
 for who in $ORDER; do
   case $who in
@@ -251,16 +271,30 @@ counters=$(PSQL "$dst" t_batch -c "SELECT concat_ws(' ', batches, rows_collapsed
 echo
 machine_line
 echo "backlog ($SHAPE): $backlog; order: $ORDER; profiles in the batch run: $BATCH_PROFILES"
-printf '%-46s %10s %14s %16s %12s\n' "method" "seconds" "changes/s" "vs batch" "peak RSS"
-for row in "decoding floor (pg_recvlogical to /dev/null):$floor:" "native logical replication (catch-up):$native:" \
-           "walferry cdc (transactional):$txn:$txn_rss" "walferry cdc (batch):$bat:$bat_rss"; do
-  IFS=: read -r name s rss <<<"$row"
-  printf '%-46s %10s %14.0f %15.2fx %12s\n' "$name" "$s" "$(python3 -c "print($changes / $s)")" \
-    "$(python3 -c "print($s / $bat)")" "${rss:+$((rss / 1024)) MB}"
+printf '%-46s %10s %14s %16s %12s %28s\n' "method" "seconds" "changes/s" "vs batch" "peak RSS" \
+  "CPU s: source target own"
+for row in "decoding floor (pg_recvlogical to /dev/null):$floor::$floor_cpu" \
+           "native logical replication (catch-up):$native::$native_cpu" \
+           "walferry cdc (transactional):$txn:$txn_rss:$txn_cpu" "walferry cdc (batch):$bat:$bat_rss:$bat_cpu"; do
+  IFS=: read -r name s rss cpu <<<"$row"
+  printf '%-46s %10s %14.0f %15.2fx %12s %28s\n' "$name" "$s" "$(python3 -c "print($changes / $s)")" \
+    "$(python3 -c "print($s / $bat)")" "${rss:+$((rss / 1024)) MB}" "$cpu"
 done
+echo "CPU: seconds each process group used during that catch-up; on $(nproc) cores a catch-up cannot take less" \
+     "than (source + target + own) / $(nproc) seconds of wall time, nor less than the source's walsender alone."
 echo "walferry batch: $(python3 -c "print(f'{$native / $bat:.2f}')")x as fast as native logical replication," \
      "$(python3 -c "print(f'{$bat / $floor:.2f}')")x the decoding floor's time"
 echo "walferry batch counters (batches, rows collapsed, replays): $counters"
+if [ -n "${CDC_PERF:-}" ]; then
+  for who in txn bat; do
+    [ -f "$BENCH_TMP/$who.perf" ] || continue
+    echo "profile of walferry ($who) (perf, CDC_PERF=1): the busiest processes, then the top symbols of all"
+    perf report -i "$BENCH_TMP/$who.perf" --stdio --no-children --sort comm,pid 2>/dev/null |
+      grep -v '^#' | grep -v '^$' | grep -v -e swapper -e cc1plus | head -6 || true  # head ends perf early
+    perf report -i "$BENCH_TMP/$who.perf" --stdio --no-children --sort comm,dso,sym 2>/dev/null |
+      grep -v '^#' | grep -v '^$' | grep -v -e swapper -e cc1plus | head -"${CDC_PERF_LINES:-30}" || true
+  done
+fi
 if [ -n "${CDC_PGSS:-}" ]; then
   echo "target statements by total time (pg_stat_statements, every database):"
   PSQL "$dst" postgres -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"

@@ -38,6 +38,32 @@ stop_all() {
 }
 trap stop_all EXIT
 
+# cluster_cpu NAME: CPU seconds (user + system) the cluster's processes have used so far: the postmaster, its live
+# children (backends, walsenders, apply workers) and the children it has already reaped (cutime/cstime), so a
+# walsender that ended is still counted. Deltas around a step give the cluster's share of that step.
+cluster_cpu() {
+  python3 - "$BENCH_TMP/$1/postmaster.pid" <<'PYCPU'
+import os, sys
+tick = os.sysconf("SC_CLK_TCK")
+def fields(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()
+pm = int(open(sys.argv[1]).readline())
+f = fields(pm)
+total = sum(int(x) for x in f[11:15])  # utime stime cutime cstime of the postmaster
+for pid in os.listdir("/proc"):
+    if not pid.isdigit():
+        continue
+    try:
+        g = fields(pid)
+    except OSError:
+        continue
+    if int(g[1]) == pm:
+        total += int(g[11]) + int(g[12])
+print(f"{total / tick:.2f}")
+PYCPU
+}
+
 uri() { echo "postgresql://postgres@127.0.0.1:$1/$2"; }
 
 # seconds_since START_NS
