@@ -104,6 +104,11 @@ class Worker {
   // The early apply gives up: its connection closed (the early transaction rolled back), the reason logged; the
   // transaction is applied from its spill file at its commit.
   void StopEarly(const std::string& reason);
+  // A failure of the early apply: StopEarly(reason), unless its connection was lost and the target does not answer
+  // the status connection either (it restarted, the network broke): then the early apply ends quietly and `e`, with
+  // context, is thrown to end the session like a lost apply connection (the next session is sent the transaction
+  // again and applies it early again).
+  void EndSessionOrStopEarly(Error& e, const std::string& reason);
   // The early apply ends quietly (session end, abort, skip, after its commit): its connection closed.
   void DropEarly();
   // early_'s ApplierOptions::while_waiting: keeps the walsender answered; throws after kEarlyWaitLimit.

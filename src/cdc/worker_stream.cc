@@ -39,7 +39,37 @@ std::optional<Xid> SubxidOf(const Message& m) {
       m);
 }
 
+// The early apply's connection is gone: the target restarted or shut down, the connection broke, or the backend
+// was ended (an operator, idle_in_transaction_session_timeout).
+bool ConnectionLost(const Error& e) {
+  const std::string& s = e.sqlstate();
+  return e.kind() == ErrorKind::kConnection || s.starts_with("08") || s.starts_with("57P");
+}
+
 }  // namespace
+
+void Worker::EndSessionOrStopEarly(Error& e, const std::string& reason) {
+  // Only the early connection lost, the target still answering: the early apply gives up, as for any failure (a
+  // session that ended instead would meet the same end again, e.g. under idle_in_transaction_session_timeout).
+  // The whole target gone (the status connection lost too): the session ends, as for a lost apply connection.
+  bool target_lost = false;
+  if (ConnectionLost(e)) {
+    try {
+      if (status_) status_->connection().Exec("SELECT 1");
+    } catch (const Error&) {
+      target_lost = true;
+    }
+  }
+  if (!target_lost) {
+    StopEarly(reason);
+    return;
+  }
+  const Xid xid = early_xid_;
+  DropEarly();
+  e.AddContext("applying transaction " + std::to_string(xid.value) + " while it runs (the session ends; it is sent "
+               "again)");
+  throw e;
+}
 
 void Worker::SpillStreamed(const Message& m, std::string_view payload) {
   if (!stream_xid_) throw Error(ErrorKind::kInternal, "a streamed message outside a stream block");
@@ -78,8 +108,8 @@ void Worker::OnStreamStart(const StreamStart& s) {
     Apply()->info("set {}: transaction {} is streamed while it runs on the source; applying it now on a second "
                   "target connection, to commit at its commit",
                   options_.set_name, s.xid.value);
-  } catch (const Error& e) {
-    StopEarly("could not start: " + std::string(e.what()));
+  } catch (Error& e) {
+    EndSessionOrStopEarly(e, "could not start: " + std::string(e.what()));
   }
 }
 
@@ -100,8 +130,8 @@ void Worker::ApplyEarly(const Message& m, Xid subxid) {
     }
     early_->OnSubtransaction(early_xid_, subxid);
     ApplyChange(*early_, m, *decoder_);
-  } catch (const Error& e) {
-    StopEarly(e.what());
+  } catch (Error& e) {
+    EndSessionOrStopEarly(e, e.what());
   }
 }
 
@@ -148,8 +178,8 @@ void Worker::OnStreamAbort(const StreamAbort& a) {
     } else {
       try {
         early_->RollbackSubtransaction(a.subxid);
-      } catch (const Error& e) {
-        StopEarly(e.what());
+      } catch (Error& e) {
+        EndSessionOrStopEarly(e, e.what());
       }
     }
   }
