@@ -1,6 +1,7 @@
 // Faults while a streamed transaction is applied early (docs/cdc.md "Streaming of large transactions", under
-// cdc.streaming: on): the target crashed and restarted while the early transaction is open, and the source crashed
-// and restarted while it is open (the source transaction is then gone). On a
+// cdc.streaming: on): the target crashed and restarted while the early transaction is open, the source crashed and
+// restarted while it is open (the source transaction is then gone), and walferry killed while the early
+// transaction's COMMIT is on its way, so that the next session is sent it again although the target has it. On a
 // PostgreSQL 16 source into 17 (protocol 4), logical_decoding_work_mem at its 64kB floor so that every transaction
 // of more than a few hundred rows is streamed while it runs. Each test proves from the target that the fault hit
 // an early transaction (not an idle walferry), and ends with source and target equal by test::DiffTable and with
@@ -156,6 +157,87 @@ TEST(CdcStreamFaults, SourceCrashWhileAnEarlyTransactionIsOpenLeavesNothingOfItO
   EXPECT_EQ(Counter(streaming, "applied_early"), 1) << streaming.dump() << "\n" << output;
   EXPECT_EQ(Counter(streaming, "aborted"), 1) << streaming.dump() << "\n" << output;
   EXPECT_EQ(Counter(streaming, "early_stopped"), 0) << streaming.dump() << "\n" << output;
+  f.DropSlot();
+}
+
+// Resets the target's synchronous_standby_names when the test ends, however it ends.
+struct NoSynchronousStandby {
+  ~NoSynchronousStandby() {
+    try {
+      pg::Connection t = test::ConnectTarget("postgres");
+      t.Exec("ALTER SYSTEM RESET synchronous_standby_names");
+      t.Exec("SELECT pg_reload_conf()");
+    } catch (const Error& e) {
+      ADD_FAILURE() << "resetting synchronous_standby_names on the target: " << e.what();
+    }
+  }
+};
+
+// 3. The skip path: a streamed transaction that the early apply committed on the target is sent again by the
+// walsender, because walferry was killed (-9) before the slot's confirmed position passed it and the next session
+// asked for the stream from a checkpoint before it. That happens when the early COMMIT takes effect after the next
+// session read the checkpoint: here the target waits at that COMMIT for a synchronous standby that never comes
+// (synchronous_standby_names set, cdc.synchronous_commit: on), the killed walferry's backend keeps waiting, and the
+// next session's fence ends it, which completes the commit ("committed locally"). The transaction must be skipped at
+// its Stream Commit, applied once, and the log and counters must say so: it was not applied early a second time
+// (where it would fail on its own rows), nor "applied from its spill file at its commit".
+TEST(CdcStreamFaults, AStreamedTransactionSentAgainAfterItsEarlyCommitIsSkippedNotAppliedAgain) {
+  StreamSmallTransactions();
+  cdctest::CdcFixture f = cdctest::CdcFixture::Create("sf_skip", kSchema, {"public.t"});
+  f.AppendConfig("cdc:\n  synchronous_commit: 'on'\n");
+  NoSynchronousStandby reset_at_end;
+  const std::string log = (fs::temp_directory_path() / "sf_skip.log").string();
+  pid_t pid = test::SpawnWalferry({"-c", f.config_path, "cdc"}, false, log);
+  pg::Connection s = test::ConnectSource(f.db);
+  pg::Connection big = test::ConnectSource(f.db);
+  s.Exec("INSERT INTO t VALUES (-1, 'committed before', '')");
+  ASSERT_TRUE(test::PollUntil([&] { return TargetCount(f, "SELECT count(*) FROM t") == 1; }))
+      << test::ReadWholeFile(log);
+  big.Exec("BEGIN");
+  big.Exec("INSERT INTO t SELECT g, 'v' || g, repeat('x', 100) FROM generate_series(1, 30000) g");
+  ASSERT_TRUE(test::PollUntil([&] { return EarlyTransactionWrites(f); }, std::chrono::seconds(180)))
+      << test::ReadWholeFile(log);
+  {
+    pg::Connection t = test::ConnectTarget("postgres");
+    t.Exec("ALTER SYSTEM SET synchronous_standby_names = 'walferry_test_no_such_standby'");
+    t.Exec("SELECT pg_reload_conf()");
+  }
+  const Lsn before_commit = Lsn::Parse(test::Text(s, "SELECT pg_current_wal_lsn()::text"));
+  big.Exec("COMMIT");
+  // The early COMMIT is written on the target and waits for the standby.
+  const std::string waiting = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'walferry_apply_" +
+                              f.set + "' AND wait_event = 'SyncRep'";
+  ASSERT_TRUE(test::PollUntil([&] { return TargetCount(f, waiting) == 1; }, std::chrono::seconds(180)))
+      << test::ReadWholeFile(log);
+  EXPECT_EQ(TargetCount(f, "SELECT count(*) FROM t"), 1);
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  // The slot was never told the transaction's commit: the source sends it again.
+  const Lsn slot = Lsn::Parse(test::Text(
+      s, "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = 'walferry_" + f.set + "'"));
+  ASSERT_LE(slot, before_commit);
+  // This walferry's own commits must not wait for the standby.
+  {
+    std::string yaml = test::ReadWholeFile(f.config_path);
+    const std::string from = "synchronous_commit: 'on'";
+    yaml.replace(yaml.find(from), from.size(), "synchronous_commit: 'off'");
+    std::ofstream(f.config_path) << yaml;
+  }
+  test::CliResult r = f.Cdc();
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  // What the test is about happened: the killed process's early COMMIT took effect at the fence, after the new
+  // session had asked for the stream from the checkpoint before it; the transaction came again and was skipped.
+  ASSERT_NE(r.output.find("while an earlier session was being ended"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("is already on the target (committed before "), std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find("is not applied while it runs any more"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("applying it now on a second target connection"), std::string::npos) << r.output;
+  EXPECT_EQ(TargetCount(f, "SELECT count(*) FROM t"), 30001);
+  f.ExpectEqual();
+  const nlohmann::json streaming = StreamingStatus(f);
+  EXPECT_EQ(Counter(streaming, "early_stopped"), 0) << streaming.dump() << "\n" << r.output;
+  EXPECT_EQ(Counter(streaming, "aborted"), 0) << streaming.dump();
   f.DropSlot();
 }
 
