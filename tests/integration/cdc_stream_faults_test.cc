@@ -160,6 +160,41 @@ TEST(CdcStreamFaults, SourceCrashWhileAnEarlyTransactionIsOpenLeavesNothingOfItO
   f.DropSlot();
 }
 
+// 1b. Only the early backend ended (an operator's pg_terminate_backend; idle_in_transaction_session_timeout does the
+// same), the target up: not a reason to end the session (it would meet the same end again), the early apply gives
+// up as for any failure, and the transaction is applied from its spill file at its commit.
+TEST(CdcStreamFaults, AnEarlyBackendEndedAloneGivesUpTheEarlyApplyAndTheSpillFileIsApplied) {
+  StreamSmallTransactions();
+  cdctest::CdcFixture f = cdctest::CdcFixture::Create("sf_backend", kSchema, {"public.t"});
+  const std::string log = (fs::temp_directory_path() / "sf_backend.log").string();
+  pid_t pid = test::SpawnWalferry({"-c", f.config_path, "cdc"}, false, log);
+  pg::Connection big = test::ConnectSource(f.db);
+  big.Exec("BEGIN");
+  big.Exec("INSERT INTO t SELECT g, 'v' || g, repeat('x', 100) FROM generate_series(1, 30000) g");
+  ASSERT_TRUE(test::PollUntil([&] { return EarlyTransactionWrites(f); }, std::chrono::seconds(180)))
+      << test::ReadWholeFile(log);
+  EXPECT_EQ(TargetCount(f, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name "
+                           "= 'walferry_apply_" + f.set + "' AND backend_xid IS NOT NULL"),
+            1);
+  big.Exec("INSERT INTO t SELECT g, 'w' || g, repeat('y', 100) FROM generate_series(30001, 40000) g");
+  big.Exec("COMMIT");
+  const bool all = test::PollUntil([&] { return TargetCount(f, "SELECT count(*) FROM t") == 40000; },
+                                   std::chrono::seconds(300));
+  std::optional<int> st = test::SignalAndWait(pid, SIGTERM, std::chrono::seconds(60));
+  const std::string output = test::ReadWholeFile(log);
+  ASSERT_TRUE(all) << "target rows: " << TargetCount(f, "SELECT count(*) FROM t") << "\n" << output;
+  ASSERT_TRUE(st.has_value());
+  EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << *st << "\n" << output;
+  EXPECT_NE(output.find("is not applied while it runs any more"), std::string::npos) << output;
+  EXPECT_EQ(output.find("(retry 1;"), std::string::npos) << output;  // the session went on
+  f.ExpectEqual();
+  const nlohmann::json streaming = StreamingStatus(f);
+  EXPECT_EQ(Counter(streaming, "applied"), 1) << streaming.dump() << "\n" << output;
+  EXPECT_EQ(Counter(streaming, "applied_early"), 0) << streaming.dump() << "\n" << output;
+  EXPECT_EQ(Counter(streaming, "early_stopped"), 1) << streaming.dump() << "\n" << output;
+  f.DropSlot();
+}
+
 // Resets the target's synchronous_standby_names when the test ends, however it ends.
 struct NoSynchronousStandby {
   ~NoSynchronousStandby() {
