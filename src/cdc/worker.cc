@@ -405,6 +405,7 @@ Worker::SessionEnd Worker::RunSession() {
   decoder_.emplace(protocol);
   stream_xid_.reset();
   streamed_in_group_ = 0;
+  early_held_before_ = Lsn{};
   repl_->connection().Exec("SET datestyle = 'ISO'; SET intervalstyle = 'postgres'; SET extra_float_digits = 3");
   try {
     std::vector<std::pair<std::string, std::string>> plugin_options = {
@@ -452,6 +453,9 @@ Worker::SessionEnd Worker::RunSession() {
                   "after {}",
                   options_.set_name, core_->applied().ToString(), fenced.ToString(), fenced.ToString());
     core_->StartSession(fenced);
+    // The stream was asked for from before it: what committed up to `fenced` comes again, to be skipped, and a
+    // transaction streamed before the first commit at or past it may be one of them (worker_stream.cc).
+    early_held_before_ = fenced;
   }
   CheckSlotPosition();
   Capture()->info("set {}: streaming from slot {} at {}{}", options_.set_name, slot_name_,
@@ -638,6 +642,7 @@ void Worker::OnTruncatedPartition(Applier& applier, const control::TruncatedPart
 }
 
 void Worker::OnBegin(const Begin& b) {
+  if (b.final_lsn >= early_held_before_) early_held_before_ = Lsn{};
   switch (core_->OnBegin(b.final_lsn)) {
     case BeginAction::kStop:
       return;

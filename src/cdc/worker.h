@@ -104,6 +104,11 @@ class Worker {
   // The early apply gives up: its connection closed (the early transaction rolled back), the reason logged; the
   // transaction is applied from its spill file at its commit.
   void StopEarly(const std::string& reason);
+  // A failure of the early apply: StopEarly(reason), unless its connection was lost and the target does not answer
+  // the status connection either (it restarted, the network broke): then the early apply ends quietly and `e`, with
+  // context, is thrown to end the session like a lost apply connection (the next session is sent the transaction
+  // again and applies it early again).
+  void EndSessionOrStopEarly(Error& e, const std::string& reason);
   // The early apply ends quietly (session end, abort, skip, after its commit): its connection closed.
   void DropEarly();
   // early_'s ApplierOptions::while_waiting: keeps the walsender answered; throws after kEarlyWaitLimit.
@@ -222,6 +227,12 @@ class Worker {
   std::optional<Applier> early_;
   Xid early_xid_;           // its xid; 0 when none
   bool early_off_ = false;  // a lock wait timed out beside an early apply: none again in this process
+  // No early apply starts before a transaction committing at or after this arrives; invalid: no such hold. Set by a
+  // session whose fence found a checkpoint later than the one it asked the stream from (an earlier session's COMMIT
+  // took effect late, e.g. an early COMMIT of a killed walferry): the transactions committed before it are sent
+  // again and skipped, and any of them may be streamed first; applied early again, it would fail on its own rows on
+  // the target. Every first Stream Start of such a transaction precedes the first later commit in the stream.
+  Lsn early_held_before_;
   std::set<std::pair<std::string, std::string>> suspended_;  // the session's suspended tables, for early_
   std::string slot_name_;         // control::SlotName of this migration; set by PrepareOnce
   std::string publication_name_;  // control::PublicationName of this migration; set by PrepareOnce

@@ -39,7 +39,37 @@ std::optional<Xid> SubxidOf(const Message& m) {
       m);
 }
 
+// The early apply's connection is gone: the target restarted or shut down, the connection broke, or the backend
+// was ended (an operator, idle_in_transaction_session_timeout).
+bool ConnectionLost(const Error& e) {
+  const std::string& s = e.sqlstate();
+  return e.kind() == ErrorKind::kConnection || s.starts_with("08") || s.starts_with("57P");
+}
+
 }  // namespace
+
+void Worker::EndSessionOrStopEarly(Error& e, const std::string& reason) {
+  // Only the early connection lost, the target still answering: the early apply gives up, as for any failure (a
+  // session that ended instead would meet the same end again, e.g. under idle_in_transaction_session_timeout).
+  // The whole target gone (the status connection lost too): the session ends, as for a lost apply connection.
+  bool target_lost = false;
+  if (ConnectionLost(e)) {
+    try {
+      if (status_) status_->connection().Exec("SELECT 1");
+    } catch (const Error&) {
+      target_lost = true;
+    }
+  }
+  if (!target_lost) {
+    StopEarly(reason);
+    return;
+  }
+  const Xid xid = early_xid_;
+  DropEarly();
+  e.AddContext("applying transaction " + std::to_string(xid.value) + " while it runs (the session ends; it is sent "
+               "again)");
+  throw e;
+}
 
 void Worker::SpillStreamed(const Message& m, std::string_view payload) {
   if (!stream_xid_) throw Error(ErrorKind::kInternal, "a streamed message outside a stream block");
@@ -55,9 +85,16 @@ void Worker::SpillStreamed(const Message& m, std::string_view payload) {
 void Worker::OnStreamStart(const StreamStart& s) {
   spill_->Start(s.xid, s.first_segment);
   stream_xid_ = s.xid;
-  const bool start_early = s.first_segment && !early_ && !early_off_ &&
-                           options_.cdc.streaming == config::CdcSettings::Streaming::kOn &&
-                           policy_ != ErrorPolicy::kLogAndContinue;
+  bool start_early = s.first_segment && !early_ && !early_off_ &&
+                     options_.cdc.streaming == config::CdcSettings::Streaming::kOn &&
+                     policy_ != ErrorPolicy::kLogAndContinue;
+  if (start_early && early_held_before_.valid()) {
+    start_early = false;
+    Apply()->info("set {}: transaction {} is streamed while it runs; not applied now: it may be one that an earlier "
+                  "session committed after this one asked for the stream (the checkpoint moved to {}), so it is "
+                  "skipped or applied from its spill file at its commit",
+                  options_.set_name, s.xid.value, early_held_before_.ToString());
+  }
   if (!start_early && !(early_ && early_xid_ == s.xid)) return;
   // The apply connection holds the locks of its open group: committed first, so the early apply never waits for
   // them (inside a stream block nothing else is applied; between blocks the group is committed again here).
@@ -78,8 +115,8 @@ void Worker::OnStreamStart(const StreamStart& s) {
     Apply()->info("set {}: transaction {} is streamed while it runs on the source; applying it now on a second "
                   "target connection, to commit at its commit",
                   options_.set_name, s.xid.value);
-  } catch (const Error& e) {
-    StopEarly("could not start: " + std::string(e.what()));
+  } catch (Error& e) {
+    EndSessionOrStopEarly(e, "could not start: " + std::string(e.what()));
   }
 }
 
@@ -100,8 +137,8 @@ void Worker::ApplyEarly(const Message& m, Xid subxid) {
     }
     early_->OnSubtransaction(early_xid_, subxid);
     ApplyChange(*early_, m, *decoder_);
-  } catch (const Error& e) {
-    StopEarly(e.what());
+  } catch (Error& e) {
+    EndSessionOrStopEarly(e, e.what());
   }
 }
 
@@ -148,8 +185,8 @@ void Worker::OnStreamAbort(const StreamAbort& a) {
     } else {
       try {
         early_->RollbackSubtransaction(a.subxid);
-      } catch (const Error& e) {
-        StopEarly(e.what());
+      } catch (Error& e) {
+        EndSessionOrStopEarly(e, e.what());
       }
     }
   }
@@ -166,6 +203,7 @@ void Worker::OnStreamCommit(const StreamCommit& c) {
                                           ", which this session never saw a first Stream Start of");
   }
   const bool early = early_ && early_xid_ == c.xid;
+  if (c.commit_lsn >= early_held_before_) early_held_before_ = Lsn{};
   // A batch boundary: whatever the open group holds (net rows of batch tables included) commits first; the
   // streamed transaction is applied per change, whatever its tables' apply mode.
   if (core_->group_open()) CommitGroup();
@@ -175,9 +213,12 @@ void Worker::OnStreamCommit(const StreamCommit& c) {
       spill_->Finish(c.xid);
       return;
     case BeginAction::kSkip:
-      Apply()->debug("set {}: skipping streamed transaction {} committed at {} (already applied)",
-                     options_.set_name, c.xid.value, c.commit_lsn.ToString());
-      if (early) DropEarly();  // already on the target (sent again after a restart)
+      // Sent again after a restart. Said at info, not debug: its Stream Start may have been logged already.
+      Apply()->info("set {}: streamed transaction {} committed at {} is already on the target (committed before {}, "
+                    "where this session applies from): skipped{}",
+                    options_.set_name, c.xid.value, c.commit_lsn.ToString(), core_->skip_before().ToString(),
+                    early ? "; what this session had applied of it while it ran is rolled back" : "");
+      if (early) DropEarly();
       spill_->Finish(c.xid);
       core_->OnCommit(c.end_lsn, 0, Clock::now());
       return;
