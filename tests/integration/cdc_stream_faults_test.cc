@@ -61,6 +61,29 @@ int64_t Counter(const nlohmann::json& streaming, const char* name) {
   return streaming.contains(name) ? streaming[name].get<int64_t>() : -1;
 }
 
+// Waits until the target's t holds `rows` rows, then stops walferry (SIGTERM; it must exit 0). Returns its log.
+std::string AwaitRowsThenStop(const cdctest::CdcFixture& f, pid_t pid, const std::string& log, int64_t rows) {
+  const bool all = test::PollUntil([&] { return TargetCount(f, "SELECT count(*) FROM t") == rows; },
+                                   std::chrono::seconds(300));
+  std::optional<int> st = test::SignalAndWait(pid, SIGTERM, std::chrono::seconds(60));
+  const std::string output = test::ReadWholeFile(log);
+  EXPECT_TRUE(all) << "target rows: " << TargetCount(f, "SELECT count(*) FROM t") << "\n" << output;
+  EXPECT_TRUE(st && WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << (st ? *st : -1) << "\n" << output;
+  return output;
+}
+
+// The set's streaming counters (`walferry status --json`) against what the test expects.
+struct Streamed {
+  int64_t applied, applied_early, aborted, early_stopped;
+};
+void ExpectStreamed(const cdctest::CdcFixture& f, Streamed want, const std::string& output) {
+  const nlohmann::json streaming = StreamingStatus(f);
+  EXPECT_EQ(Counter(streaming, "applied"), want.applied) << streaming.dump() << "\n" << output;
+  EXPECT_EQ(Counter(streaming, "applied_early"), want.applied_early) << streaming.dump() << "\n" << output;
+  EXPECT_EQ(Counter(streaming, "aborted"), want.aborted) << streaming.dump() << "\n" << output;
+  EXPECT_EQ(Counter(streaming, "early_stopped"), want.early_stopped) << streaming.dump() << "\n" << output;
+}
+
 // 1. The target stopped with -m immediate while the early transaction is open (some of its blocks applied early,
 // the source transaction still running), restarted after a while; the source transaction then goes on and commits.
 // The early transaction died with the target: walferry retries until the target is back, the walsender sends the
@@ -88,25 +111,14 @@ TEST(CdcStreamFaults, TargetCrashWhileAnEarlyTransactionIsOpenLosesAndDoublesNot
   big.Exec("DELETE FROM t WHERE id % 999 = 0");
   big.Exec("COMMIT");
   s.Exec("INSERT INTO t VALUES (-3, 'committed after', '')");
-  const int64_t expected = 3 + 40000 - 40000 / 999;
-  const bool all = test::PollUntil([&] { return TargetCount(f, "SELECT count(*) FROM t") == expected; },
-                                   std::chrono::seconds(300));
-  std::optional<int> st = test::SignalAndWait(pid, SIGTERM, std::chrono::seconds(60));
-  const std::string output = test::ReadWholeFile(log);
-  ASSERT_TRUE(all) << "target rows: " << TargetCount(f, "SELECT count(*) FROM t") << "\n" << output;
-  ASSERT_TRUE(st.has_value());
-  EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << *st << "\n" << output;
+  const std::string output = AwaitRowsThenStop(f, pid, log, 3 + 40000 - 40000 / 999);
   // The crash was noticed and retried, not survived by luck.
   EXPECT_NE(output.find("(retry 1;"), std::string::npos) << output;
   EXPECT_EQ(TargetCount(f, "SELECT count(*) FROM t WHERE v = 'changed'"), 40) << output;
   f.ExpectEqual();
   // One streamed transaction, applied once; after the restart it was applied early again, from its first block.
-  const nlohmann::json streaming = StreamingStatus(f);
-  EXPECT_EQ(Counter(streaming, "applied"), 1) << streaming.dump() << "\n" << output;
-  EXPECT_EQ(Counter(streaming, "applied_early"), 1) << streaming.dump() << "\n" << output;
-  EXPECT_EQ(Counter(streaming, "aborted"), 0) << streaming.dump();
   // The early apply did not give up: its connection died with the target, and the session with it.
-  EXPECT_EQ(Counter(streaming, "early_stopped"), 0) << streaming.dump() << "\n" << output;
+  ExpectStreamed(f, {.applied = 1, .applied_early = 1, .aborted = 0, .early_stopped = 0}, output);
   EXPECT_EQ(output.find("is not applied while it runs any more"), std::string::npos) << output;
   f.DropSlot();
 }
@@ -140,23 +152,13 @@ TEST(CdcStreamFaults, SourceCrashWhileAnEarlyTransactionIsOpenLeavesNothingOfItO
   s.Exec("CHECKPOINT");
   s.Exec("INSERT INTO t SELECT g, 'later', repeat('z', 100) FROM generate_series(1, 20000) g");
   s.Exec("INSERT INTO t VALUES (-2, 'committed after', '')");
-  const bool all = test::PollUntil([&] { return TargetCount(f, "SELECT count(*) FROM t") == 20002; },
-                                   std::chrono::seconds(300));
-  std::optional<int> st = test::SignalAndWait(pid, SIGTERM, std::chrono::seconds(60));
-  const std::string output = test::ReadWholeFile(log);
-  ASSERT_TRUE(all) << "target rows: " << TargetCount(f, "SELECT count(*) FROM t") << "\n" << output;
-  ASSERT_TRUE(st.has_value());
-  EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << *st << "\n" << output;
+  const std::string output = AwaitRowsThenStop(f, pid, log, 20002);
   EXPECT_NE(output.find("(retry 1;"), std::string::npos) << output;
   EXPECT_EQ(TargetCount(f, "SELECT count(*) FROM t WHERE v = 'lost'"), 0) << output;
   EXPECT_EQ(TargetCount(f, "SELECT count(*) FROM t WHERE v = 'later'"), 20000) << output;
   f.ExpectEqual();
-  const nlohmann::json streaming = StreamingStatus(f);
   // The later one, applied while it ran; the lost one sent again by the restarted source, then aborted.
-  EXPECT_EQ(Counter(streaming, "applied"), 1) << streaming.dump() << "\n" << output;
-  EXPECT_EQ(Counter(streaming, "applied_early"), 1) << streaming.dump() << "\n" << output;
-  EXPECT_EQ(Counter(streaming, "aborted"), 1) << streaming.dump() << "\n" << output;
-  EXPECT_EQ(Counter(streaming, "early_stopped"), 0) << streaming.dump() << "\n" << output;
+  ExpectStreamed(f, {.applied = 1, .applied_early = 1, .aborted = 1, .early_stopped = 0}, output);
   f.DropSlot();
 }
 
@@ -178,20 +180,11 @@ TEST(CdcStreamFaults, AnEarlyBackendEndedAloneGivesUpTheEarlyApplyAndTheSpillFil
             1);
   big.Exec("INSERT INTO t SELECT g, 'w' || g, repeat('y', 100) FROM generate_series(30001, 40000) g");
   big.Exec("COMMIT");
-  const bool all = test::PollUntil([&] { return TargetCount(f, "SELECT count(*) FROM t") == 40000; },
-                                   std::chrono::seconds(300));
-  std::optional<int> st = test::SignalAndWait(pid, SIGTERM, std::chrono::seconds(60));
-  const std::string output = test::ReadWholeFile(log);
-  ASSERT_TRUE(all) << "target rows: " << TargetCount(f, "SELECT count(*) FROM t") << "\n" << output;
-  ASSERT_TRUE(st.has_value());
-  EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << *st << "\n" << output;
+  const std::string output = AwaitRowsThenStop(f, pid, log, 40000);
   EXPECT_NE(output.find("is not applied while it runs any more"), std::string::npos) << output;
   EXPECT_EQ(output.find("(retry 1;"), std::string::npos) << output;  // the session went on
   f.ExpectEqual();
-  const nlohmann::json streaming = StreamingStatus(f);
-  EXPECT_EQ(Counter(streaming, "applied"), 1) << streaming.dump() << "\n" << output;
-  EXPECT_EQ(Counter(streaming, "applied_early"), 0) << streaming.dump() << "\n" << output;
-  EXPECT_EQ(Counter(streaming, "early_stopped"), 1) << streaming.dump() << "\n" << output;
+  ExpectStreamed(f, {.applied = 1, .applied_early = 0, .aborted = 0, .early_stopped = 1}, output);
   f.DropSlot();
 }
 
