@@ -1,7 +1,6 @@
 #include "load/restore_list.h"
 
 #include <algorithm>
-
 #include <cstdlib>
 #include <map>
 #include <sstream>
@@ -54,12 +53,17 @@ std::vector<TocEntry> ParseToc(const std::string& listing) {
   return out;
 }
 
+bool IsTableEntry(const TocEntry& e) {
+  // "TABLE ATTACH" (a partition attached to its parent) and "TABLE DATA" entries create no table.
+  return e.rest.starts_with("TABLE ") && !e.rest.starts_with("TABLE ATTACH ") && !e.rest.starts_with("TABLE DATA ");
+}
+
 std::vector<std::vector<TocEntry>> SplitByTables(const std::vector<TocEntry>& toc, size_t max_tables) {
   max_tables = std::max<size_t>(max_tables, 1);
   std::vector<std::vector<TocEntry>> parts;
   size_t tables = 0;  // TABLE entries in parts.back()
   for (const TocEntry& e : toc) {
-    const bool table = e.rest.rfind("TABLE ", 0) == 0;
+    const bool table = IsTableEntry(e);
     if (parts.empty() || (table && tables == max_tables)) {
       parts.emplace_back();
       tables = 0;

@@ -37,6 +37,9 @@ std::vector<std::string> DumpTablePatterns(const std::vector<std::pair<std::stri
 // Every entry of a listing; comment lines (';') and blank lines are skipped.
 std::vector<TocEntry> ParseToc(const std::string& listing);
 
+// Whether the entry creates a table (desc TABLE; not TABLE ATTACH nor TABLE DATA).
+bool IsTableEntry(const TocEntry& e);
+
 // `toc` cut into consecutive parts, in order, each holding at most `max_tables` TABLE entries (at least 1) and
 // every entry exactly once; the entries after a part's last TABLE (sequences, defaults, comments) stay with it up
 // to the next TABLE that does not fit. Restored one after the other, each part finds every object an earlier

@@ -220,7 +220,7 @@ void SchemaCopier::CreateGroup(const std::vector<pg::TableName>& tables, size_t 
     size_t in_part = 0;
     for (const TocEntry& e : parts[k]) {
       list += e.line + "\n";
-      if (StartsWith(e.rest, "TABLE ")) ++in_part;
+      if (IsTableEntry(e)) ++in_part;
     }
     WriteFile(tmp_.path() / (name + ".list"), list);
     const std::filesystem::path script = tmp_.path() / (name + ".sql");

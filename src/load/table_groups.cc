@@ -47,7 +47,8 @@ std::vector<std::vector<pg::TableName>> CreationGroups(const std::vector<pg::Tab
 }
 
 size_t TablesPerTransaction(int64_t lock_capacity, size_t concurrent) {
-  const int64_t share = lock_capacity * 3 / 4 / (static_cast<int64_t>(std::max<size_t>(concurrent, 1)) * kLocksPerCreatedTable);
+  const auto groups = static_cast<int64_t>(std::max<size_t>(concurrent, 1));
+  const int64_t share = lock_capacity * 3 / 4 / (groups * kLocksPerCreatedTable);
   return static_cast<size_t>(std::max<int64_t>(share, 10));
 }
 

@@ -160,8 +160,9 @@ TEST(SplitByTables, ConsecutivePartsOfAtMostSoManyTablesKeepingEveryEntryInOrder
       "3350; 0 0 SEQUENCE OWNED BY public b_id_seq -\n"
       "3340; 0 0 COMMENT public TABLE b -\n"
       "217; 1259 16395 TABLE public c -\n"
-      "3201; 2604 16393 DEFAULT public b id -\n");
-  ASSERT_EQ(toc.size(), 7u);
+      "3201; 2604 16393 DEFAULT public b id -\n"
+      "3210; 0 0 TABLE ATTACH public c -\n");
+  ASSERT_EQ(toc.size(), 8u);
   auto lines = [](const std::vector<TocEntry>& part) {
     std::vector<std::string> out;
     for (const auto& e : part) out.push_back(e.line.substr(0, e.line.find(';')));
@@ -170,11 +171,13 @@ TEST(SplitByTables, ConsecutivePartsOfAtMostSoManyTablesKeepingEveryEntryInOrder
   std::vector<std::vector<TocEntry>> parts = SplitByTables(toc, 2);
   ASSERT_EQ(parts.size(), 2u);
   EXPECT_EQ(lines(parts[0]), (std::vector<std::string>{"214", "215", "216", "3350", "3340"}));
-  EXPECT_EQ(lines(parts[1]), (std::vector<std::string>{"217", "3201"}));
+  EXPECT_EQ(lines(parts[1]), (std::vector<std::string>{"217", "3201", "3210"}));
   parts = SplitByTables(toc, 1);
-  ASSERT_EQ(parts.size(), 3u);
+  ASSERT_EQ(parts.size(), 3u) << "TABLE ATTACH creates no table";
   EXPECT_EQ(lines(parts[0]), (std::vector<std::string>{"214"}));
-  EXPECT_EQ(lines(parts[2]), (std::vector<std::string>{"217", "3201"}));
+  EXPECT_EQ(lines(parts[2]), (std::vector<std::string>{"217", "3201", "3210"}));
+  EXPECT_FALSE(IsTableEntry(toc[7]));
+  EXPECT_TRUE(IsTableEntry(toc[0]));
   EXPECT_EQ(SplitByTables(toc, 3).size(), 1u);
   EXPECT_EQ(SplitByTables(toc, 0).size(), 3u) << "at least one table per part";
   EXPECT_TRUE(SplitByTables({}, 5).empty());
