@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # bench/cdc.sh: CDC catch-up throughput. One pgbench workload (tpcb-like plus an update-heavy script on a table with
-# jsonb values) runs while no consumer is consuming, so the same backlog waits in four slots: native logical
+# jsonb values) runs while no consumer is consuming, so the same backlog waits in five slots: native logical
 # replication's (a disabled subscription), walferry transactional's (set txn: every table apply: transactional),
 # walferry batch's (set bat: apply as walferry plan writes it, batch except profiles, which has a primary key and
-# a separate unique constraint) and the decoding floor's (pg_recvlogical of the pgoutput stream to /dev/null: no
+# a separate unique constraint), walferry batch on two apply connections' (set bat2: the same with
+# cdc.apply_connections: 2) and the decoding floor's (pg_recvlogical of the pgoutput stream to /dev/null: no
 # apply at all). Then each consumer catches up alone, in ORDER, and the script prints seconds, changes per second,
 # each one's time relative to walferry batch and walferry's peak RSS.
 # CDC_SHAPE=uniform replaces that workload with the issue's backlog (b): single-row updates of uniformly random rows
 # of a 2,000,000-row table (pgbench scale 20's pgbench_accounts, no hot rows: netting saves nothing), one per
-# transaction; the same four consumers.
+# transaction; the same five consumers.
 # CDC_SHAPE=large measures something else: the time from the source COMMIT of one 2,000,000-row transaction (CDC_ROWS)
 # to its commit on the target, with every consumer running and caught up before it: walferry asking for pgoutput
 # protocol 1 (WALFERRY_PGOUTPUT_PROTOCOL=1: the source sends the transaction only after its commit), walferry with
@@ -21,8 +22,9 @@
 # pg_sleep after each: a batch job that runs a while, which the early apply can follow while it runs.
 # Usage: bash bench/cdc.sh   (env CDC_SHAPE: tpcb (default), uniform or large; CDC_TXNS: pgbench transactions per client
 # and script, default 4000 (uniform: 37500); CLIENTS default 4; ORDER: the consumers in the order they catch up,
-# default "native transactional batch floor"; BATCH_PROFILES: profiles' apply mode in the batch run, default
-# transactional as walferry plan writes it; CDC_LOG_LEVEL and CDC_LOG_DIR: walferry's log level and where its logs
+# default "native transactional batch batch2 floor"; BATCH_PROFILES: profiles' apply mode in the batch run, default
+# transactional as walferry plan writes it; BATCH_CDC: extra cdc settings of both batch runs; TARGET_INDEXES: see
+# below; CDC_LOG_LEVEL and CDC_LOG_DIR: walferry's log level and where its logs
 # go, default warn and stderr; CDC_PGSS=1: print the target's top statements from pg_stat_statements; CDC_PERF=1: a
 # system-wide perf profile of each walferry catch-up, its top symbols printed)
 # Not a test: numbers depend on the machine (and on other load on it: say so with the figures).
@@ -38,7 +40,7 @@ case $SHAPE in
   *) echo "CDC_SHAPE must be tpcb, uniform or large" >&2; exit 2 ;;
 esac
 CLIENTS=${CLIENTS:-4}
-ORDER=${ORDER:-native transactional batch floor}
+ORDER=${ORDER:-native transactional batch batch2 floor}
 # profiles' mode in the batch configuration: transactional as walferry plan writes it (primary key and a separate
 # unique constraint), or batch to see every table set-based.
 BATCH_PROFILES=${BATCH_PROFILES:-transactional}
@@ -159,7 +161,7 @@ UPDATE pgbench_accounts SET abalance = abalance + :delta WHERE aid = :aid;
 SQL
 
 echo "initial copies: native subscription (then disabled) and walferry load..." >&2
-for db in t_native t_walferry t_batch; do "$PGBIN/createdb" -h 127.0.0.1 -p "$dst" -U postgres "$db"; done
+for db in t_native t_walferry t_batch t_batch2; do "$PGBIN/createdb" -h 127.0.0.1 -p "$dst" -U postgres "$db"; done
 "$PGBIN/pg_dump" -s -h 127.0.0.1 -p "$src" -U postgres bench | PSQL "$dst" t_native >/dev/null
 PSQL "$src" bench -c "CREATE PUBLICATION native_pub FOR ALL TABLES"
 PSQL "$dst" t_native -c "CREATE SUBSCRIPTION native_sub CONNECTION 'host=127.0.0.1 port=$src user=postgres dbname=bench' PUBLICATION native_pub"
@@ -185,8 +187,23 @@ EOF
 }
 write_config "$BENCH_TMP/txn.yaml" txn t_walferry transactional transactional
 write_config "$BENCH_TMP/bat.yaml" bat t_batch batch "$BATCH_PROFILES"
+write_config "$BENCH_TMP/bat2.yaml" bat2 t_batch2 batch "$BATCH_PROFILES"
+# BATCH_CDC: extra cdc settings for both batch runs, e.g. "batch_max_rows: 20000" (one "key: value" per line).
+printf 'cdc:\n  apply_connections: 1\n' >>"$BENCH_TMP/bat.yaml"
+printf 'cdc:\n  apply_connections: 2\n' >>"$BENCH_TMP/bat2.yaml"
+if [ -n "${BATCH_CDC:-}" ]; then
+  sed 's/^/  /' <<<"$BATCH_CDC" | tee -a "$BENCH_TMP/bat.yaml" >>"$BENCH_TMP/bat2.yaml"
+fi
 "$WALFERRY" -c "$BENCH_TMP/txn.yaml" load --log-level warn >/dev/null
 "$WALFERRY" -c "$BENCH_TMP/bat.yaml" load --log-level warn >/dev/null
+"$WALFERRY" -c "$BENCH_TMP/bat2.yaml" load --log-level warn >/dev/null
+# TARGET_INDEXES=N: N more indexes on pgbench_accounts in every target database (not on the source), so that
+# applying each update costs the target more (no HOT update: abalance is indexed) while decoding costs the same.
+for i in $(seq 1 "${TARGET_INDEXES:-0}"); do
+  for db in t_native t_walferry t_batch t_batch2; do
+    PSQL "$dst" "$db" -c "CREATE INDEX ON pgbench_accounts ((abalance + $i), aid)"
+  done
+done
 # The decoding floor's slot: the same pgoutput stream, read by pg_recvlogical and thrown away.
 "$PGBIN/pg_recvlogical" -h 127.0.0.1 -p "$src" -U postgres -d bench -S floor_slot -P pgoutput --create-slot
 
@@ -255,18 +272,21 @@ for who in $ORDER; do
     native) run_native ;;
     transactional) run_walferry "$BENCH_TMP/txn.yaml" txn ;;
     batch) run_walferry "$BENCH_TMP/bat.yaml" bat ;;
+    batch2) run_walferry "$BENCH_TMP/bat2.yaml" bat2 ;;
     floor) run_floor ;;
   esac
 done
 
 for t in pgbench_accounts pgbench_branches pgbench_tellers pgbench_history profiles; do
   a=$(PSQL "$src" bench -c "SELECT md5(string_agg(x::text, '' ORDER BY x::text)) FROM $t x")
-  for db in t_walferry t_batch; do
+  for db in t_walferry t_batch t_batch2; do
     b=$(PSQL "$dst" "$db" -c "SELECT md5(string_agg(x::text, '' ORDER BY x::text)) FROM $t x")
     [ "$a" = "$b" ] || { echo "walferry's copy of $t in $db differs from the source after catch-up" >&2; exit 1; }
   done
 done
 counters=$(PSQL "$dst" t_batch -c "SELECT concat_ws(' ', batches, rows_collapsed, batch_replays) FROM walferry.status")
+counters2=$(PSQL "$dst" t_batch2 -c "SELECT concat_ws(' ', batches, rows_collapsed, batch_replays, batches_pipelined,
+  pipeline_waits) FROM walferry.status")
 
 echo
 machine_line
@@ -275,7 +295,8 @@ printf '%-46s %10s %14s %16s %12s %28s\n' "method" "seconds" "changes/s" "vs bat
   "CPU s: source target own"
 for row in "decoding floor (pg_recvlogical to /dev/null):$floor::$floor_cpu" \
            "native logical replication (catch-up):$native::$native_cpu" \
-           "walferry cdc (transactional):$txn:$txn_rss:$txn_cpu" "walferry cdc (batch):$bat:$bat_rss:$bat_cpu"; do
+           "walferry cdc (transactional):$txn:$txn_rss:$txn_cpu" "walferry cdc (batch):$bat:$bat_rss:$bat_cpu" \
+           "walferry cdc (batch, two apply connections):$bat2:$bat2_rss:$bat2_cpu"; do
   IFS=: read -r name s rss cpu <<<"$row"
   printf '%-46s %10s %14.0f %15.2fx %12s %28s\n' "$name" "$s" "$(python3 -c "print($changes / $s)")" \
     "$(python3 -c "print($s / $bat)")" "${rss:+$((rss / 1024)) MB}" "$cpu"
@@ -284,9 +305,11 @@ echo "CPU: seconds each process group used during that catch-up; on $(nproc) cor
      "than (source + target + own) / $(nproc) seconds of wall time, nor less than the source's walsender alone."
 echo "walferry batch: $(python3 -c "print(f'{$native / $bat:.2f}')")x as fast as native logical replication," \
      "$(python3 -c "print(f'{$bat / $floor:.2f}')")x the decoding floor's time"
+echo "walferry batch on two apply connections: $(python3 -c "print(f'{$bat / $bat2:.2f}')")x as fast as on one"
 echo "walferry batch counters (batches, rows collapsed, replays): $counters"
+echo "two apply connections (batches, rows collapsed, replays, batches pipelined, waits for the one before): $counters2"
 if [ -n "${CDC_PERF:-}" ]; then
-  for who in txn bat; do
+  for who in txn bat bat2; do
     [ -f "$BENCH_TMP/$who.perf" ] || continue
     echo "profile of walferry ($who) (perf, CDC_PERF=1): the busiest processes, then the top symbols of all"
     perf report -i "$BENCH_TMP/$who.perf" --stdio --no-children --sort comm,pid 2>/dev/null |

@@ -74,6 +74,7 @@ void Applier::Configure() {
 
 void Applier::Begin(const cdc::Begin& begin, bool batch) {
   if (in_source_txn_) throw Error(ErrorKind::kProtocol, "Begin while a transaction is open");
+  if (group_closed_) throw Error(ErrorKind::kInternal, "Begin on a closed group");
   failed_.reset();
   // Netting reorders changes within a table and across tables: only without FK checks and triggers (replica
   // role), and not under log-and-continue, whose per-change savepoints it would bypass.
@@ -161,6 +162,10 @@ void Applier::SendChange(const Relation& rel, const TargetDescription& target, c
     RecordSuspended(rel, target, shape, set_tuple, where_tuple);
     return;
   }
+  if (options_.in_flight_footprint) {
+    const pg::TableName table = TargetTable(rel);
+    AfterInFlight(&table);
+  }
   // Before the Parse of a new statement: a Parse in an aborted transaction block would fail.
   if (Guarded()) SendControl(kRollbackTo, {});
   uint32_t id = StatementFor(rel, target, shape);
@@ -223,11 +228,77 @@ void Applier::Netted(const NetTable& net, uint64_t bytes_before) {
   ++net_changes_;
   net_bytes_ = net_bytes_ + net.bytes() - bytes_before;
   // Applied in parts: a part is applied by the target while the next one is read and netted (FlushNet).
-  if (net_bytes_ >= options_.batch_max_bytes || net_changes_ >= options_.batch_flush_changes) FlushNet();
+  if (net_bytes_ >= options_.batch_max_bytes) {
+    FlushNet();
+  } else if (net_changes_ >= options_.batch_flush_changes) {
+    FlushNet(/*part=*/true);
+  }
 }
 
-void Applier::FlushNet() {
+void Applier::WaitInFlight() { options_.finish_in_flight(); }
+
+void Applier::AfterInFlight(const pg::TableName* table) {
+  if (!options_.in_flight_footprint) return;
+  if (!table || options_.in_flight_footprint(*table)) WaitInFlight();
+  if (table) footprint_[*table].whole = true;
+}
+
+const TableFootprint* Applier::FootprintOf(const pg::TableName& table) const {
+  auto it = footprint_.find(table);
+  return it == footprint_.end() ? nullptr : &it->second;
+}
+
+namespace {
+
+bool SharesKey(const TableFootprint& f, const NetTable& rows) {
+  return f.whole || std::any_of(rows.keys().begin(), rows.keys().end(), [&](const auto& k) {
+           return f.keys.contains(TableFootprint::KeyHash(k.first));
+         });
+}
+
+}  // namespace
+
+void Applier::FlushNet(bool part) {
   if (net_.empty()) return;
+  // Two apply connections: net rows of a key that the other connection's group in flight changed must not run
+  // before that group commits (they would not see its rows, or wait for its locks while it waits for this
+  // connection). In a part they stay for a later flush; any other flush waits for that group first.
+  std::vector<NetEntry> now_split;  // rows of kept tables that can go now
+  std::vector<uint32_t> order;      // what goes now, by relation id (now_split's are not in net_)
+  std::vector<uint32_t> kept;       // relation ids with rows left in net_
+  if (options_.in_flight_footprint) {
+    bool wait = false;
+    for (uint32_t id : net_order_) {
+      const NetEntry& e = net_.at(id);
+      const TableFootprint* f = options_.in_flight_footprint(TargetTable(e.table.relation()));
+      if (f && SharesKey(*f, e.table)) {
+        if (!part) {
+          wait = true;
+          break;
+        }
+        kept.push_back(id);
+      }
+    }
+    if (wait) WaitInFlight();
+  }
+  now_split.reserve(kept.size());
+  for (uint32_t id : net_order_) {
+    if (std::find(kept.begin(), kept.end(), id) == kept.end()) {
+      order.push_back(id);
+      continue;
+    }
+    NetEntry& e = net_.at(id);
+    const TableFootprint* f = options_.in_flight_footprint(TargetTable(e.table.relation()));
+    if (f->whole) continue;
+    NetTable free =
+        e.table.Split([f](const std::string& key) { return !f->keys.contains(TableFootprint::KeyHash(key)); });
+    if (!free.rows().empty()) now_split.push_back(NetEntry{std::move(free), e.target});
+  }
+  if (order.empty() && now_split.empty()) {
+    net_changes_ = 0;  // every row waits for the group in flight: look again after another part
+    Log()->debug("set {}: batch apply: every net row kept until the batch in flight commits", options_.set_name);
+    return;
+  }
   // Every result first: a per-change failure is that change's own, reported as in transactional apply; the
   // set-based statements sent by the last flush must be done before a staging table is refilled (and their
   // failure is this group's fallback); COPY needs an empty pipeline.
@@ -237,11 +308,13 @@ void Applier::FlushNet() {
   net_sent_.clear();
   conn_.ExitPipeline();
   uint64_t net_rows = 0;
-  for (uint32_t id : net_order_) {
-    NetEntry& e = net_.at(id);
-    const pg::TableName table = TargetTable(e.table.relation());
+  std::vector<NetEntry*> staged;
+  for (uint32_t id : order) staged.push_back(&net_.at(id));
+  for (NetEntry& e : now_split) staged.push_back(&e);
+  for (NetEntry* e : staged) {
+    const pg::TableName table = TargetTable(e->table.relation());
     try {
-      for (NetStatement& st : batch_applier_.Stage(conn_, e.table, e.target)) {
+      for (NetStatement& st : batch_applier_.Stage(conn_, e->table, e->target)) {
         net_rows += st.rows;
         net_sent_.push_back({table, std::move(st)});
       }
@@ -252,7 +325,11 @@ void Applier::FlushNet() {
       }
       throw BatchFallback(err, table, group_first_lsn_, txn_final_lsn_);
     }
-    batch_group_.changes_netted += e.table.changes();
+    batch_group_.changes_netted += e->table.changes();
+    if (options_.in_flight_footprint) {
+      TableFootprint& f = footprint_[table];
+      for (const auto& [key, i] : e->table.keys()) f.keys.insert(TableFootprint::KeyHash(key));
+    }
   }
   conn_.EnterPipeline();
   // The set-based statements go in their own sync group; their results are read by the next Flush (the next
@@ -265,15 +342,29 @@ void Applier::FlushNet() {
   batch_group_.net_rows += net_rows;
   Log()->debug("set {}: batch apply: {} net rows of {} tables in {} set-based statements; us: {} waiting for the "
                "target, {} staging",
-               options_.set_name, net_rows, net_order_.size(), net_sent_.size(),
+               options_.set_name, net_rows, staged.size(), net_sent_.size(),
                std::chrono::duration_cast<std::chrono::microseconds>(stage_start - wait_start).count(),
                std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - stage_start)
                    .count());
   ++batch_group_.flushes;
-  net_.clear();
-  net_order_.clear();
-  net_bytes_ = 0;
   net_changes_ = 0;
+  if (kept.empty()) {
+    net_.clear();
+    net_order_.clear();
+    net_bytes_ = 0;
+    return;
+  }
+  for (uint32_t id : order) net_.erase(id);
+  net_order_ = std::move(kept);
+  net_bytes_ = 0;
+  size_t kept_rows = 0;
+  for (uint32_t id : net_order_) {
+    net_bytes_ += net_.at(id).table.bytes();
+    kept_rows += net_.at(id).table.rows().size();
+  }
+  Log()->debug("set {}: batch apply: {} net rows of {} tables kept until the batch in flight commits (their keys are "
+               "its too)",
+               options_.set_name, kept_rows, net_order_.size());
 }
 
 void Applier::Apply(const Relation& rel, const Insert& change) {
@@ -318,6 +409,10 @@ void Applier::Apply(const Relation& rel, const Delete& change) {
 void Applier::Apply(const std::vector<const Relation*>& rels, const Truncate& change) {
   if (!in_source_txn_) throw Error(ErrorKind::kProtocol, "TRUNCATE outside a transaction");
   FlushNet();  // a barrier: every net row before it is applied first
+  AfterInFlight(nullptr);  // and the other connection's group (a TRUNCATE waits for every lock on its tables)
+  if (options_.in_flight_footprint) {
+    for (const Relation* r : rels) footprint_[TargetTable(*r)].whole = true;
+  }
   // pgoutput lists every table the source truncated, also those its CASCADE reached: apply exactly those, never
   // with CASCADE (which could empty target-only tables or tables of other sets) and with ONLY (which keeps legacy
   // inheritance children the source did not truncate; they are listed themselves when it did), except on a
@@ -369,6 +464,11 @@ bool Applier::ReferencedOnlyFromOtherSets(const Relation& rel, const std::vector
 void Applier::ApplyPartitionTruncate(const pg::TableName& partition, const pg::TableName& root) {
   if (!in_source_txn_) throw Error(ErrorKind::kProtocol, "partition TRUNCATE outside a transaction");
   FlushNet();  // a barrier
+  AfterInFlight(nullptr);
+  if (options_.in_flight_footprint) {
+    footprint_[partition].whole = true;
+    footprint_[root].whole = true;
+  }
   // ONLY: the source's trigger fires on leaf partitions only; a sub-partitioned one is announced leaf by leaf.
   std::string sql = "TRUNCATE ONLY " + partition.Quoted();
   if (!options_.suspended.empty() && Suspended(root)) {
@@ -537,11 +637,18 @@ void Applier::EndTransaction(const cdc::Commit& commit) {
   group_exceptions_ += txn_exceptions_;
 }
 
-cdc::Commit Applier::CommitGroup() {
+cdc::Commit Applier::CommitGroup() { return FinishGroup(); }
+
+void Applier::CloseGroup() {
   if (!group_open() || in_source_txn_) throw Error(ErrorKind::kInternal, "CommitGroup without an ended transaction");
+  FlushNet();
+  group_closed_ = true;
+}
+
+cdc::Commit Applier::FinishGroup() {
+  if (!group_closed_) CloseGroup();
   std::vector<pg::Param> cp = {options_.set_name, group_last_->end_lsn.ToString(),
                                FormatPgTimestamp(group_last_->commit_time)};
-  FlushNet();
   if (std::any_of(pending_.begin(), pending_.end(),
                   [](const Pending& p) { return p.expect_one_row || p.kind == ItemKind::kNet; })) {
     // "Exactly 1 row" (and a set-based statement's row count) is checked by the client when it reads the result:
@@ -563,6 +670,8 @@ cdc::Commit Applier::CommitGroup() {
   batch_group_ = {};
   net_sent_.clear();
   batch_applier_.OnTransactionEnd();
+  footprint_.clear();
+  group_closed_ = false;
   return *group_last_;
 }
 

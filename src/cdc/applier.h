@@ -89,6 +89,14 @@ ErrorPolicy ParseErrorPolicy(const std::string& text);
 // with their SQLSTATE) and the caller retries the transaction. `message`: the server's message.
 bool RetriableSqlState(std::string_view sqlstate, std::string_view message);
 
+// What one target transaction (a group) changed in one table, for two apply connections (Applier::FootprintOf).
+struct TableFootprint {
+  bool whole = false;                  // per-change statements or a TRUNCATE: any row
+  std::unordered_set<uint64_t> keys;   // hashes of the keys of the net rows applied (KeyHash of NetTable::keys):
+                                       // two keys that share a hash only make the next group wait, never race
+  static uint64_t KeyHash(const std::string& key) { return std::hash<std::string>{}(key); }
+};
+
 struct ApplierOptions {
   std::string control_schema = "walferry";
   std::string set_name;
@@ -122,6 +130,14 @@ struct ApplierOptions {
   // The net rows are applied in parts of this many netted changes (each part's set-based statements run on the
   // target while the next part is read and netted), besides at commit, barriers and batch_max_bytes.
   uint64_t batch_flush_changes = 10000;
+  // Two apply connections (cdc.apply_connections: 2, docs/cdc.md "Two apply connections"; set by Worker): the
+  // group the OTHER connection has sent and not yet committed; it commits before this connection's group.
+  // in_flight_footprint(table): what that group changed in `table` (nullptr: nothing, or no group in flight).
+  // finish_in_flight(): waits for that group and commits it. A statement that could meet that group's rows waits
+  // for it first: per-change statements of a table it changed, a TRUNCATE (always), net rows of keys it changed
+  // (kept for a later part instead, when a part is full). Unset: one connection.
+  std::function<const TableFootprint*(const pg::TableName& table)> in_flight_footprint;
+  std::function<void()> finish_in_flight;
 };
 
 // A set-based statement of batch apply failed (or found other row counts than the net rows): the target
@@ -195,6 +211,16 @@ class Applier {
   // Commit once the target has committed. A kConnection error here means "commit in doubt": the caller resolves
   // it by re-reading the checkpoint. Requires group_open().
   cdc::Commit CommitGroup();
+  // CommitGroup in two steps, for two apply connections (Worker): CloseGroup sends what the open group still holds
+  // (its net rows) and reads nothing; FinishGroup then reads every result, writes the checkpoint and COMMITs, with
+  // CommitGroup's errors. Between them the group is closed: no Begin, no change.
+  void CloseGroup();
+  cdc::Commit FinishGroup();
+  bool group_closed() const { return group_closed_; }
+  // What the open (or closed) group changed in `table`; nullptr when nothing. Kept only with in_flight_footprint set.
+  const TableFootprint* FootprintOf(const pg::TableName& table) const;
+  // Whether the session runs with session_replication_role = replica (FK checks and triggers off).
+  bool replica_role() const { return replica_role_; }
 
   bool in_transaction() const { return in_transaction_; }
   // Ended source transactions waiting in the open target transaction for CommitGroup().
@@ -252,7 +278,13 @@ class Applier {
   NetTable* NetFor(const Relation& rel, const TargetDescription& target);
   // Applies every net row held (BatchApplier), inside the open target transaction; throws BatchFallback when a
   // set-based statement fails for a reason of its own (retriable and connection failures are thrown as they are).
-  void FlushNet();
+  // part (a part is full, Netted): with two apply connections the rows of keys that the other connection's group in
+  // flight changed are kept for a later flush; any other flush first waits for that group when it changed one.
+  void FlushNet(bool part = false);
+  // Two apply connections: waits for the other connection's group in flight (always: with `table`, only when that
+  // group changed the table) and records `table` as wholly changed by this group.
+  void AfterInFlight(const pg::TableName* table);
+  void WaitInFlight();
   // A change of `rel` the net rows refused: the net rows so far are applied, then the change one by one.
   void NetRefused();
   // A change was netted into `net` (which held bytes_before bytes): counts it, applies the net rows when a part
@@ -358,6 +390,9 @@ class Applier {
   // The set-based statements of the last flush, until their results are read (the next flush, or the commit).
   std::vector<NetSent> net_sent_;
   BatchApplier batch_applier_;
+  // Two apply connections: what this group changed (FootprintOf), and whether it is closed.
+  std::map<pg::TableName, TableFootprint> footprint_;
+  bool group_closed_ = false;
   BatchCounters batch_group_;      // the open group's
   BatchCounters batch_committed_;  // committed groups'
 };

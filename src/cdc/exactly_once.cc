@@ -14,6 +14,7 @@ Lsn ExactlyOnce::StartSession(Lsn checkpoint) {
   // Whatever was open is gone: the target rolled it back when its connection closed.
   in_txn_ = skipping_ = reached_stop_ = false;
   group_txns_ = group_rows_ = 0;
+  in_flight_.reset();
   // Priced positions of an earlier session may name target WAL that a target crash discarded (and that new WAL
   // reuses): forget them. What is confirmed stays confirmed: it was durable.
   unflushed_.clear();
@@ -68,7 +69,7 @@ bool ExactlyOnce::OnCommit(Lsn end_lsn, uint64_t rows, Clock::time_point now) {
   in_txn_ = false;
   if (skipping_) {
     skipping_ = false;
-    if (!group_open()) Handle(end_lsn);  // already on the target, nothing uncommitted before it
+    if (!group_open() && !in_flight_) Handle(end_lsn);  // already on the target, nothing uncommitted before it
     return false;
   }
   if (!group_open()) group_started_ = now;
@@ -92,11 +93,42 @@ bool ExactlyOnce::GroupDue(Clock::time_point now, bool stop_requested) const {
 }
 
 void ExactlyOnce::OnGroupCommitted() {
-  if (!group_open() || in_txn_) throw Error(ErrorKind::kInternal, "a group committed that was not complete");
+  if (!group_open() || in_txn_ || in_flight_) {
+    throw Error(ErrorKind::kInternal, "a group committed that was not complete");
+  }
   applied_ = group_last_;
   Handle(group_last_);
   group_txns_ = group_rows_ = 0;
   failures_ = 0;
+}
+
+void ExactlyOnce::OnGroupSent() {
+  if (!group_open() || in_txn_ || in_flight_) throw Error(ErrorKind::kInternal, "a group sent that was not complete");
+  in_flight_ = InFlight{group_first_, group_last_final_, group_last_, group_txns_, group_rows_};
+  group_txns_ = group_rows_ = 0;
+}
+
+void ExactlyOnce::OnSentCommitted() {
+  if (!in_flight_) throw Error(ErrorKind::kInternal, "no group in flight committed");
+  applied_ = in_flight_->last;
+  Handle(in_flight_->last);
+  in_flight_.reset();
+  failures_ = 0;
+}
+
+void ExactlyOnce::InFlightFailed() {
+  if (!in_flight_) return;
+  group_first_ = in_flight_->first;
+  group_last_final_ = in_flight_->last_final;
+  group_last_ = in_flight_->last;
+  group_txns_ = in_flight_->txns;
+  group_rows_ = in_flight_->rows;
+  in_txn_ = skipping_ = false;
+  in_flight_.reset();
+}
+
+bool ExactlyOnce::InFlightDue(bool stop_requested) const {
+  return in_flight_ && (stop_requested || reached_stop_ || isolating());
 }
 
 void ExactlyOnce::Handle(Lsn position) { handled_ = std::max(handled_, position); }
@@ -118,7 +150,7 @@ void ExactlyOnce::OnTargetWal(Lsn target_insert, Lsn target_flush) {
 
 ExactlyOnce::SessionState ExactlyOnce::State(bool stop_requested) const {
   if (idle() && stop_requested) return SessionState::kStopRequested;
-  if ((reached_stop_ && !group_open()) || (idle() && stop_at_ && handled_ >= *stop_at_)) {
+  if ((reached_stop_ && !group_open() && !in_flight_) || (idle() && stop_at_ && handled_ >= *stop_at_)) {
     return SessionState::kReachedStop;
   }
   return SessionState::kRunning;

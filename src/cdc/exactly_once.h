@@ -113,8 +113,25 @@ class ExactlyOnce {
   bool GroupDue(Clock::time_point now, bool stop_requested) const;
   // Whether the open group may be committed now because the stream has nothing more buffered.
   bool GroupCommittable() const { return group_open() && !in_txn_; }
-  // The target COMMIT of the open group returned. Its end becomes handled (and the checkpoint).
+  // The target COMMIT of the open group returned. Its end becomes handled (and the checkpoint). Not while a group
+  // is in flight (its COMMIT comes first).
   void OnGroupCommitted();
+
+  // Pipelined commits (cdc.apply_connections: 2, docs/cdc.md "Two apply connections"): the open group's statements
+  // are all sent on one connection and its COMMIT waits until the group before it committed; a new group opens
+  // meanwhile on the other connection. At most one group is in flight; commits stay in source order.
+  // OnGroupSent: the open group (complete, no transaction open) becomes the one in flight.
+  void OnGroupSent();
+  // Its COMMIT returned: its end becomes handled (and the checkpoint), as OnGroupCommitted.
+  void OnSentCommitted();
+  // Finishing the group in flight failed: it becomes the open group again (what was open after it is rolled back
+  // with its connection and sent again by the next session), so OnFailure judges that group.
+  void InFlightFailed();
+  bool in_flight() const { return in_flight_.has_value(); }
+  // Whether the group in flight must be committed before reading on: stop, stop position or isolation replay.
+  bool InFlightDue(bool stop_requested) const;
+  // Whether transactions are being replayed one target transaction each (after a rejected change).
+  bool isolating() const { return isolate_through_ && applied_ <= *isolate_through_; }
 
   // A probe of the target: its current WAL insert and flush positions, read after every COMMIT counted so far.
   void OnTargetWal(Lsn target_insert, Lsn target_flush);
@@ -134,7 +151,7 @@ class ExactlyOnce {
   static std::chrono::milliseconds Backoff(int attempt);
   int consecutive_failures() const { return failures_; }
 
-  bool idle() const { return !in_txn_ && !group_open(); }
+  bool idle() const { return !in_txn_ && !group_open() && !in_flight_; }
   bool in_txn() const { return in_txn_; }
   bool group_open() const { return group_txns_ > 0; }
   uint64_t group_transactions() const { return group_txns_; }
@@ -180,6 +197,11 @@ class ExactlyOnce {
   Lsn group_last_;   // end LSN of the open group's last ended transaction
   Clock::time_point group_started_{};
   std::optional<Lsn> isolate_through_;  // replay: transactions up to this commit LSN commit one by one
+  struct InFlight {
+    Lsn first, last_final, last;
+    uint64_t txns = 0, rows = 0;
+  };
+  std::optional<InFlight> in_flight_;  // OnGroupSent .. OnSentCommitted
 
   int failures_ = 0;  // consecutive failures without a committed group in between
   Clock::time_point failing_since_{};

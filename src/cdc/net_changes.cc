@@ -42,6 +42,21 @@ void NetTable::Put(std::string key, NetRow row) {
   rows_.push_back(std::move(row));
 }
 
+NetTable NetTable::Split(const std::function<bool(const std::string& key)>& take) {
+  std::vector<const std::string*> key_of(rows_.size(), nullptr);
+  for (const auto& [key, i] : index_) key_of[i] = &key;
+  NetTable out(rel_, key_cols_);
+  NetTable kept(rel_, key_cols_);
+  for (size_t i = 0; i < rows_.size(); ++i) {
+    NetTable& to = take(*key_of[i]) ? out : kept;
+    to.Put(*key_of[i], std::move(rows_[i]));
+  }
+  out.changes_ = std::min<uint64_t>(changes_, out.rows_.size());
+  kept.changes_ = changes_ - out.changes_;
+  *this = std::move(kept);
+  return out;
+}
+
 void NetTable::Account(const NetRow& row, int sign) {
   uint64_t n = 0;
   for (const NetValue& v : row.image) n += v.bytes.size() + sizeof(NetValue);

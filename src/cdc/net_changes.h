@@ -24,6 +24,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -73,6 +74,13 @@ class NetTable {
   uint64_t bytes() const { return bytes_; }
   // Whether some kUpdate row has column c unchanged (the set-based UPDATE then keeps the target's value for it).
   bool UnchangedIn(int c) const { return unchanged_cols_.at(static_cast<size_t>(c)); }
+
+  // The keys of the rows held, encoded alike by every NetTable of one relation description.
+  const std::unordered_map<std::string, size_t>& keys() const { return index_; }
+  // Moves the rows whose key satisfies `take` into a new NetTable of the same relation and key, and returns it.
+  // Rows of different keys are independent, so the two can be applied in either order. changes() is divided so that
+  // the two add up to what this one had (the moved part takes at most one change per row).
+  NetTable Split(const std::function<bool(const std::string& key)>& take);
 
  private:
   // The key of `t` as one string (length-prefixed values); nullopt when a key column is unchanged TOAST.

@@ -31,7 +31,8 @@ void StatusWriter::Write(const StatusSnapshot& s) {
                 pg::Param(std::to_string(s.rows_collapsed)), pg::Param(std::to_string(s.batch_replays)),
                 TextParam(s.last_batch_replay), pg::Param(std::to_string(s.streamed_applied)),
                 pg::Param(std::to_string(s.streamed_early)), pg::Param(std::to_string(s.early_stopped)),
-                pg::Param(std::to_string(s.streamed_aborted))});
+                pg::Param(std::to_string(s.streamed_aborted)), pg::Param(std::to_string(s.batches_pipelined)),
+                pg::Param(std::to_string(s.pipeline_waits))});
   });
 }
 

@@ -38,6 +38,9 @@ struct StatusSnapshot {
   uint64_t rows_collapsed = 0;
   uint64_t batch_replays = 0;
   std::string last_batch_replay;
+  // Two apply connections (docs/cdc.md): batches committed pipelined, and waits of a batch for the one before it.
+  uint64_t batches_pipelined = 0;
+  uint64_t pipeline_waits = 0;
   // Streaming of large transactions (docs/cdc.md): streamed transactions committed on the target, of them those
   // applied while they ran on the source, early applies that gave up, and streamed transactions the source aborted.
   uint64_t streamed_applied = 0;

@@ -1,5 +1,8 @@
 #include "cdc/worker.h"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -55,6 +58,17 @@ constexpr std::chrono::seconds kStaleReader{15};
 constexpr std::chrono::hours kExpiryInterval{1};
 // A batch table whose batch failed set-based (and was replayed per change) is applied per change this long.
 constexpr std::chrono::seconds kBatchPause{60};
+// Two apply connections: the group in flight is committed when the stream brings nothing for this long (for the
+// tests, docs/testing.md: WALFERRY_CDC_IN_FLIGHT_GRACE_MS holds it longer, so they meet it in flight for sure).
+std::chrono::milliseconds InFlightGrace() {
+  static const std::chrono::milliseconds grace{[] {
+    const char* env = std::getenv("WALFERRY_CDC_IN_FLIGHT_GRACE_MS");
+    return env ? std::atoi(env) : 20;
+  }()};
+  return grace;
+}
+// ... and an apply connection that waits this long is asked whether it waits for the other one's locks.
+constexpr std::chrono::milliseconds kCrossWaitCheckAfter{1000};
 
 }  // namespace
 
@@ -182,6 +196,10 @@ WorkerOutcome Worker::Run() {
                     "while they ran on the source), {} aborted on the source",
                     options_.set_name, state, rows_total_, txns_total_, groups_total_, core_->applied().ToString(),
                     core_->confirmed().ToString(), streamed_applied_, streamed_early_, streamed_aborted_);
+      if (groups_pipelined_ > 0) {
+        Apply()->info("set {}: two apply connections: {} batches committed pipelined, {} waits for the batch before",
+                      options_.set_name, groups_pipelined_, in_flight_waits_);
+      }
       return {state, core_->applied(), rows_total_, ""};
     } catch (const SecondReaderFound& found) {
       throw found.error;
@@ -201,7 +219,10 @@ WorkerOutcome Worker::Run() {
 std::optional<WorkerOutcome> Worker::Recover(const Error& e) {
   // A change that failed because the server went away (shutdown, terminated backend: 57P*, 08*) is not the
   // change's fault: retried like any connection failure, never recorded as an apply exception.
-  std::optional<FailedChange> failed = applier_ && !Retriable(e) ? applier_->failed_change() : std::nullopt;
+  // A failure while the group in flight was finished is that group's: the core judges it as the open group.
+  Applier* failing = failed_in_flight_ && spare_ ? &*spare_ : applier_ ? &*applier_ : nullptr;
+  if (std::exchange(failed_in_flight_, false)) core_->InFlightFailed();
+  std::optional<FailedChange> failed = failing && !Retriable(e) ? failing->failed_change() : std::nullopt;
   const FailureClass cls = ClassifyFailure(e, failed ? std::string_view(failed->statement) : std::string_view());
   if (cls == FailureClass::kPermanentConnection) {
     // A password changed, a database dropped, pg_hba.conf edited while CDC ran: no retry helps (exit 2).
@@ -222,9 +243,18 @@ std::optional<WorkerOutcome> Worker::Recover(const Error& e) {
                   "transactions are applied at their commit from now on",
                   options_.set_name);
   }
+  if (spare_ && e.sqlstate() == "55P03") {
+    // The wait may have been one apply connection's for the other's locks where walferry could not see it.
+    pipeline_off_until_ = std::chrono::steady_clock::now() + kBatchPause;
+    Apply()->warn("set {}: a lock wait timed out while two apply connections were in use; one connection for the "
+                  "next {} s",
+                  options_.set_name, kBatchPause.count());
+  }
   FailureAction action = core_->OnFailure(f, Clock::now());
   repl_.reset();
   applier_.reset();  // closing the connection rolls back an open target transaction
+  spare_.reset();
+  spare_in_flight_ = false;
   DropEarly();
   status_.reset();
   heartbeat_conn_.reset();
@@ -278,6 +308,8 @@ void Worker::OnBatchFallback(const BatchFallback& f) {
                 f.what(), kBatchPause.count());
   repl_.reset();
   applier_.reset();  // closing the connection rolls the batch back
+  spare_.reset();    // and the group in flight, if any (the next session starts from the checkpoint)
+  spare_in_flight_ = failed_in_flight_ = false;
   DropEarly();
   status_.reset();
   heartbeat_conn_.reset();
@@ -340,6 +372,7 @@ void Worker::WhileTargetWorks(std::chrono::milliseconds waited) {
   // standby status update is an answer. The stream itself is not read meanwhile.
   if (repl_ && std::chrono::steady_clock::now() - last_feedback_ >= kFeedbackInterval) SendFeedback(false);
   CheckEarlyConflict(waited);
+  CheckCrossWait(waited);
   if (waited < std::chrono::seconds(1)) {  // a new wait
     next_apply_check_ = kApplyCheckAfter;
     apply_idle_seen_ = 0;
@@ -350,8 +383,9 @@ void Worker::WhileTargetWorks(std::chrono::milliseconds waited) {
   // sent never arrived, or the answer never will. A backend that is executing (active) is left alone.
   pg::Connection probe =
       pg::Connection::Open(options_.target, {.role = "target", .response_timeout = kResponseTimeout});
+  Applier& waiting = waiting_on_spare_ ? *spare_ : *applier_;
   pg::Result r = probe.Exec("SELECT state FROM pg_stat_activity WHERE pid = $1",
-                            {pg::Param(std::to_string(applier_->connection().BackendPid()))});
+                            {pg::Param(std::to_string(waiting.connection().BackendPid()))});
   bool executing = r.rows() == 1 && r.Get(0, 0) == "active";
   apply_idle_seen_ = executing ? 0 : apply_idle_seen_ + 1;
   if (apply_idle_seen_ >= 2) {
@@ -359,6 +393,35 @@ void Worker::WhileTargetWorks(std::chrono::milliseconds waited) {
                                             " s for the target's answer while its apply backend is not executing "
                                             "anything: the apply connection is taken for lost");
   }
+}
+
+void Worker::CheckCrossWait(std::chrono::milliseconds waited) {
+  if (waited < kCrossWaitCheckAfter) {  // a new wait
+    next_cross_check_ = kCrossWaitCheckAfter;
+    return;
+  }
+  if (!spare_in_flight_ || !status_ || waited < next_cross_check_) return;
+  next_cross_check_ = waited + kCrossWaitCheckAfter;
+  // The footprints keep the two groups' rows apart, but a target-only unique index, a trigger or a lock the other
+  // group took can still make one connection wait for the other.
+  Applier& waiting = waiting_on_spare_ ? *spare_ : *applier_;
+  Applier& other = waiting_on_spare_ ? *applier_ : *spare_;
+  pg::Result r = status_->connection().Exec(
+      sql::Get("cdc/blocked_by"), {pg::Param(std::to_string(waiting.connection().BackendPid())),
+                                   pg::Param(std::to_string(other.connection().BackendPid()))});
+  if (!r.GetBool(0, 0)) return;
+  if (!waiting_on_spare_) {
+    // The later group waits for the one in flight: commit that one now (it is complete), and the wait ends.
+    ++in_flight_waits_;
+    FinishSpare();
+    return;
+  }
+  // The group in flight waits for the later group, whose COMMIT waits for it: neither would ever go on. Both are
+  // rolled back by ending the session; the next one applies them again, on one connection for a while.
+  pipeline_off_until_ = std::chrono::steady_clock::now() + kBatchPause;
+  throw Error(ErrorKind::kConnection, "the group applied on the second apply connection waited for a lock of the "
+                                      "group after it; both are rolled back and applied again on one connection "
+                                      "for " + std::to_string(kBatchPause.count()) + " s");
 }
 
 void Worker::Sleep(std::chrono::milliseconds wait) {
@@ -372,7 +435,6 @@ Worker::SessionEnd Worker::RunSession() {
   status_.emplace(pg::Connection::Open(options_.target, {.role = "target", .response_timeout = kResponseTimeout}),
                   options_.control_schema, options_.set_name);
   DropEarly();  // an early transaction of an earlier session
-  std::set<std::pair<std::string, std::string>> suspended;
   Lsn start;
   {
     // A commit whose result was lost (connection dropped during COMMIT), or lost by a target crash, is resolved
@@ -386,19 +448,14 @@ Worker::SessionEnd Worker::RunSession() {
     }
     start = core_->StartSession(cp);
     silent_for_ = {};
-    suspended = LoadSuspended(t);
-    suspended_ = suspended;
+    suspended_ = LoadSuspended(t);
   }
+  spare_.reset();
+  spare_in_flight_ = waiting_on_spare_ = failed_in_flight_ = false;
   // Named so an operator (and the fault tests) can tell the apply backend in pg_stat_activity.
   applier_.emplace(pg::Connection::Open(options_.target,
                                         {.role = "target", .application_name = "walferry_apply_" + options_.set_name}),
-                   ApplierOptions{options_.control_schema, options_.set_name, options_.cdc.synchronous_commit, policy_,
-                                  std::move(suspended), options_.target,
-                                  std::to_string(options_.cdc.lock_timeout_seconds) + "s",
-                                  std::to_string(options_.cdc.statement_timeout_seconds) + "s",
-                                  [this](std::chrono::milliseconds waited) { WhileTargetWorks(waited); },
-                                  options_.other_sets_tables, options_.batch_tables,
-                                  static_cast<uint64_t>(options_.cdc.batch_max_bytes), batch_paused_until_});
+                   MakeApplierOptions());
   repl_.emplace(pg::ReplicationConnection::Open(options_.source, "source", ReaderApplicationName(options_.set_name)));
   const pg::ServerFeatures features = pg::FeaturesOf(repl_->connection().ServerVersionNum());
   const int protocol = ProtocolFor(features);
@@ -466,8 +523,9 @@ Worker::SessionEnd Worker::RunSession() {
   while (true) {
     if (core_->GroupDue(Clock::now(), stop_.load()) ||
         (core_->GroupCommittable() && applier_->net_bytes() >= static_cast<uint64_t>(options_.cdc.batch_max_bytes))) {
-      CommitGroup();
+      PipelineGroup();
     }
+    if (core_->InFlightDue(stop_.load())) FinishSpare();
     switch (core_->State(stop_.load())) {
       case ExactlyOnce::SessionState::kStopRequested:
         ConfirmAllApplied();
@@ -480,11 +538,23 @@ Worker::SessionEnd Worker::RunSession() {
     }
     // With a complete group open, only what has already arrived is read: when nothing has, the group is committed
     // now. Inside a transaction the rest of it is waited for (no busy loop).
+    // A group in flight (two apply connections) is committed when nothing arrives for InFlightGrace(), or when it
+    // has been in flight for cdc.batch_max_ms (a long source transaction must not hold it back).
     const bool committable = core_->GroupCommittable();
+    const bool flight_waits = spare_in_flight_ && !core_->in_txn();
+    if (spare_in_flight_ && Clock::now() - flight_started_ >= std::chrono::milliseconds(options_.cdc.batch_max_ms)) {
+      FinishSpare();
+    }
     auto read_start = std::chrono::steady_clock::now();
-    std::optional<pg::StreamMessage> msg = repl_->Read(committable ? std::chrono::milliseconds(0) : kReadTimeout);
+    std::optional<pg::StreamMessage> msg = repl_->Read(committable    ? std::chrono::milliseconds(0)
+                                                       : flight_waits ? InFlightGrace()
+                                                                      : kReadTimeout);
     if (!msg && committable) {
-      CommitGroup();
+      PipelineGroup();
+      continue;
+    }
+    if (!msg && flight_waits) {
+      FinishSpare();
       continue;
     }
     CheckSilence(msg.has_value(), std::chrono::steady_clock::now() - read_start);
@@ -494,6 +564,8 @@ Worker::SessionEnd Worker::RunSession() {
         last_send_time_ = d->send_time;
         WithContext("at source LSN " + d->wal_start.ToString(), [&] { OnPayload(d->payload); });
       } else if (auto* k = std::get_if<pg::Keepalive>(&*msg)) {
+        // The walsender has sent everything it has (or it is time to answer): the group in flight waits for nothing.
+        if (spare_in_flight_ && !core_->in_txn()) FinishSpare();
         core_->OnWalEnd(k->wal_end, true);
         last_send_time_ = k->send_time;
         if (k->reply_requested) AnswerPing();
@@ -535,7 +607,11 @@ void Worker::Dispatch(const Message& m, const Decoder& decoder) {
         } else if constexpr (std::is_same_v<T, Commit>) {
           OnCommit(x);
         } else if constexpr (std::is_same_v<T, Relation>) {
+          // Both apply connections drop what they prepared for the old description (the one in flight after its
+          // group: a description that changes may change the key its footprint holds).
+          FinishSpare();
           applier_->OnRelation(x);
+          if (spare_) spare_->OnRelation(x);
         } else if constexpr (std::is_same_v<T, Insert> || std::is_same_v<T, Update> || std::is_same_v<T, Delete> ||
                              std::is_same_v<T, Truncate>) {
           // A change outside a transaction is a broken stream, never something to drop quietly.
@@ -666,7 +742,110 @@ void Worker::OnCommit(const Commit& c) {
   core_->OnCommit(c.end_lsn, rows, Clock::now());
 }
 
+ApplierOptions Worker::MakeApplierOptions() {
+  ApplierOptions o{options_.control_schema, options_.set_name, options_.cdc.synchronous_commit, policy_,
+                   suspended_, options_.target,
+                   std::to_string(options_.cdc.lock_timeout_seconds) + "s",
+                   std::to_string(options_.cdc.statement_timeout_seconds) + "s",
+                   [this](std::chrono::milliseconds waited) { WhileTargetWorks(waited); },
+                   options_.other_sets_tables, options_.batch_tables,
+                   static_cast<uint64_t>(options_.cdc.batch_max_bytes), batch_paused_until_};
+  if (options_.cdc.apply_connections >= 2 && !options_.batch_tables.empty()) {
+    // Called by the CURRENT apply connection (applier_): the group in flight is spare_'s.
+    o.in_flight_footprint = [this](const pg::TableName& table) -> const TableFootprint* {
+      return spare_in_flight_ && !waiting_on_spare_ ? spare_->FootprintOf(table) : nullptr;
+    };
+    o.finish_in_flight = [this] {
+      if (!spare_in_flight_ || waiting_on_spare_) return;
+      ++in_flight_waits_;
+      FinishSpare();
+    };
+  }
+  return o;
+}
+
+namespace {
+
+// For the fault tests (docs/testing.md): WALFERRY_CDC_KILL_AT=<point>:<n> ends the process with SIGKILL the n-th time
+// it reaches <point>, as a crash there would: `group_sent` (a group in flight on one connection, uncommitted, the next
+// one empty), `in_flight_committed` (the group in flight committed, the one after it applied in part and
+// uncommitted on the other connection).
+void KillPoint(std::string_view point) {
+  static const char* at = std::getenv("WALFERRY_CDC_KILL_AT");
+  static int reached = 0;
+  if (!at) return;
+  const std::string_view spec(at);
+  const size_t colon = spec.find(':');
+  if (spec.substr(0, colon) != point) return;
+  if (++reached == (colon == std::string_view::npos ? 1 : std::atoi(at + colon + 1))) kill(getpid(), SIGKILL);
+}
+
+}  // namespace
+
+bool Worker::Pipelining() const {
+  return options_.cdc.apply_connections >= 2 && !options_.batch_tables.empty() && policy_ == ErrorPolicy::kStop &&
+         applier_->replica_role() && !core_->isolating() && !early_ && !stop_.load() &&
+         std::chrono::steady_clock::now() >= pipeline_off_until_;
+}
+
+void Worker::PipelineGroup() {
+  if (!Pipelining()) {
+    CommitGroup();
+    return;
+  }
+  FinishSpare();
+  const FlightCounts counts{applier_->group_rows(), applier_->group_transactions(),
+                            std::exchange(streamed_in_group_, 0)};
+  applier_->CloseGroup();
+  core_->OnGroupSent();
+  if (!spare_) {
+    spare_.emplace(pg::Connection::Open(options_.target, {.role = "target",
+                                                          .application_name = "walferry_apply_" + options_.set_name}),
+                   MakeApplierOptions());
+  }
+  std::swap(applier_, spare_);
+  spare_in_flight_ = true;
+  flight_started_ = Clock::now();
+  flight_ = counts;
+  ++groups_pipelined_;
+  KillPoint("group_sent");
+}
+
+void Worker::FinishSpare() {
+  if (!spare_in_flight_) return;
+  const BatchCounters before = spare_->batch_counters();
+  const auto commit_start = Clock::now();
+  waiting_on_spare_ = true;
+  Commit c;
+  try {
+    c = spare_->FinishGroup();
+  } catch (const Error&) {
+    waiting_on_spare_ = false;
+    failed_in_flight_ = true;
+    commit_rejected_ = !spare_->failed_change();
+    throw;
+  }
+  waiting_on_spare_ = false;
+  spare_in_flight_ = false;
+  core_->OnSentCommitted();
+  streamed_applied_ += flight_.streamed;
+  Apply()->debug("set {}: group of {} transactions, {} rows committed on the second connection; ms: {} to commit",
+                 options_.set_name, flight_.txns, flight_.rows,
+                 std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - commit_start).count());
+  AddBatchCounters(before, spare_->batch_counters());
+  Committed(c, flight_.rows, flight_.txns);
+  if (applier_->in_transaction()) KillPoint("in_flight_committed");
+}
+
+void Worker::AddBatchCounters(const BatchCounters& before, const BatchCounters& after) {
+  batch_total_.changes_netted += after.changes_netted - before.changes_netted;
+  batch_total_.net_rows += after.net_rows - before.net_rows;
+  batch_total_.batches += after.batches - before.batches;
+  batch_total_.flushes += after.flushes - before.flushes;
+}
+
 void Worker::CommitGroup() {
+  FinishSpare();
   uint64_t rows = applier_->group_rows();
   uint64_t txns = applier_->group_transactions();
   const BatchCounters before = applier_->batch_counters();
@@ -685,11 +864,7 @@ void Worker::CommitGroup() {
                  options_.set_name, txns, rows,
                  std::chrono::duration_cast<std::chrono::milliseconds>(commit_start - last_group_end_).count(),
                  std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - commit_start).count());
-  const BatchCounters& after = applier_->batch_counters();
-  batch_total_.changes_netted += after.changes_netted - before.changes_netted;
-  batch_total_.net_rows += after.net_rows - before.net_rows;
-  batch_total_.batches += after.batches - before.batches;
-  batch_total_.flushes += after.flushes - before.flushes;
+  AddBatchCounters(before, applier_->batch_counters());
   Committed(c, rows, txns);
 }
 
@@ -935,6 +1110,8 @@ void Worker::WriteStatus(const std::string& state, const std::string& error) {
   s.rows_collapsed = batch_total_.changes_netted - std::min(batch_total_.changes_netted, batch_total_.net_rows);
   s.batch_replays = batch_replays_;
   s.last_batch_replay = last_replay_;
+  s.batches_pipelined = groups_pipelined_;
+  s.pipeline_waits = in_flight_waits_;
   s.streamed_applied = streamed_applied_;
   s.streamed_early = streamed_early_;
   s.early_stopped = early_stopped_;

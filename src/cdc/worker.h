@@ -151,8 +151,24 @@ class Worker {
   // (autocommit, never the apply transaction); a full batch leaves a backlog for the next Periodic(). A failure is
   // logged, not fatal: CDC does not stop for housekeeping.
   void ExpireExceptions();
-  // Commits the applier's open group on the target; the core then counts its end as handled (not yet confirmed).
+  // Commits the applier's open group on the target (after the group in flight, if any); the core then counts its
+  // end as handled (not yet confirmed).
   void CommitGroup();
+  // Two apply connections (cdc.apply_connections: 2, docs/cdc.md "Two apply connections"): the group in flight on
+  // spare_ is finished (FinishSpare), the open group's last statements are sent on applier_ without waiting for
+  // them, and the two connections swap: the next group is applied on the other one while the target still applies
+  // this one, whose COMMIT is sent when the next group needs it (FinishSpare). Falls back to CommitGroup when
+  // Pipelining() says no.
+  void PipelineGroup();
+  // Whether the next group may be committed pipelined: two connections asked for, batch tables, cdc.error_policy
+  // stop, the session as replica (no FK checks), no isolation replay, no early apply, no recent cross wait.
+  bool Pipelining() const;
+  // Waits for the group in flight on spare_ and commits it (Applier::FinishGroup); its end becomes handled.
+  void FinishSpare();
+  // The apply session's options (both apply connections alike).
+  ApplierOptions MakeApplierOptions();
+  // Adds an applier's batch counters committed between `before` and `after` to the totals.
+  void AddBatchCounters(const BatchCounters& before, const BatchCounters& after);
   // After a target transaction committed source transactions (a group, or an early transaction): the counters.
   void Committed(const Commit& last, uint64_t rows, uint64_t txns);
   void Periodic();
@@ -193,6 +209,11 @@ class Worker {
   // answered, and after kApplyCheckAfter of waiting asks a fresh connection whether the apply backend is still
   // executing; throws Error(kConnection) when it is not (the apply connection is half-open).
   void WhileTargetWorks(std::chrono::milliseconds waited);
+  // Two apply connections: after kCrossWaitCheckAfter of waiting (and every such interval), asks the target whether
+  // the waiting connection waits for the other one's locks: the later group for the one in flight (then that one is
+  // committed now), or the one in flight for the later group (then the session ends: both roll back, one
+  // connection is used for a while).
+  void CheckCrossWait(std::chrono::milliseconds waited);
   // suspend-table: records that failed.table is suspended from its transaction on (in its own committed
   // transaction, before the replay that skips it). False when the table was already suspended: then the set fails.
   bool Suspend(const FailedChange& failed, const std::string& reason);
@@ -215,6 +236,20 @@ class Worker {
   // Session objects (reset on every reconnect).
   std::optional<pg::ReplicationConnection> repl_;
   std::optional<Applier> applier_;
+  // cdc.apply_connections: 2: the other apply connection (opened at the session's first pipelined group); it
+  // holds the group in flight while spare_in_flight_. waiting_on_spare_: FinishSpare is reading its results.
+  std::optional<Applier> spare_;
+  bool spare_in_flight_ = false;
+  bool waiting_on_spare_ = false;
+  bool failed_in_flight_ = false;  // this session's failure came from finishing spare_'s group
+  struct FlightCounts {
+    uint64_t rows = 0, txns = 0, streamed = 0;
+  };
+  FlightCounts flight_;  // of the group in flight
+  Clock::time_point flight_started_{};
+  std::chrono::milliseconds next_cross_check_{};  // CheckCrossWait, within one wait
+  // An earlier group waited for a lock of a later one (or a lock wait timed out beside one): one connection until.
+  std::chrono::steady_clock::time_point pipeline_off_until_{};
   std::optional<Decoder> decoder_;
   std::optional<StatusWriter> status_;
   // Spill files of streamed transactions, one per open top-level xid (emptied at every session start: the walsender
@@ -256,6 +291,10 @@ class Worker {
   uint64_t retries_total_ = 0; // sessions retried after a failure, across sessions
   BatchCounters batch_total_;   // batch apply, committed, across sessions
   uint64_t batch_replays_ = 0;  // batches rolled back and replayed per change
+  // Two apply connections, across sessions: groups committed pipelined, and times a group's statement waited for
+  // the group in flight (a row, table or lock both need).
+  uint64_t groups_pipelined_ = 0;
+  uint64_t in_flight_waits_ = 0;
   // Streaming (protocol >= 2), across sessions: streamed transactions committed on the target (counted when their
   // group commits), and streamed transactions the source aborted (their spill file dropped).
   uint64_t streamed_applied_ = 0;

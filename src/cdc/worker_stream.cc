@@ -98,6 +98,7 @@ void Worker::OnStreamStart(const StreamStart& s) {
   if (!start_early && !(early_ && early_xid_ == s.xid)) return;
   // The apply connection holds the locks of its open group: committed first, so the early apply never waits for
   // them (inside a stream block nothing else is applied; between blocks the group is committed again here).
+  FinishSpare();  // the group in flight on the other apply connection, too
   if (core_->group_open()) CommitGroup();
   if (!start_early) return;
   early_xid_ = s.xid;
@@ -206,6 +207,7 @@ void Worker::OnStreamCommit(const StreamCommit& c) {
   if (c.commit_lsn >= early_held_before_) early_held_before_ = Lsn{};
   // A batch boundary: whatever the open group holds (net rows of batch tables included) commits first; the
   // streamed transaction is applied per change, whatever its tables' apply mode.
+  FinishSpare();  // the group in flight on the other apply connection, too
   if (core_->group_open()) CommitGroup();
   switch (core_->OnBegin(c.commit_lsn)) {
     case BeginAction::kStop:

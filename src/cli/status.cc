@@ -148,6 +148,10 @@ class StatusCommand : public Command {
                                                                               b["replays"].get<int64_t>() > 0) {
         std::cout << "  batch apply          " << Text(b["batches"]) << " batches, " << Text(b["rows_collapsed"])
                   << " row changes collapsed, " << Text(b["replays"]) << " replayed per change\n";
+        if (b.value("pipelined", nlohmann::json()).is_number() && b["pipelined"].get<int64_t>() > 0) {
+          std::cout << "  two connections      " << Text(b["pipelined"]) << " batches pipelined, "
+                    << Text(b["pipeline_waits"]) << " waits for the batch before\n";
+        }
         if (!b["last_replay"].is_null()) std::cout << "  last batch replay    " << Text(b["last_replay"]) << "\n";
       }
       if (const nlohmann::json& st = s.value("streaming", nlohmann::json());

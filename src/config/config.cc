@@ -165,7 +165,8 @@ void ParseLoad(const YamlReader& r, const YAML::Node& node, LoadSettings& load) 
 void ParseCdc(const YamlReader& r, const YAML::Node& node, CdcSettings& cdc) {
   Fields f = r.Map(node, "cdc", {"heartbeat_seconds", "synchronous_commit", "error_policy", "max_retries",
                                  "retry_for", "lock_timeout_seconds", "statement_timeout_seconds", "wal_warn",
-                                 "batch_max_rows", "batch_max_size", "batch_max_ms", "streaming", "spill_dir"});
+                                 "batch_max_rows", "batch_max_size", "batch_max_ms", "apply_connections", "streaming",
+                                 "spill_dir"});
   ReadInt(r, f, "heartbeat_seconds", 0, 86400, cdc.heartbeat_seconds);
   ReadOneOf(r, f, "synchronous_commit", kSyncCommits, cdc.synchronous_commit);
   ReadOneOf(r, f, "error_policy", kErrorPolicies, cdc.error_policy);
@@ -182,6 +183,7 @@ void ParseCdc(const YamlReader& r, const YAML::Node& node, CdcSettings& cdc) {
     }
   }
   ReadInt(r, f, "batch_max_ms", 1, 60000, cdc.batch_max_ms);
+  ReadInt(r, f, "apply_connections", 1, 2, cdc.apply_connections);
   if (f.Has("streaming")) {
     const std::string mode = r.OneOf(f.At("streaming").value, "cdc.streaming", {"on", "spill", "off"});
     cdc.streaming = mode == "on"      ? CdcSettings::Streaming::kOn

@@ -86,6 +86,10 @@ struct CdcSettings {
   int batch_max_rows = 100000;
   int64_t batch_max_bytes = int64_t{64} << 20;
   int batch_max_ms = 1000;
+  // cdc.apply_connections (1 or 2; docs/cdc.md "Two apply connections"): with 2, a set with batch tables applies
+  // its next batch on a second target connection while the target still applies the one before; commits stay in
+  // source order. 1 by default: on the 2-core bench machine the second connection gained 0-3% at best (README).
+  int apply_connections = 1;
   // Streaming of large in-progress transactions (pgoutput protocol 2+, 14+ sources; docs/cdc.md "Streaming"):
   //   on     applied into an open target transaction while the source runs, committed at its commit (and kept in
   //          a spill file too, applied from it at the commit when the early apply had to give up);

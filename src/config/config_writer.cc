@@ -133,6 +133,7 @@ std::string ToYaml(const Config& config) {
   out << "  batch_max_rows: " << config.cdc.batch_max_rows << "\n";
   out << "  batch_max_size: " << Size(config.cdc.batch_max_bytes) << "\n";
   out << "  batch_max_ms: " << config.cdc.batch_max_ms << "\n";
+  out << "  apply_connections: " << config.cdc.apply_connections << "\n";
   out << "  streaming: "
       << (config.cdc.streaming == CdcSettings::Streaming::kOn      ? "\"on\""
           : config.cdc.streaming == CdcSettings::Streaming::kSpill ? "\"spill\""

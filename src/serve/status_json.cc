@@ -64,7 +64,9 @@ nlohmann::json SetJson(const control::SetStatusRow& s, pg::Connection& control, 
     j["batch"] = {{"batches", b.GetInt(0, 0)},
                   {"rows_collapsed", b.GetInt(0, 1)},
                   {"replays", b.GetInt(0, 2)},
-                  {"last_replay", b.IsNull(0, 3) ? nlohmann::json() : nlohmann::json(std::string(b.Get(0, 3)))}};
+                  {"last_replay", b.IsNull(0, 3) ? nlohmann::json() : nlohmann::json(std::string(b.Get(0, 3)))},
+                  {"pipelined", b.IsNull(0, 4) ? nlohmann::json() : nlohmann::json(b.GetInt(0, 4))},
+                  {"pipeline_waits", b.IsNull(0, 5) ? nlohmann::json() : nlohmann::json(b.GetInt(0, 5))}};
   }
   // Streaming of large transactions (docs/cdc.md); absent when the row has none (an older walferry wrote it).
   pg::Result st = control.Exec(control::WithSchema(sql::Get("cdc/stream_counters"), schema), {pg::Param(s.set_name)});

@@ -130,14 +130,36 @@ void RunTxns(pg::Connection& c, const std::vector<Txn>& txns, size_t from, size_
   }
 }
 
-cdctest::CdcFixture Fixture(const std::string& set, bool batch) {
+// The drawn workload (20,000 transactions of `seed`) run on the source one transaction at a time, in a thread, until
+// Finish() or its end.
+class BackgroundWorkload {
+ public:
+  BackgroundWorkload(const std::string& db, uint32_t seed)
+      : txns_(DrawWorkload(seed, 20000)), thread_([this, db] {
+          pg::Connection c = test::ConnectSource(db);
+          for (size_t i = 0; !done_.load() && i < txns_.size(); ++i) RunTxns(c, txns_, i, i + 1);
+        }) {}
+  ~BackgroundWorkload() { Finish(); }
+  void Finish() {
+    done_.store(true);
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  const std::vector<Txn> txns_;
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+// connections: cdc.apply_connections (docs/cdc.md "Two apply connections").
+cdctest::CdcFixture Fixture(const std::string& set, bool batch, int connections = 1) {
   cdctest::CdcFixture f = cdctest::CdcFixture::Create(set, kDdl, kTables);
   std::string yaml = test::ReadWholeFile(f.config_path);
   if (batch) {
     // Every table in batch mode, swp (primary key and a separate unique) included, so its swaps fall back.
     yaml.replace(yaml.find("apply: transactional"), 20, "apply: batch");
   }
-  std::ofstream(f.config_path) << yaml;
+  std::ofstream(f.config_path) << yaml << "cdc:\n  apply_connections: " << connections << "\n";
   return f;
 }
 
@@ -158,7 +180,8 @@ TEST(CdcBatch, BatchAndTransactionalApplyGiveIdenticalTargets) {
     SCOPED_TRACE("seed " + std::to_string(seed) + " (WALFERRY_BATCH_SEED=" + std::to_string(seed) + " reruns it)");
     std::cout << "CdcBatch seed " << seed << "\n";
     const std::vector<Txn> txns = DrawWorkload(seed, 1500);
-    cdctest::CdcFixture fb = Fixture("b" + std::to_string(seed), true);
+    // Batch on two apply connections: the footprints and the ordered commits are what this compares.
+    cdctest::CdcFixture fb = Fixture("b" + std::to_string(seed), true, 2);
     cdctest::CdcFixture ft = Fixture("t" + std::to_string(seed), false);
     pg::Connection sb = test::ConnectSource(fb.db);
     pg::Connection st = test::ConnectSource(ft.db);
@@ -186,6 +209,8 @@ TEST(CdcBatch, BatchAndTransactionalApplyGiveIdenticalTargets) {
                                 "FROM walferry.status") << "\n";
     EXPECT_GT(test::Count(tb, "SELECT batches FROM walferry.status"), 0);
     EXPECT_GT(test::Count(tb, "SELECT rows_collapsed FROM walferry.status"), 0);
+    // ... on two apply connections, the next batch applied while the one before committed (cdc.apply_connections).
+    EXPECT_GT(test::Count(tb, "SELECT batches_pipelined FROM walferry.status"), 0);
     EXPECT_EQ(test::Count(tt, "SELECT batches FROM walferry.status"), 0);
     if (batch_output.find("replayed per change") != std::string::npos) ++fell_back;
     // walferry status --json and the text show the same counters.
@@ -301,13 +326,8 @@ TEST(CdcBatch, AColumnAddedMidSessionIsStagedWithItsNewColumns) {
 }
 
 TEST(CdcBatch, KilledDuringBatchApplyLosesAndDuplicatesNothing) {
-  cdctest::CdcFixture f = Fixture("bkill", true);
-  const std::vector<Txn> txns = DrawWorkload(5, 20000);
-  std::atomic<bool> done{false};
-  std::thread workload([&] {
-    pg::Connection c = test::ConnectSource(f.db);
-    for (size_t i = 0; !done.load() && i < txns.size(); ++i) RunTxns(c, txns, i, i + 1);
-  });
+  cdctest::CdcFixture f = Fixture("bkill", true, 2);
+  BackgroundWorkload workload(f.db, 5);
   std::mt19937 rng(41);
   int kills = 0;
   for (; kills < 10; ++kills) {
@@ -318,12 +338,77 @@ TEST(CdcBatch, KilledDuringBatchApplyLosesAndDuplicatesNothing) {
     waitpid(pid, &status, 0);
     EXPECT_TRUE(WIFSIGNALED(status)) << "walferry ended before it was killed: status " << status;
   }
-  done.store(true);
-  workload.join();
+  workload.Finish();
   test::CliResult r = f.Cdc();
   ASSERT_EQ(r.exit_code, 0) << r.output;
   pg::Connection t = test::ConnectTarget(f.db);
   EXPECT_GT(test::Count(t, "SELECT batches FROM walferry.status"), 0);
+  f.ExpectEqual();
+  f.DropSlot();
+}
+
+// Two apply connections: in a part of a batch, the net rows of keys the batch in flight changed stay in memory (and
+// go on netting) while the others are applied at once; they follow once that batch committed. A backlog of big
+// transactions over overlapping key ranges, in batches of 15,000 rows and parts of 10,000 netted changes.
+TEST(CdcBatch, KeysOfTheBatchInFlightWaitInMemoryWhileTheOthersAreApplied) {
+  cdctest::CdcFixture f = Fixture("bkeep", true, 2);
+  // Batches close at 15,000 rows, never by age, and one stays in flight until the next needs it (not when the stream
+  // pauses): every part of the next batch meets it.
+  f.AppendConfig("  batch_max_rows: 15000\n  batch_max_ms: 60000\n");
+  setenv("WALFERRY_CDC_IN_FLIGHT_GRACE_MS", "60000", 1);
+  pg::Connection src = test::ConnectSource(f.db);
+  src.Exec("INSERT INTO kv SELECT g, g, 'x' || g FROM generate_series(1, 20000) g");
+  test::CliResult first = f.Cdc();
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  for (int i = 0; i < 30; ++i) {
+    const int from = (i * 3000) % 20000;
+    src.Exec("UPDATE kv SET v = v + " + std::to_string(i + 1) + ", t = t || '" + std::to_string(i % 10) +
+             "' WHERE k BETWEEN " + std::to_string(from) + " AND " + std::to_string(from + 4999));
+  }
+  test::CliResult r = f.Cdc({"--until-caught-up", "--log-level", "debug"});
+  unsetenv("WALFERRY_CDC_IN_FLIGHT_GRACE_MS");
+  ASSERT_EQ(r.exit_code, 0) << r.output.substr(0, 4000);
+  EXPECT_NE(r.output.find("kept until the batch in flight commits"), std::string::npos)
+      << "no part kept rows for the batch in flight";
+  pg::Connection t = test::ConnectTarget(f.db);
+  EXPECT_GT(test::Count(t, "SELECT batches_pipelined FROM walferry.status"), 0);
+  EXPECT_EQ(test::Count(t, "SELECT batch_replays FROM walferry.status"), 0) << r.output.substr(0, 4000);
+  f.ExpectEqual();
+  f.DropSlot();
+}
+
+// Two apply connections (docs/cdc.md "Two apply connections"): walferry killed where only the order of the two
+// connections' commits keeps the target consistent: a group in flight on one connection and none committed after it
+// (group_sent), and the group in flight just committed while the next one is half applied, uncommitted, on the
+// other connection (in_flight_committed); each point several times into the run, under a running workload.
+TEST(CdcBatch, KilledBetweenTheTwoConnectionsCommitsLosesAndDuplicatesNothing) {
+  cdctest::CdcFixture f = Fixture("bpipe", true, 2);
+  BackgroundWorkload workload(f.db, 7);
+  int kills = 0;
+  for (const std::string point : {"group_sent", "in_flight_committed"}) {
+    for (int n : {1, 3, 6}) {
+      const std::string at = point + ":" + std::to_string(n);
+      setenv("WALFERRY_CDC_KILL_AT", at.c_str(), 1);
+      pid_t pid = cdctest::Spawn({"-c", f.config_path, "cdc"});
+      unsetenv("WALFERRY_CDC_KILL_AT");
+      int status = 0;
+      const bool ended = test::PollUntil([&] { return waitpid(pid, &status, WNOHANG) == pid; },
+                                         std::chrono::seconds(120));
+      if (!ended) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+      }
+      EXPECT_TRUE(ended && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+          << "walferry did not reach " << at << " (status " << status << ")";
+      ++kills;
+    }
+  }
+  workload.Finish();
+  test::CliResult r = f.Cdc();
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  pg::Connection t = test::ConnectTarget(f.db);
+  EXPECT_GT(test::Count(t, "SELECT batches_pipelined FROM walferry.status"), 0);
+  EXPECT_EQ(kills, 6);
   f.ExpectEqual();
   f.DropSlot();
 }

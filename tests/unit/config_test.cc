@@ -151,6 +151,15 @@ TEST(Config, StreamingIsOnByDefaultAndEachModeRoundTrips) {
             config::CdcSettings::Streaming::kSpill);
 }
 
+TEST(Config, OneApplyConnectionByDefaultTwoOnRequestNoOtherCount) {
+  EXPECT_EQ(Parse("version: 1\n", "walferry.yaml").cdc.apply_connections, 1);
+  Config two = Parse("version: 1\ncdc: {apply_connections: 2}\n", "walferry.yaml");
+  EXPECT_EQ(two.cdc.apply_connections, 2);
+  EXPECT_EQ(Parse(ToYaml(two), "walferry.yaml"), two);
+  EXPECT_NE(ParseError("version: 1\ncdc: {apply_connections: 3}\n").find("apply_connections"), std::string::npos);
+  EXPECT_NE(ParseError("version: 1\ncdc: {apply_connections: 0}\n").find("apply_connections"), std::string::npos);
+}
+
 TEST(Config, ToYamlRoundTripsAwkwardStrings) {
   Config c;
   c.source = "host='a b' password=x\"y\\z\n:# not a comment";

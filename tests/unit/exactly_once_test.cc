@@ -133,6 +133,48 @@ struct Harness {
       Probe();
     }
   }
+  // Two apply connections (Worker::PipelineGroup): the open group is sent and its COMMIT comes when the next group
+  // is sent (or at the end); `crash_committed`: a session that ends with a group in flight whose COMMIT the target
+  // did (true) or did not (false) receive.
+  std::vector<Lsn> flight;
+  void SendGroup() {
+    FinishFlight();
+    flight = std::move(group);
+    group.clear();
+    core.OnGroupSent();
+  }
+  bool flush_each = false;  // the target flushes its WAL after every commit (else only when told)
+  void FinishFlight() {
+    if (!core.in_flight()) return;
+    target.CommitGroup(flight, EndOf(flight.back()));
+    if (flush_each) target.FlushAll();
+    flight.clear();
+    core.OnSentCommitted();
+    Probe();
+  }
+  void RunPipelinedSession(size_t per_group, size_t limit = SIZE_MAX, bool crash_committed = false) {
+    size_t delivered = 0;
+    for (size_t i = StartSession(); i < source.size() && delivered < limit; ++i, ++delivered) {
+      Deliver(source[i]);
+      if (core.group_transactions() >= per_group) {
+        SendGroup();
+        Probe();  // a keepalive's probe while the group is in flight
+      }
+    }
+    if (delivered < limit) {
+      if (core.group_open()) SendGroup();
+      FinishFlight();
+    } else if (crash_committed && core.in_flight()) {
+      target.CommitGroup(flight, EndOf(flight.back()));  // the COMMIT arrived; its answer did not
+    }
+    flight.clear();
+  }
+  Lsn EndOf(Lsn final_lsn) const {
+    for (const Txn& t : source) {
+      if (t.final_lsn == final_lsn) return t.end_lsn;
+    }
+    return Lsn{};
+  }
   void ExpectExactlyOnce() const {
     std::map<Lsn, int> applied = target.Applied();
     for (const Txn& t : source) EXPECT_EQ(applied.count(t.final_lsn) ? applied.at(t.final_lsn) : 0, 1)
@@ -188,6 +230,60 @@ TEST(ExactlyOnce, TargetCrashLosingUnflushedCommitsReappliesThem) {
   h.Probe();
   h.ExpectExactlyOnce();
   EXPECT_EQ(h.core.confirmed(), L(1208));
+}
+
+TEST(ExactlyOnce, PipelinedGroupsSurviveACrashAtEveryPointWithTheirCommitLostOrDone) {
+  for (size_t crash_at = 0; crash_at <= 12; ++crash_at) {
+    for (bool committed : {false, true}) {
+      for (bool target_crash : {false, true}) {
+        Harness h(12);
+        h.flush_each = !target_crash;
+        h.RunPipelinedSession(2, crash_at, committed);
+        if (target_crash) h.target.Crash();  // nothing was flushed: every commit is lost
+        h.RunPipelinedSession(3);
+        h.target.FlushAll();
+        h.Probe();
+        SCOPED_TRACE("crash after " + std::to_string(crash_at) + (committed ? ", in-flight COMMIT done" : "") +
+                     (target_crash ? ", target crashed" : ""));
+        h.ExpectExactlyOnce();
+        EXPECT_EQ(h.core.confirmed(), L(1208));
+      }
+    }
+  }
+}
+
+TEST(ExactlyOnce, AGroupInFlightIsNotHandledByAKeepaliveNorItsStopReached) {
+  ExactlyOnce core(L(50), L(400));
+  core.StartSession(Lsn{});
+  EXPECT_EQ(core.OnBegin(L(200)), BeginAction::kApply);
+  core.OnCommit(L(208), 1, Clock::time_point{});
+  core.OnGroupSent();
+  EXPECT_TRUE(core.in_flight());
+  EXPECT_FALSE(core.idle());
+  core.OnWalEnd(L(300), true);  // a keepalive while the group's COMMIT is still to come
+  EXPECT_EQ(core.handled(), L(50));
+  EXPECT_EQ(core.OnBegin(L(400)), BeginAction::kStop);
+  EXPECT_EQ(core.State(false), ExactlyOnce::SessionState::kRunning);  // not before the group in flight commits
+  EXPECT_TRUE(core.InFlightDue(false));
+  core.OnSentCommitted();
+  EXPECT_EQ(core.applied(), L(208));
+  EXPECT_EQ(core.State(false), ExactlyOnce::SessionState::kReachedStop);
+}
+
+TEST(ExactlyOnce, AFailureFinishingTheGroupInFlightIsJudgedOnThatGroup) {
+  ExactlyOnce core(L(50), std::nullopt);
+  core.StartSession(Lsn{});
+  for (uint64_t t : {200, 300}) {
+    core.OnBegin(L(t));
+    core.OnCommit(L(t + 8), 1, Clock::time_point{});
+  }
+  core.OnGroupSent();
+  core.OnBegin(L(400));  // the next group, open on the other connection
+  core.OnCommit(L(408), 1, Clock::time_point{});
+  core.InFlightFailed();  // its change of transaction 300 was rejected
+  EXPECT_EQ(core.group_first(), L(200));
+  EXPECT_EQ(core.group_transactions(), 2u);
+  EXPECT_EQ(core.OnFailure(Failure{.rejected_txn = L(300)}, Clock::time_point{}), FailureAction::kIsolate);
 }
 
 TEST(ExactlyOnce, CrashedTargetReusingWalPositionsNeverConfirmsLostCommits) {

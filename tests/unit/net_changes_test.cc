@@ -115,6 +115,31 @@ TEST(NetChanges, ChangesNoConsistentSourceSendsAreRefused) {
   EXPECT_EQ(t.changes(), 2u);
 }
 
+TEST(NetChanges, SplitMovesTheChosenKeysRowsAndKeepsTheRest) {
+  NetTable t(Rel(), {0});
+  ASSERT_TRUE(t.AddInsert(Row(T("1"), T("a"), T("x"))));
+  ASSERT_TRUE(t.AddUpdate(std::nullopt, Row(T("2"), T("b"), U())));
+  ASSERT_TRUE(t.AddUpdate(std::nullopt, Row(T("2"), T("c"), U())));
+  ASSERT_TRUE(t.AddDelete(Key("3").tuple));
+  const uint64_t bytes = t.bytes();
+  NetTable moved = t.Split([](const std::string& key) { return key == "1:2"; });  // key of id '2'
+  ASSERT_EQ(moved.rows().size(), 1u);
+  EXPECT_EQ(Only(moved, NetOp::kUpdate).image[1].bytes, "c");
+  EXPECT_TRUE(moved.UnchangedIn(2));
+  EXPECT_EQ(t.rows().size(), 2u);
+  EXPECT_EQ(Only(t, NetOp::kInsert).image[1].bytes, "a");
+  EXPECT_EQ(Only(t, NetOp::kDelete).image[0].bytes, "3");
+  EXPECT_EQ(moved.bytes() + t.bytes(), bytes);
+  EXPECT_EQ(moved.changes() + t.changes(), 4u);
+  // Each part goes on netting its own keys.
+  EXPECT_EQ(t.keys().size(), 2u);
+  EXPECT_FALSE(t.keys().contains("1:2"));
+  ASSERT_TRUE(moved.AddDelete(Key("2").tuple));
+  EXPECT_EQ(Only(moved, NetOp::kDelete).op, NetOp::kDelete);
+  ASSERT_TRUE(t.AddUpdate(std::nullopt, Row(T("1"), T("z"), U())));
+  EXPECT_EQ(Only(t, NetOp::kInsert).image[2].bytes, "x");
+}
+
 TEST(NetChanges, CopyLinesEscapeValuesAndMarkNullAndUnchanged) {
   NetRow r{NetOp::kUpdate, {{ColumnKind::kText, "a\tb\\c\nd\re"}, {ColumnKind::kNull, ""},
                             {ColumnKind::kUnchangedToast, ""}}};

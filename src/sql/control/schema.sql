@@ -80,6 +80,11 @@ ALTER TABLE @SCHEMA@.status ADD COLUMN IF NOT EXISTS changes_applied bigint,
 -- why the last one was (table, LSN range, reason).
 ALTER TABLE @SCHEMA@.status ADD COLUMN IF NOT EXISTS batches bigint, ADD COLUMN IF NOT EXISTS rows_collapsed bigint,
   ADD COLUMN IF NOT EXISTS batch_replays bigint, ADD COLUMN IF NOT EXISTS last_batch_replay text;
+-- Two apply connections (docs/cdc.md "Two apply connections"), of the same process: batches committed after the next
+-- one was already being applied on the other connection, and waits of a batch for the one before it (a row, a
+-- table or a lock both needed).
+ALTER TABLE @SCHEMA@.status ADD COLUMN IF NOT EXISTS batches_pipelined bigint,
+  ADD COLUMN IF NOT EXISTS pipeline_waits bigint;
 -- Streaming of large transactions' counters (docs/cdc.md "Streaming of large transactions"), of the same process:
 -- streamed transactions committed on the target, those of them applied while they ran on the source (the early
 -- apply), early applies that gave up (then applied from the spill file at the commit), and streamed transactions
