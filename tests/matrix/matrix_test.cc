@@ -136,6 +136,7 @@ TEST_P(Matrix, LoadCdcAndCutoverEndWithSourceEqualToTarget) {
   }
   yaml += "load:\n  table_jobs: 2\ncdc:\n  retry_for: 2m\n";
   if (sc.stream_at_commit) yaml += "  streaming: spill\n";
+  if (sc.two_apply_connections) yaml += "  apply_connections: 2\n";
   const std::string config = test::WriteConfig(db, yaml);
   std::ofstream(log, std::ios::app) << "=== seed " << seed << "\n" << yaml << "\n" << sc.schema_sql << "\n";
 

@@ -123,6 +123,9 @@ class Generator {
     if (s_.stream_transactions) Feature("cdc:streamed_transactions");
     s_.stream_at_commit = s_.stream_transactions && rng_.Chance(30);
     if (s_.stream_at_commit) Feature("cdc:streamed_at_commit");
+    const bool any_batch = std::any_of(s_.sets.begin(), s_.sets.end(), [](const SetPlan& p) { return p.batch; });
+    s_.two_apply_connections = any_batch && rng_.Chance(50);
+    if (s_.two_apply_connections) Feature("cdc:two_apply_connections");
     return std::move(s_);
   }
 
@@ -588,7 +591,7 @@ std::vector<std::string> CatalogueFeatures() {
       "work:savepoint_rollback", "work:large_transaction", "work:rollback", "work:during_load", "fault:cdc_kill",
       "fault:cutover_kill", "cdc:process_per_set", "cdc:running_at_cutover", "op:restart_set",
       "op:restart_parent_apart", "op:restart_referenced_apart", "apply:batch", "schema:many_small_tables", "cdc:streamed_transactions",
-      "cdc:streamed_at_commit"};
+      "cdc:streamed_at_commit", "cdc:two_apply_connections"};
   for (const TypeFamily& t : TypeFamilies()) f.push_back("type:" + t.name);
   return f;
 }

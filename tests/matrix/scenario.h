@@ -61,6 +61,8 @@ struct Scenario {
   // ... and walferry applies them from its spill file at their commit (cdc.streaming: spill), not while they run
   // (cdc.streaming: on, the default).
   bool stream_at_commit = false;
+  // The batch sets apply on two target connections in turn (cdc.apply_connections: 2, docs/cdc.md).
+  bool two_apply_connections = false;
   bool cdc_per_set = false;              // one `walferry cdc --set` process per set, else one process for all
   bool cdc_running_at_cutover = false;   // the cutover finds CDC still streaming (it then stops at the final LSN)
   std::string cutover_kill_after;        // a cutover step to kill the first cutover after ("" = none)
