@@ -33,11 +33,13 @@ load::LoadReport RestartSets(const config::Config& config, const std::vector<std
   pg::Connection source = pg::Connection::Open(config.source, {.role = "source"});
   // The sets' tables (roots: a partition's rows are its root's) and who references them on the target.
   std::vector<std::string> quoted;
+  std::vector<std::string> others;  // the other sets' tables
   {
     std::vector<catalog::TableInfo> all = catalog::ListTables(source, config.control_schema);
-    for (const std::string& name : names) {
+    for (const std::string& name : configured) {
+      const bool restarted = std::find(names.begin(), names.end(), name) != names.end();
       for (const auto& set : validate::ResolveSets(config, all, name, {})) {
-        for (const auto& t : set.tables) quoted.push_back(t.name.Quoted());
+        for (const auto& t : set.tables) (restarted ? quoted : others).push_back(t.name.Quoted());
       }
     }
   }
@@ -54,6 +56,26 @@ load::LoadReport RestartSets(const config::Config& config, const std::vector<std
         .WithDetail("restarting the set empties its tables, which those references forbid; nothing was changed")
         .WithHint("restart the referencing tables' sets too (walferry reset for all), or drop those foreign keys on "
                   "the target for the migration and create them again after the switch");
+  }
+  // The other way round: the set's rows come from a new snapshot, the other sets' rows from where their CDC is. A row
+  // of the set may reference one the other set has not applied yet, and the foreign key, created after the copy,
+  // would fail with the set half loaded (its slot already dropped): refused before anything changes.
+  pg::Result out = WithContext("looking for foreign keys from the set's tables into other sets on the target", [&] {
+    return target.Exec(sql::Get("lifecycle/foreign_keys_to_others"),
+                       {pg::Param(pg::TextArray(quoted)), pg::Param(pg::TextArray(others))});
+  });
+  if (out.rows() > 0) {
+    std::string list;
+    for (int i = 0; i < out.rows(); ++i) {
+      list += std::string(i ? "; " : "") + std::string(out.Get(i, 0)) + " (" + std::string(out.Get(i, 1)) +
+              ") references " + std::string(out.Get(i, 2));
+    }
+    throw Error(ErrorKind::kPrecondition, what + ": its tables reference tables of other sets: " + list)
+        .WithDetail("the set would be copied from a new snapshot, newer than what the other sets have applied, so "
+                    "its rows may reference rows missing on the target and the foreign key could not be created; "
+                    "nothing was changed")
+        .WithHint("restart the referenced tables' sets with it (walferry reset --yes loads every set again), or "
+                  "drop those foreign keys on the target for the migration and create them again after the switch");
   }
   // Dropping a legacy-inheritance parent needs its children gone too: children in other sets stay, so refused.
   pg::Result heirs = WithContext("looking for tables that inherit from the set's tables on the target", [&] {
