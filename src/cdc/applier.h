@@ -216,7 +216,6 @@ class Applier {
   // CommitGroup's errors. Between them the group is closed: no Begin, no change.
   void CloseGroup();
   cdc::Commit FinishGroup();
-  bool group_closed() const { return group_closed_; }
   // What the open (or closed) group changed in `table`; nullptr when nothing. Kept only with in_flight_footprint set.
   const TableFootprint* FootprintOf(const pg::TableName& table) const;
   // Whether the session runs with session_replication_role = replica (FK checks and triggers off).

@@ -10,7 +10,7 @@
 // or at a stop position (also one that walferry cutover records while the worker runs). Resume rules and the durability rule: docs/design/resume.md.
 //
 // Ownership: owns its connections (a replication connection to the source, an apply and a status connection to
-// the target), all reopened after a failure. Thread safety: Run() on one thread; `stop` may be set from any
+// the target, a second apply connection under cdc.apply_connections: 2), all reopened after a failure. Thread safety: Run() on one thread; `stop` may be set from any
 // thread or a signal handler.
 #pragma once
 
