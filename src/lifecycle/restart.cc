@@ -14,6 +14,19 @@
 #include "validate/validator.h"
 
 namespace walferry::lifecycle {
+namespace {
+
+// "referencing (constraint) references referenced; ..." from rows of lifecycle/foreign_keys_*.sql.
+std::string References(const pg::Result& fks) {
+  std::string list;
+  for (int i = 0; i < fks.rows(); ++i) {
+    list += std::string(i ? "; " : "") + std::string(fks.Get(i, 0)) + " (" + std::string(fks.Get(i, 1)) +
+            ") references " + std::string(fks.Get(i, 2));
+  }
+  return list;
+}
+
+}  // namespace
 
 load::LoadReport RestartSets(const config::Config& config, const std::vector<std::string>& names,
                              const std::string& command) {
@@ -47,12 +60,7 @@ load::LoadReport RestartSets(const config::Config& config, const std::vector<std
     return target.Exec(sql::Get("lifecycle/foreign_keys_into"), {pg::Param(pg::TextArray(quoted))});
   });
   if (fks.rows() > 0) {
-    std::string list;
-    for (int i = 0; i < fks.rows(); ++i) {
-      list += std::string(i ? "; " : "") + std::string(fks.Get(i, 0)) + " (" + std::string(fks.Get(i, 1)) +
-              ") references " + std::string(fks.Get(i, 2));
-    }
-    throw Error(ErrorKind::kPrecondition, what + ": tables outside it reference its tables: " + list)
+    throw Error(ErrorKind::kPrecondition, what + ": tables outside it reference its tables: " + References(fks))
         .WithDetail("restarting the set empties its tables, which those references forbid; nothing was changed")
         .WithHint("restart the referencing tables' sets too (walferry reset for all), or drop those foreign keys on "
                   "the target for the migration and create them again after the switch");
@@ -65,12 +73,7 @@ load::LoadReport RestartSets(const config::Config& config, const std::vector<std
                        {pg::Param(pg::TextArray(quoted)), pg::Param(pg::TextArray(others))});
   });
   if (out.rows() > 0) {
-    std::string list;
-    for (int i = 0; i < out.rows(); ++i) {
-      list += std::string(i ? "; " : "") + std::string(out.Get(i, 0)) + " (" + std::string(out.Get(i, 1)) +
-              ") references " + std::string(out.Get(i, 2));
-    }
-    throw Error(ErrorKind::kPrecondition, what + ": its tables reference tables of other sets: " + list)
+    throw Error(ErrorKind::kPrecondition, what + ": its tables reference tables of other sets: " + References(out))
         .WithDetail("the set would be copied from a new snapshot, newer than what the other sets have applied, so "
                     "its rows may reference rows missing on the target and the foreign key could not be created; "
                     "nothing was changed")
